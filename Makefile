@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# fdpkv top-level build. `make` builds everything; `make test` sets up the
+# machine and runs every test layer; `make demo` runs a round trip on the
+# file backend. Kernel modules are built out of tree, one build directory per
+# cached kernel (scripts/setup.sh fills the cache).
+
+PREFIX		?= /usr/local
+LIBDIR		?= $(PREFIX)/lib
+INCLUDEDIR	?= $(PREFIX)/include
+BINDIR		?= $(PREFIX)/bin
+MANDIR		?= $(PREFIX)/share/man
+DESTDIR		?=
+PYTHON		?= /usr/bin/python3
+FDPKV_CACHE	?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/fdpkv
+export FDPKV_CACHE
+
+VERSION		:= 0.1.0
+SOVERSION	:= 0
+B		:= build
+
+CC		?= gcc
+WARN		:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+		   -Wformat=2 -Wno-unused-parameter
+CFLAGS		?= -O2 -g
+BASE_CFLAGS	:= -std=gnu11 $(WARN) -D_GNU_SOURCE -fPIC -pthread \
+		   -Iinclude -Ilib/include -Ilib
+LDLIBS_LIB	:= -luring -lpthread
+SAN_FLAGS	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		   -fno-sanitize-recover=undefined
+TSAN_FLAGS	:= -O1 -g -fsanitize=thread
+
+LIB_SRCS	:= $(wildcard lib/*.c)
+LIB_HDRS	:= $(wildcard lib/*.h lib/include/*.h include/uapi/*.h)
+TOOL_SRCS	:= $(wildcard tools/*.c)
+UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
+UNIT_HELPERS	:= $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+
+LIB_OBJS	:= $(LIB_SRCS:%.c=$(B)/obj/%.o)
+ASAN_OBJS	:= $(LIB_SRCS:%.c=$(B)/asan/%.o)
+TSAN_OBJS	:= $(LIB_SRCS:%.c=$(B)/tsan/%.o)
+UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/asan/%)
+TSAN_BINS	:= $(patsubst tests/unit/%.c,$(B)/tests/tsan/%,$(wildcard tests/unit/test_*concurren*.c))
+
+-include $(FDPKV_CACHE)/kernels.env
+KVERS		:= $(strip $(KVER_61) $(KVER_612))
+
+.PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build \
+	tsan-build vm-build check-setup
+all: lib tools plugin kmod
+
+setup:
+	@scripts/setup.sh
+
+# --- libfdpkv ------------------------------------------------------------------
+lib: $(B)/lib/libfdpkv.a $(B)/lib/libfdpkv.so.$(VERSION) $(B)/lib/libfdpkv.pc
+
+$(B)/obj/%.o: %.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+$(B)/lib/libfdpkv.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/lib/libfdpkv.so.$(VERSION): $(LIB_OBJS) lib/libfdpkv.map
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libfdpkv.so.$(SOVERSION) -Wl,--version-script=lib/libfdpkv.map \
+		-o $@ $(LIB_OBJS) $(LDLIBS_LIB)
+	ln -sf libfdpkv.so.$(VERSION) $(B)/lib/libfdpkv.so.$(SOVERSION)
+	ln -sf libfdpkv.so.$(SOVERSION) $(B)/lib/libfdpkv.so
+
+$(B)/lib/libfdpkv.pc: lib/libfdpkv.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< >$@
+
+# --- fdpkvctl ------------------------------------------------------------------
+tools: $(B)/bin/fdpkvctl
+
+$(B)/bin/fdpkvctl: $(TOOL_SRCS) $(wildcard tools/*.h) $(B)/lib/libfdpkv.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Itools -o $@ $(TOOL_SRCS) $(B)/lib/libfdpkv.a \
+		$$(pkg-config --cflags --libs libnvme) $(LDLIBS_LIB)
+
+# --- plugin (CPython extension, built in place) --------------------------------
+plugin: $(B)/lib/libfdpkv.a
+	cd plugin && FDPKV_TOP=$(CURDIR) $(PYTHON) setup.py -q build_ext --inplace \
+		--build-temp $(CURDIR)/$(B)/plugin
+
+# --- kernel module, one out-of-tree build per cached kernel ---------------------
+KMOD_SRCS	:= Kbuild $(wildcard kmod/*.c kmod/*.h kmod/tests/*.c) include/uapi/fdpkv.h
+
+kmod: $(foreach k,$(KVERS),$(B)/kmod/$(k)/fdpkv.ko)
+
+# Sources are copied into the build dir: Kbuild writes its outputs next to
+# them and `make M=... clean` deletes every *.ko below M.
+$(B)/kmod/%/fdpkv.ko: $(KMOD_SRCS)
+	@test -d $(FDPKV_CACHE)/kernels/$*/root || { echo "kernel $* is not cached: run make setup" >&2; exit 1; }
+	@mkdir -p $(@D) && cp --parents $(KMOD_SRCS) $(@D)/
+	$(MAKE) -s -C $(FDPKV_CACHE)/kernels/$*/root/usr/src/linux-headers-$* M=$(CURDIR)/$(@D) modules
+
+# --- tests -----------------------------------------------------------------
+$(B)/asan/%.o: %.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(B)/tsan/%.o: %.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(TSAN_FLAGS) -c -o $@ $<
+
+$(B)/tests/asan/%: tests/unit/%.c $(UNIT_HELPERS) $(ASAN_OBJS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(ASAN_OBJS) -lcmocka $(LDLIBS_LIB)
+
+$(B)/tests/tsan/%: tests/unit/%.c $(UNIT_HELPERS) $(TSAN_OBJS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(TSAN_FLAGS) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(TSAN_OBJS) -lcmocka $(LDLIBS_LIB)
+
+unit-build: $(UNIT_BINS)
+tsan-build: $(TSAN_BINS)
+
+test: setup
+	@scripts/run-tests.sh
+
+demo: setup
+	@$(MAKE) -s lib tools
+	@scripts/demo.sh
+
+# --- lint ------------------------------------------------------------------
+lint:
+	@scripts/lint.sh
+
+# --- install ---------------------------------------------------------------
+install: lib tools
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/fdpkv/uapi $(DESTDIR)$(BINDIR)
+	install -m 0644 $(B)/lib/libfdpkv.a $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(B)/lib/libfdpkv.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libfdpkv.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libfdpkv.so.$(SOVERSION)
+	ln -sf libfdpkv.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libfdpkv.so
+	install -m 0644 lib/include/fdpkv.h $(DESTDIR)$(INCLUDEDIR)/fdpkv/
+	install -m 0644 include/uapi/fdpkv.h $(DESTDIR)$(INCLUDEDIR)/fdpkv/uapi/
+	install -m 0644 $(B)/lib/libfdpkv.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 0755 $(B)/bin/fdpkvctl $(DESTDIR)$(BINDIR)/
+
+clean:
+	rm -rf $(B) plugin/build plugin/fdpkv_lmcache/*.so plugin/*.egg-info

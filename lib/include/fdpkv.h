@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libfdpkv - an LLM KV-cache store on NVMe SSDs with Flexible Data Placement.
+ *
+ * The cache keeps opaque keys (byte strings up to FDPKV_KEY_MAX) and values
+ * (any length) in segments, each one reclaim unit of the device, appended
+ * sequentially through one placement handle per placement class and evicted
+ * whole in FIFO order (see DESIGN.md).
+ *
+ * Conventions (liburing's): functions return >= 0 on success or a negative
+ * errno; errno itself is never the channel. Every operation on keys is a
+ * batch, asynchronous, identified by a unique 64-bit id and completed exactly
+ * once through the completion queue; the eventfd from fdpkv_event_fd() is
+ * readable while completions are queued. All functions are thread-safe unless
+ * their comment says otherwise.
+ */
+#ifndef FDPKV_H
+#define FDPKV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FDPKV_VERSION_MAJOR	0
+#define FDPKV_VERSION_MINOR	1
+
+/* Longest key the cache stores, in bytes. */
+#define FDPKV_KEY_MAX		4096
+/* Most devices one cache spans. */
+#define FDPKV_MAX_DEVICES	16
+/* Most placement classes one cache uses. */
+#define FDPKV_MAX_CLASSES	64
+
+struct fdpkv_cache;
+
+enum fdpkv_durability {
+	FDPKV_DURABILITY_NONE = 0,	/* acknowledged once in the device/page cache */
+	FDPKV_DURABILITY_FLUSH,		/* a flush follows every batch of writes */
+	FDPKV_DURABILITY_FUA,		/* writes carry FUA (O_DSYNC on files) */
+};
+
+enum fdpkv_format_mode {
+	FDPKV_FORMAT_NEVER = 0,		/* open an existing cache; fail if none */
+	FDPKV_FORMAT_AUTO,		/* format devices that hold no cache */
+	FDPKV_FORMAT_ALWAYS,		/* wipe and format */
+};
+
+/**
+ * struct fdpkv_config - how to open a cache
+ * @struct_size:	sizeof(struct fdpkv_config) of the caller (for growth)
+ * @ndevices:		number of entries in @devices
+ * @devices:		device URIs: "file:/path", "ng:/dev/ngXnY",
+ *			"fdpkv:/dev/fdpkv?ns=N", "sim:" (in-memory model)
+ * @capacity_bytes:	bytes to use per device; 0 = the whole device (a
+ *			file is created with this size when missing)
+ * @segment_bytes:	segment size for backends without reclaim units
+ *			(file, sim); 0 = default. On FDP devices the segment
+ *			is the reclaim unit and this must be 0 or equal to it.
+ * @queue_depth:	commands in flight per device (>= 1)
+ * @durability:		see enum fdpkv_durability
+ * @format:		see enum fdpkv_format_mode
+ * @placement_by_salt:	route objects to a class per cache-salt bucket
+ * @salt_separator:	the bucket is the salt up to this character
+ * @max_classes:	most data classes (salt buckets); folded when the
+ *			device has fewer placement handles
+ * @free_segments_low:	evict when fewer segments than this are free
+ * @reinsert:		re-insert objects read since written on eviction
+ */
+struct fdpkv_config {
+	size_t struct_size;
+	unsigned int ndevices;
+	char devices[FDPKV_MAX_DEVICES][256];
+	uint64_t capacity_bytes;
+	uint64_t segment_bytes;
+	unsigned int queue_depth;
+	enum fdpkv_durability durability;
+	enum fdpkv_format_mode format;
+	bool placement_by_salt;
+	char salt_separator;
+	unsigned int max_classes;
+	unsigned int free_segments_low;
+	bool reinsert;
+};
+
+/* Fill @cfg with defaults. */
+void fdpkv_config_init(struct fdpkv_config *cfg);
+
+/*
+ * fdpkv_config_set - set one configuration key from its string value.
+ * Keys: device (repeatable), devices (comma-separated), capacity, segment_size
+ * (both accept K/M/G/T suffixes), queue_depth, durability (none|flush|fua),
+ * format (never|auto|always), placement (salt|none), salt_separator,
+ * max_classes, free_segments_low, reinsert (0|1).
+ * Returns 0, -ENOENT for an unknown key, -EINVAL for a bad value; in both
+ * cases @err (if not NULL) receives a message naming the key.
+ */
+int fdpkv_config_set(struct fdpkv_config *cfg, const char *key, const char *value,
+		     char *err, size_t errlen);
+
+/*
+ * fdpkv_config_parse - apply "key=value key=value ..." (space or comma
+ * separated; a devices list uses ';' inside the value) with fdpkv_config_set.
+ */
+int fdpkv_config_parse(struct fdpkv_config *cfg, const char *kv, char *err, size_t errlen);
+
+/*
+ * fdpkv_open - open (and, per cfg->format, format) a cache.
+ * Blocks while it reads superblocks and rebuilds the index. On failure
+ * returns -errno and writes a one-line reason to @err.
+ */
+int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache **cache,
+	       char *err, size_t errlen);
+
+/*
+ * fdpkv_close - wait for every submitted operation to complete, persist what
+ * recovery needs, and free the cache. Completions not yet drained are
+ * discarded: their buffers are no longer touched once this returns.
+ */
+void fdpkv_close(struct fdpkv_cache *cache);
+
+/*
+ * fdpkv_event_fd - an eventfd (non-blocking) that polls readable while
+ * completions are queued. Owned by the cache; valid until fdpkv_close().
+ * Never read it: fdpkv_drain() clears it.
+ */
+int fdpkv_event_fd(const struct fdpkv_cache *cache);
+
+enum fdpkv_op {
+	FDPKV_OP_SET = 1,	/* store values; per key: 0 stored */
+	FDPKV_OP_GET,		/* load into buffers; per key: 0 filled, -ENOENT miss */
+	FDPKV_OP_EXISTS,	/* per key: 0 present, -ENOENT absent */
+	FDPKV_OP_LOOKUP_LOCK,	/* as EXISTS, and every hit is locked once */
+	FDPKV_OP_DELETE,	/* per key: 0 removed, -ENOENT absent, -EBUSY locked */
+};
+
+struct fdpkv_key {
+	const void *data;
+	uint32_t len;		/* 1..FDPKV_KEY_MAX */
+};
+
+/*
+ * struct fdpkv_buf - a value buffer. For SET it is read, for GET written;
+ * it must stay valid until the operation's completion has been drained.
+ * Any address and length work: misaligned ones go through a bounce buffer.
+ */
+struct fdpkv_buf {
+	void *base;
+	uint64_t len;
+};
+
+/*
+ * fdpkv_submit - submit a batch of @n keys (@n >= 1). @bufs is required for
+ * SET and GET (one per key) and ignored otherwise. The keys are copied before
+ * this returns; the buffers are not. Never blocks on I/O.
+ * Returns 0 and stores the operation id (unique, never 0) in @id, or -EINVAL
+ * (bad arguments: nothing was submitted, no completion will come),
+ * -ESHUTDOWN (cache closing).
+ */
+int fdpkv_submit(struct fdpkv_cache *cache, enum fdpkv_op op, unsigned int n,
+		 const struct fdpkv_key *keys, const struct fdpkv_buf *bufs,
+		 void *user_data, uint64_t *id);
+
+/*
+ * struct fdpkv_completion - the result of one operation.
+ * @result:	0 when every key succeeded (SET: all durable; GET: all
+ *		filled; EXISTS/LOOKUP_LOCK/DELETE: the operation ran),
+ *		otherwise the first negative errno of the batch
+ * @status:	one entry per key: 0 success, negative errno (see enum fdpkv_op)
+ * @value_len:	per key value length for hits of GET/EXISTS/LOOKUP_LOCK and
+ *		stored keys of SET, 0 otherwise
+ * @status and @value_len are owned by the completion: free with
+ * fdpkv_completion_release().
+ */
+struct fdpkv_completion {
+	uint64_t id;
+	enum fdpkv_op op;
+	int result;
+	unsigned int nkeys;
+	int32_t *status;
+	uint64_t *value_len;
+	void *user_data;
+};
+
+/*
+ * fdpkv_drain - move up to @max queued completions into @out and return how
+ * many (0 when none). Clears the eventfd when the queue becomes empty without
+ * losing a completion that races in. Never blocks.
+ */
+int fdpkv_drain(struct fdpkv_cache *cache, struct fdpkv_completion *out, unsigned int max);
+
+/* Free what a drained completion owns. */
+void fdpkv_completion_release(struct fdpkv_completion *c);
+
+/*
+ * fdpkv_unlock - drop one lock of each key taken by FDPKV_OP_LOOKUP_LOCK.
+ * Never fails: unknown or unlocked keys are ignored, counts never go below 0.
+ */
+void fdpkv_unlock(struct fdpkv_cache *cache, unsigned int n, const struct fdpkv_key *keys);
+
+/*
+ * fdpkv_wait - block until a completion is queued or @timeout_ms passes
+ * (-1: forever). Returns 1 if completions are queued, 0 on timeout.
+ */
+int fdpkv_wait(struct fdpkv_cache *cache, int timeout_ms);
+
+/* Usage: bytes of stored values, in total and per cache-salt bucket. */
+struct fdpkv_usage {
+	uint64_t bytes_used;		/* value bytes of live objects */
+	uint64_t bytes_capacity;	/* value bytes the cache can hold */
+	uint64_t objects;
+};
+int fdpkv_usage(struct fdpkv_cache *cache, struct fdpkv_usage *u);
+
+/*
+ * fdpkv_usage_by_bucket - call @fn for every cache-salt bucket ("" for keys
+ * without a salt) with its value bytes. Returns 0 or @fn's first non-zero.
+ */
+int fdpkv_usage_by_bucket(struct fdpkv_cache *cache,
+			  int (*fn)(void *arg, const char *bucket, uint64_t bytes), void *arg);
+
+/*
+ * fdpkv_foreach_key - call @fn for every live key with its value length
+ * (e.g. to seed an eviction policy after a restart). Returns 0 or @fn's first
+ * non-zero. @fn must not call back into the cache.
+ */
+int fdpkv_foreach_key(struct fdpkv_cache *cache,
+		      int (*fn)(void *arg, const void *key, uint32_t klen, uint64_t vlen), void *arg);
+
+/*
+ * fdpkv_take_evicted - call @fn for every key evicted by the cache itself
+ * since the last call, and forget them. Returns the number reported.
+ */
+int fdpkv_take_evicted(struct fdpkv_cache *cache,
+		       void (*fn)(void *arg, const void *key, uint32_t klen, uint64_t vlen), void *arg);
+
+struct fdpkv_stats {
+	uint64_t hits, misses;
+	uint64_t sets, gets, exists, deletes;
+	uint64_t bytes_written, bytes_read;
+	uint64_t evicted_segments, evicted_objects, reinserted_objects;
+	uint64_t io_errors, corrupt_objects;
+	uint64_t inflight_ops, inflight_cmds;
+	uint64_t segments_total, segments_free;
+	uint64_t index_entries, index_bytes;
+	unsigned int nclasses;
+	struct {
+		uint16_t placement_id;		/* device placement id (0 on file) */
+		uint64_t bytes_written;
+	} classes[FDPKV_MAX_CLASSES];
+};
+int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
+
+/* Run-time version, to compare against FDPKV_VERSION_MAJOR/MINOR. */
+int fdpkv_version_major(void);
+int fdpkv_version_minor(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FDPKV_H */
