@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Encoding of the NVMe command fields fdpkv checks and builds.
+ */
+#include <linux/bitfield.h>
+#include <linux/errno.h>
+
+#include "fdpkv_cmd.h"
+
+/**
+ * fdpkv_cmd_placement_encode - CDW12/CDW13 of a write aimed at a placement id
+ * @nlb: number of logical blocks, 1..65536
+ * @pid: placement identifier (reclaim group in the high RGIF bits)
+ * @cdw12: filled with NLB (0's based) and DTYPE = Data Placement
+ * @cdw13: filled with DSPEC = @pid
+ *
+ * Return: 0, or -EINVAL when @nlb does not fit the 16-bit 0's based field.
+ */
+int fdpkv_cmd_placement_encode(u32 nlb, u16 pid, u32 *cdw12, u32 *cdw13)
+{
+	if (nlb == 0 || nlb > FIELD_MAX(FDPKV_CDW12_NLB) + 1)
+		return -EINVAL;
+	*cdw12 = FIELD_PREP(FDPKV_CDW12_NLB, nlb - 1) |
+		 FIELD_PREP(FDPKV_CDW12_DTYPE, FDPKV_DTYPE_DATA_PLACEMENT);
+	*cdw13 = FIELD_PREP(FDPKV_CDW13_DSPEC, pid);
+	return 0;
+}
+
+/**
+ * fdpkv_cmd_placement_decode - placement id a write's CDW12/CDW13 ask for
+ * @cdw12: the write's CDW12
+ * @cdw13: the write's CDW13
+ * @pid: set to the placement identifier when the write carries one
+ *
+ * Return: true when DTYPE is Data Placement. A write without it lands on the
+ * device's default handle, which the caller must treat as a placement too.
+ */
+bool fdpkv_cmd_placement_decode(u32 cdw12, u32 cdw13, u16 *pid)
+{
+	if (FIELD_GET(FDPKV_CDW12_DTYPE, cdw12) != FDPKV_DTYPE_DATA_PLACEMENT)
+		return false;
+	*pid = FIELD_GET(FDPKV_CDW13_DSPEC, cdw13);
+	return true;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Encoding of the NVMe command fields fdpkv checks and builds.
+ *
+ * Hardware-free on purpose: the KUnit suites test these functions without a
+ * device.
+ */
+#ifndef _FDPKV_CMD_H
+#define _FDPKV_CMD_H
+
+#include <linux/bits.h>
+#include <linux/types.h>
+
+/* NVM Write CDW12 bits 23:20: Directive Type; 2 is Data Placement (TP4146). */
+#define FDPKV_CDW12_DTYPE		GENMASK(23, 20)
+#define FDPKV_DTYPE_DATA_PLACEMENT	2
+/* CDW12 bits 15:0: Number of Logical Blocks, 0's based. */
+#define FDPKV_CDW12_NLB			GENMASK(15, 0)
+/* CDW13 bits 31:16: Directive Specific; the placement identifier. */
+#define FDPKV_CDW13_DSPEC		GENMASK(31, 16)
+
+int fdpkv_cmd_placement_encode(u32 nlb, u16 pid, u32 *cdw12, u32 *cdw13);
+bool fdpkv_cmd_placement_decode(u32 cdw12, u32 cdw13, u16 *pid);
+
+#endif /* _FDPKV_CMD_H */

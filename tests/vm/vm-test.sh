@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm-test.sh - run fdpkv's in-VM tests.
+#
+# Every plan in tests/vm/plans/*.plan except kunit.plan runs on each cached
+# Debian kernel (6.1 and 6.12); kunit.plan runs on the KUnit kernel. A plan
+# may start with "# vm: VAR=value ..." lines to set run-vm.sh's device
+# topology (e.g. "# vm: VM_CTRLS=2").
+#
+# usage: vm-test.sh [plan-name...]   (default: all plans)
+# Prints one "vm/<plan>@<kernel>: N passed, N failed" line per VM and exits
+# non-zero if any VM failed. Logs stay in build/vm/logs/.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+CACHE=${FDPKV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fdpkv}
+# shellcheck disable=SC1091
+. "$CACHE/kernels.env" || { echo "vm-test: run scripts/setup.sh first" >&2; exit 1; }
+B=$top/build/vm
+mkdir -p "$B/progs" "$B/logs" "$B/initrd"
+
+# Static guest programs: every tests/vm/progs/*.c, linked with the common
+# helpers, liburing and (if it uses it) libfdpkv.
+build_progs() {
+	local src name
+	for src in tests/vm/progs/*.c; do
+		name=$(basename "$src" .c)
+		gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -static -pthread \
+			-Iinclude -Ilib/include -Itests/vm/progs/common \
+			-o "$B/progs/$name" "$src" tests/vm/progs/common/*.c \
+			$( [ -f build/lib/libfdpkv.a ] && echo build/lib/libfdpkv.a ) \
+			/usr/lib/x86_64-linux-gnu/liburing.a || return 1
+	done
+}
+
+total_pass=0 total_fail=0
+# Count TAP/KTAP results and failure signs in a console log.
+summarize() { # $1 = log, $2 = label, $3 = run-vm exit code
+	local log=$1 label=$2 vmrc=$3 pass fail wall uptime
+	# TAP of the test programs, and KTAP test cases (indented) in the kernel log
+	pass=$(grep -cE '^(\[dmesg\] \[ *[0-9.]+\]    +)?ok [0-9]+' "$log")
+	fail=$(grep -cE '^(\[dmesg\] \[ *[0-9.]+\] +)?not ok [0-9]+' "$log")
+	# Every other failure sign counts once: a failed step, a kernel splat, no result.
+	grep -qE '^=== .*(FAILED|exit=[1-9])' "$log" && fail=$((fail + 1))
+	grep -qE '^\[dmesg\].*(BUG:|WARNING:|Oops|Call Trace|general protection)' "$log" && fail=$((fail + 1))
+	grep -q '^=== RESULT rc=' "$log" || fail=$((fail + 1))
+	[ "$vmrc" = 0 ] || [ "$fail" -gt 0 ] || fail=1
+	wall=$(sed -n 's/^=== qemu rc=.* wall=\(.*\)s/\1/p' "$log")
+	uptime=$(sed -n 's/^=== RESULT rc=[0-9]* uptime \(.*\)/\1/p' "$log")
+	printf 'vm/%s: %d passed, %d failed (qemu wall %ss, guest uptime at result %ss)\n' \
+		"$label" "$pass" "$fail" "${wall:-?}" "${uptime:-?}"
+	[ "$fail" -eq 0 ] || { grep -E 'not ok|FAILED|exit=[1-9]|BUG:|WARNING:|Oops|Call Trace' "$log" | head -n 20 | sed 's/^/    /'; echo "    log: $log"; }
+	total_pass=$((total_pass + pass))
+	total_fail=$((total_fail + fail))
+}
+
+run_plan() { # $1 = plan file, $2 = kernel label, $3 = vmlinux, $4 = module root, $5 = kver, $6 = ko dir
+	local plan=$1 label name initrd log vmenv rc
+	name=$(basename "$plan" .plan)
+	label=$name@$2
+	initrd=$B/initrd/$label.cpio.gz
+	log=$B/logs/$label.log
+	vmenv=$(sed -n 's/^# vm: //p' "$plan" | tr '\n' ' ')
+	tests/vm/mkinitramfs.sh "$4" "$5" "$plan" "$initrd" "$6"/*.ko "$B"/progs/* >"$B/initrd/$label.log" 2>&1 ||
+		{ echo "vm/$label: 0 passed, 1 failed (initramfs)"; total_fail=$((total_fail + 1)); return; }
+	env $vmenv tests/vm/run-vm.sh "$3" "$initrd" "$log"
+	rc=$?
+	summarize "$log" "$label" "$rc"
+}
+
+plans=()
+if [ $# -gt 0 ]; then
+	for p in "$@"; do plans+=("tests/vm/plans/$p.plan"); done
+else
+	plans=(tests/vm/plans/*.plan)
+fi
+
+if ! build_progs >"$B/progs.log" 2>&1; then
+	cat "$B/progs.log"
+	echo "vm/build: 0 passed, 1 failed"
+	exit 1
+fi
+
+for plan in "${plans[@]}"; do
+	[ -f "$plan" ] || { echo "vm-test: no plan $plan" >&2; total_fail=$((total_fail + 1)); continue; }
+	if [ "$(basename "$plan")" = kunit.plan ]; then
+		kdir=$(scripts/build-kunit-kernel.sh) || { echo "vm/kunit: 0 passed, 1 failed (kernel build)"; total_fail=$((total_fail + 1)); continue; }
+		krel=$(cat "$kdir/kernelrelease")
+		kobj=$top/build/kmod/kunit-$krel
+		mkdir -p "$kobj" && cp --parents Kbuild kmod/*.[ch] kmod/tests/*.c include/uapi/fdpkv.h "$kobj/"
+		make -s -C "$kdir/build" M="$kobj" modules >"$B/kunit-kmod.log" 2>&1 ||
+			{ cat "$B/kunit-kmod.log"; echo "vm/kunit: 0 passed, 1 failed (module build)"; total_fail=$((total_fail + 1)); continue; }
+		MODS="nvme kunit" run_plan "$plan" kunit "$kdir/build/arch/x86/boot/bzImage" "$kdir/modroot" "$krel" "$kobj"
+		continue
+	fi
+	for tag in 61 612; do
+		var=KVER_$tag
+		kver=${!var}
+		make -s "build/kmod/$kver/fdpkv.ko" >/dev/null ||
+			{ echo "vm/$(basename "$plan" .plan)@$kver: 0 passed, 1 failed (module build)"; total_fail=$((total_fail + 1)); continue; }
+		run_plan "$plan" "$kver" "$CACHE/kernels/$kver/vmlinux" "$CACHE/kernels/$kver/root" "$kver" \
+			"build/kmod/$kver"
+	done
+done
+echo "vm: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
