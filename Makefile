@@ -47,7 +47,7 @@ KVERS		:= $(strip $(KVER_61) $(KVER_612))
 
 .PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build \
 	tsan-build vm-build check-setup
-all: lib tools plugin kmod
+all: lib tools plugin kmod $(B)/examples/roundtrip
 
 setup:
 	@scripts/setup.sh
@@ -81,6 +81,11 @@ $(B)/bin/fdpkvctl: $(TOOL_SRCS) $(wildcard tools/*.h) $(B)/lib/libfdpkv.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Itools -o $@ $(TOOL_SRCS) $(B)/lib/libfdpkv.a \
 		$$(pkg-config --cflags --libs libnvme) $(LDLIBS_LIB)
+
+# --- examples ---------------------------------------------------------------
+$(B)/examples/%: examples/%.c $(B)/lib/libfdpkv.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libfdpkv.a $(LDLIBS_LIB)
 
 # --- plugin (CPython extension, built in place) --------------------------------
 plugin: $(B)/lib/libfdpkv.a
@@ -123,7 +128,6 @@ test: setup
 	@scripts/run-tests.sh
 
 demo: setup
-	@$(MAKE) -s lib tools
 	@scripts/demo.sh
 
 # --- lint ------------------------------------------------------------------

@@ -20,6 +20,10 @@ CACHE=${FDPKV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fdpkv}
 B=$top/build/vm
 mkdir -p "$B/progs" "$B/logs" "$B/initrd"
 
+# Guest files: the module, the static programs built from tests/vm/progs,
+# whatever is in build/bin (fdpkvctl; dynamic, its libraries come along) and
+# the scripts in tests/vm/scripts.
+#
 # Static guest programs: every tests/vm/progs/*.c, linked with the common
 # helpers, liburing and (if it uses it) libfdpkv.
 build_progs() {
@@ -62,7 +66,8 @@ run_plan() { # $1 = plan file, $2 = kernel label, $3 = vmlinux, $4 = module root
 	initrd=$B/initrd/$label.cpio.gz
 	log=$B/logs/$label.log
 	vmenv=$(sed -n 's/^# vm: //p' "$plan" | tr '\n' ' ')
-	tests/vm/mkinitramfs.sh "$4" "$5" "$plan" "$initrd" "$6"/*.ko "$B"/progs/* >"$B/initrd/$label.log" 2>&1 ||
+	tests/vm/mkinitramfs.sh "$4" "$5" "$plan" "$initrd" "$6"/*.ko "$B"/progs/* \
+		$(ls build/bin/* tests/vm/scripts/* 2>/dev/null) >"$B/initrd/$label.log" 2>&1 ||
 		{ echo "vm/$label: 0 passed, 1 failed (initramfs)"; total_fail=$((total_fail + 1)); return; }
 	env $vmenv tests/vm/run-vm.sh "$3" "$initrd" "$log"
 	rc=$?
