@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""pytest setup for the fdpkv_lmcache tests: puts plugin/ (with the in-place
+built extension, `make plugin`) on sys.path and gives each test its own
+file-backend device in tmp_path."""
+import os
+import pathlib
+import sys
+
+import pytest
+
+TOP = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(TOP / "plugin"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import lmc  # noqa: E402  (tests/python/lmc.py)
+
+
+@pytest.fixture
+def dev(tmp_path):
+    return "file:%s" % (tmp_path / "dev.img")
+
+
+@pytest.fixture
+def native_params(dev):
+    """The README's native_plugin adapter_params with the device replaced."""
+    return lmc.readme_params("native_plugin", dev)
+
+
+@pytest.fixture
+def plugin_params(dev):
+    """The README's plugin adapter_params with the device replaced."""
+    return lmc.readme_params("plugin", dev)
+
+
+@pytest.fixture
+def conn(native_params):
+    from fdpkv_lmcache import FdpKvConnector
+
+    c = FdpKvConnector(**native_params)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def adapter(plugin_params):
+    from fdpkv_lmcache import FdpKvL2Adapter, FdpKvL2AdapterConfig
+
+    a = FdpKvL2Adapter(FdpKvL2AdapterConfig.from_dict(plugin_params))
+    yield a
+    a.close()
