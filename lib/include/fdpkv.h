@@ -254,6 +254,25 @@ struct fdpkv_stats {
 };
 int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
 
+/*
+ * struct fdpkv_device_stats - what one device of the cache has seen.
+ * @host_bytes_written:	bytes the cache wrote (objects, superblocks)
+ * @media_bytes_written:	bytes the media wrote, garbage collection included;
+ *			only the sim backend models it (0 elsewhere), so
+ *			media / host is the device write amplification
+ * Available since 0.1 (added with the library implementation).
+ */
+struct fdpkv_device_stats {
+	uint64_t host_bytes_written;
+	uint64_t media_bytes_written;
+	uint64_t segment_bytes;
+	uint64_t segments;
+	uint32_t lba_size;
+};
+
+/* fdpkv_device_stats - counters of device @dev (0..ndevices-1). 0 or -EINVAL. */
+int fdpkv_device_stats(struct fdpkv_cache *cache, unsigned int dev, struct fdpkv_device_stats *s);
+
 /* Run-time version, to compare against FDPKV_VERSION_MAJOR/MINOR. */
 int fdpkv_version_major(void);
 int fdpkv_version_minor(void);

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * backend_sim.c - "sim:[handles=N][,op=PCT]": an in-memory SSD with
+ * Flexible Data Placement, to measure write amplification on any machine.
+ *
+ * Data lives in an anonymous mapping indexed by logical address (so reads
+ * are exact); beside it a page-mapped FTL does the accounting a real device
+ * would: each placement handle appends to its own reclaim unit (RU size =
+ * segment size), overwrites and deallocates invalidate pages, an RU with no
+ * valid page is free again, and when no RU is free a greedy GC copies the
+ * valid pages of the RU with the fewest into a GC unit. media bytes / host
+ * bytes is the device WAF. Runs only on its engine thread, so no locking.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+#define SIM_LBA			4096u
+#define SIM_MAX_TRANSFER	(1u << 20)
+#define SIM_DEFAULT_HANDLES	8
+#define SIM_DEFAULT_OP_PCT	7
+#define INVALID			UINT32_MAX
+
+struct sim_priv {
+	uint8_t *data;
+	uint64_t capacity;
+	uint32_t nlba;			/* logical pages */
+	uint32_t ru_pages;
+	uint32_t nru;			/* physical RUs */
+	uint32_t *l2p;			/* logical -> physical page */
+	uint32_t *p2l;			/* physical -> logical page */
+	uint32_t *ru_valid, *ru_fill;
+	uint8_t *ru_open;
+	uint32_t *free_stack, nfree;
+	unsigned int nhandles;
+	int64_t cur[FDPKV_MAX_CLASSES + 1];	/* +1: the GC stream */
+	uint64_t ru_bytes;
+};
+
+static int64_t sim_pop_free(struct sim_priv *s)
+{
+	if (!s->nfree)
+		return -1;
+	return s->free_stack[--s->nfree];
+}
+
+static void sim_push_free(struct sim_priv *s, uint32_t ru)
+{
+	s->ru_fill[ru] = 0;
+	s->ru_valid[ru] = 0;
+	s->free_stack[s->nfree++] = ru;
+}
+
+static void sim_invalidate(struct sim_priv *s, uint32_t lpage)
+{
+	uint32_t pp = s->l2p[lpage], ru;
+
+	if (pp == INVALID)
+		return;
+	ru = pp / s->ru_pages;
+	s->p2l[pp] = INVALID;
+	s->l2p[lpage] = INVALID;
+	s->ru_valid[ru]--;
+	if (!s->ru_valid[ru] && !s->ru_open[ru] && s->ru_fill[ru] == s->ru_pages)
+		sim_push_free(s, ru);	/* whole RU invalid: erased without a copy */
+}
+
+static void sim_place(struct fdpkv_dev *dev, unsigned int stream, uint32_t lpage);
+
+/* Greedy GC: copy the valid pages of the fullest-garbage RU to the GC stream.
+ * Returns false when no RU holds garbage (nothing to gain). */
+static bool sim_gc(struct fdpkv_dev *dev)
+{
+	struct sim_priv *s = dev->priv;
+	uint32_t ru, best = INVALID, i;
+
+	for (ru = 0; ru < s->nru; ru++) {
+		if (s->ru_open[ru] || s->ru_fill[ru] != s->ru_pages)
+			continue;
+		if (best == INVALID || s->ru_valid[ru] < s->ru_valid[best])
+			best = ru;
+	}
+	if (best == INVALID || s->ru_valid[best] == s->ru_pages)
+		return false;
+	for (i = 0; i < s->ru_pages; i++) {
+		uint32_t lp = s->p2l[best * s->ru_pages + i];
+
+		if (lp == INVALID)
+			continue;
+		sim_invalidate(s, lp);
+		sim_place(dev, s->nhandles, lp);
+		atomic_fetch_add(&dev->cnt.media_bytes, SIM_LBA);
+	}
+	return true;	/* sim_invalidate freed it when its last page moved */
+}
+
+static void sim_place(struct fdpkv_dev *dev, unsigned int stream, uint32_t lpage)
+{
+	struct sim_priv *s = dev->priv;
+	int64_t ru = s->cur[stream];
+	uint32_t pp;
+
+	if (ru < 0 || s->ru_fill[ru] == s->ru_pages) {
+		if (ru >= 0) {
+			s->ru_open[ru] = 0;
+			if (!s->ru_valid[ru])
+				sim_push_free(s, (uint32_t)ru);
+		}
+		/* keep one RU for the GC stream so GC can always make progress */
+		while (stream != s->nhandles && s->nfree < 2)
+			if (!sim_gc(dev))
+				break;
+		ru = sim_pop_free(s);
+		if (ru < 0) {
+			s->cur[stream] = -1;
+			return;		/* cannot happen with >= 2 spare RUs */
+		}
+		s->ru_open[ru] = 1;
+		s->cur[stream] = ru;
+	}
+	pp = (uint32_t)ru * s->ru_pages + s->ru_fill[ru]++;
+	s->p2l[pp] = lpage;
+	s->l2p[lpage] = pp;
+	s->ru_valid[ru]++;
+}
+
+static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_config *cfg,
+		    bool create, char *err, size_t errlen)
+{
+	unsigned int handles = SIM_DEFAULT_HANDLES, op = SIM_DEFAULT_OP_PCT, i;
+	const char *p = path;
+	struct sim_priv *s;
+	uint64_t phys;
+
+	(void)create;
+	while (*p) {
+		unsigned int v;
+		int n = 0;
+
+		if (sscanf(p, "handles=%u%n", &v, &n) == 1 && n && v >= 1 && v <= FDPKV_MAX_CLASSES)
+			handles = v;
+		else if (sscanf(p, "op=%u%n", &v, &n) == 1 && n && v <= 100)
+			op = v;
+		else {
+			fdpkv_seterr(err, errlen,
+				     "device '%s': sim options are handles=1..%d and op=0..100",
+				     dev->uri, FDPKV_MAX_CLASSES);
+			return -EINVAL;
+		}
+		p += n;
+		if (*p == ',' || *p == '&' || *p == '?')
+			p++;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->capacity = cfg->capacity_bytes ? cfg->capacity_bytes : FDPKV_DEFAULT_SIM_CAP;
+	s->capacity = s->capacity / SIM_LBA * SIM_LBA;
+	s->ru_bytes = cfg->segment_bytes ? cfg->segment_bytes : default_segment_bytes(s->capacity);
+	if (s->ru_bytes % SIM_LBA || s->capacity < 4 * s->ru_bytes ||
+	    s->capacity / SIM_LBA >= INVALID) {
+		fdpkv_seterr(err, errlen, "device '%s': capacity must hold at least 4 segments",
+			     dev->uri);
+		free(s);
+		return -EINVAL;
+	}
+	s->nhandles = handles;
+	s->nlba = (uint32_t)(s->capacity / SIM_LBA);
+	s->ru_pages = (uint32_t)(s->ru_bytes / SIM_LBA);
+	phys = s->capacity + s->capacity * op / 100;
+	s->nru = (uint32_t)((phys + s->ru_bytes - 1) / s->ru_bytes) + handles + 2;
+	s->data = mmap(NULL, s->capacity, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	s->l2p = malloc(sizeof(uint32_t) * s->nlba);
+	s->p2l = malloc(sizeof(uint32_t) * (uint64_t)s->nru * s->ru_pages);
+	s->ru_valid = calloc(s->nru, sizeof(uint32_t));
+	s->ru_fill = calloc(s->nru, sizeof(uint32_t));
+	s->ru_open = calloc(s->nru, 1);
+	s->free_stack = calloc(s->nru, sizeof(uint32_t));
+	if (s->data == MAP_FAILED || !s->l2p || !s->p2l || !s->ru_valid || !s->ru_fill ||
+	    !s->ru_open || !s->free_stack) {
+		if (s->data != MAP_FAILED)
+			munmap(s->data, s->capacity);
+		free(s->l2p);
+		free(s->p2l);
+		free(s->ru_valid);
+		free(s->ru_fill);
+		free(s->ru_open);
+		free(s->free_stack);
+		free(s);
+		fdpkv_seterr(err, errlen, "device '%s': out of memory", dev->uri);
+		return -ENOMEM;
+	}
+	memset(s->l2p, 0xff, sizeof(uint32_t) * s->nlba);
+	memset(s->p2l, 0xff, sizeof(uint32_t) * (uint64_t)s->nru * s->ru_pages);
+	for (i = s->nru; i-- > 0;)
+		s->free_stack[s->nfree++] = i;
+	for (i = 0; i <= FDPKV_MAX_CLASSES; i++)
+		s->cur[i] = -1;
+	dev->priv = s;
+	return 0;
+}
+
+static int sim_geometry(struct fdpkv_dev *dev, struct fdpkv_geometry *g)
+{
+	struct sim_priv *s = dev->priv;
+	unsigned int i;
+
+	memset(g, 0, sizeof(*g));
+	g->lba_size = SIM_LBA;
+	g->capacity = s->capacity;
+	g->ru_bytes = s->ru_bytes;
+	g->max_transfer = SIM_MAX_TRANSFER;
+	g->npids = s->nhandles;
+	for (i = 0; i < s->nhandles; i++)
+		g->pids[i] = (uint16_t)i;
+	return 0;
+}
+
+static int sim_exec(struct fdpkv_dev *dev, struct io_part *p)
+{
+	struct sim_priv *s = dev->priv;
+	uint64_t first, n, i;
+
+	if (p->cmd->op == IO_FLUSH)
+		return 0;
+	if (p->off % SIM_LBA || p->len % SIM_LBA || p->off + p->len > s->capacity)
+		return -EINVAL;
+	first = p->off / SIM_LBA;
+	n = p->len / SIM_LBA;
+	switch (p->cmd->op) {
+	case IO_READ:
+		memcpy(p->buf, s->data + p->off, p->len);
+		return (int)p->len;
+	case IO_WRITE: {
+		unsigned int stream = p->cmd->pid < s->nhandles ? p->cmd->pid : 0;
+
+		memcpy(s->data + p->off, p->buf, p->len);
+		for (i = 0; i < n; i++) {
+			sim_invalidate(s, (uint32_t)(first + i));
+			sim_place(dev, stream, (uint32_t)(first + i));
+		}
+		atomic_fetch_add(&dev->cnt.media_bytes, p->len);
+		return (int)p->len;
+	}
+	case IO_DEALLOC:
+		for (i = 0; i < n; i++)
+			sim_invalidate(s, (uint32_t)(first + i));
+		/* deallocated LBAs read back as zeroes, as with DLFEAT=1 */
+		madvise(s->data + p->off, p->len, MADV_DONTNEED);
+		return (int)p->len;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void sim_close(struct fdpkv_dev *dev)
+{
+	struct sim_priv *s = dev->priv;
+
+	if (!s)
+		return;
+	munmap(s->data, s->capacity);
+	free(s->l2p);
+	free(s->p2l);
+	free(s->ru_valid);
+	free(s->ru_fill);
+	free(s->ru_open);
+	free(s->free_stack);
+	free(s);
+	dev->priv = NULL;
+}
+
+const struct fdpkv_backend_ops backend_sim_ops = {
+	.scheme = "sim",
+	.open = sim_open,
+	.geometry = sim_geometry,
+	.exec = sim_exec,
+	.close = sim_close,
+};

@@ -1,0 +1,1079 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * cache.c - open/close and the operations: SET, GET, EXISTS, LOOKUP_LOCK,
+ * DELETE, unlock; space management and eviction.
+ *
+ * A SET copies each value behind its header into an LBA-aligned staging
+ * buffer (the header must precede the value anyway, and the caller's buffer
+ * may have any alignment and length), reserves space in its class's open
+ * segment and writes the object with one command. A key is acknowledged only
+ * when every earlier write of the same segment has completed too: recovery
+ * walks a segment's header chain and stops at the first hole, so an object
+ * behind a hole left by a crash would be unreachable. Completion order within
+ * a segment therefore equals offset order.
+ *
+ * A GET reads the whole object into an aligned bounce buffer and checks
+ * header, key, sequence and value crc before copying to the caller: damaged
+ * bytes become a miss and the caller's buffer is only written when the value
+ * is known good.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "cache.h"
+
+#define STAGING_ALIGN	4096
+
+FDPKV_PUBLIC int fdpkv_version_major(void)
+{
+	return FDPKV_VERSION_MAJOR;
+}
+
+FDPKV_PUBLIC int fdpkv_version_minor(void)
+{
+	return FDPKV_VERSION_MINOR;
+}
+
+uint64_t seg_base(const struct devctx *d, uint32_t s)
+{
+	return d->sb.data_start + (uint64_t)s * d->sb.segment_bytes;
+}
+
+unsigned int cache_key_dev(const struct fdpkv_cache *c, const void *key, uint32_t klen)
+{
+	if (c->ndev == 1)
+		return 0;
+	/* a different mix than the index's bucket choice, same stable hash */
+	return (unsigned int)((kv_hash(key, klen) >> 32) % c->ndev);
+}
+
+unsigned int cache_key_class(const struct fdpkv_cache *c, const void *key, uint32_t klen)
+{
+	char bucket[132];
+
+	if (!c->devs[0].sb.placement_by_salt)
+		return FDPKV_CLASS_DATA0;
+	placement_bucket(key, klen, c->devs[0].sb.salt_separator, bucket, sizeof(bucket));
+	return placement_class(bucket, c->ndata);
+}
+
+/* ---- usage --------------------------------------------------------------- */
+
+static struct bucket_usage *bucket_get(struct fdpkv_cache *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nbuckets; i++)
+		if (!strcmp(c->buckets[i].name, name))
+			return &c->buckets[i];
+	if (c->nbuckets == c->bucket_cap) {
+		size_t cap = c->bucket_cap ? c->bucket_cap * 2 : 8;
+		struct bucket_usage *b = realloc(c->buckets, cap * sizeof(*b));
+
+		if (!b)
+			return NULL;
+		c->buckets = b;
+		c->bucket_cap = cap;
+	}
+	memset(&c->buckets[c->nbuckets], 0, sizeof(c->buckets[0]));
+	snprintf(c->buckets[c->nbuckets].name, sizeof(c->buckets[0].name), "%s", name);
+	return &c->buckets[c->nbuckets++];
+}
+
+/* Count (sign 1) or uncount (-1) a live entry. Called with cache->lock held. */
+void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign)
+{
+	struct bucket_usage *b;
+	char name[132];
+
+	placement_bucket(e->key, e->klen, c->devs[0].sb.salt_separator, name, sizeof(name));
+	b = bucket_get(c, name);
+	if (sign > 0) {
+		c->bytes_used += e->vlen;
+		c->objects++;
+		if (b) {
+			b->bytes += e->vlen;
+			b->objects++;
+		}
+	} else {
+		c->bytes_used -= e->vlen;
+		c->objects--;
+		if (b) {
+			b->bytes -= e->vlen;
+			b->objects--;
+		}
+	}
+}
+
+/* Drop a live entry from its segment, usage and the index. cache->lock held. */
+static void entry_drop(struct fdpkv_cache *c, struct index_entry *e)
+{
+	struct segment *sg = &c->devs[e->dev].segs.segs[e->seg];
+
+	seg_unlink(sg, e);
+	sg->live_objs--;
+	sg->live_bytes -= e->vlen;
+	if (e->lock)
+		sg->locked--;
+	usage_add(c, e, -1);
+	index_remove(&c->ix, e);
+}
+
+/* ---- operations: completion ---------------------------------------------- */
+
+static void op_post(struct op *op)
+{
+	struct fdpkv_cache *c = op->cache;
+	struct cq_node *n = calloc(1, sizeof(*n));
+	unsigned int i;
+
+	for (i = 0; i < op->n; i++)
+		if (op->status[i] < 0)
+			break;
+	for (unsigned int k = 0; k < op->n; k++)
+		free(op->reqs[k].staging);
+	if (n) {
+		n->c.id = op->id;
+		n->c.op = op->type;
+		n->c.result = i < op->n ? op->status[i] : 0;
+		n->c.nkeys = op->n;
+		n->c.status = op->status;
+		n->c.value_len = op->vlen;
+		n->c.user_data = op->user_data;
+		cq_post(&c->cq, n);
+	} else {
+		/* cannot report: still must not leak (should never happen) */
+		free(op->status);
+		free(op->vlen);
+	}
+	free(op->keybuf);
+	free(op);
+	pthread_mutex_lock(&c->lock);
+	if (--c->inflight_ops == 0)
+		pthread_cond_broadcast(&c->idle);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void flush_done(struct io_cmd *cmd, int res)
+{
+	struct op *op = cmd->arg;
+	unsigned int d = (unsigned int)(cmd - op->flush_cmd), i;
+
+	if (res < 0) {
+		atomic_fetch_add(&op->cache->st.io_errors, 1);
+		for (i = 0; i < op->n; i++)
+			if (op->reqs[i].dev == d && op->status[i] == 0)
+				op->status[i] = res;
+	}
+	if (atomic_fetch_sub(&op->flushes, 1) == 1)
+		op_post(op);
+}
+
+static void op_finish(struct op *op)
+{
+	struct fdpkv_cache *c = op->cache;
+	unsigned int mask = atomic_load(&op->dev_mask), d, n = 0;
+
+	if (c->cfg.durability != FDPKV_DURABILITY_FLUSH || !mask) {
+		op_post(op);
+		return;
+	}
+	for (d = 0; d < c->ndev; d++)
+		n += (mask >> d) & 1;
+	atomic_store(&op->flushes, n);
+	for (d = 0; d < c->ndev; d++) {
+		if (!((mask >> d) & 1))
+			continue;
+		op->flush_cmd[d] = (struct io_cmd){
+			.op = IO_FLUSH, .done = flush_done, .arg = op,
+		};
+		engine_submit(c->devs[d].eng, &op->flush_cmd[d]);
+	}
+}
+
+static void key_done(struct key_req *kr, int status, uint64_t vlen)
+{
+	struct op *op = kr->op;
+
+	free(kr->staging);
+	kr->staging = NULL;
+	op->status[kr->idx] = status;
+	op->vlen[kr->idx] = status == 0 ? vlen : 0;
+	if (atomic_fetch_sub(&op->remaining, 1) == 1)
+		op_finish(op);
+}
+
+/* ---- space: eviction ------------------------------------------------------ */
+
+struct dealloc_req {
+	struct io_cmd cmd;
+	struct devctx *d;
+	uint32_t seg;
+};
+
+static void dealloc_done(struct io_cmd *cmd, int res);
+
+static void evict_segment(struct devctx *d, uint32_t s)
+{
+	struct fdpkv_cache *c = d->cache;
+	struct segment *sg = &d->segs.segs[s];
+	struct index_entry *e, *next;
+	struct dealloc_req *dr;
+
+	for (e = sg->entries; e; e = next) {
+		struct evicted *ev = malloc(sizeof(*ev) + e->klen);
+
+		next = e->seg_next;
+		if (ev) {
+			ev->next = NULL;
+			ev->vlen = e->vlen;
+			ev->klen = e->klen;
+			memcpy(ev->key, e->key, e->klen);
+			if (c->ev_tail)
+				c->ev_tail->next = ev;
+			else
+				c->ev_head = ev;
+			c->ev_tail = ev;
+		}
+		atomic_fetch_add(&c->st.evicted_objects, 1);
+		entry_drop(c, e);
+	}
+	sg->entries = NULL;
+	sg->state = SEG_RECLAIM;
+	d->segs.nreclaim++;
+	atomic_fetch_add(&c->st.evicted_segments, 1);
+	dr = calloc(1, sizeof(*dr));
+	if (!dr) {
+		/* no memory for the command: reuse without deallocating */
+		segs_free(&d->segs, s);
+		return;
+	}
+	dr->d = d;
+	dr->seg = s;
+	dr->cmd.op = IO_DEALLOC;
+	dr->cmd.off = seg_base(d, s);
+	dr->cmd.len = d->sb.segment_bytes;
+	dr->cmd.done = dealloc_done;
+	dr->cmd.arg = dr;
+	engine_submit(d->eng, &dr->cmd);
+}
+
+/* Evict until @want segments are free or being freed. Returns how many are. */
+static uint32_t evict_until(struct devctx *d, uint32_t want)
+{
+	while (d->segs.nfree + d->segs.nreclaim < want) {
+		int64_t v = segs_pick_victim(&d->segs);
+
+		if (v < 0)
+			break;
+		evict_segment(d, (uint32_t)v);
+	}
+	return d->segs.nfree + d->segs.nreclaim;
+}
+
+static void write_done(struct io_cmd *cmd, int res);
+
+/*
+ * Reserve space for @kr and submit its write, or queue it until a segment
+ * being deallocated is free. Called with cache->lock held. Returns 0 when
+ * submitted or queued, else -errno (the caller completes the key).
+ */
+static int reserve_and_submit(struct key_req *kr)
+{
+	struct fdpkv_cache *c = kr->op->cache;
+	struct devctx *d = &c->devs[kr->dev];
+	struct segment *sg;
+	struct obj_hdr h;
+	int ret;
+
+	ret = segs_reserve(&d->segs, kr->cls, kr->size, &c->seq, &kr->seg, &kr->off);
+	if (ret == -ENOSPC) {
+		evict_until(d, MAX(1u, c->cfg.free_segments_low));
+		if (!d->segs.nreclaim)
+			return -ENOSPC;	/* everything left is pinned: fail, never wait forever */
+		kr->wait_next = NULL;
+		if (d->waiters_tail)
+			d->waiters_tail->wait_next = kr;
+		else
+			d->waiters = kr;
+		d->waiters_tail = kr;
+		return 0;
+	}
+	if (ret)
+		return ret;
+	sg = &d->segs.segs[kr->seg];
+	kr->seq = sg->last_seq;
+	sg->writes++;
+	kr->wq_next = NULL;
+	kr->io_done = false;
+	if (sg->wq_tail)
+		sg->wq_tail->wq_next = kr;
+	else
+		sg->wq_head = kr;
+	sg->wq_tail = kr;
+	if (d->segs.nfree < c->cfg.free_segments_low)
+		evict_until(d, c->cfg.free_segments_low);
+
+	memset(&h, 0, sizeof(h));
+	h.flags = kr->flags;
+	h.cls = kr->cls;
+	h.klen = kr->klen;
+	h.vlen = kr->vlen;
+	h.seq = kr->seq;
+	h.seg_seq = sg->open_seq;
+	h.uuid64 = d->uuid64;
+	h.vcrc = kr->vcrc;
+	obj_encode(kr->staging, &h, (uint8_t *)kr->staging + OBJ_HDR_SIZE);
+
+	atomic_fetch_or(&kr->op->dev_mask, 1u << kr->dev);
+	kr->cmd = (struct io_cmd){
+		.op = IO_WRITE,
+		.pid = d->sb.class_pid[kr->cls],
+		.dsync = c->cfg.durability == FDPKV_DURABILITY_FUA,
+		.off = seg_base(d, kr->seg) + kr->off,
+		.len = kr->size,
+		.buf = kr->staging,
+		.done = write_done,
+		.arg = kr,
+	};
+	engine_submit(d->eng, &kr->cmd);
+	return 0;
+}
+
+/* Retry queued writes after a segment became free. cache->lock held;
+ * keys that fail are chained on @failed for completion outside the lock. */
+static void retry_waiters(struct devctx *d, struct key_req **failed)
+{
+	struct key_req *kr = d->waiters, *next;
+
+	d->waiters = d->waiters_tail = NULL;
+	for (; kr; kr = next) {
+		next = kr->wait_next;
+		kr->io_res = reserve_and_submit(kr);
+		if (kr->io_res) {
+			kr->wait_next = *failed;
+			*failed = kr;
+		}
+	}
+}
+
+static void complete_failed(struct key_req *failed)
+{
+	struct key_req *next;
+
+	for (; failed; failed = next) {
+		next = failed->wait_next;
+		key_done(failed, failed->io_res, 0);
+	}
+}
+
+static void dealloc_done(struct io_cmd *cmd, int res)
+{
+	struct dealloc_req *dr = cmd->arg;
+	struct devctx *d = dr->d;
+	struct fdpkv_cache *c = d->cache;
+	struct key_req *failed = NULL;
+
+	if (res < 0)
+		atomic_fetch_add(&c->st.io_errors, 1);
+	pthread_mutex_lock(&c->lock);
+	segs_free(&d->segs, dr->seg);
+	retry_waiters(d, &failed);
+	pthread_mutex_unlock(&c->lock);
+	free(dr);
+	complete_failed(failed);
+}
+
+/* Make a written object visible. cache->lock held. */
+static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
+{
+	struct devctx *d = &c->devs[kr->dev];
+	struct segment *sg = &d->segs.segs[kr->seg];
+	struct index_entry *e;
+
+	atomic_fetch_add(&c->st.class_bytes[kr->cls], kr->size);
+	atomic_fetch_add(&c->st.bytes_written, kr->size);
+	if (kr->flags & OBJ_F_TOMBSTONE)
+		return 0;	/* the key left the index when DELETE ran */
+	e = index_find(&c->ix, kr->key, kr->klen);
+	if (e && e->seq > kr->seq)
+		return 0;	/* a newer version won; this one is garbage already */
+	if (e) {
+		struct segment *old = &c->devs[e->dev].segs.segs[e->seg];
+
+		seg_unlink(old, e);
+		old->live_objs--;
+		old->live_bytes -= e->vlen;
+		if (e->lock) {
+			old->locked--;
+			sg->locked++;
+		}
+		usage_add(c, e, -1);
+	} else {
+		e = index_insert(&c->ix, kr->key, kr->klen);
+		if (!e)
+			return -ENOMEM;
+	}
+	e->seq = kr->seq;
+	e->vlen = kr->vlen;
+	e->dev = kr->dev;
+	e->seg = kr->seg;
+	e->off_lba = (uint32_t)(kr->off / d->sb.lba_size);
+	e->cls = kr->cls;
+	e->flags = 0;
+	seg_link(sg, e);
+	sg->live_objs++;
+	sg->live_bytes += e->vlen;
+	usage_add(c, e, 1);
+	return 0;
+}
+
+static void write_done(struct io_cmd *cmd, int res)
+{
+	struct key_req *kr = cmd->arg, *h, *done = NULL, **tail = &done;
+	struct fdpkv_cache *c = kr->op->cache;
+	struct devctx *d = &c->devs[kr->dev];
+	struct segment *sg;
+
+	if (res < 0)
+		atomic_fetch_add(&c->st.io_errors, 1);
+	pthread_mutex_lock(&c->lock);
+	sg = &d->segs.segs[kr->seg];
+	kr->io_done = true;
+	kr->io_res = res;
+	/* acknowledge in offset order: see the comment at the top */
+	while ((h = sg->wq_head) && h->io_done) {
+		sg->wq_head = h->wq_next;
+		if (!sg->wq_head)
+			sg->wq_tail = NULL;
+		sg->writes--;
+		if (h->io_res < 0 && !sg->broken) {
+			sg->broken = true;
+			segs_seal(&d->segs, kr->seg);
+		}
+		if (sg->broken)
+			h->io_res = h->io_res < 0 ? h->io_res : -EIO;
+		else
+			h->io_res = commit_object(c, h);
+		h->wait_next = NULL;
+		*tail = h;
+		tail = &h->wait_next;
+	}
+	pthread_mutex_unlock(&c->lock);
+	for (h = done; h; h = kr) {
+		kr = h->wait_next;
+		key_done(h, h->io_res, h->vlen);
+	}
+}
+
+/* ---- SET / DELETE ------------------------------------------------------------ */
+
+static int stage_object(struct key_req *kr, const void *value)
+{
+	uint8_t *p;
+
+	if (posix_memalign(&kr->staging, STAGING_ALIGN, kr->size))
+		return -ENOMEM;
+	p = kr->staging;
+	memcpy(p + OBJ_HDR_SIZE, kr->key, kr->klen);
+	if (kr->vlen)
+		memcpy(p + OBJ_HDR_SIZE + kr->klen, value, kr->vlen);
+	memset(p + OBJ_HDR_SIZE + kr->klen + kr->vlen, 0,
+	       kr->size - OBJ_HDR_SIZE - kr->klen - kr->vlen);
+	kr->vcrc = crc32c(0, value, kr->vlen);
+	return 0;
+}
+
+static void run_set(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < op->n; i++) {
+		struct key_req *kr = &op->reqs[i];
+		struct devctx *d;
+
+		kr->dev = (uint8_t)cache_key_dev(c, kr->key, kr->klen);
+		d = &c->devs[kr->dev];
+		kr->cls = (uint8_t)cache_key_class(c, kr->key, kr->klen);
+		kr->vlen = bufs[i].len;
+		kr->size = obj_size(kr->klen, kr->vlen, d->sb.lba_size);
+		atomic_fetch_add(&c->st.sets, 1);
+		if (kr->size > d->sb.segment_bytes) {
+			key_done(kr, -EFBIG, 0);
+			continue;
+		}
+		ret = stage_object(kr, bufs[i].base);
+		if (!ret) {
+			pthread_mutex_lock(&c->lock);
+			ret = reserve_and_submit(kr);
+			pthread_mutex_unlock(&c->lock);
+		}
+		if (ret)
+			key_done(kr, ret, 0);
+	}
+}
+
+static void run_delete(struct fdpkv_cache *c, struct op *op)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < op->n; i++) {
+		struct key_req *kr = &op->reqs[i];
+		struct index_entry *e;
+
+		atomic_fetch_add(&c->st.deletes, 1);
+		kr->dev = (uint8_t)cache_key_dev(c, kr->key, kr->klen);
+		kr->cls = FDPKV_CLASS_META;
+		kr->flags = OBJ_F_TOMBSTONE;
+		kr->vlen = 0;
+		kr->size = obj_size(kr->klen, 0, c->devs[kr->dev].sb.lba_size);
+		/* staged before taking the lock: it is cheap and may fail */
+		ret = stage_object(kr, NULL);
+		pthread_mutex_lock(&c->lock);
+		e = index_find(&c->ix, kr->key, kr->klen);
+		if (!e)
+			ret = -ENOENT;
+		else if (e->lock)
+			ret = -EBUSY;
+		else if (!ret) {
+			/*
+			 * Gone from memory now; the delete record makes it stay
+			 * gone after a restart, where the older object would
+			 * otherwise be found again by the scan.
+			 */
+			entry_drop(c, e);
+			ret = reserve_and_submit(kr);
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (ret)
+			key_done(kr, ret, 0);
+	}
+}
+
+/* ---- GET / EXISTS / LOOKUP_LOCK ----------------------------------------------- */
+
+static void read_done(struct io_cmd *cmd, int res)
+{
+	struct key_req *kr = cmd->arg;
+	struct fdpkv_cache *c = kr->op->cache;
+	struct devctx *d = &c->devs[kr->dev];
+	const uint8_t *p = kr->staging;
+	struct obj_hdr h;
+	int status = -ENOENT;
+
+	if (res < 0) {
+		atomic_fetch_add(&c->st.io_errors, 1);
+		status = res;
+	} else if (obj_decode(p, kr->size, &h) == 0 && h.klen == kr->klen &&
+		   !memcmp(p + OBJ_HDR_SIZE, kr->key, kr->klen) && h.seq == kr->seq &&
+		   h.vlen == kr->vlen && h.uuid64 == d->uuid64 && !(h.flags & OBJ_F_TOMBSTONE) &&
+		   crc32c(0, p + OBJ_HDR_SIZE + kr->klen, kr->vlen) == h.vcrc) {
+		memcpy(kr->buf.base, p + OBJ_HDR_SIZE + kr->klen, kr->vlen);
+		status = 0;
+		atomic_fetch_add(&c->st.bytes_read, kr->vlen);
+	}
+	pthread_mutex_lock(&c->lock);
+	d->segs.segs[kr->seg].readers--;
+	if (status == -ENOENT) {
+		/* damaged: forget it so that it stays a miss */
+		struct index_entry *e = index_find(&c->ix, kr->key, kr->klen);
+
+		atomic_fetch_add(&c->st.corrupt_objects, 1);
+		if (e && e->seq == kr->seq)
+			entry_drop(c, e);
+	}
+	pthread_mutex_unlock(&c->lock);
+	atomic_fetch_add(status == 0 ? &c->st.hits : &c->st.misses, 1);
+	key_done(kr, status, kr->vlen);
+}
+
+static void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
+{
+	unsigned int i;
+
+	for (i = 0; i < op->n; i++) {
+		struct key_req *kr = &op->reqs[i];
+		struct index_entry *e;
+		struct devctx *d;
+		int status = 0;
+
+		atomic_fetch_add(&c->st.gets, 1);
+		kr->buf = bufs[i];
+		pthread_mutex_lock(&c->lock);
+		e = index_find(&c->ix, kr->key, kr->klen);
+		if (!e) {
+			status = -ENOENT;
+		} else if (e->vlen != bufs[i].len) {
+			/* filling a different-sized buffer would be a lie either way */
+			status = -EMSGSIZE;
+		} else {
+			d = &c->devs[e->dev];
+			kr->dev = e->dev;
+			kr->seg = e->seg;
+			kr->off = (uint64_t)e->off_lba * d->sb.lba_size;
+			kr->seq = e->seq;
+			kr->vlen = e->vlen;
+			kr->size = obj_size(kr->klen, kr->vlen, d->sb.lba_size);
+			e->flags |= IDX_F_READ;
+			/* pins the segment: not evicted while this read runs */
+			d->segs.segs[kr->seg].readers++;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (status) {
+			atomic_fetch_add(&c->st.misses, 1);
+			key_done(kr, status, 0);
+			continue;
+		}
+		d = &c->devs[kr->dev];
+		if (posix_memalign(&kr->staging, STAGING_ALIGN, kr->size)) {
+			pthread_mutex_lock(&c->lock);
+			d->segs.segs[kr->seg].readers--;
+			pthread_mutex_unlock(&c->lock);
+			key_done(kr, -ENOMEM, 0);
+			continue;
+		}
+		kr->cmd = (struct io_cmd){
+			.op = IO_READ,
+			.off = seg_base(d, kr->seg) + kr->off,
+			.len = kr->size,
+			.buf = kr->staging,
+			.done = read_done,
+			.arg = kr,
+		};
+		engine_submit(d->eng, &kr->cmd);
+	}
+}
+
+static void run_exists(struct fdpkv_cache *c, struct op *op, bool lock)
+{
+	unsigned int i;
+
+	for (i = 0; i < op->n; i++) {
+		struct key_req *kr = &op->reqs[i];
+		struct index_entry *e;
+		uint64_t vlen = 0;
+		int status = -ENOENT;
+
+		atomic_fetch_add(&c->st.exists, 1);
+		pthread_mutex_lock(&c->lock);
+		e = index_find(&c->ix, kr->key, kr->klen);
+		if (e && (!lock || index_lock(e))) {
+			if (lock && e->lock == 1)
+				c->devs[e->dev].segs.segs[e->seg].locked++;
+			status = 0;
+			vlen = e->vlen;
+		}
+		pthread_mutex_unlock(&c->lock);
+		atomic_fetch_add(status ? &c->st.misses : &c->st.hits, 1);
+		key_done(kr, status, vlen);
+	}
+}
+
+FDPKV_PUBLIC int fdpkv_submit(struct fdpkv_cache *c, enum fdpkv_op type, unsigned int n,
+			      const struct fdpkv_key *keys, const struct fdpkv_buf *bufs,
+			      void *user_data, uint64_t *id)
+{
+	struct op *op;
+	size_t kbytes = 0, off = 0;
+	unsigned int i;
+
+	if (!c || !keys || !id || n == 0 || type < FDPKV_OP_SET || type > FDPKV_OP_DELETE)
+		return -EINVAL;
+	if ((type == FDPKV_OP_SET || type == FDPKV_OP_GET) && !bufs)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (!keys[i].data || keys[i].len == 0 || keys[i].len > FDPKV_KEY_MAX)
+			return -EINVAL;
+		if (bufs && (type == FDPKV_OP_SET || type == FDPKV_OP_GET) &&
+		    !bufs[i].base && bufs[i].len)
+			return -EINVAL;
+		kbytes += keys[i].len;
+	}
+	if (atomic_load(&c->closing))
+		return -ESHUTDOWN;
+	op = calloc(1, sizeof(*op) + n * sizeof(op->reqs[0]));
+	if (!op)
+		return -ENOMEM;
+	op->status = calloc(n, sizeof(*op->status));
+	op->vlen = calloc(n, sizeof(*op->vlen));
+	op->keybuf = malloc(kbytes);
+	if (!op->status || !op->vlen || !op->keybuf) {
+		free(op->status);
+		free(op->vlen);
+		free(op->keybuf);
+		free(op);
+		return -ENOMEM;
+	}
+	op->cache = c;
+	op->type = type;
+	op->n = n;
+	op->user_data = user_data;
+	atomic_init(&op->remaining, n);
+	for (i = 0; i < n; i++) {
+		struct key_req *kr = &op->reqs[i];
+
+		memcpy(op->keybuf + off, keys[i].data, keys[i].len);
+		kr->op = op;
+		kr->idx = i;
+		kr->key = op->keybuf + off;
+		kr->klen = keys[i].len;
+		off += keys[i].len;
+	}
+	pthread_mutex_lock(&c->lock);
+	if (atomic_load(&c->closing)) {
+		pthread_mutex_unlock(&c->lock);
+		free(op->status);
+		free(op->vlen);
+		free(op->keybuf);
+		free(op);
+		return -ESHUTDOWN;
+	}
+	c->inflight_ops++;
+	pthread_mutex_unlock(&c->lock);
+	/* the id is known before any key can complete: a completion may race
+	 * ahead of this function's return, never ahead of the id */
+	op->id = atomic_fetch_add(&c->next_id, 1);
+	*id = op->id;
+	switch (type) {
+	case FDPKV_OP_SET:
+		run_set(c, op, bufs);
+		break;
+	case FDPKV_OP_GET:
+		run_get(c, op, bufs);
+		break;
+	case FDPKV_OP_EXISTS:
+		run_exists(c, op, false);
+		break;
+	case FDPKV_OP_LOOKUP_LOCK:
+		run_exists(c, op, true);
+		break;
+	case FDPKV_OP_DELETE:
+		run_delete(c, op);
+		break;
+	}
+	return 0;
+}
+
+FDPKV_PUBLIC void fdpkv_unlock(struct fdpkv_cache *c, unsigned int n, const struct fdpkv_key *keys)
+{
+	unsigned int i;
+
+	if (!c || !keys)
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < n; i++) {
+		struct index_entry *e;
+
+		if (!keys[i].data || !keys[i].len || keys[i].len > FDPKV_KEY_MAX)
+			continue;
+		e = index_find(&c->ix, keys[i].data, keys[i].len);
+		if (e && index_unlock(e))
+			c->devs[e->dev].segs.segs[e->seg].locked--;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+FDPKV_PUBLIC int fdpkv_event_fd(const struct fdpkv_cache *c)
+{
+	return c ? c->cq.efd : -EINVAL;
+}
+
+FDPKV_PUBLIC int fdpkv_drain(struct fdpkv_cache *c, struct fdpkv_completion *out, unsigned int max)
+{
+	if (!c || (!out && max))
+		return -EINVAL;
+	return cq_drain(&c->cq, out, max);
+}
+
+FDPKV_PUBLIC void fdpkv_completion_release(struct fdpkv_completion *comp)
+{
+	if (!comp)
+		return;
+	free(comp->status);
+	free(comp->value_len);
+	comp->status = NULL;
+	comp->value_len = NULL;
+}
+
+FDPKV_PUBLIC int fdpkv_wait(struct fdpkv_cache *c, int timeout_ms)
+{
+	if (!c)
+		return -EINVAL;
+	return cq_wait(&c->cq, timeout_ms);
+}
+
+/* ---- open / close --------------------------------------------------------------- */
+
+static int write_superblocks(struct devctx *d)
+{
+	uint32_t lba = d->dev.geo.lba_size;
+	void *buf;
+	int ret;
+
+	if (posix_memalign(&buf, STAGING_ALIGN, 2 * (size_t)lba))
+		return -ENOMEM;
+	memset(buf, 0, 2 * (size_t)lba);
+	sb_encode(buf, &d->sb);
+	sb_encode((uint8_t *)buf + lba, &d->sb);
+	ret = engine_io_sync(d->eng, IO_WRITE, 0, 2 * (uint64_t)lba, buf, d->sb.class_pid[0]);
+	if (!ret)
+		ret = engine_io_sync(d->eng, IO_FLUSH, 0, 0, NULL, 0);
+	free(buf);
+	return ret;
+}
+
+static int format_device(struct fdpkv_cache *c, struct devctx *d, const uint8_t *uuid,
+			 char *err, size_t errlen)
+{
+	const struct fdpkv_geometry *g = &d->dev.geo;
+	struct superblock *sb = &d->sb;
+	uint64_t seg = c->cfg.segment_bytes, maxdata;
+	int ret;
+
+	if (g->ru_bytes && seg && seg != g->ru_bytes) {
+		fdpkv_seterr(err, errlen, "device '%s': segment_size must equal the RU size %llu",
+			     d->dev.uri, (unsigned long long)g->ru_bytes);
+		return -EINVAL;
+	}
+	if (!seg && g->ru_bytes) {
+		seg = g->ru_bytes;
+	} else if (!seg) {
+		seg = default_segment_bytes(g->capacity);
+	}
+	memset(sb, 0, sizeof(*sb));
+	memcpy(sb->uuid, uuid, 16);
+	sb->generation = 1;
+	sb->lba_size = g->lba_size;
+	sb->ndevices = c->ndev;
+	sb->dev_index = d->idx;
+	sb->segment_bytes = seg;
+	sb->data_start = ALIGN_UP(MAX((uint64_t)FDPKV_DATA_START, 2ull * g->lba_size),
+				  g->lba_size);
+	sb->capacity = g->capacity;
+	if (seg % g->lba_size || g->capacity < sb->data_start + 3 * seg) {
+		fdpkv_seterr(err, errlen,
+			     "device '%s': capacity %llu holds fewer than 3 segments of %llu bytes",
+			     d->dev.uri, (unsigned long long)g->capacity, (unsigned long long)seg);
+		return -EINVAL;
+	}
+	sb->nsegments = (g->capacity - sb->data_start) / seg;
+	sb->placement_by_salt = c->cfg.placement_by_salt;
+	sb->salt_separator = c->cfg.salt_separator;
+	/* every class keeps one segment open: bound classes by the segment count */
+	maxdata = sb->nsegments > c->cfg.free_segments_low + 4
+			  ? (sb->nsegments - c->cfg.free_segments_low - 2) / 2 : 1;
+	sb->ndata_classes = c->cfg.placement_by_salt
+				    ? (uint32_t)MIN((uint64_t)MAX(c->cfg.max_classes, 1u), maxdata)
+				    : 1;
+	sb->ndata_classes = MIN(sb->ndata_classes, FDPKV_MAX_CLASSES - FDPKV_CLASS_DATA0);
+	sb->nclasses = FDPKV_CLASS_DATA0 + sb->ndata_classes;
+	placement_map(sb->class_pid, sb->nclasses, g->pids, g->npids);
+	/* old objects must not be found by the next scan */
+	ret = engine_io_sync(d->eng, IO_DEALLOC, sb->data_start, sb->nsegments * seg, NULL, 0);
+	if (!ret)
+		ret = write_superblocks(d);
+	if (ret)
+		fdpkv_seterr(err, errlen, "device '%s': format: %s", d->dev.uri, strerror(-ret));
+	return ret;
+}
+
+/* Read both superblock copies; repair a bad one from the good one. */
+static int read_superblock(struct devctx *d, struct superblock *sb)
+{
+	uint32_t lba = d->dev.geo.lba_size;
+	struct superblock cp[2];
+	int rc[2], pick, ret;
+	void *buf;
+
+	if (posix_memalign(&buf, STAGING_ALIGN, 2 * (size_t)lba))
+		return -ENOMEM;
+	ret = engine_io_sync(d->eng, IO_READ, 0, 2 * (uint64_t)lba, buf, 0);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	rc[0] = sb_decode(buf, lba, &cp[0]);
+	rc[1] = sb_decode((uint8_t *)buf + lba, lba, &cp[1]);
+	free(buf);
+	pick = sb_choose(cp, rc);
+	if (pick < 0)
+		return rc[0] == -ENODATA && rc[1] == -ENODATA ? -ENODATA : -EBADMSG;
+	*sb = cp[pick];
+	if (rc[0] || rc[1] || memcmp(&cp[0], &cp[1], sizeof(cp[0]))) {
+		d->sb = *sb;
+		write_superblocks(d);	/* best effort: the good copy still holds */
+	}
+	return 0;
+}
+
+static int open_devices(struct fdpkv_cache *c, char *err, size_t errlen)
+{
+	struct superblock sbs[FDPKV_MAX_DEVICES];
+	int rcs[FDPKV_MAX_DEVICES];
+	unsigned int i, nvalid = 0;
+	uint8_t uuid[16];
+	int ret;
+
+	for (i = 0; i < c->ndev; i++) {
+		struct devctx *d = &c->devs[i];
+
+		d->cache = c;
+		d->idx = i;
+		ret = backend_open(&d->dev, c->cfg.devices[i], &c->cfg,
+				   c->cfg.format != FDPKV_FORMAT_NEVER, err, errlen);
+		if (ret)
+			return ret;
+		ret = engine_start(&d->eng, &d->dev, MAX(c->cfg.queue_depth, 1u));
+		if (ret) {
+			fdpkv_seterr(err, errlen, "device '%s': io_uring: %s", d->dev.uri,
+				     strerror(-ret));
+			return ret;
+		}
+		rcs[i] = read_superblock(d, &sbs[i]);
+		if (rcs[i] && rcs[i] != -ENODATA && rcs[i] != -EBADMSG) {
+			fdpkv_seterr(err, errlen, "device '%s': reading the superblock: %s",
+				     d->dev.uri, strerror(-rcs[i]));
+			return rcs[i];
+		}
+		nvalid += rcs[i] == 0;
+	}
+	if (c->cfg.format != FDPKV_FORMAT_ALWAYS && nvalid == c->ndev) {
+		for (i = 0; i < c->ndev; i++) {
+			struct devctx *d = &c->devs[i];
+			const struct superblock *sb = &sbs[i];
+			const char *why = NULL;
+
+			if (memcmp(sb->uuid, sbs[0].uuid, 16) || sb->ndevices != c->ndev)
+				why = "belongs to another cache or device set";
+			else if (sb->dev_index != i)
+				why = "is listed in a different position than when formatted";
+			else if (sb->lba_size != d->dev.geo.lba_size)
+				why = "has a different LBA size than when formatted";
+			else if (sb->capacity > d->dev.geo.capacity)
+				why = "is smaller than when formatted";
+			else if (c->cfg.segment_bytes && c->cfg.segment_bytes != sb->segment_bytes)
+				why = "was formatted with a different segment_size";
+			if (why) {
+				fdpkv_seterr(err, errlen, "device '%s' %s (format=always reformats)",
+					     d->dev.uri, why);
+				return -EINVAL;
+			}
+			d->sb = *sb;
+		}
+		return 0;
+	}
+	if (c->cfg.format == FDPKV_FORMAT_NEVER || (c->cfg.format == FDPKV_FORMAT_AUTO && nvalid)) {
+		for (i = 0; i < c->ndev && rcs[i] == 0; i++)
+			;
+		fdpkv_seterr(err, errlen, "device '%s' holds %s (format=%s)", c->devs[i].dev.uri,
+			     rcs[i] == -EBADMSG ? "a damaged fdpkv superblock" : "no fdpkv cache",
+			     c->cfg.format == FDPKV_FORMAT_NEVER ? "auto creates one"
+								 : "always reformats the set");
+		return rcs[i] == -EBADMSG ? -EBADMSG : -ENODATA;
+	}
+	if (getrandom(uuid, sizeof(uuid), 0) != sizeof(uuid))
+		return -EIO;
+	for (i = 0; i < c->ndev; i++) {
+		ret = format_device(c, &c->devs[i], uuid, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void cache_free(struct fdpkv_cache *c)
+{
+	unsigned int i;
+	struct evicted *ev, *next;
+
+	for (i = 0; i < c->ndev; i++) {
+		engine_stop(c->devs[i].eng);
+		c->devs[i].eng = NULL;
+		backend_close(&c->devs[i].dev);
+		segs_destroy(&c->devs[i].segs);
+	}
+	index_destroy(&c->ix);
+	cq_destroy(&c->cq);
+	for (ev = c->ev_head; ev; ev = next) {
+		next = ev->next;
+		free(ev);
+	}
+	free(c->buckets);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->idle);
+	free(c);
+}
+
+FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache **out, char *err,
+			    size_t errlen)
+{
+	struct fdpkv_cache *c;
+	unsigned int i;
+	int ret;
+
+	if (!cfg || !out || cfg->struct_size < sizeof(*cfg)) {
+		fdpkv_seterr(err, errlen, "config: not initialised with fdpkv_config_init");
+		return -EINVAL;
+	}
+	if (cfg->ndevices == 0 || cfg->ndevices > FDPKV_MAX_DEVICES) {
+		fdpkv_seterr(err, errlen, "devices: need 1..%d devices", FDPKV_MAX_DEVICES);
+		return -EINVAL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->cfg = *cfg;
+	c->cfg.free_segments_low = MAX(cfg->free_segments_low, 1u);
+	c->ndev = cfg->ndevices;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->idle, NULL);
+	atomic_init(&c->next_id, 1);
+	ret = cq_init(&c->cq);
+	if (ret) {
+		c->cq.efd = -1;
+		fdpkv_seterr(err, errlen, "eventfd: %s", strerror(-ret));
+		c->ndev = 0;
+		cache_free(c);
+		return ret;
+	}
+	ret = index_init(&c->ix, 0);
+	if (!ret)
+		ret = open_devices(c, err, errlen);
+	for (i = 0; !ret && i < c->ndev; i++) {
+		struct devctx *d = &c->devs[i];
+
+		memcpy(&d->uuid64, d->sb.uuid, 8);
+		ret = segs_init(&d->segs, (uint32_t)d->sb.nsegments, d->sb.segment_bytes);
+	}
+	if (!ret) {
+		c->nclasses = c->devs[0].sb.nclasses;
+		c->ndata = c->devs[0].sb.ndata_classes;
+		ret = recovery_scan(c, err, errlen);
+	}
+	if (ret) {
+		if (ret == -ENOMEM)
+			fdpkv_seterr(err, errlen, "out of memory");
+		cache_free(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+FDPKV_PUBLIC void fdpkv_close(struct fdpkv_cache *c)
+{
+	if (!c)
+		return;
+	atomic_store(&c->closing, true);
+	pthread_mutex_lock(&c->lock);
+	while (c->inflight_ops)
+		pthread_cond_wait(&c->idle, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+	/* every object is in the device (or page cache); recovery needs nothing else */
+	cache_free(c);
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cache.h - the cache object, shared by cache.c (operations), recovery.c
+ * (open-time index rebuild) and stats.c (usage and statistics).
+ *
+ * Locking: cache->lock protects the index, every device's segment table and
+ * space waiters, usage, the evicted list and the sequence counter. It nests
+ * outside an engine's queue lock and the completion queue lock; completion
+ * callbacks run on device threads and take it themselves.
+ */
+#ifndef FDPKV_CACHE_H
+#define FDPKV_CACHE_H
+
+#include "internal.h"
+
+struct fdpkv_cache;
+struct op;
+
+/* One key of an operation, and, for writes, one object on the device. */
+struct key_req {
+	struct op *op;			/* NULL for internal writes (reinsert) */
+	unsigned int idx;
+	const uint8_t *key;
+	uint32_t klen;
+	struct fdpkv_buf buf;
+	uint8_t dev, cls;
+	uint16_t flags;			/* OBJ_F_* */
+	uint64_t vlen, size;		/* value and on-device bytes */
+	uint32_t vcrc;
+	uint64_t seq;
+	uint32_t seg;
+	uint64_t off;			/* inside the segment */
+	void *staging;			/* LBA-aligned object image */
+	struct io_cmd cmd;
+	bool io_done;
+	int io_res;
+	struct key_req *wq_next;	/* segment write FIFO */
+	struct key_req *wait_next;	/* waiting for a free segment */
+};
+
+struct op {
+	struct fdpkv_cache *cache;
+	enum fdpkv_op type;
+	uint64_t id;
+	void *user_data;
+	unsigned int n;
+	int32_t *status;
+	uint64_t *vlen;
+	atomic_uint remaining;
+	atomic_uint dev_mask;		/* devices written: flushed at the end */
+	atomic_uint flushes;
+	struct io_cmd flush_cmd[FDPKV_MAX_DEVICES];
+	uint8_t *keybuf;
+	struct key_req reqs[];
+};
+
+struct devctx {
+	struct fdpkv_cache *cache;
+	unsigned int idx;
+	struct fdpkv_dev dev;
+	struct engine *eng;
+	struct superblock sb;
+	uint64_t uuid64;
+	struct seg_table segs;			/* cache->lock */
+	struct key_req *waiters, *waiters_tail;	/* cache->lock */
+};
+
+struct bucket_usage {
+	char name[132];
+	uint64_t bytes;
+	uint64_t objects;
+};
+
+struct evicted {
+	struct evicted *next;
+	uint64_t vlen;
+	uint32_t klen;
+	uint8_t key[];
+};
+
+struct fdpkv_cache {
+	struct fdpkv_config cfg;
+	unsigned int ndev;
+	struct devctx devs[FDPKV_MAX_DEVICES];
+
+	pthread_mutex_t lock;
+	pthread_cond_t idle;		/* inflight_ops reached 0 */
+	struct index ix;
+	uint64_t seq;
+	uint64_t inflight_ops;
+	struct bucket_usage *buckets;
+	size_t nbuckets, bucket_cap;
+	uint64_t bytes_used, objects;
+	struct evicted *ev_head, *ev_tail;
+
+	struct cq cq;
+	atomic_ullong next_id;
+	atomic_bool closing;
+
+	unsigned int nclasses, ndata;
+	struct {
+		atomic_ullong hits, misses, sets, gets, exists, deletes;
+		atomic_ullong bytes_written, bytes_read;
+		atomic_ullong evicted_segments, evicted_objects, reinserted_objects;
+		atomic_ullong io_errors, corrupt_objects;
+		atomic_ullong class_bytes[FDPKV_MAX_CLASSES];
+	} st;
+};
+
+/* cache.c */
+unsigned int cache_key_dev(const struct fdpkv_cache *c, const void *key, uint32_t klen);
+unsigned int cache_key_class(const struct fdpkv_cache *c, const void *key, uint32_t klen);
+void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign);
+uint64_t seg_base(const struct devctx *d, uint32_t s);
+
+/* recovery.c */
+int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen);
+
+#endif /* FDPKV_CACHE_H */

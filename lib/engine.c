@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * engine.c - the asynchronous I/O engine: one io_uring and one thread per
+ * device.
+ *
+ * Callers queue commands under a short mutex and kick the thread through an
+ * eventfd whose read sits in the ring, so the thread sleeps in one place
+ * (io_uring_wait_cqe) whether it waits for the device or for work. Only the
+ * thread touches the ring (single issuer). Commands are split at the
+ * device's max transfer size into parts, as many in flight as the depth
+ * allows; short transfers are resubmitted for the rest. Completion callbacks
+ * run on the device thread. Backends without a ring (sim) run their parts
+ * synchronously on the same thread instead.
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define KICK_TAG	0	/* user_data of the kick read; parts are pointers */
+
+struct engine {
+	struct fdpkv_dev *dev;
+	struct io_uring ring;
+	bool has_ring;
+	pthread_t thr;
+	bool thr_started;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* sync backends sleep here */
+	struct io_cmd *pend_head, *pend_tail;	/* protected by lock */
+	bool stop;			/* protected by lock */
+
+	int kick_fd;
+	uint64_t kick_val;
+	bool kick_armed;
+
+	/* thread private */
+	struct io_part *parts, *free_parts, *retry;
+	struct io_cmd *work_head, *work_tail;
+	unsigned int depth, inflight;
+
+	_Atomic uint64_t queued;	/* commands not yet completed */
+};
+
+uint64_t engine_inflight(struct engine *eng)
+{
+	return atomic_load(&eng->queued);
+}
+
+static void cmd_finish(struct engine *eng, struct io_cmd *cmd)
+{
+	io_done_fn done = cmd->done;
+	int err = cmd->err;
+
+	atomic_fetch_sub(&eng->queued, 1);
+	done(cmd, err);		/* may free cmd */
+}
+
+/* Next part of the head command, or NULL when nothing is left to issue. */
+static struct io_part *next_part(struct engine *eng)
+{
+	struct io_cmd *cmd = eng->work_head;
+	struct io_part *p;
+	uint64_t chunk;
+
+	if (eng->retry) {
+		p = eng->retry;
+		eng->retry = p->next;
+		return p;
+	}
+	if (!cmd || !eng->free_parts)
+		return NULL;
+	p = eng->free_parts;
+	eng->free_parts = p->next;
+	memset(p, 0, sizeof(*p));
+	p->cmd = cmd;
+	if (cmd->op == IO_READ || cmd->op == IO_WRITE) {
+		chunk = MIN(cmd->len - cmd->issued, (uint64_t)eng->dev->geo.max_transfer);
+		p->buf = (char *)cmd->buf + cmd->issued;
+	} else {
+		chunk = cmd->len - cmd->issued;
+	}
+	p->off = cmd->off + cmd->issued;
+	p->len = chunk;
+	cmd->issued += chunk;
+	cmd->parts++;
+	if (cmd->issued >= cmd->len) {
+		eng->work_head = cmd->next;
+		if (!eng->work_head)
+			eng->work_tail = NULL;
+	}
+	return p;
+}
+
+/* Account a finished part: @res bytes done or -errno. */
+static void part_done(struct engine *eng, struct io_part *p, int res)
+{
+	struct io_cmd *cmd = p->cmd;
+	bool rw = cmd->op == IO_READ || cmd->op == IO_WRITE;
+
+	if (res < 0) {
+		if (!cmd->err)
+			cmd->err = res;
+	} else if (rw && (uint64_t)res < p->len) {
+		if (res == 0) {
+			if (!cmd->err)
+				cmd->err = -EIO;
+		} else {
+			p->off += (uint64_t)res;
+			p->buf = (char *)p->buf + res;
+			p->len -= (uint64_t)res;
+			p->next = eng->retry;
+			eng->retry = p;
+			return;
+		}
+	}
+	if (rw && cmd->op == IO_WRITE && res > 0)
+		atomic_fetch_add(&eng->dev->cnt.host_bytes, (uint64_t)res);
+	p->next = eng->free_parts;
+	eng->free_parts = p;
+	if (--cmd->parts == 0 && cmd->issued >= cmd->len)
+		cmd_finish(eng, cmd);
+}
+
+static bool take_pending(struct engine *eng, bool wait)
+{
+	bool stop;
+
+	pthread_mutex_lock(&eng->lock);
+	while (wait && !eng->pend_head && !eng->stop)
+		pthread_cond_wait(&eng->cond, &eng->lock);
+	if (eng->pend_head) {
+		if (eng->work_tail)
+			eng->work_tail->next = eng->pend_head;
+		else
+			eng->work_head = eng->pend_head;
+		eng->work_tail = eng->pend_tail;
+		eng->pend_head = eng->pend_tail = NULL;
+	}
+	stop = eng->stop;
+	pthread_mutex_unlock(&eng->lock);
+	return stop;
+}
+
+static void *sync_thread(void *arg)
+{
+	struct engine *eng = arg;
+	struct io_part *p;
+
+	for (;;) {
+		bool stop = take_pending(eng, true);
+
+		if (stop && !eng->work_head)
+			break;
+		while ((p = next_part(eng)) != NULL)
+			part_done(eng, p, eng->dev->ops->exec(eng->dev, p));
+	}
+	return NULL;
+}
+
+static void arm_kick(struct engine *eng)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&eng->ring);
+
+	if (!sqe)
+		return;		/* ring full: retried on the next loop */
+	io_uring_prep_read(sqe, eng->kick_fd, &eng->kick_val, sizeof(eng->kick_val), 0);
+	io_uring_sqe_set_data64(sqe, KICK_TAG);
+	eng->kick_armed = true;
+}
+
+static void *ring_thread(void *arg)
+{
+	struct engine *eng = arg;
+	struct io_uring_cqe *cqe;
+	struct io_part *p;
+	unsigned int head, seen;
+
+	for (;;) {
+		bool stop = take_pending(eng, false);
+		int ret;
+
+		if (!eng->kick_armed)
+			arm_kick(eng);
+		while (eng->inflight < eng->depth) {
+			struct io_uring_sqe *sqe;
+
+			if (!eng->retry && (!eng->work_head || !eng->free_parts))
+				break;
+			sqe = io_uring_get_sqe(&eng->ring);
+			if (!sqe)
+				break;
+			p = next_part(eng);
+			ret = eng->dev->ops->prep(eng->dev, sqe, p);
+			if (ret < 0) {
+				/* the SQE is already taken: make it a harmless nop */
+				io_uring_prep_nop(sqe);
+				io_uring_sqe_set_data64(sqe, KICK_TAG + 1);
+				part_done(eng, p, ret);
+				continue;
+			}
+			io_uring_sqe_set_data(sqe, p);
+			eng->inflight++;
+		}
+		io_uring_submit(&eng->ring);
+		if (stop && !eng->inflight && !eng->work_head && !eng->retry)
+			break;
+		ret = io_uring_wait_cqe(&eng->ring, &cqe);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN)
+			break;
+		seen = 0;
+		io_uring_for_each_cqe(&eng->ring, head, cqe) {
+			uint64_t tag = io_uring_cqe_get_data64(cqe);
+
+			seen++;
+			if (tag == KICK_TAG) {
+				eng->kick_armed = false;
+				continue;
+			}
+			if (tag == KICK_TAG + 1)
+				continue;
+			p = (struct io_part *)(uintptr_t)tag;
+			eng->inflight--;
+			ret = eng->dev->ops->result ? eng->dev->ops->result(eng->dev, cqe, p)
+						    : cqe->res;
+			part_done(eng, p, ret);
+		}
+		io_uring_cq_advance(&eng->ring, seen);
+	}
+	return NULL;
+}
+
+int engine_start(struct engine **out, struct fdpkv_dev *dev, unsigned int depth)
+{
+	struct engine *eng;
+	unsigned int i;
+	int ret;
+
+	eng = calloc(1, sizeof(*eng));
+	if (!eng)
+		return -ENOMEM;
+	eng->dev = dev;
+	eng->depth = depth ? depth : FDPKV_DEFAULT_QD;
+	eng->kick_fd = -1;
+	pthread_mutex_init(&eng->lock, NULL);
+	pthread_cond_init(&eng->cond, NULL);
+	eng->parts = calloc(eng->depth, sizeof(*eng->parts));
+	if (!eng->parts) {
+		ret = -ENOMEM;
+		goto free_eng;
+	}
+	for (i = 0; i < eng->depth; i++) {
+		eng->parts[i].next = eng->free_parts;
+		eng->free_parts = &eng->parts[i];
+	}
+	if (!dev->ops->exec) {
+		/* +1: the kick read always sits in the ring */
+		ret = io_uring_queue_init(eng->depth + 1, &eng->ring, dev->ops->ring_flags);
+		if (ret < 0)
+			goto free_parts;
+		eng->has_ring = true;
+		eng->kick_fd = eventfd(0, EFD_CLOEXEC);	/* blocking: the ring polls it */
+		if (eng->kick_fd < 0) {
+			ret = -errno;
+			goto exit_ring;
+		}
+	}
+	ret = -pthread_create(&eng->thr, NULL, eng->has_ring ? ring_thread : sync_thread, eng);
+	if (ret)
+		goto close_kick;
+	eng->thr_started = true;
+	*out = eng;
+	return 0;
+
+close_kick:
+	if (eng->kick_fd >= 0)
+		close(eng->kick_fd);
+exit_ring:
+	if (eng->has_ring)
+		io_uring_queue_exit(&eng->ring);
+free_parts:
+	free(eng->parts);
+free_eng:
+	pthread_mutex_destroy(&eng->lock);
+	pthread_cond_destroy(&eng->cond);
+	free(eng);
+	return ret;
+}
+
+static void kick(struct engine *eng)
+{
+	uint64_t one = 1;
+
+	if (eng->kick_fd >= 0 && write(eng->kick_fd, &one, sizeof(one)) < 0)
+		return;	/* only fails when the counter is saturated: already kicked */
+}
+
+void engine_submit(struct engine *eng, struct io_cmd *cmd)
+{
+	cmd->next = NULL;
+	cmd->issued = 0;
+	cmd->parts = 0;
+	cmd->err = 0;
+	atomic_fetch_add(&eng->queued, 1);
+	pthread_mutex_lock(&eng->lock);
+	if (eng->pend_tail)
+		eng->pend_tail->next = cmd;
+	else
+		eng->pend_head = cmd;
+	eng->pend_tail = cmd;
+	pthread_cond_signal(&eng->cond);
+	pthread_mutex_unlock(&eng->lock);
+	kick(eng);
+}
+
+struct sync_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	int res;
+};
+
+static void sync_done(struct io_cmd *cmd, int res)
+{
+	struct sync_wait *w = cmd->arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->res = res;
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int engine_io_sync(struct engine *eng, enum io_op op, uint64_t off, uint64_t len, void *buf,
+		   uint16_t pid)
+{
+	struct sync_wait w = { .done = false };
+	struct io_cmd cmd = {
+		.op = op, .off = off, .len = len, .buf = buf, .pid = pid,
+		.done = sync_done, .arg = &w,
+	};
+
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	engine_submit(eng, &cmd);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_destroy(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	return w.res;
+}
+
+void engine_stop(struct engine *eng)
+{
+	if (!eng)
+		return;
+	pthread_mutex_lock(&eng->lock);
+	eng->stop = true;
+	pthread_cond_signal(&eng->cond);
+	pthread_mutex_unlock(&eng->lock);
+	kick(eng);
+	if (eng->thr_started)
+		pthread_join(eng->thr, NULL);
+	if (eng->kick_fd >= 0)
+		close(eng->kick_fd);
+	if (eng->has_ring)
+		io_uring_queue_exit(&eng->ring);
+	free(eng->parts);
+	pthread_mutex_destroy(&eng->lock);
+	pthread_cond_destroy(&eng->cond);
+	free(eng);
+}

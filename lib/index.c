@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * index.c - the in-memory key -> location table: chained hashing with a
+ * power-of-two bucket array that doubles at load factor 1. Entries carry the
+ * key inline (one allocation per key). Not locked here: the cache lock
+ * protects the table.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+size_t index_entry_bytes(uint32_t klen)
+{
+	return sizeof(struct index_entry) + klen;
+}
+
+static size_t heap_bytes(const struct index_entry *e)
+{
+	/* what malloc really hands out, plus its chunk header */
+	return malloc_usable_size((void *)e) + sizeof(size_t);
+}
+
+int index_init(struct index *ix, size_t hint)
+{
+	size_t n = 1024;
+
+	while (n < hint)
+		n <<= 1;
+	memset(ix, 0, sizeof(*ix));
+	ix->buckets = calloc(n, sizeof(*ix->buckets));
+	if (!ix->buckets)
+		return -ENOMEM;
+	ix->nbuckets = n;
+	ix->bytes = n * sizeof(*ix->buckets);
+	return 0;
+}
+
+void index_destroy(struct index *ix)
+{
+	size_t i;
+
+	if (!ix->buckets)
+		return;
+	for (i = 0; i < ix->nbuckets; i++) {
+		struct index_entry *e = ix->buckets[i], *n;
+
+		for (; e; e = n) {
+			n = e->next;
+			free(e);
+		}
+	}
+	free(ix->buckets);
+	memset(ix, 0, sizeof(*ix));
+}
+
+static size_t slot_of(const struct index *ix, const void *key, uint32_t klen)
+{
+	return kv_hash(key, klen) & (ix->nbuckets - 1);
+}
+
+struct index_entry *index_find(const struct index *ix, const void *key, uint32_t klen)
+{
+	struct index_entry *e = ix->buckets[slot_of(ix, key, klen)];
+
+	for (; e; e = e->next)
+		if (e->klen == klen && !memcmp(e->key, key, klen))
+			return e;
+	return NULL;
+}
+
+static void index_grow(struct index *ix)
+{
+	size_t n = ix->nbuckets * 2, i;
+	struct index_entry **nb = calloc(n, sizeof(*nb));
+
+	if (!nb)
+		return;		/* keep the longer chains; still correct */
+	for (i = 0; i < ix->nbuckets; i++) {
+		struct index_entry *e = ix->buckets[i], *next;
+
+		for (; e; e = next) {
+			size_t s = kv_hash(e->key, e->klen) & (n - 1);
+
+			next = e->next;
+			e->next = nb[s];
+			nb[s] = e;
+		}
+	}
+	ix->bytes += (n - ix->nbuckets) * sizeof(*nb);
+	free(ix->buckets);
+	ix->buckets = nb;
+	ix->nbuckets = n;
+}
+
+struct index_entry *index_insert(struct index *ix, const void *key, uint32_t klen)
+{
+	struct index_entry *e;
+	size_t s;
+
+	if (ix->count >= ix->nbuckets)
+		index_grow(ix);
+	e = calloc(1, index_entry_bytes(klen));
+	if (!e)
+		return NULL;
+	memcpy(e->key, key, klen);
+	e->klen = (uint16_t)klen;
+	s = slot_of(ix, key, klen);
+	e->next = ix->buckets[s];
+	ix->buckets[s] = e;
+	ix->count++;
+	ix->bytes += heap_bytes(e);
+	return e;
+}
+
+void index_remove(struct index *ix, struct index_entry *e)
+{
+	struct index_entry **pp = &ix->buckets[slot_of(ix, e->key, e->klen)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			ix->count--;
+			ix->bytes -= heap_bytes(e);
+			free(e);
+			return;
+		}
+	}
+}
+
+bool index_lock(struct index_entry *e)
+{
+	if (e->lock == UINT16_MAX)
+		return false;
+	e->lock++;
+	return true;
+}
+
+bool index_unlock(struct index_entry *e)
+{
+	if (e->lock == 0)
+		return false;
+	return --e->lock == 0;
+}
+
+int index_foreach(const struct index *ix, int (*fn)(void *arg, struct index_entry *e), void *arg)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ix->nbuckets; i++) {
+		struct index_entry *e = ix->buckets[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;	/* fn may remove e */
+			ret = fn(arg, e);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * internal.h - private declarations shared by the libfdpkv sources.
+ *
+ * Nothing here is exported: the library is built with -fvisibility=hidden and
+ * only functions marked FDPKV_PUBLIC reach the dynamic symbol table.
+ */
+#ifndef FDPKV_INTERNAL_H
+#define FDPKV_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fdpkv.h"
+
+#define FDPKV_PUBLIC __attribute__((visibility("default")))
+
+#define ALIGN_UP(x, a)		((((x) + (a) - 1) / (a)) * (a))
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)		((a) < (b) ? (a) : (b))
+#define MAX(a, b)		((a) > (b) ? (a) : (b))
+
+/* Where the data area starts: room for both superblock copies, 1 MiB aligned. */
+#define FDPKV_DATA_START	(1u << 20)
+/* Default segment: holds a 64 MiB object plus its header and a 4 KiB key. */
+#define FDPKV_DEFAULT_SEGMENT	(128ull << 20)
+#define FDPKV_DEFAULT_SIM_CAP	(1ull << 30)
+#define FDPKV_DEFAULT_QD	64
+#define FDPKV_DEFAULT_CLASSES	8
+#define FDPKV_DEFAULT_FREE_LOW	2
+
+/* Placement classes: fixed roles first, then one per salt bucket. */
+#define FDPKV_CLASS_META	0
+#define FDPKV_CLASS_REINSERT	1
+#define FDPKV_CLASS_DATA0	2
+
+/*
+ * Segment size when none is configured: 128 MiB holds a 64 MiB object; small
+ * devices get smaller segments so that at least 16 exist (eviction frees one
+ * segment at a time and every class keeps one open).
+ */
+static inline uint64_t default_segment_bytes(uint64_t capacity)
+{
+	uint64_t seg = FDPKV_DEFAULT_SEGMENT;
+
+	while (seg > (1u << 20) && capacity / seg < 16)
+		seg /= 2;
+	return seg;
+}
+
+void fdpkv_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- crc32c.c ------------------------------------------------------------ */
+/* CRC-32C (Castagnoli), reflected, init/xorout ~0: crc32c(0, "123456789") = 0xe3069283. */
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* ---- hash.c -------------------------------------------------------------- */
+/* Stable 64-bit hash: persisted decisions (device, class) depend on it. */
+uint64_t kv_hash(const void *data, size_t len);
+
+/* ---- object.c: on-device object header ------------------------------------ */
+#define OBJ_MAGIC		0x4f564b46u	/* "FKVO" little-endian */
+#define OBJ_VERSION		1
+#define OBJ_HDR_SIZE		64
+#define OBJ_F_TOMBSTONE		0x0001u	/* a DELETE record: no value */
+#define OBJ_F_REINSERT		0x0002u	/* rewritten by eviction */
+
+struct obj_hdr {
+	uint16_t flags;
+	uint8_t cls;
+	uint32_t klen;
+	uint64_t vlen;
+	uint64_t seq;		/* global write order: highest wins */
+	uint64_t seg_seq;	/* open sequence of the segment it was written in */
+	uint64_t uuid64;	/* first 8 bytes of the format uuid */
+	uint32_t vcrc;		/* crc32c of the value */
+};
+
+/* Bytes an object takes on the device, padded to @lba. */
+static inline uint64_t obj_size(uint32_t klen, uint64_t vlen, uint32_t lba)
+{
+	return ALIGN_UP(OBJ_HDR_SIZE + (uint64_t)klen + vlen, lba);
+}
+
+/* Write the header into @buf, which must already hold the key at
+ * buf + OBJ_HDR_SIZE; computes the header crc over header and key. */
+void obj_encode(void *buf, const struct obj_hdr *h, const void *key);
+/*
+ * obj_decode - parse and verify a header and its key from @len bytes at @buf.
+ * Returns 0, -EBADMSG (not a header, or damaged), or -ENODATA when @len is
+ * too short; then h->klen is set if the fixed part was readable, so the
+ * caller can read OBJ_HDR_SIZE + klen bytes and retry.
+ */
+int obj_decode(const void *buf, size_t len, struct obj_hdr *h);
+
+/* ---- superblock.c --------------------------------------------------------- */
+#define SB_MAGIC		"FDPKVSB1"
+#define SB_VERSION		1
+#define SB_ENCODED_SIZE		512	/* fits the smallest LBA */
+
+struct superblock {
+	uint8_t uuid[16];
+	uint64_t generation;
+	uint32_t lba_size;
+	uint32_t ndevices;
+	uint32_t dev_index;
+	uint32_t nclasses;		/* metadata + reinsert + data classes */
+	uint32_t ndata_classes;
+	uint8_t placement_by_salt;
+	char salt_separator;
+	uint64_t segment_bytes;
+	uint64_t nsegments;
+	uint64_t data_start;
+	uint64_t capacity;
+	uint16_t class_pid[FDPKV_MAX_CLASSES];
+};
+
+void sb_encode(void *buf, const struct superblock *sb);	/* SB_ENCODED_SIZE bytes */
+int sb_decode(const void *buf, size_t len, struct superblock *sb);
+/* Pick the copy to trust from two decode results: index 0/1, or -ENODATA. */
+int sb_choose(const struct superblock sb[2], const int rc[2]);
+
+/* ---- index.c ------------------------------------------------------------- */
+#define IDX_F_READ		0x01	/* read since written (reinsert candidate) */
+#define IDX_F_TOMBSTONE		0x02	/* recovery only: a delete record */
+
+/*
+ * One live key. 56 bytes plus the key; kept small because a cache holds
+ * tens of millions. seg_prev/seg_next chain the entries of one segment so
+ * that eviction drops a segment without scanning the table.
+ */
+struct index_entry {
+	struct index_entry *next;	/* hash chain */
+	struct index_entry *seg_prev, *seg_next;
+	uint64_t seq;
+	uint64_t vlen;
+	uint32_t seg;
+	uint32_t off_lba;		/* offset inside the segment, in LBAs */
+	uint16_t klen;
+	uint16_t lock;			/* LOOKUP_LOCK refcount, saturates */
+	uint8_t dev;
+	uint8_t cls;
+	uint8_t flags;
+	uint8_t pad;
+	uint8_t key[];
+};
+
+struct index {
+	struct index_entry **buckets;
+	size_t nbuckets;		/* power of two */
+	size_t count;
+	size_t bytes;			/* heap bytes of entries and buckets */
+};
+
+int index_init(struct index *ix, size_t hint);
+void index_destroy(struct index *ix);
+struct index_entry *index_find(const struct index *ix, const void *key, uint32_t klen);
+/* A new zeroed entry holding a copy of the key (not yet present): NULL on ENOMEM. */
+struct index_entry *index_insert(struct index *ix, const void *key, uint32_t klen);
+void index_remove(struct index *ix, struct index_entry *e);	/* unlinks and frees */
+/* Lock once; false when saturated (the caller treats the key as not locked). */
+bool index_lock(struct index_entry *e);
+/* Drop one lock; true when the count reached zero. Never goes below zero. */
+bool index_unlock(struct index_entry *e);
+int index_foreach(const struct index *ix, int (*fn)(void *arg, struct index_entry *e), void *arg);
+size_t index_entry_bytes(uint32_t klen);
+
+/* ---- placement.c --------------------------------------------------------- */
+/* The cache-salt bucket of an LMCache key: into @out (NUL-terminated), "" if none. */
+void placement_bucket(const void *key, uint32_t klen, char sep, char *out, size_t outlen);
+/* Data class of a bucket: FDPKV_CLASS_DATA0 + stable fold onto @ndata. */
+unsigned int placement_class(const char *bucket, unsigned int ndata);
+/* Fill class_pid[] for @nclasses from the device's @npids placement ids @pids. */
+void placement_map(uint16_t *class_pid, unsigned int nclasses, const uint16_t *pids,
+		   unsigned int npids);
+
+/* ---- segment.c ----------------------------------------------------------- */
+enum seg_state {
+	SEG_FREE = 0,
+	SEG_OPEN,	/* appended by its class */
+	SEG_SEALED,	/* full: eviction candidate */
+	SEG_RECLAIM,	/* evicted, deallocate in flight: not reusable yet */
+};
+
+struct key_req;
+
+struct segment {
+	uint8_t state;
+	uint8_t cls;
+	bool broken;			/* a write failed: later objects unreachable */
+	uint64_t open_seq;		/* age for FIFO eviction */
+	uint64_t last_seq;
+	uint64_t used;			/* bytes appended */
+	uint64_t live_objs, live_bytes;
+	uint32_t locked;		/* live entries with lock > 0 */
+	uint32_t readers;		/* reads in flight */
+	uint32_t writes;		/* writes in flight */
+	struct index_entry *entries;	/* live entries in this segment */
+	struct key_req *wq_head, *wq_tail;	/* writes in offset order */
+	uint32_t next_free;
+};
+
+struct seg_table {
+	struct segment *segs;
+	uint32_t n;
+	uint32_t nfree;
+	uint32_t nreclaim;
+	uint32_t free_head;		/* stack of free segments, UINT32_MAX = none */
+	uint64_t seg_bytes;
+	int32_t open[FDPKV_MAX_CLASSES];	/* open segment per class, -1 = none */
+};
+
+int segs_init(struct seg_table *t, uint32_t n, uint64_t seg_bytes);
+void segs_destroy(struct seg_table *t);
+/*
+ * segs_reserve - find @size bytes in the open segment of @cls, opening a
+ * free segment (stamped with ++*seq) when it does not fit. Returns 0 with
+ * @seg and @off set, -EFBIG when no segment can hold @size, -ENOSPC when no free
+ * segment is left (the caller evicts or waits).
+ */
+int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint64_t *seq,
+		 uint32_t *seg, uint64_t *off);
+void segs_seal(struct seg_table *t, uint32_t s);
+/* Oldest sealed segment that nothing pins, or -1. */
+int64_t segs_pick_victim(const struct seg_table *t);
+void segs_free(struct seg_table *t, uint32_t s);	/* RECLAIM -> FREE */
+void segs_take(struct seg_table *t, uint32_t s);	/* recovery: mark in use */
+void segs_rebuild_free(struct seg_table *t);		/* recovery: after segs_take */
+void seg_link(struct segment *sg, struct index_entry *e);
+void seg_unlink(struct segment *sg, struct index_entry *e);
+
+/* ---- backend.c: device backends behind one ops table --------------------- */
+enum io_op { IO_READ = 0, IO_WRITE, IO_DEALLOC, IO_FLUSH };
+
+struct io_cmd;
+typedef void (*io_done_fn)(struct io_cmd *cmd, int res);
+
+/* One device command; the engine splits it at the max transfer size. */
+struct io_cmd {
+	enum io_op op;
+	uint16_t pid;			/* placement id (writes) */
+	bool dsync;			/* FUA / RWF_DSYNC */
+	uint64_t off, len;		/* bytes, LBA aligned */
+	void *buf;
+	io_done_fn done;		/* runs on the device thread */
+	void *arg;
+	/* engine private */
+	uint64_t issued;
+	uint32_t parts;
+	int err;
+	struct io_cmd *next;
+};
+
+/* One SQE worth of a command. */
+struct io_part {
+	struct io_cmd *cmd;
+	uint64_t off, len;		/* absolute device offset, bytes */
+	void *buf;
+	struct io_part *next;
+	uint64_t pad[4];		/* backends keep per-command data here (ng: DSM range) */
+};
+
+struct fdpkv_geometry {
+	uint32_t lba_size;
+	uint64_t capacity;		/* bytes usable */
+	uint64_t ru_bytes;		/* reclaim unit, 0 = none */
+	uint32_t max_transfer;
+	unsigned int npids;
+	uint16_t pids[FDPKV_MAX_CLASSES];
+};
+
+struct fdpkv_dev;
+struct io_uring_sqe;
+struct io_uring_cqe;
+
+struct fdpkv_backend_ops {
+	const char *scheme;		/* "file", "sim", "ng" */
+	int (*open)(struct fdpkv_dev *dev, const char *path, const struct fdpkv_config *cfg,
+		    bool create, char *err, size_t errlen);
+	int (*geometry)(struct fdpkv_dev *dev, struct fdpkv_geometry *g);
+	unsigned int ring_flags;	/* extra io_uring setup flags (SQE128/CQE32) */
+	/* ring backends: fill @sqe for @part */
+	int (*prep)(struct fdpkv_dev *dev, struct io_uring_sqe *sqe, struct io_part *part);
+	/* ring backends: CQE result -> bytes done or -errno */
+	int (*result)(struct fdpkv_dev *dev, const struct io_uring_cqe *cqe, struct io_part *part);
+	/* synchronous backends (sim): run @part, return bytes done or -errno */
+	int (*exec)(struct fdpkv_dev *dev, struct io_part *part);
+	void (*close)(struct fdpkv_dev *dev);
+};
+
+struct fdpkv_dev_counters {
+	_Atomic uint64_t host_bytes;	/* written by the host */
+	_Atomic uint64_t media_bytes;	/* written to media (sim: incl. GC copies) */
+};
+
+struct fdpkv_dev {
+	const struct fdpkv_backend_ops *ops;
+	char uri[256];
+	int fd;
+	void *priv;
+	struct fdpkv_geometry geo;
+	struct fdpkv_dev_counters cnt;
+};
+
+/* Open by URI scheme; -EINVAL with a message for an unknown scheme. */
+int backend_open(struct fdpkv_dev *dev, const char *uri, const struct fdpkv_config *cfg,
+		 bool create, char *err, size_t errlen);
+void backend_close(struct fdpkv_dev *dev);
+extern const struct fdpkv_backend_ops backend_file_ops;
+extern const struct fdpkv_backend_ops backend_sim_ops;
+extern const struct fdpkv_backend_ops backend_ng_ops;
+
+/* ---- engine.c ------------------------------------------------------------ */
+struct engine;
+int engine_start(struct engine **out, struct fdpkv_dev *dev, unsigned int depth);
+/* Queue @cmd; never blocks on I/O. cmd->done runs once on the device thread. */
+void engine_submit(struct engine *eng, struct io_cmd *cmd);
+/* Submit and wait: for open/recovery only. Returns 0 or -errno. */
+int engine_io_sync(struct engine *eng, enum io_op op, uint64_t off, uint64_t len, void *buf,
+		   uint16_t pid);
+void engine_stop(struct engine *eng);		/* waits for everything queued */
+uint64_t engine_inflight(struct engine *eng);
+
+/* ---- completion.c: completion queue + eventfd ----------------------------- */
+struct cq_node {
+	struct fdpkv_completion c;
+	struct cq_node *next;
+};
+
+struct cq {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct cq_node *head, *tail;
+	size_t count;
+	bool signalled;		/* protected by lock: an eventfd write is pending */
+	int efd;
+};
+
+int cq_init(struct cq *q);
+void cq_destroy(struct cq *q);		/* discards what is queued */
+void cq_post(struct cq *q, struct cq_node *n);
+int cq_drain(struct cq *q, struct fdpkv_completion *out, unsigned int max);
+int cq_wait(struct cq *q, int timeout_ms);
+
+/* ---- ng.c: NVMe passthrough command encoding ------------------------------ */
+struct nvme_uring_cmd;
+#define NVME_CMD_FLUSH		0x00
+#define NVME_CMD_WRITE		0x01
+#define NVME_CMD_READ		0x02
+#define NVME_CMD_DSM		0x09
+#define NVME_DSM_AD		(1u << 2)
+#define NVME_DTYPE_FDP		2u
+
+struct nvme_dsm_range {
+	uint32_t cattr;
+	uint32_t nlb;
+	uint64_t slba;
+};
+
+/* Encode one I/O command for namespace @nsid whose LBA is 1 << @lba_shift. */
+int ng_encode_rw(struct nvme_uring_cmd *c, bool write, uint32_t nsid, unsigned int lba_shift,
+		 uint64_t off, uint64_t len, void *buf, bool fdp, uint16_t pid, bool fua);
+int ng_encode_dsm(struct nvme_uring_cmd *c, uint32_t nsid, unsigned int lba_shift, uint64_t off,
+		  uint64_t len, struct nvme_dsm_range *range);
+void ng_encode_flush(struct nvme_uring_cmd *c, uint32_t nsid);
+
+#endif /* FDPKV_INTERNAL_H */

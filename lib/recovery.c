@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * recovery.c - rebuild the index at open by walking each segment's header
+ * chain: a header at offset 0, the next one right after the padded object,
+ * and so on. Only headers and keys are read (one LBA per object, two for
+ * long keys), never values, so the time is bounded by the object count.
+ *
+ * A chain ends at the first header that is missing or damaged, belongs to
+ * another format (uuid) or to an earlier use of the segment (seg_seq), or
+ * does not increase the sequence. Segments are walked in parallel, up to the
+ * queue depth per device, each walker chaining its next read from the
+ * previous read's completion on the device thread.
+ *
+ * The highest sequence of a key wins; a delete record that wins hides the
+ * key. Delete records only exist in the index during the scan.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+
+#define WALK_BUF	(OBJ_HDR_SIZE + FDPKV_KEY_MAX)
+
+struct walker {
+	struct devctx *d;
+	struct scan *scan;
+	uint32_t seg;
+	uint64_t off, seg_seq, last_seq;
+	uint8_t cls;
+	uint32_t nobj;
+	void *buf;
+	size_t buflen;
+	struct io_cmd cmd;
+};
+
+struct scan {
+	struct fdpkv_cache *c;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int active;
+	uint32_t next_seg[FDPKV_MAX_DEVICES];
+	int err;
+};
+
+static void walk_read(struct walker *w, uint64_t len);
+
+/* Record one object found by the scan. cache->lock held. */
+static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_hdr *h,
+		      const uint8_t *key)
+{
+	struct segment *sg = &w->d->segs.segs[w->seg];
+	struct index_entry *e = index_find(&c->ix, key, h->klen);
+
+	if (h->seq > c->seq)
+		c->seq = h->seq;
+	if (e && e->seq >= h->seq)
+		return 0;	/* an older version: garbage */
+	if (e) {
+		if (!(e->flags & IDX_F_TOMBSTONE)) {
+			struct segment *old = &c->devs[e->dev].segs.segs[e->seg];
+
+			seg_unlink(old, e);
+			old->live_objs--;
+			old->live_bytes -= e->vlen;
+			usage_add(c, e, -1);
+		}
+	} else {
+		e = index_insert(&c->ix, key, h->klen);
+		if (!e)
+			return -ENOMEM;
+	}
+	e->seq = h->seq;
+	e->vlen = h->vlen;
+	e->dev = (uint8_t)w->d->idx;
+	e->seg = w->seg;
+	e->off_lba = (uint32_t)(w->off / w->d->sb.lba_size);
+	e->cls = h->cls;
+	e->flags = (h->flags & OBJ_F_TOMBSTONE) ? IDX_F_TOMBSTONE : 0;
+	if (!(e->flags & IDX_F_TOMBSTONE)) {
+		seg_link(sg, e);
+		sg->live_objs++;
+		sg->live_bytes += e->vlen;
+		usage_add(c, e, 1);
+	}
+	return 0;
+}
+
+/* The walker's segment is done: record it and take the next one, or retire. */
+static void walk_next_segment(struct walker *w)
+{
+	struct scan *scan = w->scan;
+	struct fdpkv_cache *c = scan->c;
+	struct devctx *d = w->d;
+
+	if (w->nobj) {
+		struct segment *sg = &d->segs.segs[w->seg];
+
+		pthread_mutex_lock(&c->lock);
+		segs_take(&d->segs, w->seg);
+		sg->cls = w->cls;
+		sg->open_seq = w->seg_seq;
+		sg->last_seq = w->last_seq;
+		sg->used = w->off;
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_lock(&scan->lock);
+	if (!scan->err && scan->next_seg[d->idx] < d->segs.n) {
+		w->seg = scan->next_seg[d->idx]++;
+		pthread_mutex_unlock(&scan->lock);
+		w->off = 0;
+		w->nobj = 0;
+		w->seg_seq = w->last_seq = 0;
+		walk_read(w, d->sb.lba_size);
+		return;
+	}
+	if (--scan->active == 0)
+		pthread_cond_broadcast(&scan->cond);
+	pthread_mutex_unlock(&scan->lock);
+}
+
+static void walk_done(struct io_cmd *cmd, int res)
+{
+	struct walker *w = cmd->arg;
+	struct devctx *d = w->d;
+	struct fdpkv_cache *c = w->scan->c;
+	const uint8_t *p = w->buf;
+	uint64_t size;
+	struct obj_hdr h;
+	int ret;
+
+	if (res < 0) {
+		/* unreadable: what was found so far stands */
+		atomic_fetch_add(&c->st.io_errors, 1);
+		walk_next_segment(w);
+		return;
+	}
+	ret = obj_decode(p, cmd->len, &h);
+	if (ret == -ENODATA && h.klen && cmd->len < ALIGN_UP(OBJ_HDR_SIZE + h.klen, d->sb.lba_size)) {
+		walk_read(w, ALIGN_UP(OBJ_HDR_SIZE + h.klen, d->sb.lba_size));
+		return;
+	}
+	size = ret ? 0 : obj_size(h.klen, h.vlen, d->sb.lba_size);
+	if (ret || h.uuid64 != d->uuid64 || (w->nobj && h.seg_seq != w->seg_seq) ||
+	    (!w->nobj && h.seg_seq >= h.seq) || h.seq <= w->last_seq ||
+	    h.cls >= c->nclasses || w->off + size > d->sb.segment_bytes) {
+		walk_next_segment(w);
+		return;
+	}
+	if (!w->nobj) {
+		w->seg_seq = h.seg_seq;
+		w->cls = h.cls;
+	}
+	pthread_mutex_lock(&c->lock);
+	ret = scan_apply(c, w, &h, p + OBJ_HDR_SIZE);
+	if (h.seg_seq > c->seq)
+		c->seq = h.seg_seq;
+	pthread_mutex_unlock(&c->lock);
+	if (ret) {
+		pthread_mutex_lock(&w->scan->lock);
+		w->scan->err = ret;
+		pthread_mutex_unlock(&w->scan->lock);
+	}
+	w->nobj++;
+	w->last_seq = h.seq;
+	w->off += size;
+	if (w->off + d->sb.lba_size > d->sb.segment_bytes)
+		walk_next_segment(w);
+	else
+		walk_read(w, d->sb.lba_size);
+}
+
+static void walk_read(struct walker *w, uint64_t len)
+{
+	struct devctx *d = w->d;
+
+	w->cmd = (struct io_cmd){
+		.op = IO_READ,
+		.off = seg_base(d, w->seg) + w->off,
+		.len = MIN(len, d->sb.segment_bytes - w->off),
+		.buf = w->buf,
+		.done = walk_done,
+		.arg = w,
+	};
+	engine_submit(d->eng, &w->cmd);
+}
+
+static int drop_tombstone(void *arg, struct index_entry *e)
+{
+	if (e->flags & IDX_F_TOMBSTONE)
+		index_remove(arg, e);
+	return 0;
+}
+
+int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
+{
+	struct scan scan = { .c = c };
+	struct walker *ws;
+	unsigned int i, nw = 0, k;
+	int ret = 0;
+
+	pthread_mutex_init(&scan.lock, NULL);
+	pthread_cond_init(&scan.cond, NULL);
+	for (i = 0; i < c->ndev; i++)
+		nw += MIN(MAX(c->cfg.queue_depth, 1u), c->devs[i].segs.n);
+	ws = calloc(nw, sizeof(*ws));
+	if (!ws)
+		return -ENOMEM;
+	for (k = 0; k < nw; k++) {
+		ws[k].buflen = ALIGN_UP(WALK_BUF, 4096);
+		if (posix_memalign(&ws[k].buf, 4096, ws[k].buflen)) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	/* start every walker before any can finish and read scan.active */
+	scan.active = nw;
+	k = 0;
+	for (i = 0; i < c->ndev; i++) {
+		struct devctx *d = &c->devs[i];
+		unsigned int j, n = MIN(MAX(c->cfg.queue_depth, 1u), d->segs.n);
+
+		scan.next_seg[i] = n;
+		for (j = 0; j < n; j++, k++) {
+			ws[k].d = d;
+			ws[k].scan = &scan;
+			ws[k].seg = j;
+			walk_read(&ws[k], d->sb.lba_size);
+		}
+	}
+	pthread_mutex_lock(&scan.lock);
+	while (scan.active)
+		pthread_cond_wait(&scan.cond, &scan.lock);
+	ret = scan.err;
+	pthread_mutex_unlock(&scan.lock);
+	pthread_mutex_lock(&c->lock);
+	index_foreach(&c->ix, drop_tombstone, &c->ix);
+	for (i = 0; i < c->ndev; i++)
+		segs_rebuild_free(&c->devs[i].segs);
+	pthread_mutex_unlock(&c->lock);
+	if (ret)
+		fdpkv_seterr(err, errlen, "recovery: %s", strerror(-ret));
+out:
+	for (k = 0; k < nw; k++)
+		free(ws[k].buf);
+	free(ws);
+	pthread_mutex_destroy(&scan.lock);
+	pthread_cond_destroy(&scan.cond);
+	return ret;
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * segment.c - the segment allocator of one device.
+ *
+ * Each placement class appends to one open segment; a full one is sealed and
+ * becomes an eviction candidate. Eviction is FIFO by the segment's open
+ * sequence, skipping segments pinned by locks, reads or writes in flight.
+ * Segments are never partially reused: an evicted segment is deallocated
+ * whole and only then goes back to the free stack, which is what lets an FDP
+ * device erase its reclaim unit without copying. No I/O here; the cache lock
+ * protects the table.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define NO_SEG	UINT32_MAX
+
+int segs_init(struct seg_table *t, uint32_t n, uint64_t seg_bytes)
+{
+	uint32_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->segs = calloc(n, sizeof(*t->segs));
+	if (!t->segs)
+		return -ENOMEM;
+	t->n = n;
+	t->seg_bytes = seg_bytes;
+	t->free_head = NO_SEG;
+	/* push in reverse so segment 0 is handed out first */
+	for (i = n; i-- > 0;) {
+		t->segs[i].state = SEG_FREE;
+		t->segs[i].next_free = t->free_head;
+		t->free_head = i;
+	}
+	t->nfree = n;
+	for (i = 0; i < FDPKV_MAX_CLASSES; i++)
+		t->open[i] = -1;
+	return 0;
+}
+
+void segs_destroy(struct seg_table *t)
+{
+	free(t->segs);
+	memset(t, 0, sizeof(*t));
+}
+
+static void push_free(struct seg_table *t, uint32_t s)
+{
+	struct segment *sg = &t->segs[s];
+
+	memset(sg, 0, sizeof(*sg));
+	sg->state = SEG_FREE;
+	sg->next_free = t->free_head;
+	t->free_head = s;
+	t->nfree++;
+}
+
+void segs_seal(struct seg_table *t, uint32_t s)
+{
+	struct segment *sg = &t->segs[s];
+
+	if (sg->state == SEG_OPEN) {
+		sg->state = SEG_SEALED;
+		if (t->open[sg->cls] == (int32_t)s)
+			t->open[sg->cls] = -1;
+	}
+}
+
+int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint64_t *seq,
+		 uint32_t *seg, uint64_t *off)
+{
+	struct segment *sg;
+	uint32_t s;
+
+	if (size > t->seg_bytes)
+		return -EFBIG;
+	if (t->open[cls] >= 0) {
+		s = (uint32_t)t->open[cls];
+		sg = &t->segs[s];
+		if (!sg->broken && sg->used + size <= t->seg_bytes)
+			goto found;
+		segs_seal(t, s);
+	}
+	if (t->free_head == NO_SEG)
+		return -ENOSPC;
+	s = t->free_head;
+	sg = &t->segs[s];
+	t->free_head = sg->next_free;
+	t->nfree--;
+	memset(sg, 0, sizeof(*sg));
+	sg->state = SEG_OPEN;
+	sg->cls = (uint8_t)cls;
+	sg->open_seq = ++*seq;
+	t->open[cls] = (int32_t)s;
+found:
+	*seg = s;
+	*off = sg->used;
+	sg->used += size;
+	sg->last_seq = ++*seq;
+	return 0;
+}
+
+/*
+ * A metadata segment holds delete records. One may only go while no data
+ * segment older than its newest record is left, or a deleted key whose old
+ * object still sits in that data segment would come back after a restart.
+ */
+int64_t segs_pick_victim(const struct seg_table *t)
+{
+	uint64_t oldest_data = UINT64_MAX;
+	int64_t best = -1;
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++) {
+		const struct segment *sg = &t->segs[i];
+
+		if (sg->cls != FDPKV_CLASS_META &&
+		    (sg->state == SEG_OPEN || sg->state == SEG_SEALED))
+			oldest_data = MIN(oldest_data, sg->open_seq);
+	}
+	for (i = 0; i < t->n; i++) {
+		const struct segment *sg = &t->segs[i];
+
+		if (sg->state != SEG_SEALED || sg->locked || sg->readers || sg->writes)
+			continue;
+		if (best >= 0 && t->segs[best].open_seq < sg->open_seq)
+			continue;
+		if (sg->cls == FDPKV_CLASS_META && oldest_data < sg->last_seq)
+			continue;
+		best = i;
+	}
+	return best;
+}
+
+void segs_free(struct seg_table *t, uint32_t s)
+{
+	if (t->segs[s].state == SEG_RECLAIM)
+		t->nreclaim--;
+	push_free(t, s);
+}
+
+void segs_take(struct seg_table *t, uint32_t s)
+{
+	t->segs[s].state = SEG_SEALED;
+}
+
+void segs_rebuild_free(struct seg_table *t)
+{
+	uint32_t i;
+
+	t->free_head = NO_SEG;
+	t->nfree = 0;
+	for (i = t->n; i-- > 0;) {
+		if (t->segs[i].state != SEG_FREE)
+			continue;
+		t->segs[i].next_free = t->free_head;
+		t->free_head = i;
+		t->nfree++;
+	}
+}
+
+void seg_link(struct segment *sg, struct index_entry *e)
+{
+	e->seg_prev = NULL;
+	e->seg_next = sg->entries;
+	if (sg->entries)
+		sg->entries->seg_prev = e;
+	sg->entries = e;
+}
+
+void seg_unlink(struct segment *sg, struct index_entry *e)
+{
+	if (e->seg_prev)
+		e->seg_prev->seg_next = e->seg_next;
+	else if (sg->entries == e)
+		sg->entries = e->seg_next;
+	if (e->seg_next)
+		e->seg_next->seg_prev = e->seg_prev;
+	e->seg_prev = e->seg_next = NULL;
+}

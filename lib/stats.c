@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * stats.c - usage, per-bucket usage, key listing, evicted keys, statistics.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+
+FDPKV_PUBLIC int fdpkv_usage(struct fdpkv_cache *c, struct fdpkv_usage *u)
+{
+	unsigned int i;
+
+	if (!c || !u)
+		return -EINVAL;
+	memset(u, 0, sizeof(*u));
+	pthread_mutex_lock(&c->lock);
+	u->bytes_used = c->bytes_used;
+	u->objects = c->objects;
+	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < c->ndev; i++) {
+		const struct superblock *sb = &c->devs[i].sb;
+		/* what stays usable: the free-segment reserve and one open segment
+		 * per class are never filled with live data at the same time */
+		uint64_t reserve = c->cfg.free_segments_low + 1;
+
+		if (sb->nsegments > reserve)
+			u->bytes_capacity += (sb->nsegments - reserve) * sb->segment_bytes;
+	}
+	return 0;
+}
+
+FDPKV_PUBLIC int fdpkv_usage_by_bucket(struct fdpkv_cache *c,
+				       int (*fn)(void *arg, const char *bucket, uint64_t bytes),
+				       void *arg)
+{
+	struct bucket_usage *copy;
+	size_t n, i;
+	int ret = 0;
+
+	if (!c || !fn)
+		return -EINVAL;
+	/* copied so that @fn runs without the cache lock */
+	pthread_mutex_lock(&c->lock);
+	n = c->nbuckets;
+	copy = malloc(MAX(n, (size_t)1) * sizeof(*copy));
+	if (copy && n)
+		memcpy(copy, c->buckets, n * sizeof(*copy));
+	pthread_mutex_unlock(&c->lock);
+	if (!copy)
+		return -ENOMEM;
+	for (i = 0; i < n && !ret; i++)
+		ret = fn(arg, copy[i].name, copy[i].bytes);
+	free(copy);
+	return ret;
+}
+
+struct foreach_ctx {
+	int (*fn)(void *arg, const void *key, uint32_t klen, uint64_t vlen);
+	void *arg;
+};
+
+static int foreach_one(void *arg, struct index_entry *e)
+{
+	struct foreach_ctx *fc = arg;
+
+	return fc->fn(fc->arg, e->key, e->klen, e->vlen);
+}
+
+FDPKV_PUBLIC int fdpkv_foreach_key(struct fdpkv_cache *c,
+				   int (*fn)(void *arg, const void *key, uint32_t klen, uint64_t vlen),
+				   void *arg)
+{
+	struct foreach_ctx fc = { fn, arg };
+	int ret;
+
+	if (!c || !fn)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	ret = index_foreach(&c->ix, foreach_one, &fc);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+FDPKV_PUBLIC int fdpkv_take_evicted(struct fdpkv_cache *c,
+				    void (*fn)(void *arg, const void *key, uint32_t klen, uint64_t vlen),
+				    void *arg)
+{
+	struct evicted *ev, *next;
+	int n = 0;
+
+	if (!c)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	ev = c->ev_head;
+	c->ev_head = c->ev_tail = NULL;
+	pthread_mutex_unlock(&c->lock);
+	for (; ev; ev = next) {
+		next = ev->next;
+		if (fn)
+			fn(arg, ev->key, ev->klen, ev->vlen);
+		free(ev);
+		n++;
+	}
+	return n;
+}
+
+FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
+{
+	unsigned int i;
+
+	if (!c || !s)
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	s->hits = atomic_load(&c->st.hits);
+	s->misses = atomic_load(&c->st.misses);
+	s->sets = atomic_load(&c->st.sets);
+	s->gets = atomic_load(&c->st.gets);
+	s->exists = atomic_load(&c->st.exists);
+	s->deletes = atomic_load(&c->st.deletes);
+	s->bytes_written = atomic_load(&c->st.bytes_written);
+	s->bytes_read = atomic_load(&c->st.bytes_read);
+	s->evicted_segments = atomic_load(&c->st.evicted_segments);
+	s->evicted_objects = atomic_load(&c->st.evicted_objects);
+	s->reinserted_objects = atomic_load(&c->st.reinserted_objects);
+	s->io_errors = atomic_load(&c->st.io_errors);
+	s->corrupt_objects = atomic_load(&c->st.corrupt_objects);
+	pthread_mutex_lock(&c->lock);
+	s->inflight_ops = c->inflight_ops;
+	for (i = 0; i < c->ndev; i++) {
+		s->segments_total += c->devs[i].segs.n;
+		s->segments_free += c->devs[i].segs.nfree;
+	}
+	s->index_entries = c->ix.count;
+	s->index_bytes = c->ix.bytes;
+	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < c->ndev; i++)
+		s->inflight_cmds += engine_inflight(c->devs[i].eng);
+	s->nclasses = c->nclasses;
+	for (i = 0; i < c->nclasses && i < FDPKV_MAX_CLASSES; i++) {
+		s->classes[i].placement_id = c->devs[0].sb.class_pid[i];
+		s->classes[i].bytes_written = atomic_load(&c->st.class_bytes[i]);
+	}
+	return 0;
+}
+
+FDPKV_PUBLIC int fdpkv_device_stats(struct fdpkv_cache *c, unsigned int dev,
+				    struct fdpkv_device_stats *s)
+{
+	if (!c || !s || dev >= c->ndev)
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	s->host_bytes_written = atomic_load(&c->devs[dev].dev.cnt.host_bytes);
+	s->media_bytes_written = atomic_load(&c->devs[dev].dev.cnt.media_bytes);
+	s->segment_bytes = c->devs[dev].sb.segment_bytes;
+	s->segments = c->devs[dev].sb.nsegments;
+	s->lba_size = c->devs[dev].sb.lba_size;
+	return 0;
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * superblock.c - the per-device superblock, kept in two copies (LBA 0 and
+ * LBA 1) so that a torn write of one never loses the cache. Little-endian:
+ *
+ *   0 magic[8] | 8 version u32 | 12 crc u32 (over the 512 bytes, crc zero)
+ *  16 uuid[16] | 32 generation u64 | 40 lba_size u32 | 44 ndevices u32
+ *  48 dev_index u32 | 52 nclasses u32 | 56 ndata_classes u32
+ *  60 placement_by_salt u8 | 61 salt_separator u8 | 62 rsvd[2]
+ *  64 segment_bytes u64 | 72 nsegments u64 | 80 data_start u64
+ *  88 capacity u64 | 96 class_pid u16[64] | 224 rsvd to 512
+ *
+ * The bucket -> class mapping is a stable hash folded onto ndata_classes and
+ * class_pid[] maps classes to placement ids, so persisting those two is
+ * persisting the mapping.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+_Static_assert(96 + 2 * FDPKV_MAX_CLASSES <= SB_ENCODED_SIZE, "superblock layout");
+
+static void put32(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
+static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return le32toh(v); }
+static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return le64toh(v); }
+
+void sb_encode(void *buf, const struct superblock *sb)
+{
+	uint8_t *p = buf;
+	unsigned int i;
+
+	memset(p, 0, SB_ENCODED_SIZE);
+	memcpy(p, SB_MAGIC, 8);
+	put32(p + 8, SB_VERSION);
+	memcpy(p + 16, sb->uuid, 16);
+	put64(p + 32, sb->generation);
+	put32(p + 40, sb->lba_size);
+	put32(p + 44, sb->ndevices);
+	put32(p + 48, sb->dev_index);
+	put32(p + 52, sb->nclasses);
+	put32(p + 56, sb->ndata_classes);
+	p[60] = sb->placement_by_salt;
+	p[61] = (uint8_t)sb->salt_separator;
+	put64(p + 64, sb->segment_bytes);
+	put64(p + 72, sb->nsegments);
+	put64(p + 80, sb->data_start);
+	put64(p + 88, sb->capacity);
+	for (i = 0; i < FDPKV_MAX_CLASSES; i++) {
+		uint16_t v = htole16(sb->class_pid[i]);
+
+		memcpy(p + 96 + 2 * i, &v, 2);
+	}
+	put32(p + 12, crc32c(0, p, SB_ENCODED_SIZE));
+}
+
+int sb_decode(const void *buf, size_t len, struct superblock *sb)
+{
+	uint8_t tmp[SB_ENCODED_SIZE];
+	const uint8_t *p = buf;
+	unsigned int i;
+
+	memset(sb, 0, sizeof(*sb));
+	if (len < SB_ENCODED_SIZE)
+		return -ENODATA;
+	if (memcmp(p, SB_MAGIC, 8))
+		return -ENODATA;	/* no cache here */
+	memcpy(tmp, p, SB_ENCODED_SIZE);
+	memset(tmp + 12, 0, 4);
+	if (crc32c(0, tmp, SB_ENCODED_SIZE) != get32(p + 12))
+		return -EBADMSG;
+	if (get32(p + 8) != SB_VERSION)
+		return -EPROTO;
+	memcpy(sb->uuid, p + 16, 16);
+	sb->generation = get64(p + 32);
+	sb->lba_size = get32(p + 40);
+	sb->ndevices = get32(p + 44);
+	sb->dev_index = get32(p + 48);
+	sb->nclasses = get32(p + 52);
+	sb->ndata_classes = get32(p + 56);
+	sb->placement_by_salt = p[60];
+	sb->salt_separator = (char)p[61];
+	sb->segment_bytes = get64(p + 64);
+	sb->nsegments = get64(p + 72);
+	sb->data_start = get64(p + 80);
+	sb->capacity = get64(p + 88);
+	for (i = 0; i < FDPKV_MAX_CLASSES; i++) {
+		uint16_t v;
+
+		memcpy(&v, p + 96 + 2 * i, 2);
+		sb->class_pid[i] = le16toh(v);
+	}
+	/* A crc-valid copy with impossible geometry is still not trusted. */
+	if (sb->lba_size < 512 || (sb->lba_size & (sb->lba_size - 1)) ||
+	    sb->segment_bytes == 0 || sb->segment_bytes % sb->lba_size ||
+	    sb->nsegments == 0 || sb->nsegments > UINT32_MAX ||
+	    sb->nclasses < FDPKV_CLASS_DATA0 + 1 || sb->nclasses > FDPKV_MAX_CLASSES ||
+	    sb->ndata_classes != sb->nclasses - FDPKV_CLASS_DATA0 ||
+	    sb->ndevices == 0 || sb->ndevices > FDPKV_MAX_DEVICES ||
+	    sb->dev_index >= sb->ndevices ||
+	    sb->data_start + sb->nsegments * sb->segment_bytes > sb->capacity)
+		return -EBADMSG;
+	return 0;
+}
+
+int sb_choose(const struct superblock sb[2], const int rc[2])
+{
+	if (rc[0] == 0 && rc[1] == 0)
+		return sb[1].generation > sb[0].generation ? 1 : 0;
+	if (rc[0] == 0)
+		return 0;
+	if (rc[1] == 0)
+		return 1;
+	return -ENODATA;
+}
