@@ -48,7 +48,7 @@ if [ -z "$(find "$CACHE/.apt-updated" -mmin -1440 2>/dev/null)" ]; then
 fi
 
 # --- 2. packages --------------------------------------------------------------
-PKGS_BOOKWORM="build-essential pkg-config liburing-dev libnvme-dev libcmocka-dev
+PKGS_BOOKWORM="build-essential pkg-config liburing-dev libnvme-dev libjson-c-dev libssl-dev libcmocka-dev
 	python3-dev python3-pytest python3-setuptools python3-pip python3-venv dkms cpio kmod
 	dwarves busybox-static xz-utils zstd bc binutils flex bison libelf-dev
 	cppcheck perl"

@@ -56,7 +56,7 @@ for m in $MODS; do
 done
 
 copy_libs() { # the shared libraries (and loader) a dynamic executable needs
-	ldd "$1" 2>/dev/null | awk '/=> \// {print $3} /^\s*\/lib/ {print $1}' | while read -r l; do
+	ldd "$1" 2>/dev/null | awk '/=> \// {print $3} /^[ \t]*\/lib/ {print $1}' | while read -r l; do
 		[ -e "$root$l" ] && continue
 		mkdir -p "$root$(dirname "$l")"
 		cp -L "$l" "$root$l"
