@@ -1,0 +1,132 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# fdpkvctl_test.sh - fdpkvctl in the test VM (busybox sh), TAP output.
+# usage: fdpkvctl_test.sh NGDEV BLKDEV CTRL    e.g. /dev/ng0n1 /dev/nvme0n1 /dev/nvme0
+# Expects a fresh emulated device: fdp.runs=1M, fdp.nruh=8, 4 KiB LBAs.
+NG=${1:-/dev/ng0n1}
+BLK=${2:-/dev/nvme0n1}
+CTRL=${3:-/dev/nvme0}
+CTL=/test/fdpkvctl
+n=0
+failed=0
+
+ok() { # ok CONDITION_RC DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+
+# run CMD...: $out = stdout+stderr, $rc = exit code; the output is echoed as TAP comments
+run() {
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "# \$ $*  (exit $rc)"
+	echo "$out" | sed 's/^/#   /'
+}
+
+has() { echo "$out" | grep -qE -- "$1"; }
+count() { echo "$out" | grep -cE -- "$1"; }
+
+# --- list ---------------------------------------------------------------------
+run $CTL list
+ok $rc "list exits 0"
+has "^$BLK +$NG +1 +yes +yes\\(cfg 0\\) +4096 "; ok $? "list shows $BLK with FDP supported and enabled, LBA 4096"
+run $CTL list -o json
+has '"device": "'$BLK'"' && has '"fdp_supported": true' && has '"fdp_enabled": true' &&
+	has '"lba_size": 4096' && has '"capacity_bytes": 1073741824' && has '"cache": "unknown"'
+ok $? "list -o json fields: device fdp_supported fdp_enabled lba_size capacity_bytes cache"
+
+# --- info ---------------------------------------------------------------------
+run $CTL info $NG
+ok $rc "info exits 0"
+has '^  nruh +: 8$'; ok $? "info shows nruh 8"
+has '^  runs +: 1048576 bytes \(1\.00 MiB\)$'; ok $? "info shows RU size 1 MiB"
+[ "$(count 'initially-isolated +host$')" -eq 8 ]; ok $? "info lists 8 handles, initially isolated, host-specified"
+run $CTL info $BLK -o json
+has '"nruh": 8' && has '"runs": 1048576' && has '"lba_size": 4096' && has '"fdp_enabled": true' &&
+	has '"in_use": true' && has '"type": "initially-isolated"' && has '"usage": "host"'
+ok $? "info -o json (block node) fields: nruh runs lba_size fdp_enabled in_use type usage"
+
+# --- ruh-status on a fresh device --------------------------------------------------
+run $CTL ruh-status $NG
+ok $rc "ruh-status exits 0"
+[ "$(count '^[0-7] +0 +[0-7] +[0-7] +256 +1048576 +100\.0 ')" -eq 8 ]
+ok $? "ruh-status: 8 handles with RUAMW 256 LBAs = 1 MiB = 100% of the RU"
+run $CTL ruh-status $NG -o json
+[ "$(count '"ruamw": 256,')" -eq 8 ] && has '"ruamw_bytes": 1048576' && has '"ru_pct": 100.00' &&
+	has '"pid": 7' && has '"ruhid": 7'
+ok $? "ruh-status -o json: 8 x ruamw 256, ruamw_bytes, ru_pct, pid, ruhid"
+
+# --- write 64 KiB without placement: lands on placement handle 0 --------------------
+run $CTL stats $NG --save /tmp/stats0
+ok $rc "stats --save"
+dd if=$CTL of=$BLK bs=4096 count=16 conv=fsync 2>/dev/null
+ok $? "dd 64 KiB to $BLK"
+run $CTL ruh-status $NG
+has '^0 +0 +0 +0 +240 +983040 +93\.8 '; ok $? "RUAMW of pid 0 dropped by 16 LBAs to 240"
+[ "$(count '^[1-7] +0 +[1-7] +[1-7] +256 ')" -eq 7 ]; ok $? "other 7 handles still 256"
+run $CTL stats $NG --since /tmp/stats0
+has '^delta hbmw +: 65536 bytes$'; ok $? "stats --since: HBMW grew by the 65536 bytes written"
+run $CTL stats $NG --since /tmp/stats0 -o json
+has '"hbmw": 65536,' && has '"since": \{' && has '"mbmw"' && has '"mbe": 0' && has '"waf"'
+ok $? "stats -o json fields: hbmw mbmw mbe waf since"
+
+# --- events + premature RUH update ---------------------------------------------------
+run $CTL events $NG --enable
+ok $rc "events --enable exits 0"
+has 'enabled event types 0x00 on 8 placement handles'; ok $? "events --enable set type 0 on 8 handles"
+run $CTL ruh-update $NG --pid 0
+ok $rc "ruh-update --pid 0 exits 0"
+run $CTL ruh-status $NG -o json
+[ "$(count '"ruamw": 256,')" -eq 8 ]; ok $? "after ruh-update pid 0 has a fresh RU (RUAMW 256)"
+run $CTL events $NG
+has 'type 0x00 RU not fully written +pid 0'; ok $? "events shows 'RU not fully written' on pid 0"
+run $CTL events $NG -o json
+has '"type_name": "RU not fully written"' && has '"pid": 0' && has '"count": [1-9]' &&
+	has '"kind": "host"' && has '"timestamp_ms"'
+ok $? "events -o json fields: kind count type_name pid timestamp_ms"
+run $CTL events $NG --controller
+ok $rc "events --controller exits 0"
+run $CTL stats $NG --since /tmp/stats0
+has '^delta mbmw +: 1048576 bytes$'; ok $? "MBMW charged the 983040 unwritten bytes of the swapped RU"
+run $CTL ruh-update $NG -o json --pid 1,2
+has '"pids": \[' && has '"result": "updated"'; ok $? "ruh-update -o json --pid 1,2"
+
+# --- provision: plan, then --force against a device that refuses -------------------
+dd if=$BLK bs=4096 count=16 2>/dev/null | md5sum >/tmp/before
+run $CTL provision $CTRL --size 512M --handles 4
+[ $rc -ne 0 ] && has 'plan \(not executed: no --force\)' && has 'not executed: pass --force'
+ok $? "provision without --force prints the plan and exits non-zero"
+run $CTL provision $CTRL --size 512M --handles 4 --force
+[ $rc -ne 0 ] && has 'Command Sequence Error' && has 'Nothing was deleted'
+ok $? "provision --force: Set Features 0x1D refusal reported, exit $rc"
+has '\[failed  \] Set Features 0x1D' && has '\[not-run \] delete namespace 1'
+ok $? "provision --force stopped before deleting namespace 1"
+run $CTL provision $CTRL --size 512M --handles 4 --force -o json
+[ $rc -ne 0 ] && has '"outcome": "refused"' && has '"state": "failed"' && has '"action": "set-features"' &&
+	has '"error": ".*Command Sequence Error'
+ok $? "provision -o json: outcome refused, step states, error"
+[ -e $BLK ] && [ -e $NG ]; ok $? "namespace 1 still present"
+dd if=$BLK bs=4096 count=16 2>/dev/null | md5sum >/tmp/after
+cmp -s /tmp/before /tmp/after 2>/dev/null || [ "$(cat /tmp/before)" = "$(cat /tmp/after)" ]
+ok $? "data on namespace 1 unchanged"
+run $CTL info $NG
+ok $rc "info still works after the refused provision"
+
+# --- errors ----------------------------------------------------------------------
+run $CTL ruh-update $NG
+[ $rc -ne 0 ] && has '^usage: fdpkvctl ruh-update'; ok $? "ruh-update without --pid: usage, non-zero"
+run $CTL info /test/plan
+[ $rc -ne 0 ] && has 'not an NVMe device'; ok $? "info on a regular file fails clearly"
+run $CTL provision $NG --size 1G --handles 2
+[ $rc -ne 0 ] && has 'not a controller'; ok $? "provision on a namespace is refused"
+run $CTL ruh-status $CTRL
+[ $rc -ne 0 ] && has 'not an NVMe namespace'; ok $? "ruh-status on a controller is refused"
+
+echo "1..$n"
+[ $failed -eq 0 ]

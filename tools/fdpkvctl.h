@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * fdpkvctl - the fdpkv admin tool. Shared declarations: the command table,
+ * option parsing (opts.c), the JSON emitter (json.c), output formats and
+ * print ops (print.c), NVMe device access (nvme_dev.c).
+ *
+ * Shape of every subcommand (nvme-cli's): a config struct with defaults, an
+ * option table, opts_parse(), validate_output_format(), the work, one out:
+ * label. Results and errors go only through struct print_ops; the command
+ * returns 0 or 1 and main() exits with it.
+ */
+#ifndef FDPKVCTL_H
+#define FDPKVCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <endian.h>
+
+#define PROG		"fdpkvctl"
+#define ERR_LEN		512
+#define MAX_PIDS	128	/* NVME_FDP_MAXPIDS */
+#define MAX_STEPS	64
+
+typedef unsigned __int128 u128;
+
+/* libnvme 1.3 keeps its endian helpers private */
+#define le16_to_cpu(x)	le16toh((uint16_t)(x))
+#define le32_to_cpu(x)	le32toh((uint32_t)(x))
+#define le64_to_cpu(x)	le64toh((uint64_t)(x))
+
+/* --- command table (fdpkvctl.c) ----------------------------------------- */
+
+struct cmd {
+	const char *name;
+	const char *summary;
+	int (*fn)(int argc, char **argv, const struct cmd *cmd);
+};
+
+int cmd_list(int argc, char **argv, const struct cmd *cmd);
+int cmd_info(int argc, char **argv, const struct cmd *cmd);
+int cmd_ruh_status(int argc, char **argv, const struct cmd *cmd);
+int cmd_ruh_update(int argc, char **argv, const struct cmd *cmd);
+int cmd_stats(int argc, char **argv, const struct cmd *cmd);
+int cmd_events(int argc, char **argv, const struct cmd *cmd);
+int cmd_provision(int argc, char **argv, const struct cmd *cmd);
+
+/* --- options (opts.c) ---------------------------------------------------- */
+
+enum opt_type {
+	OPT_FLAG,	/* bool, no argument */
+	OPT_STR,	/* const char * */
+	OPT_UINT,	/* unsigned int, decimal or 0x */
+	OPT_SIZE,	/* uint64_t, with K/M/G/T suffixes (powers of 1024) */
+};
+
+struct opt {
+	const char *lname;
+	char sname;		/* 0: long option only */
+	enum opt_type type;
+	void *ptr;
+	const char *arg;	/* argument name in --help */
+	const char *help;
+};
+
+#define OPT_END			{ NULL, 0, OPT_FLAG, NULL, NULL, NULL }
+#define OPT_OUTPUT(p)		{ "output-format", 'o', OPT_STR, (p), "FMT", \
+				  "output format: normal|json (default normal)" }
+
+/*
+ * struct cmd_spec - how a subcommand is called
+ * @positional:	name of the one required positional argument, or NULL
+ * @desc:	what it does, printed by --help
+ */
+struct cmd_spec {
+	const char *name;
+	const char *positional;
+	const char *desc;
+	const struct opt *opts;
+};
+
+/*
+ * opts_parse - parse argv (argv[0] is the subcommand) against @spec.
+ * Returns 0 with *@pos set to the positional argument (if any), 1 after
+ * printing --help to stdout, -1 after printing the reason and the usage to
+ * stderr.
+ */
+int opts_parse(int argc, char **argv, const struct cmd_spec *spec, const char **pos);
+void opts_usage(FILE *f, const struct cmd_spec *spec);
+int parse_size(const char *s, uint64_t *v);
+int parse_uint(const char *s, unsigned long long max, unsigned long long *v);
+/* "N[,M...]" into @out (at most @max); returns the count or -1 */
+int parse_u16_list(const char *s, uint16_t *out, int max);
+
+/* --- JSON emitter (json.c) ----------------------------------------------- */
+
+struct json {
+	FILE *f;
+	int depth;
+	bool first[32];
+};
+
+void json_init(struct json *j, FILE *f);
+void json_obj_open(struct json *j, const char *key);
+void json_obj_close(struct json *j);
+void json_arr_open(struct json *j, const char *key);
+void json_arr_close(struct json *j);
+void json_str(struct json *j, const char *key, const char *v);	/* NULL: null */
+void json_u64(struct json *j, const char *key, uint64_t v);
+void json_u128(struct json *j, const char *key, u128 v);
+void json_i64(struct json *j, const char *key, int64_t v);
+void json_bool(struct json *j, const char *key, bool v);
+void json_double(struct json *j, const char *key, double v, int prec);
+void json_null(struct json *j, const char *key);
+void json_finish(struct json *j);
+
+/* decimal text of a 128-bit counter */
+const char *u128_str(u128 v, char *buf, size_t len);
+int u128_parse(const char *s, u128 *v);
+
+/* --- results ------------------------------------------------------------- */
+
+enum tri { TRI_UNKNOWN = -1, TRI_NO = 0, TRI_YES = 1 };
+
+struct list_entry {
+	char device[64];		/* /dev/nvmeXnY */
+	char generic[64];		/* /dev/ngXnY, "" if absent */
+	char model[41], serial[21];
+	uint32_t nsid;
+	enum tri fdp_supported, fdp_enabled;
+	int fdp_config_index;		/* -1 unknown */
+	uint32_t lba_size;		/* 0 unknown */
+	uint64_t nsze;			/* blocks */
+	const char *cache;		/* "yes" | "no" | "unknown" */
+	char error[ERR_LEN];		/* why fields are unknown, "" if none */
+};
+
+struct list_result {
+	unsigned int n;
+	struct list_entry *e;
+};
+
+struct ruh_info {
+	uint16_t ruhid;
+	uint8_t type;			/* RUHT */
+	int usage;			/* RUHA from log 0x21, -1 unknown */
+};
+
+struct fdp_config {
+	unsigned int index;
+	bool valid, vwc, in_use;
+	unsigned int rgif;
+	uint32_t nrg, nnss, erutl;
+	uint16_t nruh, maxpids;
+	uint64_t runs;
+	struct ruh_info *ruhs;		/* nruh entries */
+};
+
+struct ns_info {
+	const char *device;
+	uint32_t nsid;
+	char model[41], serial[21], firmware[9];
+	uint16_t cntlid, endgid;
+	bool fdp_supported;
+	enum tri fdp_enabled;
+	int fdp_config_index;
+	unsigned int lbaf;
+	uint32_t lba_size;
+	uint16_t ms;
+	uint64_t nsze, ncap, nuse;
+};
+
+struct info_result {
+	struct ns_info ns;
+	unsigned int nconfigs;
+	struct fdp_config *configs;
+};
+
+struct ruhs_entry {
+	uint16_t pid, ruhid, rgid, ph;
+	uint32_t earutr;
+	uint64_t ruamw;			/* LBAs */
+};
+
+struct ruhs_result {
+	const char *device;
+	uint32_t nsid, lba_size;
+	uint64_t runs;			/* 0 unknown */
+	unsigned int n;
+	struct ruhs_entry *e;
+};
+
+struct ruhu_result {
+	const char *device;
+	uint32_t nsid;
+	unsigned int n;
+	const uint16_t *pids;
+};
+
+struct stats_counters {
+	u128 hbmw, mbmw, mbe;
+};
+
+struct stats_result {
+	const char *device;
+	uint16_t endgid;
+	struct stats_counters now;
+	bool have_since;
+	struct stats_counters since;	/* the snapshot */
+	int64_t since_time;		/* unix seconds of the snapshot */
+	const char *saved_to;		/* NULL unless --save */
+};
+
+/* FDP event flags (libnvme's enum nvme_fdp_event_flags) */
+#define EVF_PIV		0x1	/* placement identifier valid */
+#define EVF_NSIDV	0x2	/* namespace identifier valid */
+#define EVF_LV		0x4	/* location (RG, RUH) valid */
+
+struct event_entry {
+	uint8_t type, flags;
+	uint16_t pid, rgid;
+	uint8_t ruhid;
+	uint32_t nsid;
+	uint64_t timestamp_ms;
+	uint16_t nlbam;			/* media reallocated only */
+	uint64_t lba;
+};
+
+struct events_result {
+	const char *device;
+	uint16_t endgid;
+	bool host;
+	bool enabled_now;		/* --enable was run */
+	unsigned int enabled_handles;
+	const uint8_t *enabled_types;
+	unsigned int nenabled_types;
+	unsigned int n;
+	struct event_entry *e;
+};
+
+enum step_state { STEP_PLANNED, STEP_DONE, STEP_FAILED, STEP_SKIPPED, STEP_NOT_RUN };
+
+struct prov_step {
+	const char *action;	/* detach|delete|set-features|create|attach|rescan */
+	char desc[160];
+	enum step_state state;
+	char detail[200];
+};
+
+struct prov_result {
+	const char *device;
+	bool force, delete_first;
+	uint16_t endgid, cntlid;
+	uint64_t size_bytes;
+	uint32_t lba_size;
+	unsigned int handles, config_index;
+	enum tri fdp_enabled;
+	int cur_config_index;
+	unsigned int nexisting;
+	uint32_t existing[64];
+	uint32_t created_nsid;		/* 0 none */
+	unsigned int nsteps;
+	struct prov_step steps[MAX_STEPS];
+	const char *outcome;		/* planned|done|refused|failed */
+	char error[2 * ERR_LEN];	/* "" on success */
+};
+
+/* --- print ops (print.c) -------------------------------------------------- */
+
+enum out_fmt { OUT_NORMAL, OUT_JSON };
+
+struct print_ops {
+	void (*list)(const struct list_result *r);
+	void (*info)(const struct info_result *r);
+	void (*ruh_status)(const struct ruhs_result *r);
+	void (*ruh_update)(const struct ruhu_result *r);
+	void (*stats)(const struct stats_result *r);
+	void (*events)(const struct events_result *r);
+	void (*provision)(const struct prov_result *r);
+	void (*error)(const char *cmd, const char *dev, const char *msg);
+};
+
+/* "normal" or "json"; returns 0, or -1 and leaves *f alone */
+int validate_output_format(const char *s, enum out_fmt *f);
+const struct print_ops *print_ops_get(enum out_fmt f);
+
+/* report an error through @ops and return 1 (the exit code) */
+__attribute__((format(printf, 4, 5)))
+int print_fail(const struct print_ops *ops, const char *cmd, const char *dev,
+	       const char *fmt, ...);
+
+const char *fdp_event_name(uint8_t type);
+const char *ruht_name(uint8_t ruht);
+const char *ruha_name(int ruha);
+
+/* --- NVMe device access (nvme_dev.c) --------------------------------------- */
+
+struct nvme_id_ctrl;
+struct nvme_id_ns;
+
+/*
+ * struct dev - an open NVMe namespace (/dev/ngXnY, /dev/nvmeXnY) or
+ * controller (/dev/nvmeX). Admin commands go through the same fd: the kernel
+ * forwards them from a namespace node to its controller.
+ */
+struct dev {
+	const char *path;
+	int fd;
+	uint32_t nsid;			/* 0 for a controller */
+	struct nvme_id_ctrl *ctrl;
+	struct nvme_id_ns *ns;		/* NULL for a controller */
+	uint16_t endgid;
+	uint32_t lba_size;
+};
+
+/* Open a namespace; 0, or -1 with a one-line reason in @err. */
+int dev_open_ns(struct dev *d, const char *path, char *err, size_t len);
+/* Open a controller character device (/dev/nvmeX). */
+int dev_open_ctrl(struct dev *d, const char *path, char *err, size_t len);
+void dev_close(struct dev *d);
+
+/*
+ * nvme_strerr - describe a libnvme return value (> 0 NVMe status, < 0 with
+ * errno set) as "WHAT: NVMe status 0xNNN (text)" or "WHAT: strerror".
+ */
+const char *nvme_strerr(char *buf, size_t len, const char *what, int ret);
+
+bool ctrl_fdp_supported(const struct nvme_id_ctrl *c);
+void ctrl_strings(const struct nvme_id_ctrl *c, char *model, char *serial, char *fw);
+uint32_t ns_lba_size(const struct nvme_id_ns *ns, unsigned int *lbaf, uint16_t *ms);
+
+/* Get Features 0x1D; returns the libnvme result, fills @enabled/@index */
+int fdp_get_feature(int fd, uint16_t endgid, bool *enabled, unsigned int *index);
+/*
+ * Read log 0x20 (header first, then whole) and decode it into a malloc'd
+ * array; returns the libnvme result and sets *@n. Also reads log 0x21 to fill
+ * each handle's usage when the device answers it.
+ */
+int fdp_read_configs(int fd, uint16_t endgid, struct fdp_config **cfgs, unsigned int *n);
+void fdp_free_configs(struct fdp_config *cfgs, unsigned int n);
+/* RUH Status (I/O Management Receive), header first; malloc'd entries */
+int fdp_ruh_status(int fd, uint32_t nsid, unsigned int rgif, struct ruhs_entry **e,
+		   unsigned int *n);
+int fdp_read_stats(int fd, uint16_t endgid, struct stats_counters *s);
+
+#endif

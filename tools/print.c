@@ -1,0 +1,658 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Output of fdpkvctl: the "normal" (human) and "json" print ops. Commands
+ * never print results or errors themselves; they fill a result struct and
+ * call the ops chosen by -o. JSON field names are an interface: they are
+ * documented in fdpkvctl.8 and only ever added to.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "fdpkvctl.h"
+
+int validate_output_format(const char *s, enum out_fmt *f)
+{
+	if (!s || !strcmp(s, "normal"))
+		*f = OUT_NORMAL;
+	else if (!strcmp(s, "json"))
+		*f = OUT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+const char *fdp_event_name(uint8_t type)
+{
+	switch (type) {
+	case 0x00: return "RU not fully written";
+	case 0x01: return "RU time limit exceeded";
+	case 0x02: return "controller reset modified RUHs";
+	case 0x03: return "invalid placement identifier";
+	case 0x80: return "media reallocated";
+	case 0x81: return "implicitly modified RUH";
+	default: return type & 0x80 ? "vendor/controller event" : "unknown host event";
+	}
+}
+
+const char *ruht_name(uint8_t ruht)
+{
+	switch (ruht) {
+	case 1: return "initially-isolated";
+	case 2: return "persistently-isolated";
+	default: return "unknown";
+	}
+}
+
+const char *ruha_name(int ruha)
+{
+	if (ruha < 0)
+		return "unknown";
+	if (ruha & 1)
+		return "host";
+	if (ruha & 2)
+		return "controller";
+	return "unused";
+}
+
+static const char *tri_str(enum tri t)
+{
+	return t == TRI_YES ? "yes" : t == TRI_NO ? "no" : "unknown";
+}
+
+static void json_tri(struct json *j, const char *key, enum tri t)
+{
+	if (t == TRI_UNKNOWN)
+		json_null(j, key);
+	else
+		json_bool(j, key, t == TRI_YES);
+}
+
+/* "1.00 MiB" */
+static const char *human_bytes(char *buf, size_t len, double v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	unsigned int u = 0;
+
+	while (v >= 1024 && u < 6) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.2f %s" : "%.0f %s", v, unit[u]);
+	return buf;
+}
+
+static double waf(u128 media, u128 host)
+{
+	return host ? (double)media / (double)host : -1.0;
+}
+
+/* --- normal --------------------------------------------------------------- */
+
+static void n_list(const struct list_result *r)
+{
+	char hb[32];
+	unsigned int i;
+
+	printf("%-16s %-12s %-5s %-9s %-11s %-8s %-12s %-8s %s\n", "Device", "Generic", "NSID",
+	       "FDP-supp", "FDP-enabled", "LBA", "Capacity", "Cache", "Model");
+	for (i = 0; i < r->n; i++) {
+		const struct list_entry *e = &r->e[i];
+		char en[16];
+
+		if (e->fdp_enabled == TRI_YES)
+			snprintf(en, sizeof(en), "yes(cfg %d)", e->fdp_config_index);
+		else
+			snprintf(en, sizeof(en), "%s", tri_str(e->fdp_enabled));
+		printf("%-16s %-12s %-5u %-9s %-11s %-8u %-12s %-8s %s\n", e->device,
+		       e->generic[0] ? e->generic : "-", e->nsid, tri_str(e->fdp_supported), en,
+		       e->lba_size,
+		       e->lba_size ? human_bytes(hb, sizeof(hb), (double)e->nsze * e->lba_size) : "unknown",
+		       e->cache, e->model[0] ? e->model : "-");
+		if (e->error[0])
+			printf("  # %s\n", e->error);
+	}
+	if (!r->n)
+		printf("(no NVMe namespaces found)\n");
+}
+
+static void n_info(const struct info_result *r)
+{
+	const struct ns_info *s = &r->ns;
+	char hb[32];
+	unsigned int i, k;
+
+	printf("device           : %s\n", s->device);
+	printf("nsid             : %u\n", s->nsid);
+	printf("model            : %s\n", s->model);
+	printf("serial           : %s\n", s->serial);
+	printf("firmware         : %s\n", s->firmware);
+	printf("cntlid           : %u\n", s->cntlid);
+	printf("endgid           : %u\n", s->endgid);
+	printf("lba format       : %u (%u bytes data, %u bytes metadata)\n", s->lbaf,
+	       s->lba_size, s->ms);
+	printf("capacity         : %llu blocks, %llu bytes (%s)\n", (unsigned long long)s->nsze,
+	       (unsigned long long)s->nsze * s->lba_size,
+	       human_bytes(hb, sizeof(hb), (double)s->nsze * s->lba_size));
+	printf("fdp supported    : %s\n", s->fdp_supported ? "yes" : "no");
+	printf("fdp enabled      : %s", tri_str(s->fdp_enabled));
+	if (s->fdp_enabled == TRI_YES)
+		printf(" (configuration %d)", s->fdp_config_index);
+	printf("\n");
+	printf("fdp configurations: %u\n", r->nconfigs);
+	for (i = 0; i < r->nconfigs; i++) {
+		const struct fdp_config *c = &r->configs[i];
+
+		printf("configuration %u%s%s\n", c->index, c->valid ? "" : " (not valid)",
+		       c->in_use ? " (in use)" : "");
+		printf("  nrg            : %u\n", c->nrg);
+		printf("  nruh           : %u\n", c->nruh);
+		printf("  maxpids        : %u\n", c->maxpids);
+		printf("  nnss           : %u\n", c->nnss);
+		printf("  runs           : %llu bytes (%s)\n", (unsigned long long)c->runs,
+		       human_bytes(hb, sizeof(hb), (double)c->runs));
+		printf("  erutl          : %u s\n", c->erutl);
+		printf("  rgif           : %u\n", c->rgif);
+		printf("  vwc            : %s\n", c->vwc ? "yes" : "no");
+		printf("  handles        : %-6s %-22s %s\n", "RUHID", "type", "usage");
+		for (k = 0; k < c->nruh; k++)
+			printf("                   %-6u %-22s %s\n", c->ruhs[k].ruhid,
+			       ruht_name(c->ruhs[k].type), ruha_name(c->ruhs[k].usage));
+	}
+}
+
+static void n_ruh_status(const struct ruhs_result *r)
+{
+	unsigned int i;
+
+	printf("%s: nsid %u, %u placement identifiers, LBA %u bytes, RU ", r->device, r->nsid,
+	       r->n, r->lba_size);
+	if (r->runs)
+		printf("%llu bytes\n", (unsigned long long)r->runs);
+	else
+		printf("size unknown\n");
+	printf("%-6s %-5s %-5s %-6s %-12s %-14s %-7s %s\n", "PID", "RG", "PH", "RUHID",
+	       "RUAMW(LBAs)", "bytes", "%RU", "EARUTR(s)");
+	for (i = 0; i < r->n; i++) {
+		const struct ruhs_entry *e = &r->e[i];
+		uint64_t bytes = e->ruamw * r->lba_size;
+		char pct[16];
+
+		if (r->runs)
+			snprintf(pct, sizeof(pct), "%.1f", 100.0 * (double)bytes / (double)r->runs);
+		else
+			snprintf(pct, sizeof(pct), "-");
+		printf("%-6u %-5u %-5u %-6u %-12llu %-14llu %-7s %u\n", e->pid, e->rgid, e->ph,
+		       e->ruhid, (unsigned long long)e->ruamw, (unsigned long long)bytes, pct,
+		       e->earutr);
+	}
+}
+
+static void n_ruh_update(const struct ruhu_result *r)
+{
+	unsigned int i;
+
+	printf("%s: nsid %u: reclaim unit handle update done for pid", r->device, r->nsid);
+	for (i = 0; i < r->n; i++)
+		printf("%s%u", i ? "," : " ", r->pids[i]);
+	printf("\n");
+}
+
+static void n_stats(const struct stats_result *r)
+{
+	char a[48], b[48];
+	double w = waf(r->now.mbmw, r->now.hbmw);
+
+	printf("device           : %s\n", r->device);
+	printf("endgid           : %u\n", r->endgid);
+	printf("hbmw             : %s bytes (host bytes with metadata written)\n",
+	       u128_str(r->now.hbmw, a, sizeof(a)));
+	printf("mbmw             : %s bytes (media bytes with metadata written)\n",
+	       u128_str(r->now.mbmw, a, sizeof(a)));
+	printf("mbe              : %s bytes (media bytes erased)\n", u128_str(r->now.mbe, a, sizeof(a)));
+	if (w >= 0)
+		printf("waf              : %.4f (mbmw/hbmw since the device's counters began)\n", w);
+	else
+		printf("waf              : n/a (nothing written)\n");
+	if (r->have_since) {
+		u128 dh = r->now.hbmw - r->since.hbmw, dm = r->now.mbmw - r->since.mbmw;
+		double dw = waf(dm, dh);
+
+		printf("since            : snapshot taken at unix time %lld\n", (long long)r->since_time);
+		printf("delta hbmw       : %s bytes\n", u128_str(dh, a, sizeof(a)));
+		printf("delta mbmw       : %s bytes\n", u128_str(dm, b, sizeof(b)));
+		printf("delta mbe        : %s bytes\n",
+		       u128_str(r->now.mbe - r->since.mbe, a, sizeof(a)));
+		if (dw >= 0)
+			printf("delta waf        : %.4f\n", dw);
+		else
+			printf("delta waf        : n/a (nothing written since the snapshot)\n");
+	}
+	if (r->saved_to)
+		printf("saved            : %s\n", r->saved_to);
+}
+
+static void n_events(const struct events_result *r)
+{
+	unsigned int i;
+
+	if (r->enabled_now) {
+		printf("%s: enabled event types", r->device);
+		for (i = 0; i < r->nenabled_types; i++)
+			printf("%s0x%02x", i ? "," : " ", r->enabled_types[i]);
+		printf(" on %u placement handles\n", r->enabled_handles);
+	}
+	printf("%s: %u %s events (endurance group %u)\n", r->device, r->n,
+	       r->host ? "host" : "controller", r->endgid);
+	for (i = 0; i < r->n; i++) {
+		const struct event_entry *e = &r->e[i];
+
+		printf("  %-3u type 0x%02x %-32s", i, e->type, fdp_event_name(e->type));
+		if (e->flags & EVF_PIV)
+			printf(" pid %u", e->pid);
+		if (e->flags & EVF_NSIDV)
+			printf(" nsid %u", e->nsid);
+		if (e->flags & EVF_LV)
+			printf(" rgid %u ruhid %u", e->rgid, e->ruhid);
+		if (e->type == 0x80)
+			printf(" nlbam %u lba %llu", e->nlbam, (unsigned long long)e->lba);
+		printf(" timestamp %llu ms\n", (unsigned long long)e->timestamp_ms);
+	}
+}
+
+static const char *state_name(enum step_state s)
+{
+	switch (s) {
+	case STEP_PLANNED: return "planned";
+	case STEP_DONE: return "done";
+	case STEP_FAILED: return "failed";
+	case STEP_SKIPPED: return "skipped";
+	default: return "not-run";
+	}
+}
+
+static void n_provision(const struct prov_result *r)
+{
+	unsigned int i;
+	char hb[32];
+
+	printf("controller       : %s (cntlid %u)\n", r->device, r->cntlid);
+	printf("endurance group  : %u\n", r->endgid);
+	printf("fdp now          : %s", tri_str(r->fdp_enabled));
+	if (r->fdp_enabled == TRI_YES)
+		printf(" (configuration %d)", r->cur_config_index);
+	printf("\n");
+	printf("namespaces       :");
+	for (i = 0; i < r->nexisting; i++)
+		printf(" %u", r->existing[i]);
+	printf("%s\n", r->nexisting ? "" : " none");
+	printf("target           : %llu bytes (%s), %u placement handles, configuration %u\n",
+	       (unsigned long long)r->size_bytes, human_bytes(hb, sizeof(hb), (double)r->size_bytes),
+	       r->handles, r->config_index);
+	printf("plan%s:\n", r->force ? "" : " (not executed: no --force)");
+	for (i = 0; i < r->nsteps; i++) {
+		const struct prov_step *s = &r->steps[i];
+
+		printf("  %u. [%-8s] %s\n", i + 1, state_name(s->state), s->desc);
+		if (s->detail[0])
+			printf("     %s\n", s->detail);
+	}
+	printf("outcome          : %s\n", r->outcome);
+	if (r->created_nsid)
+		printf("created nsid     : %u\n", r->created_nsid);
+	if (r->error[0])
+		fprintf(stderr, "%s provision: %s: %s\n", PROG, r->device, r->error);
+}
+
+static void n_error(const char *cmd, const char *dev, const char *msg)
+{
+	if (dev)
+		fprintf(stderr, "%s %s: %s: %s\n", PROG, cmd, dev, msg);
+	else
+		fprintf(stderr, "%s %s: %s\n", PROG, cmd, msg);
+}
+
+static const struct print_ops stdout_ops = {
+	.list = n_list,
+	.info = n_info,
+	.ruh_status = n_ruh_status,
+	.ruh_update = n_ruh_update,
+	.stats = n_stats,
+	.events = n_events,
+	.provision = n_provision,
+	.error = n_error,
+};
+
+/* --- json ------------------------------------------------------------------ */
+
+static void j_list(const struct list_result *r)
+{
+	struct json j;
+	unsigned int i;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_arr_open(&j, "namespaces");
+	for (i = 0; i < r->n; i++) {
+		const struct list_entry *e = &r->e[i];
+
+		json_obj_open(&j, NULL);
+		json_str(&j, "device", e->device);
+		json_str(&j, "generic", e->generic[0] ? e->generic : NULL);
+		json_u64(&j, "nsid", e->nsid);
+		json_str(&j, "model", e->model);
+		json_str(&j, "serial", e->serial);
+		json_tri(&j, "fdp_supported", e->fdp_supported);
+		json_tri(&j, "fdp_enabled", e->fdp_enabled);
+		if (e->fdp_config_index >= 0)
+			json_u64(&j, "fdp_config_index", (uint64_t)e->fdp_config_index);
+		else
+			json_null(&j, "fdp_config_index");
+		json_u64(&j, "lba_size", e->lba_size);
+		json_u64(&j, "nsze", e->nsze);
+		json_u64(&j, "capacity_bytes", e->nsze * e->lba_size);
+		json_str(&j, "cache", e->cache);
+		json_str(&j, "error", e->error[0] ? e->error : NULL);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
+static void j_info(const struct info_result *r)
+{
+	const struct ns_info *s = &r->ns;
+	struct json j;
+	unsigned int i, k;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "device", s->device);
+	json_u64(&j, "nsid", s->nsid);
+	json_str(&j, "model", s->model);
+	json_str(&j, "serial", s->serial);
+	json_str(&j, "firmware", s->firmware);
+	json_u64(&j, "cntlid", s->cntlid);
+	json_u64(&j, "endgid", s->endgid);
+	json_u64(&j, "lba_format", s->lbaf);
+	json_u64(&j, "lba_size", s->lba_size);
+	json_u64(&j, "metadata_size", s->ms);
+	json_u64(&j, "nsze", s->nsze);
+	json_u64(&j, "ncap", s->ncap);
+	json_u64(&j, "nuse", s->nuse);
+	json_u64(&j, "capacity_bytes", s->nsze * s->lba_size);
+	json_bool(&j, "fdp_supported", s->fdp_supported);
+	json_tri(&j, "fdp_enabled", s->fdp_enabled);
+	if (s->fdp_config_index >= 0)
+		json_u64(&j, "fdp_config_index", (uint64_t)s->fdp_config_index);
+	else
+		json_null(&j, "fdp_config_index");
+	json_arr_open(&j, "configurations");
+	for (i = 0; i < r->nconfigs; i++) {
+		const struct fdp_config *c = &r->configs[i];
+
+		json_obj_open(&j, NULL);
+		json_u64(&j, "index", c->index);
+		json_bool(&j, "valid", c->valid);
+		json_bool(&j, "in_use", c->in_use);
+		json_u64(&j, "rgif", c->rgif);
+		json_bool(&j, "vwc", c->vwc);
+		json_u64(&j, "nrg", c->nrg);
+		json_u64(&j, "nruh", c->nruh);
+		json_u64(&j, "maxpids", c->maxpids);
+		json_u64(&j, "nnss", c->nnss);
+		json_u64(&j, "runs", c->runs);
+		json_u64(&j, "erutl", c->erutl);
+		json_arr_open(&j, "handles");
+		for (k = 0; k < c->nruh; k++) {
+			json_obj_open(&j, NULL);
+			json_u64(&j, "ruhid", c->ruhs[k].ruhid);
+			json_u64(&j, "ruht", c->ruhs[k].type);
+			json_str(&j, "type", ruht_name(c->ruhs[k].type));
+			json_str(&j, "usage", ruha_name(c->ruhs[k].usage));
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
+static void j_ruh_status(const struct ruhs_result *r)
+{
+	struct json j;
+	unsigned int i;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "device", r->device);
+	json_u64(&j, "nsid", r->nsid);
+	json_u64(&j, "lba_size", r->lba_size);
+	if (r->runs)
+		json_u64(&j, "runs", r->runs);
+	else
+		json_null(&j, "runs");
+	json_arr_open(&j, "handles");
+	for (i = 0; i < r->n; i++) {
+		const struct ruhs_entry *e = &r->e[i];
+		uint64_t bytes = e->ruamw * r->lba_size;
+
+		json_obj_open(&j, NULL);
+		json_u64(&j, "pid", e->pid);
+		json_u64(&j, "rgid", e->rgid);
+		json_u64(&j, "ph", e->ph);
+		json_u64(&j, "ruhid", e->ruhid);
+		json_u64(&j, "earutr", e->earutr);
+		json_u64(&j, "ruamw", e->ruamw);
+		json_u64(&j, "ruamw_bytes", bytes);
+		if (r->runs)
+			json_double(&j, "ru_pct", 100.0 * (double)bytes / (double)r->runs, 2);
+		else
+			json_null(&j, "ru_pct");
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
+static void j_ruh_update(const struct ruhu_result *r)
+{
+	struct json j;
+	unsigned int i;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "device", r->device);
+	json_u64(&j, "nsid", r->nsid);
+	json_arr_open(&j, "pids");
+	for (i = 0; i < r->n; i++)
+		json_u64(&j, NULL, r->pids[i]);
+	json_arr_close(&j);
+	json_str(&j, "result", "updated");
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
+static void j_waf(struct json *j, const char *key, u128 media, u128 host)
+{
+	double w = waf(media, host);
+
+	if (w >= 0)
+		json_double(j, key, w, 4);
+	else
+		json_null(j, key);
+}
+
+static void j_stats(const struct stats_result *r)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "device", r->device);
+	json_u64(&j, "endgid", r->endgid);
+	json_u128(&j, "hbmw", r->now.hbmw);
+	json_u128(&j, "mbmw", r->now.mbmw);
+	json_u128(&j, "mbe", r->now.mbe);
+	j_waf(&j, "waf", r->now.mbmw, r->now.hbmw);
+	if (r->have_since) {
+		json_obj_open(&j, "since");
+		json_i64(&j, "time", r->since_time);
+		json_u128(&j, "hbmw", r->now.hbmw - r->since.hbmw);
+		json_u128(&j, "mbmw", r->now.mbmw - r->since.mbmw);
+		json_u128(&j, "mbe", r->now.mbe - r->since.mbe);
+		j_waf(&j, "waf", r->now.mbmw - r->since.mbmw, r->now.hbmw - r->since.hbmw);
+		json_obj_close(&j);
+	} else {
+		json_null(&j, "since");
+	}
+	json_str(&j, "saved_to", r->saved_to);
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
+static void j_events(const struct events_result *r)
+{
+	struct json j;
+	unsigned int i;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "device", r->device);
+	json_u64(&j, "endgid", r->endgid);
+	json_str(&j, "kind", r->host ? "host" : "controller");
+	if (r->enabled_now) {
+		json_obj_open(&j, "enabled");
+		json_u64(&j, "handles", r->enabled_handles);
+		json_arr_open(&j, "types");
+		for (i = 0; i < r->nenabled_types; i++)
+			json_u64(&j, NULL, r->enabled_types[i]);
+		json_arr_close(&j);
+		json_obj_close(&j);
+	}
+	json_u64(&j, "count", r->n);
+	json_arr_open(&j, "events");
+	for (i = 0; i < r->n; i++) {
+		const struct event_entry *e = &r->e[i];
+
+		json_obj_open(&j, NULL);
+		json_u64(&j, "type", e->type);
+		json_str(&j, "type_name", fdp_event_name(e->type));
+		json_u64(&j, "flags", e->flags);
+		if (e->flags & EVF_PIV)
+			json_u64(&j, "pid", e->pid);
+		else
+			json_null(&j, "pid");
+		if (e->flags & EVF_NSIDV)
+			json_u64(&j, "nsid", e->nsid);
+		else
+			json_null(&j, "nsid");
+		if (e->flags & EVF_LV) {
+			json_u64(&j, "rgid", e->rgid);
+			json_u64(&j, "ruhid", e->ruhid);
+		} else {
+			json_null(&j, "rgid");
+			json_null(&j, "ruhid");
+		}
+		json_u64(&j, "timestamp_ms", e->timestamp_ms);
+		if (e->type == 0x80) {
+			json_u64(&j, "nlbam", e->nlbam);
+			json_u64(&j, "lba", e->lba);
+		}
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
+static void j_provision(const struct prov_result *r)
+{
+	struct json j;
+	unsigned int i;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "device", r->device);
+	json_u64(&j, "cntlid", r->cntlid);
+	json_u64(&j, "endgid", r->endgid);
+	json_tri(&j, "fdp_enabled", r->fdp_enabled);
+	if (r->cur_config_index >= 0)
+		json_u64(&j, "fdp_config_index", (uint64_t)r->cur_config_index);
+	else
+		json_null(&j, "fdp_config_index");
+	json_arr_open(&j, "namespaces");
+	for (i = 0; i < r->nexisting; i++)
+		json_u64(&j, NULL, r->existing[i]);
+	json_arr_close(&j);
+	json_u64(&j, "size_bytes", r->size_bytes);
+	json_u64(&j, "handles", r->handles);
+	json_u64(&j, "config_index", r->config_index);
+	json_bool(&j, "force", r->force);
+	json_bool(&j, "delete_first", r->delete_first);
+	json_arr_open(&j, "steps");
+	for (i = 0; i < r->nsteps; i++) {
+		json_obj_open(&j, NULL);
+		json_str(&j, "action", r->steps[i].action);
+		json_str(&j, "description", r->steps[i].desc);
+		json_str(&j, "state", state_name(r->steps[i].state));
+		json_str(&j, "detail", r->steps[i].detail[0] ? r->steps[i].detail : NULL);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_str(&j, "outcome", r->outcome);
+	if (r->created_nsid)
+		json_u64(&j, "created_nsid", r->created_nsid);
+	else
+		json_null(&j, "created_nsid");
+	json_str(&j, "error", r->error[0] ? r->error : NULL);
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
+static void j_error(const char *cmd, const char *dev, const char *msg)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_obj_open(&j, "error");
+	json_str(&j, "command", cmd);
+	json_str(&j, "device", dev);
+	json_str(&j, "message", msg);
+	json_obj_close(&j);
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
+static const struct print_ops json_ops = {
+	.list = j_list,
+	.info = j_info,
+	.ruh_status = j_ruh_status,
+	.ruh_update = j_ruh_update,
+	.stats = j_stats,
+	.events = j_events,
+	.provision = j_provision,
+	.error = j_error,
+};
+
+const struct print_ops *print_ops_get(enum out_fmt f)
+{
+	return f == OUT_JSON ? &json_ops : &stdout_ops;
+}
+
+int print_fail(const struct print_ops *ops, const char *cmd, const char *dev,
+	       const char *fmt, ...)
+{
+	char msg[ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ops->error(cmd, dev, msg);
+	return 1;
+}
