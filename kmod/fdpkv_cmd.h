@@ -11,6 +11,10 @@
 #include <linux/bits.h>
 #include <linux/types.h>
 
+/* I/O Management opcodes (TP4146); Linux 6.1 and 6.12 do not name them. */
+#define FDPKV_NVME_CMD_IO_MGMT_RECV	0x12
+#define FDPKV_NVME_CMD_IO_MGMT_SEND	0x1d
+
 /* NVM Write CDW12 bits 23:20: Directive Type; 2 is Data Placement (TP4146). */
 #define FDPKV_CDW12_DTYPE		GENMASK(23, 20)
 #define FDPKV_DTYPE_DATA_PLACEMENT	2

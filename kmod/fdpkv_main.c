@@ -2,53 +2,67 @@
 /*
  * fdpkv - arbiter of NVMe Flexible Data Placement namespaces for KV caches.
  *
- * /dev/fdpkv is a misc character device. Everything a process is granted
- * hangs off its open file, so closing the file (or being killed) returns it.
+ * /dev/fdpkv is a misc character device. An admin attaches FDP namespaces;
+ * a process then takes placement handles and LBA leases and sends NVMe I/O
+ * through io_uring uring_cmd, which the module forwards only inside what the
+ * process was granted. Everything a process is granted hangs off its open
+ * file, so closing the file (or being killed) returns it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/string.h>
-#include <linux/uaccess.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
 
-#include <uapi/fdpkv.h>
+#include "fdpkv.h"
 
-#define FDPKV_MODULE_VERSION	"0.1.0"
-#define FDPKV_MAX_NAMESPACES	16
-
-static long fdpkv_ioctl_get_info(void __user *argp)
+static int fdpkv_open(struct inode *inode, struct file *file)
 {
-	struct fdpkv_info info;
+	struct fdpkv_file *ff;
 
-	memset(&info, 0, sizeof(info));
-	info.abi_version = FDPKV_ABI_VERSION;
-	info.size = sizeof(info);
-	info.max_namespaces = FDPKV_MAX_NAMESPACES;
-	strscpy(info.version, FDPKV_MODULE_VERSION, sizeof(info.version));
-	if (copy_to_user(argp, &info, sizeof(info)))
-		return -EFAULT;
-	return 0;
+	ff = kzalloc(sizeof(*ff), GFP_KERNEL);
+	if (!ff)
+		return -ENOMEM;
+	ff->tgid = task_tgid_vnr(current);
+	get_task_comm(ff->comm, current);
+	file->private_data = ff;
+	return nonseekable_open(inode, file);
 }
 
-static long fdpkv_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+/*
+ * Return every handle and lease of the file. io_uring holds a file
+ * reference per command in flight, so none is left when this runs.
+ */
+static int fdpkv_release(struct inode *inode, struct file *file)
 {
-	void __user *argp = (void __user *)arg;
+	struct fdpkv_file *ff = file->private_data;
+	unsigned int i;
 
-	switch (cmd) {
-	case FDPKV_IOC_GET_INFO:
-		return fdpkv_ioctl_get_info(argp);
-	default:
-		return -ENOTTY;
+	mutex_lock(&fdpkv_ns_mutex);
+	for (i = 0; i < FDPKV_MAX_NAMESPACES; i++) {
+		struct fdpkv_ns *ns = fdpkv_namespaces[i];
+
+		if (!ns)
+			continue;
+		spin_lock(&ns->lock);
+		fdpkv_ph_release_owner(&ns->ph, ff);
+		fdpkv_lease_release_owner(&ns->leases, ff);
+		spin_unlock(&ns->lock);
 	}
+	mutex_unlock(&fdpkv_ns_mutex);
+	kfree(ff);
+	return 0;
 }
 
 static const struct file_operations fdpkv_fops = {
 	.owner		= THIS_MODULE,
-	.open		= nonseekable_open,
+	.open		= fdpkv_open,
+	.release	= fdpkv_release,
 	.unlocked_ioctl	= fdpkv_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.uring_cmd	= fdpkv_uring_cmd,
 	.llseek		= noop_llseek,
 };
 
@@ -61,13 +75,33 @@ static struct miscdevice fdpkv_misc = {
 
 static int __init fdpkv_init(void)
 {
+	int ret;
+
 	BUILD_BUG_ON(sizeof(struct fdpkv_info) != 96);
-	return misc_register(&fdpkv_misc);
+	BUILD_BUG_ON(sizeof(struct fdpkv_ns_attach) != 56);
+	BUILD_BUG_ON(sizeof(struct fdpkv_ph) != 144);
+	BUILD_BUG_ON(sizeof(struct fdpkv_lease) != 32);
+	BUILD_BUG_ON(sizeof(struct fdpkv_ns_entry) != 368);
+	BUILD_BUG_ON(sizeof(struct fdpkv_ph_entry) != 48);
+	BUILD_BUG_ON(sizeof(struct fdpkv_lease_entry) != 48);
+	BUILD_BUG_ON(sizeof(struct fdpkv_list) != 32);
+
+	fdpkv_debugfs_init();
+	ret = misc_register(&fdpkv_misc);
+	if (ret)
+		goto remove_debugfs;
+	return 0;
+
+remove_debugfs:
+	fdpkv_debugfs_exit();
+	return ret;
 }
 
 static void __exit fdpkv_exit(void)
 {
 	misc_deregister(&fdpkv_misc);
+	fdpkv_ns_detach_all();
+	fdpkv_debugfs_exit();
 }
 
 module_init(fdpkv_init);

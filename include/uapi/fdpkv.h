@@ -15,6 +15,7 @@
 #define _UAPI_LINUX_FDPKV_H
 
 #include <linux/ioctl.h>
+#include <linux/nvme_ioctl.h>
 #include <linux/types.h>
 
 /* 0xFD is not assigned in Documentation/userspace-api/ioctl/ioctl-number.rst */
@@ -48,8 +49,251 @@ struct fdpkv_info {
 	__u64	rsvd1[4];
 };
 
-/* Feature bits of fdpkv_info.features: none are defined by ABI version 1. */
+/* Feature bits of fdpkv_info.features */
+#define FDPKV_FEAT_PASSTHRU	(1ULL << 0)	/* FDPKV_URING_CMD_IO works */
+#define FDPKV_FEAT_FIXED_BUFS	(1ULL << 1)	/* IORING_URING_CMD_FIXED works */
 
 #define FDPKV_IOC_GET_INFO	_IOR(FDPKV_IOC_MAGIC, 0x00, struct fdpkv_info)
+
+/* Most placement identifiers a namespace has (NVMe: at most 128 RUHs x RGs). */
+#define FDPKV_MAX_PIDS		128
+/* Most handles one FDPKV_IOC_PH_ALLOC / _FREE moves. */
+#define FDPKV_PH_BATCH		64
+/* Longest device path FDPKV_IOC_NS_ATTACH takes, NUL included. */
+#define FDPKV_PATH_MAX		256
+
+/**
+ * struct fdpkv_ns_attach - bind an NVMe namespace with FDP to the module
+ * @path:	in: user address of the namespace's block device path
+ *		(e.g. "/dev/nvme0n1"), NUL-terminated, < FDPKV_PATH_MAX
+ * @nsid:	in: the namespace id the caller expects, or 0 to accept the
+ *		device's; out: the namespace id
+ * @flags:	in: none defined, zero
+ * @ns:		out: the fdpkv namespace number, used by every other command
+ * @lba_size:	out: logical block size in bytes
+ * @nr_pids:	out: placement identifiers the namespace has (RUH Status)
+ * @max_transfer: out: largest data transfer of one command, bytes
+ * @capacity:	out: namespace size in logical blocks
+ * @rsvd:	reserved, zero
+ *
+ * Needs CAP_SYS_ADMIN. Errors: EPERM, EFAULT, EINVAL (flags, reserved,
+ * path), ENODEV (not an NVMe namespace), EOPNOTSUPP (a native-multipath head
+ * node, which has no request queue of its own, or no FDP), EEXIST (already
+ * attached), ENOSPC (too many namespaces), EIO (RUH Status failed).
+ */
+struct fdpkv_ns_attach {
+	__u64	path;
+	__u32	nsid;
+	__u32	flags;
+	__u32	ns;
+	__u32	lba_size;
+	__u32	nr_pids;
+	__u32	max_transfer;
+	__u64	capacity;
+	__u64	rsvd[2];
+};
+
+/**
+ * struct fdpkv_ns_detach - unbind a namespace
+ * @ns:		the fdpkv namespace number
+ * @flags:	none defined, zero
+ *
+ * Needs CAP_SYS_ADMIN. EBUSY while any handle is granted or any lease held;
+ * commands in flight finish first.
+ */
+struct fdpkv_ns_detach {
+	__u32	ns;
+	__u32	flags;
+};
+
+/* fdpkv_ph.flags */
+#define FDPKV_PH_SHARED		(1U << 0)	/* ALLOC: take handles marked shared */
+
+/**
+ * struct fdpkv_ph - grant or return placement handles
+ * @ns:		the fdpkv namespace number
+ * @count:	in: handles wanted (ALLOC) or listed in @pids (FREE),
+ *		1..FDPKV_PH_BATCH; out (ALLOC): handles granted
+ * @flags:	FDPKV_PH_*
+ * @rsvd:	reserved, zero
+ * @pids:	out (ALLOC) / in (FREE): placement identifiers
+ *
+ * ALLOC grants @count free handles to the calling open file, exclusively
+ * unless FDPKV_PH_SHARED; all or none (ENOSPC when too few are free). FREE
+ * returns them (EINVAL for a handle the file does not hold; none is freed
+ * then). Closing the file returns every handle it holds.
+ */
+struct fdpkv_ph {
+	__u32	ns;
+	__u32	count;
+	__u32	flags;
+	__u32	rsvd;
+	__u16	pids[FDPKV_PH_BATCH];
+};
+
+/**
+ * struct fdpkv_ph_share - mark a placement handle shared or exclusive
+ * @ns:		the fdpkv namespace number
+ * @pid:	placement identifier
+ * @shared:	1: shared (any file may take it with FDPKV_PH_SHARED),
+ *		0: exclusive again
+ * @rsvd:	reserved, zero
+ *
+ * Needs CAP_SYS_ADMIN; EBUSY while the handle is granted.
+ */
+struct fdpkv_ph_share {
+	__u32	ns;
+	__u16	pid;
+	__u8	shared;
+	__u8	rsvd;
+};
+
+/* fdpkv_lease.flags */
+#define FDPKV_LEASE_SHARED	(1U << 0)	/* may overlap other shared leases */
+
+/**
+ * struct fdpkv_lease - acquire or release an extent of logical blocks
+ * @ns:		the fdpkv namespace number
+ * @flags:	FDPKV_LEASE_*
+ * @slba:	first logical block
+ * @nlb:	number of logical blocks, >= 1
+ * @id:		out (ACQUIRE) / in (RELEASE): the lease id
+ * @rsvd:	reserved, zero
+ *
+ * ACQUIRE fails with ERANGE beyond the namespace, EBUSY when it overlaps a
+ * lease of another kind or holder, ENOSPC when the table is full. Leases are
+ * returned when the file is closed.
+ */
+struct fdpkv_lease {
+	__u32	ns;
+	__u32	flags;
+	__u64	slba;
+	__u64	nlb;
+	__u32	id;
+	__u32	rsvd;
+};
+
+/* Reasons a passthrough command is refused; index of fdpkv_ns_entry.rejected. */
+enum fdpkv_reject {
+	FDPKV_REJECT_OPCODE,		/* not an allowed I/O command: EOPNOTSUPP */
+	FDPKV_REJECT_FIELD,		/* flags, reserved, metadata, fuse: EINVAL */
+	FDPKV_REJECT_NSID,		/* nsid is not the namespace's: EINVAL */
+	FDPKV_REJECT_LENGTH,		/* data length is not nlb x lba size: EINVAL */
+	FDPKV_REJECT_TOO_BIG,		/* beyond the max transfer: E2BIG */
+	FDPKV_REJECT_RANGE,		/* LBAs outside the caller's leases: ERANGE */
+	FDPKV_REJECT_PLACEMENT,		/* placement id not granted: EPERM */
+	FDPKV_REJECT_NO_PLACEMENT,	/* media write without DTYPE=2: EPERM */
+	FDPKV_REJECT_NR,
+};
+
+/**
+ * struct fdpkv_ns_entry - FDPKV_LIST_NAMESPACES element
+ * @ns: fdpkv namespace number; @nsid: NVMe namespace id; @lba_size; @nr_pids;
+ * @capacity: logical blocks; @max_transfer: bytes; @cmds: commands forwarded;
+ * @errors: forwarded commands the device or the block layer failed;
+ * @rejected: refused commands per enum fdpkv_reject; @path: as attached
+ */
+struct fdpkv_ns_entry {
+	__u32	ns;
+	__u32	nsid;
+	__u32	lba_size;
+	__u32	nr_pids;
+	__u64	capacity;
+	__u32	max_transfer;
+	__u32	rsvd;
+	__u64	cmds;
+	__u64	errors;
+	__u64	rejected[FDPKV_REJECT_NR];
+	char	path[FDPKV_PATH_MAX];
+};
+
+/* fdpkv_ph_entry.flags */
+#define FDPKV_PH_ENTRY_GRANTED	(1U << 0)
+#define FDPKV_PH_ENTRY_SHARED	(1U << 1)
+
+/**
+ * struct fdpkv_ph_entry - FDPKV_LIST_HANDLES element: one placement handle
+ * @ns; @pid: placement identifier; @flags: FDPKV_PH_ENTRY_*; @holders: open
+ * files holding it; @holder_pid, @holder_comm: the first holder's process;
+ * @cmds, @bytes_written: writes forwarded with this placement id
+ */
+struct fdpkv_ph_entry {
+	__u32	ns;
+	__u16	pid;
+	__u16	flags;
+	__u32	holders;
+	__u32	holder_pid;
+	char	holder_comm[16];
+	__u64	cmds;
+	__u64	bytes_written;
+};
+
+/**
+ * struct fdpkv_lease_entry - FDPKV_LIST_LEASES element
+ * @ns; @id; @slba; @nlb; @flags: FDPKV_LEASE_*; @holder_pid; @holder_comm
+ */
+struct fdpkv_lease_entry {
+	__u32	ns;
+	__u32	id;
+	__u64	slba;
+	__u64	nlb;
+	__u32	flags;
+	__u32	holder_pid;
+	char	holder_comm[16];
+};
+
+/* fdpkv_list.what */
+#define FDPKV_LIST_NAMESPACES	0
+#define FDPKV_LIST_HANDLES	1
+#define FDPKV_LIST_LEASES	2
+
+/**
+ * struct fdpkv_list - introspection: copy out entries of one kind
+ * @addr:	user address of an array of entries of the kind asked for
+ * @size:	bytes at @addr
+ * @what:	FDPKV_LIST_*
+ * @count:	out: entries written
+ * @total:	out: entries that exist (retry with a larger buffer if more)
+ * @rsvd:	reserved, zero
+ */
+struct fdpkv_list {
+	__u64	addr;
+	__u32	size;
+	__u32	what;
+	__u32	count;
+	__u32	total;
+	__u64	rsvd;
+};
+
+#define FDPKV_IOC_NS_ATTACH	_IOWR(FDPKV_IOC_MAGIC, 0x01, struct fdpkv_ns_attach)
+#define FDPKV_IOC_NS_DETACH	_IOW(FDPKV_IOC_MAGIC, 0x02, struct fdpkv_ns_detach)
+#define FDPKV_IOC_PH_ALLOC	_IOWR(FDPKV_IOC_MAGIC, 0x03, struct fdpkv_ph)
+#define FDPKV_IOC_PH_FREE	_IOW(FDPKV_IOC_MAGIC, 0x04, struct fdpkv_ph)
+#define FDPKV_IOC_PH_SHARE	_IOW(FDPKV_IOC_MAGIC, 0x05, struct fdpkv_ph_share)
+#define FDPKV_IOC_LEASE_ACQUIRE	_IOWR(FDPKV_IOC_MAGIC, 0x06, struct fdpkv_lease)
+#define FDPKV_IOC_LEASE_RELEASE	_IOW(FDPKV_IOC_MAGIC, 0x07, struct fdpkv_lease)
+#define FDPKV_IOC_LIST		_IOWR(FDPKV_IOC_MAGIC, 0x08, struct fdpkv_list)
+
+/**
+ * struct fdpkv_uring_cmd - payload of an FDPKV_URING_CMD_IO io_uring command
+ * @nvme:	the NVMe command, laid out and filled exactly as for
+ *		NVME_URING_CMD_IO on /dev/ngXnY (addr/data_len: the buffer)
+ * @ns:		the fdpkv namespace number it is for
+ * @rsvd:	reserved, zero
+ *
+ * 80 bytes: it fills the command area of a 128-byte SQE, so the ring must be
+ * set up with IORING_SETUP_SQE128 | IORING_SETUP_CQE32 (else EOPNOTSUPP).
+ * Allowed opcodes: Flush, Write, Read, Write Zeroes, Dataset Management,
+ * I/O Management Receive and Send. cqe->res is 0, a positive NVMe status or
+ * a negative errno (enum fdpkv_reject says which); big_cqe[0] holds the
+ * command's result dword.
+ */
+struct fdpkv_uring_cmd {
+	struct nvme_uring_cmd	nvme;
+	__u32			ns;
+	__u32			rsvd;
+};
+
+#define FDPKV_URING_CMD_IO	_IOWR(FDPKV_IOC_MAGIC, 0x80, struct fdpkv_uring_cmd)
 
 #endif /* _UAPI_LINUX_FDPKV_H */

@@ -11,6 +11,8 @@
 #include <linux/module.h>
 
 #include "../fdpkv_cmd.c"
+#include "../fdpkv_tables.c"
+#include "../fdpkv_validate.c"
 
 static void placement_encode_sets_nlb_dtype_dspec(struct kunit *test)
 {
@@ -47,6 +49,462 @@ static void placement_decode_roundtrip(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, fdpkv_cmd_placement_decode(0, cdw13, &pid));
 }
 
+
+/* --- placement-handle grants --- */
+
+static const u16 test_pids[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+static const int owner_a, owner_b;	/* distinct addresses as owners */
+
+static struct fdpkv_ph_table *ph_table(struct kunit *test)
+{
+	struct fdpkv_ph_table *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	fdpkv_ph_table_init(t, test_pids, ARRAY_SIZE(test_pids));
+	return t;
+}
+
+static void ph_alloc_is_exclusive(struct kunit *test)
+{
+	struct fdpkv_ph_table *t = ph_table(test);
+	u16 a[8], b[8];
+	int i, j;
+
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 3, 0, a), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 5, 0, b), 0);
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 5; j++)
+			KUNIT_EXPECT_NE(test, a[i], b[j]);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_TRUE(test, fdpkv_ph_held_by(fdpkv_ph_find(t, a[i]), &owner_a));
+	KUNIT_EXPECT_FALSE(test, fdpkv_ph_held_by(fdpkv_ph_find(t, b[0]), &owner_a));
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_granted(t), 8u);
+}
+
+static void ph_alloc_exhaustion_is_all_or_none(struct kunit *test)
+{
+	struct fdpkv_ph_table *t = ph_table(test);
+	u16 p[FDPKV_PH_BATCH];
+
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 6, 0, p), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 3, 0, p), -ENOSPC);
+	/* the refused request took nothing */
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_granted(t), 6u);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 2, 0, p), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 0, 0, p), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, FDPKV_PH_BATCH + 1, 0, p), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 1, 0x80, p), -EINVAL);
+}
+
+static void ph_free_checks_ownership(struct kunit *test)
+{
+	struct fdpkv_ph_table *t = ph_table(test);
+	u16 a[2], b[1], twice[2];
+
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 2, 0, a), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 1, 0, b), 0);
+	/* a handle of another owner: nothing is freed */
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(t, &owner_a, 1, b), -EINVAL);
+	twice[0] = a[0];
+	twice[1] = a[0];
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(t, &owner_a, 2, twice), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_granted(t), 3u);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(t, &owner_a, 2, a), 0);
+	/* double free */
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(t, &owner_a, 1, a), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_granted(t), 1u);
+	twice[0] = 200;		/* unknown placement id */
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(t, &owner_b, 1, twice), -EINVAL);
+}
+
+static void ph_release_owner_returns_everything(struct kunit *test)
+{
+	struct fdpkv_ph_table *t = ph_table(test);
+	u16 p[8];
+
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 5, 0, p), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 3, 0, p), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_release_owner(t, &owner_a), 5u);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_granted(t), 3u);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 5, 0, p), 0);
+}
+
+static void ph_shared_handles(struct kunit *test)
+{
+	struct fdpkv_ph_table *t = ph_table(test);
+	u16 a[1], b[1], p[8];
+
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_set_shared(t, 7, true), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_set_shared(t, 99, true), -ENOENT);
+	/* exclusive requests never get a shared handle */
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 7, 0, p), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 1, 0, p), -ENOSPC);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 1, FDPKV_PH_SHARED, a), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 1, FDPKV_PH_SHARED, b), 0);
+	KUNIT_EXPECT_EQ(test, a[0], 7);
+	KUNIT_EXPECT_EQ(test, b[0], 7);
+	/* one owner holds a shared handle once */
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 1, FDPKV_PH_SHARED, a), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_set_shared(t, 7, false), -EBUSY);
+	fdpkv_ph_release_owner(t, &owner_a);
+	KUNIT_EXPECT_TRUE(test, fdpkv_ph_held_by(fdpkv_ph_find(t, 7), &owner_b));
+}
+
+/* --- LBA leases --- */
+
+static struct fdpkv_lease_table *lease_table(struct kunit *test, u64 capacity)
+{
+	struct fdpkv_lease_table *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	fdpkv_lease_table_init(t, capacity);
+	return t;
+}
+
+static void lease_overlap_and_bounds(struct kunit *test)
+{
+	struct fdpkv_lease_table *t = lease_table(test, 1000);
+	u32 id, id2;
+
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 100, 100, 0, &id), 0);
+	KUNIT_EXPECT_NE(test, id, 0u);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 199, 10, 0, &id2), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 50, 51, 0, &id2), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 150, 1, 0, &id2), -EBUSY);
+	/* adjacent is fine */
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 200, 10, 0, &id2), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 0, 100, 0, &id2), 0);
+	/* zero length, beyond the end, overflowing */
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 300, 0, 0, &id2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 990, 11, 0, &id2), -ERANGE);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, U64_MAX - 1, 4, 0, &id2), -ERANGE);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 990, 10, 0, &id2), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 500, 1, 0x10, &id2), -EINVAL);
+}
+
+static void lease_shared_overlaps_only_shared(struct kunit *test)
+{
+	struct fdpkv_lease_table *t = lease_table(test, 1000);
+	u32 id;
+
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 0, 100, FDPKV_LEASE_SHARED, &id), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 50, 100, FDPKV_LEASE_SHARED, &id), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 60, 1, 0, &id), -EBUSY);
+}
+
+static void lease_release_and_covers(struct kunit *test)
+{
+	struct fdpkv_lease_table *t = lease_table(test, 1000);
+	u32 a1, a2, b1;
+
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 0, 100, 0, &a1), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 100, 100, 0, &a2), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 300, 100, 0, &b1), 0);
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 0, 1));
+	/* spanning two adjacent leases of one owner */
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 50, 150));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 50, 151));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 300, 1));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 10, 0));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, U64_MAX, 2));
+	/* only the holder releases */
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_release(t, &owner_b, a1), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_release(t, &owner_a, a1), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_release(t, &owner_a, a1), -ENOENT);
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 0, 1));
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_release_owner(t, &owner_b), 1u);
+	KUNIT_EXPECT_EQ(test, t->nr, 1u);
+}
+
+static void lease_table_full(struct kunit *test)
+{
+	struct fdpkv_lease_table *t = lease_table(test, 1 << 20);
+	u32 id, i;
+
+	for (i = 0; i < FDPKV_MAX_LEASES; i++)
+		KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, i * 2, 1, 0, &id), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 4096, 1, 0, &id), -ENOSPC);
+}
+
+/* --- the command check --- */
+
+struct check_env {
+	struct fdpkv_ph_table		*ph;
+	struct fdpkv_lease_table	*leases;
+	struct fdpkv_cmd_ctx		ctx;
+	u16				granted[2];
+};
+
+/* nsid 1, 4 KiB blocks, 512 KiB transfers; owner A holds 2 handles and LBAs 0..1023 */
+static struct check_env *check_env(struct kunit *test)
+{
+	struct check_env *e = kunit_kzalloc(test, sizeof(*e), GFP_KERNEL);
+	u32 id;
+
+	KUNIT_ASSERT_NOT_NULL(test, e);
+	e->ph = ph_table(test);
+	e->leases = lease_table(test, 1 << 20);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(e->ph, &owner_a, 2, 0, e->granted), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(e->leases, &owner_a, 0, 1024, 0, &id), 0);
+	e->ctx = (struct fdpkv_cmd_ctx){
+		.nsid = 1, .lba_shift = 12, .max_transfer = 512 * 1024,
+		.ph = e->ph, .leases = e->leases, .owner = &owner_a,
+	};
+	return e;
+}
+
+static struct nvme_uring_cmd rw_cmd(u8 opcode, u64 slba, u32 nlb, int pid)
+{
+	struct nvme_uring_cmd c = {
+		.opcode = opcode, .nsid = 1, .addr = 0x10000,
+		.data_len = opcode == nvme_cmd_write_zeroes ? 0 : nlb << 12,
+		.cdw10 = (u32)slba, .cdw11 = (u32)(slba >> 32), .cdw12 = nlb - 1,
+	};
+
+	if (opcode == nvme_cmd_write_zeroes)
+		c.addr = 0;
+	if (pid >= 0)
+		fdpkv_cmd_placement_encode(nlb, pid, &c.cdw12, &c.cdw13);
+	return c;
+}
+
+static int check(struct check_env *e, const struct nvme_uring_cmd *c, enum fdpkv_reject *why)
+{
+	struct fdpkv_cmd_effect eff;
+
+	*why = FDPKV_REJECT_NR;
+	return fdpkv_cmd_check(c, &e->ctx, why, &eff);
+}
+
+static void check_allows_each_opcode(struct kunit *test)
+{
+	struct check_env *e = check_env(test);
+	struct nvme_uring_cmd c;
+	struct fdpkv_cmd_effect eff;
+	enum fdpkv_reject why;
+	struct nvme_dsm_range r = { .nlb = cpu_to_le32(8), .slba = cpu_to_le64(16) };
+	__le16 pids[2] = { cpu_to_le16(e->granted[0]), cpu_to_le16(e->granted[1]) };
+
+	c = rw_cmd(nvme_cmd_write, 8, 4, e->granted[1]);
+	KUNIT_EXPECT_EQ(test, fdpkv_cmd_check(&c, &e->ctx, &why, &eff), 0);
+	KUNIT_EXPECT_PTR_EQ(test, eff.ph, fdpkv_ph_find(e->ph, e->granted[1]));
+	KUNIT_EXPECT_EQ(test, eff.bytes, 4u * 4096);
+	c = rw_cmd(nvme_cmd_read, 1000, 24, -1);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), 0);
+	c = rw_cmd(nvme_cmd_write_zeroes, 0, 1024, e->granted[0]);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), 0);
+	c = (struct nvme_uring_cmd){ .opcode = nvme_cmd_flush, .nsid = 1 };
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), 0);
+	c = (struct nvme_uring_cmd){ .opcode = FDPKV_NVME_CMD_IO_MGMT_RECV, .nsid = 1,
+				     .addr = 0x1000, .data_len = 4096, .cdw10 = 1,
+				     .cdw11 = 4096 / 4 - 1 };
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), 0);
+	c = (struct nvme_uring_cmd){ .opcode = nvme_cmd_dsm, .nsid = 1, .addr = 0x1000,
+				     .data_len = sizeof(r), .cdw11 = 1 << 2 };
+	e->ctx.payload = &r;
+	e->ctx.payload_len = sizeof(r);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), 0);
+	c = (struct nvme_uring_cmd){ .opcode = FDPKV_NVME_CMD_IO_MGMT_SEND, .nsid = 1,
+				     .addr = 0x1000, .data_len = sizeof(pids),
+				     .cdw10 = 1 | (1 << 16) };
+	e->ctx.payload = pids;
+	e->ctx.payload_len = sizeof(pids);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), 0);
+}
+
+static void check_rejects_other_opcodes(struct kunit *test)
+{
+	static const u8 refused[] = { nvme_cmd_compare, nvme_cmd_verify, nvme_cmd_resv_register,
+				      nvme_cmd_resv_acquire, 0x19 /* copy */, 0x7f, 0x80, 0xff,
+				      nvme_cmd_write_uncor };
+	struct check_env *e = check_env(test);
+	enum fdpkv_reject why;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(refused); i++) {
+		struct nvme_uring_cmd c = rw_cmd(refused[i], 0, 1, e->granted[0]);
+
+		KUNIT_EXPECT_EQ_MSG(test, check(e, &c, &why), -EOPNOTSUPP, "opcode %#x", refused[i]);
+		KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_OPCODE);
+	}
+}
+
+static void check_rejects_bad_fields(struct kunit *test)
+{
+	struct check_env *e = check_env(test);
+	struct nvme_uring_cmd c;
+	enum fdpkv_reject why;
+
+	c = rw_cmd(nvme_cmd_write, 0, 1, e->granted[0]);
+	c.nsid = 2;
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_NSID);
+	c = rw_cmd(nvme_cmd_write, 0, 1, e->granted[0]);
+	c.flags = 1;	/* fused */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_FIELD);
+	c = rw_cmd(nvme_cmd_read, 0, 1, -1);
+	c.metadata = 0x1000;
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_FIELD);
+	c = rw_cmd(nvme_cmd_read, 0, 2, -1);
+	c.data_len = 4096;	/* two blocks, one block of buffer */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_LENGTH);
+	c = rw_cmd(nvme_cmd_read, 0, 256, -1);	/* 1 MiB > 512 KiB */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -E2BIG);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_TOO_BIG);
+	c = rw_cmd(nvme_cmd_write_zeroes, 0, 1, e->granted[0]);
+	c.data_len = 4096;
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+}
+
+static void check_ranges_against_leases(struct kunit *test)
+{
+	struct check_env *e = check_env(test);
+	struct nvme_uring_cmd c;
+	enum fdpkv_reject why;
+
+	c = rw_cmd(nvme_cmd_write, 1020, 5, e->granted[0]);	/* crosses the lease end */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -ERANGE);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_RANGE);
+	c = rw_cmd(nvme_cmd_read, 5000, 1, -1);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -ERANGE);
+	/* slba + nlb wraps around */
+	c = rw_cmd(nvme_cmd_read, U64_MAX, 2, -1);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -ERANGE);
+	/* another owner's view of the same LBAs */
+	e->ctx.owner = &owner_b;
+	c = rw_cmd(nvme_cmd_read, 0, 1, -1);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -ERANGE);
+}
+
+static void check_placement_must_be_granted(struct kunit *test)
+{
+	struct check_env *e = check_env(test);
+	struct nvme_uring_cmd c;
+	enum fdpkv_reject why;
+	u16 other[1];
+
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(e->ph, &owner_b, 1, 0, other), 0);
+	c = rw_cmd(nvme_cmd_write, 0, 1, other[0]);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EPERM);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_PLACEMENT);
+	c = rw_cmd(nvme_cmd_write, 0, 1, 200);	/* no such handle */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EPERM);
+	c = rw_cmd(nvme_cmd_write, 0, 1, -1);	/* no directive */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EPERM);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_NO_PLACEMENT);
+	c = rw_cmd(nvme_cmd_write_zeroes, 0, 8, -1);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EPERM);
+}
+
+static void check_dsm_every_range(struct kunit *test)
+{
+	struct check_env *e = check_env(test);
+	struct nvme_dsm_range *r = kunit_kcalloc(test, 256, sizeof(*r), GFP_KERNEL);
+	struct nvme_uring_cmd c = { .opcode = nvme_cmd_dsm, .nsid = 1, .addr = 0x1000,
+				    .cdw10 = 255, .cdw11 = 1 << 2,
+				    .data_len = 256 * sizeof(*r) };
+	enum fdpkv_reject why;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	for (i = 0; i < 256; i++) {
+		r[i].slba = cpu_to_le64(i * 4);
+		r[i].nlb = cpu_to_le32(4);
+	}
+	e->ctx.payload = r;
+	e->ctx.payload_len = c.data_len;
+	KUNIT_EXPECT_EQ(test, fdpkv_cmd_payload_len(&c), 256 * 16);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), 0);
+	/* the hostile list: the last range is outside the lease */
+	r[255].slba = cpu_to_le64(1 << 19);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -ERANGE);
+	r[255].slba = cpu_to_le64(U64_MAX - 1);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -ERANGE);
+	r[255].slba = 0;
+	/* NR says 256 ranges, the buffer holds 255 */
+	c.data_len -= sizeof(*r);
+	KUNIT_EXPECT_EQ(test, fdpkv_cmd_payload_len(&c), -EINVAL);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_LENGTH);
+}
+
+static void check_ruh_update_pids(struct kunit *test)
+{
+	struct check_env *e = check_env(test);
+	__le16 pids[3] = { cpu_to_le16(e->granted[0]), cpu_to_le16(e->granted[1]),
+			   cpu_to_le16(7) };
+	struct nvme_uring_cmd c = { .opcode = FDPKV_NVME_CMD_IO_MGMT_SEND, .nsid = 1,
+				    .addr = 0x1000, .data_len = sizeof(pids),
+				    .cdw10 = 1 | (2 << 16) };
+	enum fdpkv_reject why;
+
+	e->ctx.payload = pids;
+	e->ctx.payload_len = sizeof(pids);
+	/* pid 7 is not granted to the caller */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EPERM);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_PLACEMENT);
+	c.cdw10 = 1 | (1 << 16);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), 0);
+	c.cdw10 = 2 | (1 << 16);	/* not RUH Update */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	c.cdw10 = 1 | (5 << 16);	/* 6 ids in a 6-byte buffer */
+	KUNIT_EXPECT_EQ(test, fdpkv_cmd_payload_len(&c), -EINVAL);
+}
+
+static void uapi_struct_sizes(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_info), 96u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_ns_attach), 56u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_ns_detach), 8u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_ph), 144u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_ph_share), 8u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_lease), 32u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_list), 32u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_ns_entry), 368u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_ph_entry), 48u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_lease_entry), 48u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_uring_cmd), 80u);
+	KUNIT_EXPECT_EQ(test, offsetof(struct fdpkv_uring_cmd, ns), 72u);
+}
+
+static struct kunit_case fdpkv_tables_cases[] = {
+	KUNIT_CASE(ph_alloc_is_exclusive),
+	KUNIT_CASE(ph_alloc_exhaustion_is_all_or_none),
+	KUNIT_CASE(ph_free_checks_ownership),
+	KUNIT_CASE(ph_release_owner_returns_everything),
+	KUNIT_CASE(ph_shared_handles),
+	KUNIT_CASE(lease_overlap_and_bounds),
+	KUNIT_CASE(lease_shared_overlaps_only_shared),
+	KUNIT_CASE(lease_release_and_covers),
+	KUNIT_CASE(lease_table_full),
+	KUNIT_CASE(uapi_struct_sizes),
+	{}
+};
+
+static struct kunit_suite fdpkv_tables_suite = {
+	.name = "fdpkv_tables",
+	.test_cases = fdpkv_tables_cases,
+};
+
+static struct kunit_case fdpkv_check_cases[] = {
+	KUNIT_CASE(check_allows_each_opcode),
+	KUNIT_CASE(check_rejects_other_opcodes),
+	KUNIT_CASE(check_rejects_bad_fields),
+	KUNIT_CASE(check_ranges_against_leases),
+	KUNIT_CASE(check_placement_must_be_granted),
+	KUNIT_CASE(check_dsm_every_range),
+	KUNIT_CASE(check_ruh_update_pids),
+	{}
+};
+
+static struct kunit_suite fdpkv_check_suite = {
+	.name = "fdpkv_check",
+	.test_cases = fdpkv_check_cases,
+};
+
 static struct kunit_case fdpkv_cmd_cases[] = {
 	KUNIT_CASE(placement_encode_sets_nlb_dtype_dspec),
 	KUNIT_CASE(placement_encode_limits),
@@ -59,7 +517,7 @@ static struct kunit_suite fdpkv_cmd_suite = {
 	.test_cases = fdpkv_cmd_cases,
 };
 
-kunit_test_suite(fdpkv_cmd_suite);
+kunit_test_suites(&fdpkv_cmd_suite, &fdpkv_tables_suite, &fdpkv_check_suite);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("KUnit tests of fdpkv's command encoding");
+MODULE_DESCRIPTION("KUnit tests of fdpkv's command encoding, grants, leases and command check");

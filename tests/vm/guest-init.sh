@@ -14,10 +14,15 @@ export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+mount -t debugfs debugfs /sys/kernel/debug
 echo "=== init: $(uname -r) uptime $(cut -d' ' -f1 /proc/uptime)"
+# busybox insmod does not read module options from the kernel command line
+# (modprobe would): pass "<module>.<param>=<value>" words on by hand.
 for m in /mod/*.ko; do
 	[ -e "$m" ] || continue
-	insmod "$m" || echo "=== insmod $m FAILED"
+	name=$(basename "$m" .ko | sed 's/^[0-9]*-//; s/-/_/g')
+	opts=$(tr ' ' '\n' </proc/cmdline | sed -n "s/^$name\.//p" | tr '\n' ' ')
+	insmod "$m" $opts || echo "=== insmod $m FAILED"
 done
 want=$(sed -n 's/.*fdpkvtest.ns=\([0-9]*\).*/\1/p' /proc/cmdline)
 i=0

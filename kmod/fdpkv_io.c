@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NVMe passthrough from /dev/fdpkv to an attached namespace.
+ *
+ * There is no stable in-kernel API for an out-of-tree module to send an
+ * NVMe command, so this uses the pieces the NVMe driver itself builds its
+ * passthrough from, all reachable without the driver's private header:
+ *  - a request allocated on the namespace's blk-mq queue with
+ *    REQ_OP_DRV_IN/OUT, which the driver sends as a prepared command;
+ *  - nvme_init_request(), exported by nvme-core, which copies our
+ *    struct nvme_command into the request (and sets timeouts and flags);
+ *  - the user buffer mapped with blk_rq_map_user() (or a registered buffer
+ *    imported with io_uring_cmd_import_fixed()), kernel copies of checked
+ *    payloads with blk_rq_map_kern();
+ *  - blk_execute_rq_nowait() with an end_io callback that completes the
+ *    io_uring command in task context.
+ * The one private layout relied on is the head of the driver's per-request
+ * data, struct nvme_request, to read the NVMe status and result; attach
+ * checks it at run time before anything is forwarded (see kmod/README.md).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blk-mq.h>
+#include <linux/nvme.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+
+#include "fdpkv.h"
+#include "fdpkv_cmd.h"
+
+/* exported by nvme-core; declared in its private drivers/nvme/host/nvme.h */
+void nvme_init_request(struct request *req, struct nvme_command *cmd);
+
+/*
+ * The head of struct nvme_request, the NVMe driver's per-request data at
+ * blk_mq_rq_to_pdu() (nvme_req()). Unchanged from 5.x to 6.12.
+ */
+struct fdpkv_nvme_request_head {
+	struct nvme_command	*cmd;
+	union nvme_result	result;
+	u8			genctr;
+	u8			retries;
+	u8			flags;
+	u16			status;
+};
+
+#define FDPKV_NVME_REQ_CANCELLED	BIT(0)	/* NVME_REQ_CANCELLED */
+
+static struct fdpkv_nvme_request_head *fdpkv_nvme_req(struct request *rq)
+{
+	return blk_mq_rq_to_pdu(rq);
+}
+
+static void fdpkv_build_command(struct nvme_command *nc, const struct nvme_uring_cmd *c)
+{
+	memset(nc, 0, sizeof(*nc));
+	nc->common.opcode = c->opcode;
+	nc->common.nsid = cpu_to_le32(c->nsid);
+	nc->common.cdw10 = cpu_to_le32(c->cdw10);
+	nc->common.cdw11 = cpu_to_le32(c->cdw11);
+	nc->common.cdw12 = cpu_to_le32(c->cdw12);
+	nc->common.cdw13 = cpu_to_le32(c->cdw13);
+	nc->common.cdw14 = cpu_to_le32(c->cdw14);
+	nc->common.cdw15 = cpu_to_le32(c->cdw15);
+}
+
+static struct request *fdpkv_alloc_request(struct fdpkv_ns *ns, struct nvme_command *nc,
+					   blk_mq_req_flags_t flags)
+{
+	struct request *rq;
+
+	rq = blk_mq_alloc_request(ns->queue, nvme_is_write(nc) ? REQ_OP_DRV_OUT : REQ_OP_DRV_IN,
+				  flags);
+	if (IS_ERR(rq))
+		return rq;
+	nvme_init_request(rq, nc);
+	return rq;
+}
+
+/* The NVMe status (positive), 0, or a negative errno for a finished request. */
+static int fdpkv_request_status(struct request *rq, blk_status_t err)
+{
+	const struct fdpkv_nvme_request_head *nr = fdpkv_nvme_req(rq);
+
+	if (nr->flags & FDPKV_NVME_REQ_CANCELLED)
+		return -EINTR;
+	if (nr->status)
+		return nr->status;
+	return blk_status_to_errno(err);
+}
+
+/**
+ * fdpkv_io_ruh_status - placement identifiers of a namespace (RUH Status)
+ * @ns: namespace being attached (queue and lba geometry set)
+ * @bdev: its block device
+ * @nsid: its namespace id
+ * @pids: filled with up to @max placement identifiers
+ * @max: room in @pids
+ *
+ * Also checks that the NVMe driver's per-request data starts as expected:
+ * nothing is forwarded to a driver whose layout this module does not know.
+ *
+ * Return: number of identifiers, a positive NVMe status mapped to -EIO, or
+ * a negative errno (-EOPNOTSUPP: unknown driver layout).
+ */
+int fdpkv_io_ruh_status(struct fdpkv_ns *ns, struct block_device *bdev, u32 nsid,
+			u16 *pids, unsigned int max)
+{
+	const u32 len = 16 + 32 * FDPKV_MAX_PIDS;	/* header + descriptors */
+	const struct fdpkv_nvme_request_head *nr;
+	struct nvme_command nc;
+	struct request *rq;
+	unsigned int i, n;
+	u8 *buf;
+	int ret;
+
+	buf = kzalloc(len, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	memset(&nc, 0, sizeof(nc));
+	nc.common.opcode = FDPKV_NVME_CMD_IO_MGMT_RECV;
+	nc.common.nsid = cpu_to_le32(nsid);
+	nc.common.cdw10 = cpu_to_le32(1);		/* MO 1: RUH Status */
+	nc.common.cdw11 = cpu_to_le32(len / 4 - 1);	/* NUMD, 0's based */
+	rq = fdpkv_alloc_request(ns, &nc, 0);
+	if (IS_ERR(rq)) {
+		ret = PTR_ERR(rq);
+		goto free_buf;
+	}
+	nr = fdpkv_nvme_req(rq);
+	if (!nr->cmd || memcmp(nr->cmd, &nc, sizeof(nc)) || nr->status || nr->flags) {
+		pr_err("%s: NVMe driver request layout not recognized; passthrough disabled\n",
+		       bdev->bd_disk->disk_name);
+		ret = -EOPNOTSUPP;
+		goto free_rq;
+	}
+	ret = blk_rq_map_kern(ns->queue, rq, buf, len, GFP_KERNEL);
+	if (ret)
+		goto free_rq;
+	ret = fdpkv_request_status(rq, blk_execute_rq(rq, false));
+	if (ret > 0) {
+		pr_info("%s: RUH Status failed with NVMe status %#x (FDP not enabled?)\n",
+			bdev->bd_disk->disk_name, ret);
+		ret = -EOPNOTSUPP;
+	}
+	if (ret)
+		goto free_rq;
+	/* header: NRUHSD at byte 14; 32-byte descriptors from byte 16, PID first */
+	n = min_t(unsigned int, le16_to_cpu(*(__le16 *)(buf + 14)), max);
+	for (i = 0; i < n; i++)
+		pids[i] = le16_to_cpu(*(__le16 *)(buf + 16 + 32 * i));
+	ret = n;
+free_rq:
+	blk_mq_free_request(rq);
+free_buf:
+	kfree(buf);
+	return ret;
+}
+
+/*
+ * Per-command state, in the io_uring command's pdu. @payload is set instead
+ * of @bio when the data is a kernel copy (DSM ranges, RUH Update ids).
+ */
+struct fdpkv_uring_pdu {
+	union {
+		struct bio	*bio;
+		void		*payload;
+	};
+	struct fdpkv_ns		*ns;
+	u64			result;
+	s32			status;
+	u32			has_payload;
+};
+
+static struct fdpkv_uring_pdu *fdpkv_uring_pdu(struct io_uring_cmd *ioucmd)
+{
+	BUILD_BUG_ON(sizeof(struct fdpkv_uring_pdu) > sizeof(ioucmd->pdu));
+	return (struct fdpkv_uring_pdu *)ioucmd->pdu;
+}
+
+/* Task context: unmap the user buffer, post the CQE. */
+static void fdpkv_uring_task_cb(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
+{
+	struct fdpkv_uring_pdu *pdu = fdpkv_uring_pdu(ioucmd);
+	int ret = 0;
+
+	if (!pdu->has_payload && pdu->bio)
+		ret = blk_rq_unmap_user(pdu->bio);
+	if (!pdu->status && ret)
+		pdu->status = ret;
+	if (pdu->status)
+		atomic64_inc(&pdu->ns->errors);
+	fdpkv_ns_put(pdu->ns);
+	io_uring_cmd_done(ioucmd, pdu->status, pdu->result, issue_flags);
+}
+
+/* Completion context (may be hard irq): record the result, defer the rest. */
+static enum rq_end_io_ret fdpkv_uring_end_io(struct request *rq, blk_status_t err)
+{
+	struct io_uring_cmd *ioucmd = rq->end_io_data;
+	struct fdpkv_uring_pdu *pdu = fdpkv_uring_pdu(ioucmd);
+
+	pdu->status = fdpkv_request_status(rq, err);
+	pdu->result = le64_to_cpu(fdpkv_nvme_req(rq)->result.u64);
+	/* the bios of a kernel mapping have ended: its buffer is ours again */
+	if (pdu->has_payload)
+		kfree(pdu->payload);
+	io_uring_cmd_complete_in_task(ioucmd, fdpkv_uring_task_cb);
+	return RQ_END_IO_FREE;
+}
+
+/* Copy in, under no lock, what the check must see in kernel memory. */
+static int fdpkv_uring_copy_payload(const struct nvme_uring_cmd *c, void **payload)
+{
+	int len = fdpkv_cmd_payload_len(c);
+
+	*payload = NULL;
+	if (len <= 0)
+		return len;
+	*payload = memdup_user(u64_to_user_ptr(c->addr), len);
+	if (IS_ERR(*payload)) {
+		int ret = PTR_ERR(*payload);
+
+		*payload = NULL;
+		return ret;
+	}
+	return len;
+}
+
+static int fdpkv_uring_check(struct fdpkv_ns *ns, struct fdpkv_file *ff,
+			     const struct nvme_uring_cmd *c, const void *payload, int payload_len)
+{
+	struct fdpkv_cmd_ctx ctx = {
+		.nsid		= ns->nsid,
+		.lba_shift	= ns->lba_shift,
+		.max_transfer	= ns->max_transfer,
+		.ph		= &ns->ph,
+		.leases		= &ns->leases,
+		.owner		= ff,
+		.payload	= payload,
+		.payload_len	= payload_len > 0 ? payload_len : 0,
+	};
+	struct fdpkv_cmd_effect eff;
+	enum fdpkv_reject why;
+	int ret;
+
+	spin_lock(&ns->lock);
+	if (payload_len < 0) {
+		why = FDPKV_REJECT_LENGTH;
+		ret = payload_len;
+	} else {
+		ret = fdpkv_cmd_check(c, &ctx, &why, &eff);
+	}
+	if (ret) {
+		ns->rejected[why]++;
+	} else {
+		ns->cmds++;
+		if (eff.ph) {
+			eff.ph->cmds++;
+			eff.ph->bytes_written += eff.bytes;
+		}
+	}
+	spin_unlock(&ns->lock);
+	return ret;
+}
+
+static int fdpkv_uring_map(struct fdpkv_ns *ns, struct request *rq,
+			   const struct nvme_uring_cmd *c, struct io_uring_cmd *ioucmd,
+			   void *payload, int payload_len)
+{
+	struct iov_iter iter;
+	int ret;
+
+	if (payload)
+		return blk_rq_map_kern(ns->queue, rq, payload, payload_len, GFP_KERNEL);
+	if (!c->data_len)
+		return 0;
+	if (ioucmd->flags & IORING_URING_CMD_FIXED) {
+		ret = io_uring_cmd_import_fixed(c->addr, c->data_len, rq_data_dir(rq), &iter,
+						ioucmd);
+		if (ret < 0)
+			return ret;
+		return blk_rq_map_user_iov(ns->queue, rq, NULL, &iter, GFP_KERNEL);
+	}
+	return blk_rq_map_user(ns->queue, rq, NULL, u64_to_user_ptr(c->addr), c->data_len,
+			       GFP_KERNEL);
+}
+
+static int fdpkv_uring_submit(struct fdpkv_ns *ns, struct fdpkv_file *ff,
+			      const struct nvme_uring_cmd *c, struct io_uring_cmd *ioucmd,
+			      unsigned int issue_flags)
+{
+	struct fdpkv_uring_pdu *pdu = fdpkv_uring_pdu(ioucmd);
+	struct nvme_command nc;
+	struct request *rq;
+	void *payload;
+	int len, ret;
+
+	len = fdpkv_uring_copy_payload(c, &payload);
+	if (len == -EFAULT || len == -ENOMEM)
+		return len;
+	fdpkv_build_command(&nc, c);
+	/*
+	 * Allocate before the check counts anything: without a free tag a
+	 * non-blocking issue gets -EAGAIN and io_uring issues it again.
+	 */
+	rq = blk_mq_alloc_request(ns->queue, nvme_is_write(&nc) ? REQ_OP_DRV_OUT : REQ_OP_DRV_IN,
+				  (issue_flags & IO_URING_F_NONBLOCK) ? BLK_MQ_REQ_NOWAIT : 0);
+	if (IS_ERR(rq)) {
+		ret = PTR_ERR(rq);
+		goto free_payload;
+	}
+	ret = fdpkv_uring_check(ns, ff, c, payload, len);
+	if (ret)
+		goto free_rq;
+	nvme_init_request(rq, &nc);
+	if (c->timeout_ms)
+		rq->timeout = msecs_to_jiffies(c->timeout_ms);
+	ret = fdpkv_uring_map(ns, rq, c, ioucmd, payload, len);
+	if (ret)
+		goto free_rq;
+
+	pdu->has_payload = !!payload;
+	if (payload)
+		pdu->payload = payload;
+	else
+		pdu->bio = rq->bio;
+	pdu->ns = ns;
+	rq->end_io = fdpkv_uring_end_io;
+	rq->end_io_data = ioucmd;
+	blk_execute_rq_nowait(rq, false);
+	return -EIOCBQUEUED;
+
+free_rq:
+	blk_mq_free_request(rq);
+free_payload:
+	kfree(payload);
+	return ret;
+}
+
+/**
+ * fdpkv_uring_cmd - the uring_cmd handler of /dev/fdpkv
+ * @ioucmd: the command; its payload is a struct fdpkv_uring_cmd
+ * @issue_flags: io_uring's
+ *
+ * Return: -EIOCBQUEUED when forwarded (the CQE follows), else a negative
+ * errno: -ENOTTY (unknown cmd_op), -EOPNOTSUPP (ring without SQE128 and
+ * CQE32, polled ring), -EINVAL (reserved field), -ENODEV (no such
+ * namespace), or a refusal of fdpkv_cmd_check().
+ */
+int fdpkv_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
+{
+	struct fdpkv_file *ff = ioucmd->file->private_data;
+	struct fdpkv_uring_cmd cmd;
+	struct fdpkv_ns *ns;
+	int ret;
+
+	BUILD_BUG_ON(sizeof(struct fdpkv_uring_cmd) != 80);
+	if (ioucmd->cmd_op != FDPKV_URING_CMD_IO)
+		return -ENOTTY;
+	if ((issue_flags & (IO_URING_F_SQE128 | IO_URING_F_CQE32)) !=
+	    (IO_URING_F_SQE128 | IO_URING_F_CQE32))
+		return -EOPNOTSUPP;
+	if (issue_flags & IO_URING_F_IOPOLL)
+		return -EOPNOTSUPP;
+	/* one copy of the shared SQE; everything below reads the copy */
+	memcpy(&cmd, fdpkv_uring_cmd_payload(ioucmd), sizeof(cmd));
+	if (cmd.rsvd)
+		return -EINVAL;
+	ns = fdpkv_ns_get(cmd.ns);
+	if (!ns)
+		return -ENODEV;
+	ret = fdpkv_uring_submit(ns, ff, &cmd.nvme, ioucmd, issue_flags);
+	if (ret != -EIOCBQUEUED)
+		fdpkv_ns_put(ns);
+	return ret;
+}

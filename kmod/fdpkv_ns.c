@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attaching and detaching NVMe namespaces.
+ *
+ * A namespace is opened through its block device, whose request queue the
+ * passthrough path allocates requests on. The module learns the geometry
+ * from the block layer, the namespace id from the NVMe driver's own
+ * NVME_IOCTL_ID and the placement identifiers from RUH Status.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blk-mq.h>
+#include <linux/log2.h>
+#include <linux/module.h>
+#include <linux/nvme_ioctl.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "fdpkv.h"
+
+/* serializes attach, detach and walks of the namespace table */
+DEFINE_MUTEX(fdpkv_ns_mutex);
+struct fdpkv_ns *fdpkv_namespaces[FDPKV_MAX_NAMESPACES];	/* fdpkv_ns_table_lock */
+static DEFINE_SPINLOCK(fdpkv_ns_table_lock);
+
+/* Take a reference on namespace @index, or NULL if none is attached there. */
+struct fdpkv_ns *fdpkv_ns_get(u32 index)
+{
+	struct fdpkv_ns *ns = NULL;
+
+	if (index >= FDPKV_MAX_NAMESPACES)
+		return NULL;
+	spin_lock(&fdpkv_ns_table_lock);
+	if (fdpkv_namespaces[index]) {
+		ns = fdpkv_namespaces[index];
+		kref_get(&ns->ref);
+	}
+	spin_unlock(&fdpkv_ns_table_lock);
+	return ns;
+}
+
+static void fdpkv_ns_release(struct kref *ref)
+{
+	struct fdpkv_ns *ns = container_of(ref, struct fdpkv_ns, ref);
+
+	fdpkv_bdev_close(&ns->bdev);
+	kvfree(ns);
+}
+
+/* May sleep: the last reference closes the block device. */
+void fdpkv_ns_put(struct fdpkv_ns *ns)
+{
+	kref_put(&ns->ref, fdpkv_ns_release);
+}
+
+unsigned int fdpkv_ns_count(void)
+{
+	unsigned int i, n = 0;
+
+	lockdep_assert_held(&fdpkv_ns_mutex);
+	for (i = 0; i < FDPKV_MAX_NAMESPACES; i++)
+		n += !!fdpkv_namespaces[i];
+	return n;
+}
+
+/* Whether @bdev is a whole NVMe namespace the passthrough path can drive. */
+static int fdpkv_ns_check_bdev(struct block_device *bdev)
+{
+	struct gendisk *disk = bdev->bd_disk;
+
+	if (!disk->fops->owner || strcmp(module_name(disk->fops->owner), "nvme_core"))
+		return -ENODEV;
+	if (bdev_is_partition(bdev))
+		return -EINVAL;
+	/*
+	 * A native-multipath head node is bio based: it has no request queue
+	 * to allocate a passthrough request on, and its paths are hidden
+	 * disks without a device node. Refuse it; see kmod/README.md.
+	 */
+	if (!queue_is_mq(disk->queue))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static int fdpkv_ns_learn_nsid(struct block_device *bdev)
+{
+	/* the NVMe driver answers NVME_IOCTL_ID without touching @arg */
+	return bdev->bd_disk->fops->ioctl(bdev, FDPKV_BLK_MODE_READ, NVME_IOCTL_ID, 0);
+}
+
+static int fdpkv_ns_open(struct fdpkv_ns *ns, const char *path, u32 want_nsid)
+{
+	struct block_device *bdev;
+	int ret, nsid;
+	u16 *pids;
+
+	pids = kcalloc(FDPKV_MAX_PIDS, sizeof(*pids), GFP_KERNEL);
+	if (!pids)
+		return -ENOMEM;
+	ret = fdpkv_bdev_open(&ns->bdev, path);
+	if (ret)
+		goto free_pids;
+	bdev = fdpkv_bdev(&ns->bdev);
+	ret = fdpkv_ns_check_bdev(bdev);
+	if (ret)
+		goto close_bdev;
+	nsid = fdpkv_ns_learn_nsid(bdev);
+	if (nsid <= 0 || (want_nsid && want_nsid != nsid)) {
+		ret = nsid < 0 ? nsid : -EINVAL;
+		goto close_bdev;
+	}
+	ns->nsid = nsid;
+	ns->queue = bdev->bd_disk->queue;
+	ns->lba_shift = ilog2(bdev_logical_block_size(bdev));
+	ns->capacity = bdev_nr_sectors(bdev) >> (ns->lba_shift - SECTOR_SHIFT);
+	ns->max_transfer = queue_max_hw_sectors(ns->queue) << SECTOR_SHIFT;
+	strscpy(ns->path, path, sizeof(ns->path));
+
+	ret = fdpkv_io_ruh_status(ns, bdev, ns->nsid, pids, FDPKV_MAX_PIDS);
+	if (ret < 0)
+		goto close_bdev;
+	if (ret == 0) {		/* FDP is off or the namespace has no handles */
+		ret = -EOPNOTSUPP;
+		goto close_bdev;
+	}
+	fdpkv_ph_table_init(&ns->ph, pids, ret);
+	fdpkv_lease_table_init(&ns->leases, ns->capacity);
+	kfree(pids);
+	return 0;
+
+close_bdev:
+	fdpkv_bdev_close(&ns->bdev);
+free_pids:
+	kfree(pids);
+	return ret;
+}
+
+/**
+ * fdpkv_ns_attach - open the namespace at @path and add it to the table
+ * @path: block device path
+ * @nsid: the namespace id the caller expects, 0 for any
+ * @out: set to the namespace (no reference is taken for the caller)
+ *
+ * Return: the namespace number, or a negative errno.
+ */
+int fdpkv_ns_attach(const char *path, u32 nsid, struct fdpkv_ns **out)
+{
+	struct fdpkv_ns *ns;
+	int i, slot = -1, ret;
+
+	ns = kvzalloc(sizeof(*ns), GFP_KERNEL);
+	if (!ns)
+		return -ENOMEM;
+	kref_init(&ns->ref);
+	spin_lock_init(&ns->lock);
+	atomic64_set(&ns->errors, 0);
+
+	mutex_lock(&fdpkv_ns_mutex);
+	for (i = 0; i < FDPKV_MAX_NAMESPACES; i++) {
+		if (!fdpkv_namespaces[i]) {
+			if (slot < 0)
+				slot = i;
+		} else if (!strcmp(fdpkv_namespaces[i]->path, path)) {
+			ret = -EEXIST;
+			goto unlock;
+		}
+	}
+	if (slot < 0) {
+		ret = -ENOSPC;
+		goto unlock;
+	}
+	ret = fdpkv_ns_open(ns, path, nsid);
+	if (ret)
+		goto unlock;
+	for (i = 0; i < FDPKV_MAX_NAMESPACES; i++) {
+		struct fdpkv_ns *other = fdpkv_namespaces[i];
+
+		/* the same namespace by another path (a symlink, a new node) */
+		if (other && fdpkv_bdev(&other->bdev) == fdpkv_bdev(&ns->bdev)) {
+			fdpkv_bdev_close(&ns->bdev);
+			ret = -EEXIST;
+			goto unlock;
+		}
+	}
+	ns->index = slot;
+	spin_lock(&fdpkv_ns_table_lock);
+	fdpkv_namespaces[slot] = ns;
+	spin_unlock(&fdpkv_ns_table_lock);
+	mutex_unlock(&fdpkv_ns_mutex);
+	pr_info("attached %s (nsid %u, %u placement handles, %llu blocks of %u bytes)\n",
+		ns->path, ns->nsid, ns->ph.nr, ns->capacity, 1U << ns->lba_shift);
+	*out = ns;
+	return slot;
+
+unlock:
+	mutex_unlock(&fdpkv_ns_mutex);
+	kvfree(ns);
+	return ret;
+}
+
+static void fdpkv_ns_remove(struct fdpkv_ns *ns)
+{
+	lockdep_assert_held(&fdpkv_ns_mutex);
+	spin_lock(&fdpkv_ns_table_lock);
+	fdpkv_namespaces[ns->index] = NULL;
+	spin_unlock(&fdpkv_ns_table_lock);
+	pr_info("detached %s\n", ns->path);
+	/* commands in flight hold their own references */
+	fdpkv_ns_put(ns);
+}
+
+/* Return: 0, -ENOENT (not attached), -EBUSY (handles granted or leases held). */
+int fdpkv_ns_detach(u32 index)
+{
+	struct fdpkv_ns *ns;
+	int ret = 0;
+
+	if (index >= FDPKV_MAX_NAMESPACES)
+		return -ENOENT;
+	mutex_lock(&fdpkv_ns_mutex);
+	ns = fdpkv_namespaces[index];
+	if (!ns) {
+		ret = -ENOENT;
+		goto unlock;
+	}
+	spin_lock(&ns->lock);
+	if (fdpkv_ph_granted(&ns->ph) || ns->leases.nr)
+		ret = -EBUSY;
+	else
+		ns->detached = true;	/* no new grant or lease from here on */
+	spin_unlock(&ns->lock);
+	if (!ret)
+		fdpkv_ns_remove(ns);
+unlock:
+	mutex_unlock(&fdpkv_ns_mutex);
+	return ret;
+}
+
+/* Module exit: no file is open any more, so nothing is granted. */
+void fdpkv_ns_detach_all(void)
+{
+	unsigned int i;
+
+	mutex_lock(&fdpkv_ns_mutex);
+	for (i = 0; i < FDPKV_MAX_NAMESPACES; i++)
+		if (fdpkv_namespaces[i])
+			fdpkv_ns_remove(fdpkv_namespaces[i]);
+	mutex_unlock(&fdpkv_ns_mutex);
+}
