@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* test_crc32c - known CRC-32C vectors (RFC 3720 B.4) and chaining. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+
+static void test_vectors(void **state)
+{
+	uint8_t buf[48];
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(crc32c(0, "123456789", 9), 0xe3069283);
+	assert_int_equal(crc32c(0, "", 0), 0);
+	memset(buf, 0, 32);
+	assert_int_equal(crc32c(0, buf, 32), 0x8a9136aa);
+	memset(buf, 0xff, 32);
+	assert_int_equal(crc32c(0, buf, 32), 0x62a8ab43);
+	for (i = 0; i < 32; i++)
+		buf[i] = (uint8_t)i;
+	assert_int_equal(crc32c(0, buf, 32), 0x46dd794e);
+	for (i = 0; i < 32; i++)
+		buf[i] = (uint8_t)(31 - i);
+	assert_int_equal(crc32c(0, buf, 32), 0x113fdb5c);
+}
+
+static void test_chaining_and_alignment(void **state)
+{
+	uint8_t buf[1000 + 8];
+	unsigned int i, off, split;
+	uint32_t whole;
+
+	(void)state;
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	whole = crc32c(0, buf, 1000);
+	for (split = 0; split <= 1000; split += 37)
+		assert_int_equal(crc32c(crc32c(0, buf, split), buf + split, 1000 - split), whole);
+	/* same bytes at every misalignment give the same crc */
+	for (off = 1; off < 8; off++) {
+		memmove(buf + off, buf + off - 1, 1000);
+		assert_int_equal(crc32c(0, buf + off, 1000), whole);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_chaining_and_alignment),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* util.c - helpers shared by the unit tests. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+char *tu_mkdtemp(void)
+{
+	char tmpl[] = "/tmp/fdpkv-test-XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	assert_non_null(d);
+	return strdup(d);
+}
+
+void tu_rmdir(char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	free(dir);
+}
+
+int tu_try_open(const char *kv, struct fdpkv_cache **c, char *err, size_t errlen)
+{
+	struct fdpkv_config cfg;
+	int ret;
+
+	fdpkv_config_init(&cfg);
+	ret = fdpkv_config_parse(&cfg, kv, err, errlen);
+	if (ret)
+		return ret;
+	return fdpkv_open(&cfg, c, err, errlen);
+}
+
+struct fdpkv_cache *tu_open(const char *kv)
+{
+	struct fdpkv_cache *c = NULL;
+	char err[256] = "";
+	int ret = tu_try_open(kv, &c, err, sizeof(err));
+
+	if (ret)
+		fprintf(stderr, "open '%s': %d %s\n", kv, ret, err);
+	assert_int_equal(ret, 0);
+	return c;
+}
+
+int tu_run(struct fdpkv_cache *c, enum fdpkv_op op, unsigned int n, const struct fdpkv_key *keys,
+	   const struct fdpkv_buf *bufs, struct fdpkv_completion *out)
+{
+	struct fdpkv_completion done;
+	uint64_t id;
+	int ret;
+
+	ret = fdpkv_submit(c, op, n, keys, bufs, NULL, &id);
+	if (ret)
+		return ret;
+	for (;;) {
+		assert_int_equal(fdpkv_wait(c, 30000), 1);
+		if (fdpkv_drain(c, &done, 1) != 1)
+			continue;
+		assert_int_equal(done.id, id);	/* one op at a time in these helpers */
+		assert_int_equal(done.nkeys, n);
+		ret = done.result;
+		if (out)
+			*out = done;
+		else
+			fdpkv_completion_release(&done);
+		return ret;
+	}
+}
+
+struct fdpkv_key tu_key(const char *s)
+{
+	return (struct fdpkv_key){ s, (uint32_t)strlen(s) };
+}
+
+int tu_set1(struct fdpkv_cache *c, const char *key, const void *val, uint64_t len)
+{
+	struct fdpkv_key k = tu_key(key);
+	struct fdpkv_buf b = { (void *)val, len };
+
+	return tu_run(c, FDPKV_OP_SET, 1, &k, &b, NULL);
+}
+
+int tu_get1(struct fdpkv_cache *c, const char *key, void *val, uint64_t len)
+{
+	struct fdpkv_key k = tu_key(key);
+	struct fdpkv_buf b = { val, len };
+
+	return tu_run(c, FDPKV_OP_GET, 1, &k, &b, NULL);
+}
+
+int tu_op1(struct fdpkv_cache *c, enum fdpkv_op op, const char *key)
+{
+	struct fdpkv_key k = tu_key(key);
+
+	return tu_run(c, op, 1, &k, NULL, NULL);
+}
+
+void tu_fill(void *buf, uint64_t len, uint32_t seed)
+{
+	uint8_t *p = buf;
+	uint32_t x = seed * 2654435761u + 1;
+	uint64_t i;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)x;
+	}
+}
