@@ -194,6 +194,13 @@ static void op_finish(struct op *op)
 	}
 }
 
+/* Drop one reference: one per key plus the submitter's while it runs. */
+static void op_put(struct op *op)
+{
+	if (atomic_fetch_sub(&op->remaining, 1) == 1)
+		op_finish(op);
+}
+
 static void key_done(struct key_req *kr, int status, uint64_t vlen)
 {
 	struct op *op = kr->op;
@@ -202,8 +209,7 @@ static void key_done(struct key_req *kr, int status, uint64_t vlen)
 	kr->staging = NULL;
 	op->status[kr->idx] = status;
 	op->vlen[kr->idx] = status == 0 ? vlen : 0;
-	if (atomic_fetch_sub(&op->remaining, 1) == 1)
-		op_finish(op);
+	op_put(op);
 }
 
 /* ---- space: eviction ------------------------------------------------------ */
@@ -713,7 +719,9 @@ FDPKV_PUBLIC int fdpkv_submit(struct fdpkv_cache *c, enum fdpkv_op type, unsigne
 	op->type = type;
 	op->n = n;
 	op->user_data = user_data;
-	atomic_init(&op->remaining, n);
+	/* +1: the submitter's reference, so that keys completing on device
+	 * threads cannot free the op while this function still walks it */
+	atomic_init(&op->remaining, n + 1);
 	for (i = 0; i < n; i++) {
 		struct key_req *kr = &op->reqs[i];
 
@@ -756,6 +764,7 @@ FDPKV_PUBLIC int fdpkv_submit(struct fdpkv_cache *c, enum fdpkv_op type, unsigne
 		run_delete(c, op);
 		break;
 	}
+	op_put(op);
 	return 0;
 }
 
