@@ -8,6 +8,7 @@ NG=${1:-/dev/ng0n1}
 BLK=${2:-/dev/nvme0n1}
 CTRL=${3:-/dev/nvme0}
 CTL=/test/fdpkvctl
+RAW=/test/fdp_raw
 n=0
 failed=0
 
@@ -76,6 +77,19 @@ run $CTL stats $NG --since /tmp/stats0 -o json
 has '"hbmw": 65536,' && has '"since": \{' && has '"mbmw"' && has '"mbe": 0' && has '"waf"'
 ok $? "stats -o json fields: hbmw mbmw mbe waf since"
 
+# --- a placed write (DTYPE=2, pid 5), cross-checked against raw reads -----------
+run $CTL stats $NG -o json --save /tmp/stats1
+raw_h0=$($RAW hbmw $NG)
+$RAW write $NG 5 8 4096 >/dev/null; ok $? "fdp_raw: write 8 LBAs through pid 5"
+raw_r5=$($RAW ruamw $NG 5)
+raw_h1=$($RAW hbmw $NG)
+run $CTL ruh-status $NG
+has "^5 +0 +5 +5 +$raw_r5 "; ok $? "ruh-status pid 5 RUAMW ($raw_r5) equals the raw RUH Status"
+[ "$raw_r5" = 248 ]; ok $? "raw RUAMW of pid 5 is 256 - 8"
+run $CTL stats $NG --since /tmp/stats1 -o json
+has "\"hbmw\": $raw_h1," && has '"hbmw": 32768,' && [ $((raw_h1 - raw_h0)) -eq 32768 ]
+ok $? "stats hbmw equals the raw log page ($raw_h1), delta 32768 bytes both ways"
+
 # --- events + premature RUH update ---------------------------------------------------
 run $CTL events $NG --enable
 ok $rc "events --enable exits 0"
@@ -83,7 +97,8 @@ has 'enabled event types 0x00 on 8 placement handles'; ok $? "events --enable se
 run $CTL ruh-update $NG --pid 0
 ok $rc "ruh-update --pid 0 exits 0"
 run $CTL ruh-status $NG -o json
-[ "$(count '"ruamw": 256,')" -eq 8 ]; ok $? "after ruh-update pid 0 has a fresh RU (RUAMW 256)"
+[ "$(count '"ruamw": 256,')" -eq 7 ] && [ "$($RAW ruamw $NG 0)" = 256 ]
+ok $? "after ruh-update pid 0 has a fresh RU (RUAMW 256; pid 5 still partly written)"
 run $CTL events $NG
 has 'type 0x00 RU not fully written +pid 0'; ok $? "events shows 'RU not fully written' on pid 0"
 run $CTL events $NG -o json
@@ -93,7 +108,7 @@ ok $? "events -o json fields: kind count type_name pid timestamp_ms"
 run $CTL events $NG --controller
 ok $rc "events --controller exits 0"
 run $CTL stats $NG --since /tmp/stats0
-has '^delta mbmw +: 1048576 bytes$'; ok $? "MBMW charged the 983040 unwritten bytes of the swapped RU"
+has '^delta mbmw +: 1081344 bytes$'; ok $? "MBMW = 65536 + 32768 written + 983040 unwritten bytes of the swapped RU"
 run $CTL ruh-update $NG -o json --pid 1,2
 has '"pids": \[' && has '"result": "updated"'; ok $? "ruh-update -o json --pid 1,2"
 

@@ -1,0 +1,208 @@
+# SPDX-License-Identifier: GPL-2.0
+"""fdpkvctl on the host, without an NVMe device: argument handling (usage and
+a non-zero exit on bad arguments), --help of every subcommand, -o json
+output that parses, clean one-line failures on files that are not NVMe
+devices, and a man page that documents every subcommand. The device paths
+are exercised in the VM (tests/vm/scripts/fdpkvctl_test.sh)."""
+import json
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+TOP = pathlib.Path(__file__).resolve().parents[2]
+CTL = TOP / "build" / "bin" / "fdpkvctl"
+MAN = TOP / "tools" / "fdpkvctl.8"
+
+DEV_CMDS = ["info", "ruh-status", "stats", "events"]
+ALL_CMDS = ["list", "info", "ruh-status", "ruh-update", "stats", "events", "provision"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built():
+    r = subprocess.run(["make", "-s", "-C", str(TOP), "tools"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert CTL.exists()
+
+
+def ctl(*args):
+    return subprocess.run([str(CTL), *map(str, args)], capture_output=True, text=True, timeout=30)
+
+
+@pytest.fixture
+def regular(tmp_path):
+    p = tmp_path / "not-a-device.img"
+    p.write_bytes(b"\0" * 8192)
+    return p
+
+
+def test_no_arguments_prints_usage_and_fails():
+    r = ctl()
+    assert r.returncode == 1
+    assert r.stderr.startswith("usage: fdpkvctl <command>")
+    for c in ALL_CMDS:
+        assert c in r.stderr
+
+
+def test_unknown_command_fails():
+    r = ctl("frobnicate")
+    assert r.returncode == 1
+    assert "unknown command 'frobnicate'" in r.stderr
+    assert "usage:" in r.stderr
+
+
+def test_help_and_version():
+    r = ctl("help")
+    assert r.returncode == 0 and "provision" in r.stdout
+    r = ctl("version")
+    assert r.returncode == 0 and r.stdout.startswith("fdpkvctl ")
+
+
+@pytest.mark.parametrize("cmd", ALL_CMDS)
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_every_subcommand_has_help(cmd, flag):
+    r = ctl(cmd, flag)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage: fdpkvctl %s" % cmd)
+    assert "-o, --output-format=FMT" in r.stdout
+    assert "-h, --help" in r.stdout
+    assert r.stderr == ""
+
+
+@pytest.mark.parametrize("cmd", ALL_CMDS)
+def test_unknown_option_prints_usage(cmd):
+    r = ctl(cmd, "--no-such-option")
+    assert r.returncode == 1
+    assert "unknown option '--no-such-option'" in r.stderr
+    assert "usage: fdpkvctl %s" % cmd in r.stderr
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("cmd", DEV_CMDS + ["ruh-update", "provision"])
+def test_missing_device_prints_usage(cmd):
+    r = ctl(cmd)
+    assert r.returncode == 1
+    assert "missing" in r.stderr and "usage: fdpkvctl %s" % cmd in r.stderr
+
+
+@pytest.mark.parametrize("cmd", DEV_CMDS)
+def test_bad_output_format(cmd, regular):
+    r = ctl(cmd, regular, "-o", "xml")
+    assert r.returncode == 1
+    assert "invalid output format 'xml'" in r.stderr
+    assert "usage:" in r.stderr
+
+
+def test_extra_argument_rejected(regular):
+    r = ctl("info", regular, "extra")
+    assert r.returncode == 1
+    assert "unexpected argument 'extra'" in r.stderr
+
+
+@pytest.mark.parametrize("args, why", [
+    (["ruh-update", "X"], "--pid is required"),
+    (["ruh-update", "X", "--pid", "1,x"], "--pid needs"),
+    (["ruh-update", "X", "--pid", "70000"], "--pid needs"),
+    (["provision", "X", "--handles", "4"], "--size is required"),
+    (["provision", "X", "--size", "1G"], "--handles must be"),
+    (["provision", "X", "--size", "1G", "--handles", "129"], "--handles must be"),
+    (["provision", "X", "--size", "12Q", "--handles", "1"], "invalid value '12Q' for --size"),
+    (["events", "X", "--host", "--controller"], "are exclusive"),
+    (["events", "X", "--enable", "--types", "300"], "--types needs"),
+])
+def test_bad_values_print_usage(args, why):
+    r = ctl(*args)
+    assert r.returncode == 1
+    assert why in r.stderr
+    assert "usage: fdpkvctl %s" % args[0] in r.stderr
+
+
+@pytest.mark.parametrize("args", [[c] for c in DEV_CMDS] +
+                         [["ruh-update", "--pid", "0"],
+                          ["provision", "--size", "1G", "--handles", "2", "--force"]])
+def test_regular_file_fails_with_one_line(args, regular):
+    r = ctl(args[0], regular, *args[1:])
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert lines == ["fdpkvctl %s: %s: not an NVMe device (a regular file)" % (args[0], regular)]
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("cmd", DEV_CMDS)
+def test_regular_file_json_error_parses(cmd, regular):
+    r = ctl(cmd, regular, "-o", "json")
+    assert r.returncode == 1
+    doc = json.loads(r.stdout)
+    assert doc["error"]["command"] == cmd
+    assert doc["error"]["device"] == str(regular)
+    assert "not an NVMe device" in doc["error"]["message"]
+
+
+def test_missing_file_names_errno(tmp_path):
+    p = tmp_path / "nope"
+    r = ctl("info", p)
+    assert r.returncode == 1
+    assert r.stderr.strip() == "fdpkvctl info: %s: cannot open: No such file or directory" % p
+
+
+def test_dev_null_is_not_nvme():
+    r = ctl("ruh-status", "/dev/null")
+    assert r.returncode == 1
+    assert "not an NVMe device" in r.stderr
+
+
+def test_directory_is_not_nvme(tmp_path):
+    r = ctl("stats", tmp_path)
+    assert r.returncode == 1
+    assert "not an NVMe device (a directory)" in r.stderr
+
+
+def test_list_json_parses():
+    r = ctl("list", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert isinstance(doc["namespaces"], list)
+    for ns in doc["namespaces"]:
+        for k in ("device", "generic", "nsid", "fdp_supported", "fdp_enabled",
+                  "fdp_config_index", "lba_size", "nsze", "capacity_bytes", "cache", "error"):
+            assert k in ns
+
+
+def test_list_empty_sysfs(tmp_path):
+    (tmp_path / "sda").mkdir()
+    (tmp_path / "nvme0c0n1").mkdir()	# a hidden multipath path: skipped
+    r = ctl("list", "--sysfs", tmp_path, "-o", "json")
+    assert r.returncode == 0
+    assert json.loads(r.stdout) == {"namespaces": []}
+    r = ctl("list", "--sysfs", tmp_path)
+    assert r.returncode == 0 and "no NVMe namespaces found" in r.stdout
+
+
+def test_list_lists_unreadable_namespace(tmp_path):
+    # a name that looks like a namespace but whose /dev node is missing
+    (tmp_path / "nvme97n3").mkdir()
+    r = ctl("list", "--sysfs", tmp_path, "-o", "json")
+    assert r.returncode == 0
+    ns = json.loads(r.stdout)["namespaces"]
+    assert len(ns) == 1 and ns[0]["device"] == "/dev/nvme97n3"
+    assert ns[0]["fdp_supported"] is None and ns[0]["cache"] == "unknown"
+    assert "cannot open" in ns[0]["error"]
+
+
+def test_list_bad_sysfs_fails(tmp_path):
+    r = ctl("list", "--sysfs", tmp_path / "missing", "-o", "json")
+    assert r.returncode == 1
+    assert "No such file or directory" in json.loads(r.stdout)["error"]["message"]
+
+
+def test_man_page_documents_every_subcommand_and_renders():
+    text = MAN.read_text()
+    for c in ALL_CMDS:
+        assert "\\fB%s\\fR" % c.replace("-", "\\-") in text or ".B %s" % c.replace("-", "\\-") in text, c
+    for field in ("ruamw_bytes", "ru_pct", "hbmw", "mbmw", "mbe", "waf", "type_name",
+                  "fdp_enabled", "nruh", "runs", "outcome", "steps"):
+        assert field.replace("_", "_") in text, field
+    if shutil.which("groff"):
+        r = subprocess.run(["groff", "-man", "-ww", "-z", str(MAN)], capture_output=True, text=True)
+        assert r.returncode == 0 and r.stderr == "", r.stderr
