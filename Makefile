@@ -45,7 +45,7 @@ TSAN_BINS	:= $(patsubst tests/unit/%.c,$(B)/tests/tsan/%,$(wildcard tests/unit/t
 -include $(FDPKV_CACHE)/kernels.env
 KVERS		:= $(strip $(KVER_61) $(KVER_612))
 
-.PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build \
+.PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build dkms-src \
 	tsan-build vm-build check-setup
 all: lib tools plugin kmod $(B)/examples/roundtrip
 
@@ -145,6 +145,17 @@ install: lib tools
 	install -m 0644 include/uapi/fdpkv.h $(DESTDIR)$(INCLUDEDIR)/fdpkv/uapi/
 	install -m 0644 $(B)/lib/libfdpkv.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 0755 $(B)/bin/fdpkvctl $(DESTDIR)$(BINDIR)/
+
+# Module sources for DKMS: /usr/src/fdpkv-$(VERSION), then
+#   dkms add fdpkv/$(VERSION) && dkms install fdpkv/$(VERSION)
+DKMS_SRC	:= $(DESTDIR)/usr/src/fdpkv-$(VERSION)
+dkms-src:
+	install -d $(DKMS_SRC)/kmod/tests $(DKMS_SRC)/include/uapi
+	install -m 0644 Kbuild dkms.conf $(DKMS_SRC)/
+	install -m 0644 kmod/*.c kmod/*.h $(DKMS_SRC)/kmod/
+	install -m 0644 kmod/tests/*.c $(DKMS_SRC)/kmod/tests/
+	install -m 0644 include/uapi/fdpkv.h $(DKMS_SRC)/include/uapi/
+	install -D -m 0644 kmod/60-fdpkv.rules $(DESTDIR)/etc/udev/rules.d/60-fdpkv.rules
 
 clean:
 	rm -rf $(B) plugin/build plugin/fdpkv_lmcache/*.so plugin/*.egg-info

@@ -113,7 +113,14 @@ static int fdpkv_ns_open(struct fdpkv_ns *ns, const char *path, u32 want_nsid)
 	ns->queue = bdev->bd_disk->queue;
 	ns->lba_shift = ilog2(bdev_logical_block_size(bdev));
 	ns->capacity = bdev_nr_sectors(bdev) >> (ns->lba_shift - SECTOR_SHIFT);
-	ns->max_transfer = queue_max_hw_sectors(ns->queue) << SECTOR_SHIFT;
+	/*
+	 * What one command may move: the hardware limit, and the segment
+	 * limit for a user buffer that is not page aligned (one segment per
+	 * page it touches), in whole logical blocks.
+	 */
+	ns->max_transfer = min_t(u64, (u64)queue_max_hw_sectors(ns->queue) << SECTOR_SHIFT,
+				 (u64)(queue_max_segments(ns->queue) - 1) << PAGE_SHIFT);
+	ns->max_transfer = round_down(ns->max_transfer, 1U << ns->lba_shift);
 	strscpy(ns->path, path, sizeof(ns->path));
 
 	ret = fdpkv_io_ruh_status(ns, bdev, ns->nsid, pids, FDPKV_MAX_PIDS);

@@ -7,7 +7,8 @@
 # Layers: build (everything, plus sanitizer builds), unit (cmocka, ASan+UBSan),
 # tsan (the concurrency tests under ThreadSanitizer), python (the plugin's
 # contract tests, file backend), lint (checkpatch --strict on the module,
-# cppcheck on userspace), vm (QEMU with emulated FDP SSDs on Debian 6.1 and
+# cppcheck on userspace), dkms (dkms.conf builds and installs the module
+# against each cached kernel's headers), vm (QEMU with emulated FDP SSDs on Debian 6.1 and
 # 6.12, and the KUnit kernel).
 #
 # FDPKV_LAYERS="unit python" runs a subset.
@@ -15,7 +16,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 PY=${PYTHON:-/usr/bin/python3}
-layers=${FDPKV_LAYERS:-build unit tsan python lint vm}
+layers=${FDPKV_LAYERS:-build unit tsan python lint dkms vm}
 logdir=$top/build/test-logs
 mkdir -p "$logdir"
 total_pass=0 total_fail=0
@@ -52,6 +53,20 @@ run_cmocka_dir() { # layer dir
 	record "$layer" "$p" "$f" $((SECONDS - t0))
 }
 
+# A command that prints TAP: count "ok" and "not ok"; a non-zero exit with no
+# "not ok" counts as one failure.
+run_tap() { # layer command...
+	local layer=$1 t0=$SECONDS log=$logdir/$1.log p f rc
+	shift
+	"$@" >"$log" 2>&1
+	rc=$?
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	[ "$f" -eq 0 ] || grep -E '^not ok|^#' "$log" | head -n 20 | sed 's/^/   /'
+	record "$layer" "$p" "$f" $((SECONDS - t0))
+}
+
 for layer in $layers; do
 	case $layer in
 	build)
@@ -78,6 +93,7 @@ for layer in $layers; do
 			record python 0 0 0 "no tests/python yet"
 		fi
 		;;
+	dkms) run_tap dkms tests/dkms/test-dkms.sh ;;
 	lint)
 		t0=$SECONDS
 		if scripts/lint.sh >"$logdir/lint.log" 2>&1; then
