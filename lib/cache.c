@@ -229,10 +229,13 @@ static void evict_segment(struct devctx *d, uint32_t s)
 	struct index_entry *e, *next;
 	struct dealloc_req *dr;
 
-	for (e = sg->entries; e; e = next) {
+	/* entries are pushed at the head: report from the tail, oldest first */
+	for (e = sg->entries; e && e->seg_next; e = e->seg_next)
+		;
+	for (; e; e = next) {
 		struct evicted *ev = malloc(sizeof(*ev) + e->klen);
 
-		next = e->seg_next;
+		next = e->seg_prev;
 		if (ev) {
 			ev->next = NULL;
 			ev->vlen = e->vlen;
