@@ -17,6 +17,10 @@ static const struct cmd commands[] = {
 	{ "stats", "FDP statistics (HBMW, MBMW, MBE) and the WAF they imply", cmd_stats },
 	{ "events", "FDP events log, decoded; --enable turns event logging on", cmd_events },
 	{ "provision", "plan or run FDP provisioning of a controller (needs --force)", cmd_provision },
+	{ "format", "format an fdpkv cache on device URIs (libfdpkv)", cmd_format },
+	{ "fsck", "open a cache read-only, rebuild its index and report damage", cmd_fsck },
+	{ "dump", "list the keys of a cache with their value sizes", cmd_dump },
+	{ "bench", "workload generator: throughput, latency percentiles, WAF", cmd_bench },
 	{ NULL, NULL, NULL },
 };
 

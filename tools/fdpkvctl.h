@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <endian.h>
 
+#include "fdpkv.h"
+
 #define PROG		"fdpkvctl"
 #define ERR_LEN		512
 #define MAX_PIDS	128	/* NVME_FDP_MAXPIDS */
@@ -45,6 +47,10 @@ int cmd_ruh_update(int argc, char **argv, const struct cmd *cmd);
 int cmd_stats(int argc, char **argv, const struct cmd *cmd);
 int cmd_events(int argc, char **argv, const struct cmd *cmd);
 int cmd_provision(int argc, char **argv, const struct cmd *cmd);
+int cmd_format(int argc, char **argv, const struct cmd *cmd);
+int cmd_fsck(int argc, char **argv, const struct cmd *cmd);
+int cmd_dump(int argc, char **argv, const struct cmd *cmd);
+int cmd_bench(int argc, char **argv, const struct cmd *cmd);
 
 /* --- options (opts.c) ---------------------------------------------------- */
 
@@ -266,6 +272,41 @@ struct prov_result {
 	char error[2 * ERR_LEN];	/* "" on success */
 };
 
+/* format and fsck: what the opened cache holds */
+struct cache_result {
+	const char *command;		/* "format" | "fsck" */
+	const char *uri;
+	unsigned int ndev;
+	struct fdpkv_device_stats dev[FDPKV_MAX_DEVICES];
+	struct fdpkv_stats st;
+	struct fdpkv_usage usage;
+	bool clean;			/* fsck: no corrupt objects, no I/O errors */
+};
+
+struct dump_entry {
+	char *key;			/* printable: other bytes as \xNN */
+	uint32_t klen;
+	uint64_t vlen;
+};
+
+struct dump_result {
+	const char *uri;
+	struct fdpkv_usage usage;
+	unsigned int n;
+	bool truncated;			/* --limit reached */
+	struct dump_entry *e;
+};
+
+struct bench_result {
+	const char *uri, *workload;
+	uint64_t ops, batch, value_size, keys;
+	unsigned int qd;
+	double seconds;
+	uint64_t bytes_written, bytes_read, hits, misses, errors;
+	double lat_us[4];		/* per batch: p50, p90, p99, max */
+	uint64_t host_bytes, media_bytes;	/* device counters over the run */
+};
+
 /* --- print ops (print.c) -------------------------------------------------- */
 
 enum out_fmt { OUT_NORMAL, OUT_JSON };
@@ -278,6 +319,9 @@ struct print_ops {
 	void (*stats)(const struct stats_result *r);
 	void (*events)(const struct events_result *r);
 	void (*provision)(const struct prov_result *r);
+	void (*cache)(const struct cache_result *r);
+	void (*dump)(const struct dump_result *r);
+	void (*bench)(const struct bench_result *r);
 	void (*error)(const char *cmd, const char *dev, const char *msg);
 };
 
@@ -343,5 +387,7 @@ void fdp_free_configs(struct fdp_config *cfgs, unsigned int n);
 int fdp_ruh_status(int fd, uint32_t nsid, unsigned int rgif, struct ruhs_entry **e,
 		   unsigned int *n);
 int fdp_read_stats(int fd, uint16_t endgid, struct stats_counters *s);
+/* RU nominal size of the FDP configuration in use on namespace @path; 0 or -1 */
+int fdp_ru_size(const char *path, uint64_t *runs);
 
 #endif

@@ -365,3 +365,25 @@ int fdp_read_stats(int fd, uint16_t endgid, struct stats_counters *s)
 	s->mbe = le128(log.mbe);
 	return 0;
 }
+
+int fdp_ru_size(const char *path, uint64_t *runs)
+{
+	struct fdp_config *c = NULL;
+	unsigned int n = 0, i;
+	char err[ERR_LEN];
+	struct dev d;
+	int ret = -1;
+
+	*runs = 0;
+	if (!dev_open_ns(&d, path, err, sizeof(err)) &&
+	    !fdp_read_configs(d.fd, d.endgid, &c, &n)) {
+		for (i = 0; i < n; i++)
+			if (c[i].in_use) {
+				*runs = c[i].runs;
+				ret = 0;
+			}
+		fdp_free_configs(c, n);
+	}
+	dev_close(&d);
+	return ret;
+}

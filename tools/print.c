@@ -303,6 +303,77 @@ static void n_provision(const struct prov_result *r)
 		fprintf(stderr, "%s provision: %s: %s\n", PROG, r->device, r->error);
 }
 
+
+static void n_cache(const struct cache_result *r)
+{
+	char hb[32];
+	unsigned int i;
+
+	printf("uri              : %s\n", r->uri);
+	printf("devices          : %u\n", r->ndev);
+	for (i = 0; i < r->ndev; i++)
+		printf("  device %-7u : %llu segments x %llu bytes, LBA %u\n", i,
+		       (unsigned long long)r->dev[i].segments,
+		       (unsigned long long)r->dev[i].segment_bytes, r->dev[i].lba_size);
+	printf("capacity         : %llu bytes of values (%s)\n",
+	       (unsigned long long)r->usage.bytes_capacity,
+	       human_bytes(hb, sizeof(hb), (double)r->usage.bytes_capacity));
+	printf("used             : %llu bytes in %llu objects\n",
+	       (unsigned long long)r->usage.bytes_used, (unsigned long long)r->usage.objects);
+	printf("segments         : %llu total, %llu free\n",
+	       (unsigned long long)r->st.segments_total, (unsigned long long)r->st.segments_free);
+	printf("index            : %llu entries, %llu bytes\n",
+	       (unsigned long long)r->st.index_entries, (unsigned long long)r->st.index_bytes);
+	printf("classes          : %u\n", r->st.nclasses);
+	for (i = 0; i < r->st.nclasses && i < FDPKV_MAX_CLASSES; i++)
+		printf("  class %-8u : placement id %u\n", i, r->st.classes[i].placement_id);
+	if (!strcmp(r->command, "fsck")) {
+		printf("corrupt objects  : %llu\n", (unsigned long long)r->st.corrupt_objects);
+		printf("io errors        : %llu\n", (unsigned long long)r->st.io_errors);
+		printf("result           : %s\n", r->clean ? "clean" : "damaged");
+	} else {
+		printf("result           : formatted\n");
+	}
+}
+
+static void n_dump(const struct dump_result *r)
+{
+	unsigned int i;
+
+	printf("%-14s %s\n", "value-bytes", "key");
+	for (i = 0; i < r->n; i++)
+		printf("%-14llu %s\n", (unsigned long long)r->e[i].vlen, r->e[i].key);
+	printf("# %u keys%s; %llu objects, %llu value bytes in the cache\n", r->n,
+	       r->truncated ? " (--limit reached)" : "", (unsigned long long)r->usage.objects,
+	       (unsigned long long)r->usage.bytes_used);
+}
+
+static void n_bench(const struct bench_result *r)
+{
+	double mib = (double)(r->bytes_written + r->bytes_read) / 1048576.0;
+
+	printf("uri              : %s\n", r->uri);
+	printf("workload         : %s, %llu batches x %llu keys x %llu bytes, %llu keys, qd %u\n",
+	       r->workload, (unsigned long long)r->ops, (unsigned long long)r->batch,
+	       (unsigned long long)r->value_size, (unsigned long long)r->keys, r->qd);
+	printf("time             : %.3f s\n", r->seconds);
+	printf("throughput       : %.1f MiB/s, %.0f batches/s\n", mib / r->seconds,
+	       (double)r->ops / r->seconds);
+	printf("written          : %llu bytes\n", (unsigned long long)r->bytes_written);
+	printf("read             : %llu bytes (%llu hits, %llu misses)\n",
+	       (unsigned long long)r->bytes_read, (unsigned long long)r->hits,
+	       (unsigned long long)r->misses);
+	printf("errors           : %llu\n", (unsigned long long)r->errors);
+	printf("latency (batch)  : p50 %.0f us, p90 %.0f us, p99 %.0f us, max %.0f us\n",
+	       r->lat_us[0], r->lat_us[1], r->lat_us[2], r->lat_us[3]);
+	if (r->media_bytes && r->host_bytes)
+		printf("device waf       : %.3f (%llu media / %llu host bytes)\n",
+		       (double)r->media_bytes / (double)r->host_bytes,
+		       (unsigned long long)r->media_bytes, (unsigned long long)r->host_bytes);
+	else
+		printf("device waf       : n/a (the backend does not report media writes; see 'stats')\n");
+}
+
 static void n_error(const char *cmd, const char *dev, const char *msg)
 {
 	if (dev)
@@ -319,6 +390,9 @@ static const struct print_ops stdout_ops = {
 	.stats = n_stats,
 	.events = n_events,
 	.provision = n_provision,
+	.cache = n_cache,
+	.dump = n_dump,
+	.bench = n_bench,
 	.error = n_error,
 };
 
@@ -613,6 +687,107 @@ static void j_provision(const struct prov_result *r)
 	json_finish(&j);
 }
 
+
+static void j_cache(const struct cache_result *r)
+{
+	struct json j;
+	unsigned int i;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "uri", r->uri);
+	json_arr_open(&j, "devices");
+	for (i = 0; i < r->ndev; i++) {
+		json_obj_open(&j, NULL);
+		json_u64(&j, "segments", r->dev[i].segments);
+		json_u64(&j, "segment_bytes", r->dev[i].segment_bytes);
+		json_u64(&j, "lba_size", r->dev[i].lba_size);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_u64(&j, "bytes_capacity", r->usage.bytes_capacity);
+	json_u64(&j, "bytes_used", r->usage.bytes_used);
+	json_u64(&j, "objects", r->usage.objects);
+	json_u64(&j, "segments_total", r->st.segments_total);
+	json_u64(&j, "segments_free", r->st.segments_free);
+	json_u64(&j, "index_entries", r->st.index_entries);
+	json_u64(&j, "index_bytes", r->st.index_bytes);
+	json_arr_open(&j, "classes");
+	for (i = 0; i < r->st.nclasses && i < FDPKV_MAX_CLASSES; i++) {
+		json_obj_open(&j, NULL);
+		json_u64(&j, "placement_id", r->st.classes[i].placement_id);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_u64(&j, "corrupt_objects", r->st.corrupt_objects);
+	json_u64(&j, "io_errors", r->st.io_errors);
+	json_str(&j, "result", !strcmp(r->command, "fsck") ? (r->clean ? "clean" : "damaged") :
+		 "formatted");
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
+static void j_dump(const struct dump_result *r)
+{
+	struct json j;
+	unsigned int i;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "uri", r->uri);
+	json_u64(&j, "objects", r->usage.objects);
+	json_u64(&j, "bytes_used", r->usage.bytes_used);
+	json_bool(&j, "truncated", r->truncated);
+	json_arr_open(&j, "keys");
+	for (i = 0; i < r->n; i++) {
+		json_obj_open(&j, NULL);
+		json_str(&j, "key", r->e[i].key);
+		json_u64(&j, "key_len", r->e[i].klen);
+		json_u64(&j, "value_len", r->e[i].vlen);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
+static void j_bench(const struct bench_result *r)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "uri", r->uri);
+	json_str(&j, "workload", r->workload);
+	json_u64(&j, "batches", r->ops);
+	json_u64(&j, "batch", r->batch);
+	json_u64(&j, "value_size", r->value_size);
+	json_u64(&j, "keys", r->keys);
+	json_u64(&j, "qd", r->qd);
+	json_double(&j, "seconds", r->seconds, 6);
+	json_u64(&j, "bytes_written", r->bytes_written);
+	json_u64(&j, "bytes_read", r->bytes_read);
+	json_double(&j, "mib_per_s", (double)(r->bytes_written + r->bytes_read) / 1048576.0 /
+		    r->seconds, 2);
+	json_u64(&j, "hits", r->hits);
+	json_u64(&j, "misses", r->misses);
+	json_u64(&j, "errors", r->errors);
+	json_obj_open(&j, "latency_us");
+	json_double(&j, "p50", r->lat_us[0], 1);
+	json_double(&j, "p90", r->lat_us[1], 1);
+	json_double(&j, "p99", r->lat_us[2], 1);
+	json_double(&j, "max", r->lat_us[3], 1);
+	json_obj_close(&j);
+	json_u64(&j, "host_bytes", r->host_bytes);
+	json_u64(&j, "media_bytes", r->media_bytes);
+	if (r->media_bytes && r->host_bytes)
+		json_double(&j, "waf", (double)r->media_bytes / (double)r->host_bytes, 4);
+	else
+		json_null(&j, "waf");
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
 static void j_error(const char *cmd, const char *dev, const char *msg)
 {
 	struct json j;
@@ -636,6 +811,9 @@ static const struct print_ops json_ops = {
 	.stats = j_stats,
 	.events = j_events,
 	.provision = j_provision,
+	.cache = j_cache,
+	.dump = j_dump,
+	.bench = j_bench,
 	.error = j_error,
 };
 

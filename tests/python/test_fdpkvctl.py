@@ -16,7 +16,9 @@ CTL = TOP / "build" / "bin" / "fdpkvctl"
 MAN = TOP / "tools" / "fdpkvctl.8"
 
 DEV_CMDS = ["info", "ruh-status", "stats", "events"]
-ALL_CMDS = ["list", "info", "ruh-status", "ruh-update", "stats", "events", "provision"]
+NVME_CMDS = ["list", "info", "ruh-status", "ruh-update", "stats", "events", "provision"]
+CACHE_CMDS = ["format", "fsck", "dump", "bench"]
+ALL_CMDS = NVME_CMDS + CACHE_CMDS
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -79,7 +81,7 @@ def test_unknown_option_prints_usage(cmd):
     assert r.stdout == ""
 
 
-@pytest.mark.parametrize("cmd", DEV_CMDS + ["ruh-update", "provision"])
+@pytest.mark.parametrize("cmd", DEV_CMDS + ["ruh-update", "provision"] + CACHE_CMDS)
 def test_missing_device_prints_usage(cmd):
     r = ctl(cmd)
     assert r.returncode == 1
@@ -206,3 +208,77 @@ def test_man_page_documents_every_subcommand_and_renders():
     if shutil.which("groff"):
         r = subprocess.run(["groff", "-man", "-ww", "-z", str(MAN)], capture_output=True, text=True)
         assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+# --- cache commands on the file backend ------------------------------------------
+
+
+def test_format_fsck_dump_bench_roundtrip(tmp_path):
+    uri = "file:%s" % (tmp_path / "cache.img")
+    r = ctl("format", uri, "--capacity", "64M", "-o", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["result"] == "formatted" and doc["objects"] == 0
+    assert doc["segments_total"] == doc["segments_free"] > 0
+    for k in ("uri", "devices", "bytes_capacity", "bytes_used", "index_entries", "classes",
+              "corrupt_objects", "io_errors"):
+        assert k in doc
+
+    r = ctl("format", uri, "--capacity", "64M")
+    assert r.returncode == 1
+    assert "holds an fdpkv cache; pass --force" in r.stderr
+
+    r = ctl("bench", uri, "-w", "fill", "-n", "20", "-b", "4", "-s", "64K", "-o", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    b = json.loads(r.stdout)
+    assert b["bytes_written"] == 20 * 4 * 65536 and b["errors"] == 0
+    assert set(b["latency_us"]) == {"p50", "p90", "p99", "max"}
+    assert b["waf"] is None  # the file backend does not model media writes
+
+    r = ctl("fsck", uri, "-o", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    f = json.loads(r.stdout)
+    assert f["result"] == "clean" and f["objects"] == 80 and f["corrupt_objects"] == 0
+
+    r = ctl("dump", uri, "-o", "json")
+    assert r.returncode == 0
+    d = json.loads(r.stdout)
+    assert len(d["keys"]) == 80 and not d["truncated"]
+    assert d["keys"][0] == {"key": "fdpkvctl-bench-0000000000", "key_len": 25, "value_len": 65536}
+
+    r = ctl("bench", uri, "-w", "read", "-n", "10", "-b", "4", "-s", "64K", "-k", "80", "-o", "json")
+    b = json.loads(r.stdout)
+    assert r.returncode == 0 and b["hits"] == 40 and b["misses"] == 0
+
+    r = ctl("format", uri, "--capacity", "64M", "--force", "-o", "json")
+    assert r.returncode == 0 and json.loads(r.stdout)["objects"] == 0
+
+
+def test_bench_sim_reports_waf():
+    r = ctl("bench", "sim:", "--set", "capacity=32M segment_size=1M", "-w", "fill", "-n", "200",
+            "-b", "2", "-s", "64K", "-o", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    b = json.loads(r.stdout)
+    assert b["waf"] is not None and b["waf"] >= 1.0
+
+
+def test_fsck_without_cache_fails(tmp_path):
+    r = ctl("fsck", "file:%s" % (tmp_path / "missing.img"))
+    assert r.returncode == 1
+    assert len(r.stderr.strip().splitlines()) == 1 and "No such file" in r.stderr
+    img = tmp_path / "zero.img"
+    img.write_bytes(b"\0" * (1 << 20))
+    r = ctl("dump", "file:%s" % img, "-o", "json")
+    assert r.returncode == 1
+    assert "no fdpkv cache" in json.loads(r.stdout)["error"]["message"]
+
+
+@pytest.mark.parametrize("args, why", [
+    (["bench", "sim:", "-w", "zap"], "--workload must be"),
+    (["bench", "sim:", "--qd", "0"], "--qd 1..256"),
+    (["format", "file:/x", "--set", "bogus=1"], "unknown configuration key"),
+])
+def test_cache_bad_values(args, why):
+    r = ctl(*args)
+    assert r.returncode == 1
+    assert why in r.stderr

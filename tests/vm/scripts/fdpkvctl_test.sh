@@ -133,6 +133,24 @@ ok $? "data on namespace 1 unchanged"
 run $CTL info $NG
 ok $rc "info still works after the refused provision"
 
+# --- cache commands on libfdpkv's ng backend (after the provision checks) ----------
+run $CTL format ng:$NG --capacity 256M -o json
+ok $rc "format ng:$NG exits 0"
+has '"result": "formatted"' && has '"segment_bytes": 1048576'; ok $? "format: segments are 1 MiB reclaim units"
+run $CTL format ng:$NG --capacity 256M
+[ $rc -ne 0 ] && has 'holds an fdpkv cache; pass --force'; ok $? "format refuses to overwrite a cache"
+run $CTL bench ng:$NG -w fill -n 64 -b 4 -s 64K -F never
+ok $rc "bench fill through ng: exits 0"
+has '^written +: 16777216 bytes$' && has '^errors +: 0$'; ok $? "bench wrote 16 MiB without errors"
+run $CTL fsck ng:$NG -o json
+[ $rc -eq 0 ] && has '"result": "clean"' && has '"objects": 256,'; ok $? "fsck: clean, 256 objects"
+run $CTL dump ng:$NG -n 2
+[ "$(count '^65536 +fdpkvctl-bench-0000000[0-2][0-9][0-9]$')" -eq 2 ] && has '^# 2 keys \(--limit reached\); 256 objects'
+ok $? "dump --limit 2 lists 2 of the 256 bench keys"
+run $CTL bench ng:$NG -w read -n 16 -b 4 -s 64K -k 256 -F never -o json
+[ $rc -eq 0 ] && has '"hits": 64,' && has '"misses": 0,'; ok $? "bench read: 64 hits"
+run $CTL ruh-status $NG
+
 # --- errors ----------------------------------------------------------------------
 run $CTL ruh-update $NG
 [ $rc -ne 0 ] && has '^usage: fdpkvctl ruh-update'; ok $? "ruh-update without --pid: usage, non-zero"
