@@ -39,6 +39,7 @@ struct fdpkv_ns {
 	unsigned int		lba_shift;
 	u32			max_transfer;
 	u64			capacity;		/* logical blocks */
+	u64			ru_size;		/* bytes, as told at attach */
 	char			path[FDPKV_PATH_MAX];
 	struct fdpkv_bdev	bdev;
 	struct request_queue	*queue;
@@ -57,7 +58,7 @@ extern struct fdpkv_ns *fdpkv_namespaces[FDPKV_MAX_NAMESPACES];
 
 struct fdpkv_ns *fdpkv_ns_get(u32 index);
 void fdpkv_ns_put(struct fdpkv_ns *ns);
-int fdpkv_ns_attach(const char *path, u32 nsid, struct fdpkv_ns **out);
+int fdpkv_ns_attach(const char *path, u32 nsid, u64 ru_size, struct fdpkv_ns **out);
 int fdpkv_ns_detach(u32 index);
 void fdpkv_ns_detach_all(void);
 unsigned int fdpkv_ns_count(void);

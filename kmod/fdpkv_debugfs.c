@@ -27,9 +27,9 @@ static void fdpkv_debugfs_show_ns(struct seq_file *m, struct fdpkv_ns *ns)
 	unsigned int i;
 
 	spin_lock(&ns->lock);
-	seq_printf(m, "ns %u %s nsid %u lba %u capacity %llu max_transfer %u cmds %llu errors %lld\n",
+	seq_printf(m, "ns %u %s nsid %u lba %u capacity %llu max_transfer %u ru_size %llu cmds %llu errors %lld\n",
 		   ns->index, ns->path, ns->nsid, 1U << ns->lba_shift, ns->capacity,
-		   ns->max_transfer, ns->cmds, atomic64_read(&ns->errors));
+		   ns->max_transfer, ns->ru_size, ns->cmds, atomic64_read(&ns->errors));
 	seq_puts(m, "  rejected");
 	for (i = 0; i < FDPKV_REJECT_NR; i++)
 		seq_printf(m, " %s=%llu", fdpkv_reject_names[i], ns->rejected[i]);

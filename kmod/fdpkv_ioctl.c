@@ -40,7 +40,7 @@ static long fdpkv_ioctl_ns_attach(void __user *argp)
 		return -EPERM;
 	if (copy_from_user(&a, argp, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.rsvd[0] || a.rsvd[1])
+	if (a.flags || a.rsvd)
 		return -EINVAL;
 	path = kmalloc(FDPKV_PATH_MAX, GFP_KERNEL);
 	if (!path)
@@ -52,7 +52,7 @@ static long fdpkv_ioctl_ns_attach(void __user *argp)
 		ret = -EINVAL;
 	if (ret < 0)
 		goto free_path;
-	ret = fdpkv_ns_attach(path, a.nsid, &ns);
+	ret = fdpkv_ns_attach(path, a.nsid, a.ru_size, &ns);
 	if (ret < 0)
 		goto free_path;
 	a.ns = ret;
@@ -195,6 +195,7 @@ static u32 fdpkv_list_fill(u32 what, void *buf, u32 max, u32 *count)
 				e->nr_pids = ns->ph.nr;
 				e->capacity = ns->capacity;
 				e->max_transfer = ns->max_transfer;
+				e->ru_size = ns->ru_size;
 				e->cmds = ns->cmds;
 				e->errors = atomic64_read(&ns->errors);
 				memcpy(e->rejected, ns->rejected, sizeof(e->rejected));

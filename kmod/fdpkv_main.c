@@ -81,7 +81,7 @@ static int __init fdpkv_init(void)
 	BUILD_BUG_ON(sizeof(struct fdpkv_ns_attach) != 56);
 	BUILD_BUG_ON(sizeof(struct fdpkv_ph) != 144);
 	BUILD_BUG_ON(sizeof(struct fdpkv_lease) != 32);
-	BUILD_BUG_ON(sizeof(struct fdpkv_ns_entry) != 368);
+	BUILD_BUG_ON(sizeof(struct fdpkv_ns_entry) != 376);
 	BUILD_BUG_ON(sizeof(struct fdpkv_ph_entry) != 48);
 	BUILD_BUG_ON(sizeof(struct fdpkv_lease_entry) != 48);
 	BUILD_BUG_ON(sizeof(struct fdpkv_list) != 32);

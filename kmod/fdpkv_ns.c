@@ -146,11 +146,12 @@ free_pids:
  * fdpkv_ns_attach - open the namespace at @path and add it to the table
  * @path: block device path
  * @nsid: the namespace id the caller expects, 0 for any
+ * @ru_size: reclaim unit size in bytes from the admin, 0 if unknown
  * @out: set to the namespace (no reference is taken for the caller)
  *
  * Return: the namespace number, or a negative errno.
  */
-int fdpkv_ns_attach(const char *path, u32 nsid, struct fdpkv_ns **out)
+int fdpkv_ns_attach(const char *path, u32 nsid, u64 ru_size, struct fdpkv_ns **out)
 {
 	struct fdpkv_ns *ns;
 	int i, slot = -1, ret;
@@ -190,6 +191,7 @@ int fdpkv_ns_attach(const char *path, u32 nsid, struct fdpkv_ns **out)
 		}
 	}
 	ns->index = slot;
+	ns->ru_size = ru_size;
 	spin_lock(&fdpkv_ns_table_lock);
 	fdpkv_namespaces[slot] = ns;
 	spin_unlock(&fdpkv_ns_table_lock);

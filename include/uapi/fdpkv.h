@@ -74,6 +74,9 @@ struct fdpkv_info {
  * @nr_pids:	out: placement identifiers the namespace has (RUH Status)
  * @max_transfer: out: largest data transfer of one command, bytes
  * @capacity:	out: namespace size in logical blocks
+ * @ru_size:	in: the reclaim unit size in bytes, as the admin read it from
+ *		the FDP Configurations log (the module cannot send admin
+ *		commands); 0 if unknown. Reported to users in fdpkv_ns_entry.
  * @rsvd:	reserved, zero
  *
  * Needs CAP_SYS_ADMIN. Errors: EPERM, EFAULT, EINVAL (flags, reserved,
@@ -90,7 +93,8 @@ struct fdpkv_ns_attach {
 	__u32	nr_pids;
 	__u32	max_transfer;
 	__u64	capacity;
-	__u64	rsvd[2];
+	__u64	ru_size;
+	__u64	rsvd;
 };
 
 /**
@@ -189,7 +193,8 @@ enum fdpkv_reject {
 /**
  * struct fdpkv_ns_entry - FDPKV_LIST_NAMESPACES element
  * @ns: fdpkv namespace number; @nsid: NVMe namespace id; @lba_size; @nr_pids;
- * @capacity: logical blocks; @max_transfer: bytes; @cmds: commands forwarded;
+ * @capacity: logical blocks; @max_transfer: bytes; @ru_size: reclaim unit
+ * size in bytes as given at attach (0: unknown); @cmds: commands forwarded;
  * @errors: forwarded commands the device or the block layer failed;
  * @rejected: refused commands per enum fdpkv_reject; @path: as attached
  */
@@ -201,6 +206,7 @@ struct fdpkv_ns_entry {
 	__u64	capacity;
 	__u32	max_transfer;
 	__u32	rsvd;
+	__u64	ru_size;
 	__u64	cmds;
 	__u64	errors;
 	__u64	rejected[FDPKV_REJECT_NR];

@@ -49,7 +49,6 @@ static void placement_decode_roundtrip(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, fdpkv_cmd_placement_decode(0, cdw13, &pid));
 }
 
-
 /* --- placement-handle grants --- */
 
 static const u16 test_pids[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
@@ -188,7 +187,8 @@ static void lease_shared_overlaps_only_shared(struct kunit *test)
 	u32 id;
 
 	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 0, 100, FDPKV_LEASE_SHARED, &id), 0);
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 50, 100, FDPKV_LEASE_SHARED, &id), 0);
+	KUNIT_EXPECT_EQ(test,
+			fdpkv_lease_acquire(t, &owner_b, 50, 100, FDPKV_LEASE_SHARED, &id), 0);
 	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 60, 1, 0, &id), -EBUSY);
 }
 
@@ -324,7 +324,8 @@ static void check_rejects_other_opcodes(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(refused); i++) {
 		struct nvme_uring_cmd c = rw_cmd(refused[i], 0, 1, e->granted[0]);
 
-		KUNIT_EXPECT_EQ_MSG(test, check(e, &c, &why), -EOPNOTSUPP, "opcode %#x", refused[i]);
+		KUNIT_EXPECT_EQ_MSG(test, check(e, &c, &why), -EOPNOTSUPP, "opcode %#x",
+				    refused[i]);
 		KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_OPCODE);
 	}
 }
@@ -463,7 +464,7 @@ static void uapi_struct_sizes(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_ph_share), 8u);
 	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_lease), 32u);
 	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_list), 32u);
-	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_ns_entry), 368u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_ns_entry), 376u);
 	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_ph_entry), 48u);
 	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_lease_entry), 48u);
 	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_uring_cmd), 80u);
