@@ -594,18 +594,41 @@ fail:
 	return NULL;
 }
 
+/*
+ * The error that makes @c fail, or 0. SET and GET fail on any error (a miss
+ * included: per_key says which). For EXISTS, LOOKUP_LOCK and DELETE a miss
+ * (-ENOENT) or a locked key (-EBUSY, DELETE) is an answer, not a failure:
+ * only other per-key errors (I/O) fail the batch, whatever @result says.
+ */
+static int completion_error(const struct fdpkv_completion *c)
+{
+	unsigned int i;
+
+	if (c->op == FDPKV_OP_SET || c->op == FDPKV_OP_GET || c->result == 0 || !c->status)
+		return c->result;
+	for (i = 0; i < c->nkeys; i++) {
+		int st = c->status[i];
+
+		if (st == 0 || st == -ENOENT || (st == -EBUSY && c->op == FDPKV_OP_DELETE))
+			continue;
+		return st;
+	}
+	return 0;
+}
+
 /* LMCache's (future_id, ok, error, per_key) with len(per_key) == nkeys. */
 static PyObject *completion_lmcache(const struct fdpkv_completion *c)
 {
 	PyObject *pk = PyList_New(c->nkeys), *err;
 	unsigned int i;
-	int ok = c->result == 0;
+	int error = completion_error(c);
+	int ok = error == 0;
 
 	if (!pk)
 		return NULL;
 	for (i = 0; i < c->nkeys; i++) {
 		/* GET: True only when the buffer was filled completely (status 0). */
-		PyObject *b = (c->status ? c->status[i] == 0 : ok) ? Py_True : Py_False;
+		PyObject *b = (c->status ? c->status[i] == 0 : c->result == 0) ? Py_True : Py_False;
 
 		Py_INCREF(b);
 		PyList_SET_ITEM(pk, i, b);
@@ -613,7 +636,7 @@ static PyObject *completion_lmcache(const struct fdpkv_completion *c)
 	if (ok)
 		err = PyUnicode_FromStringAndSize("", 0);
 	else
-		err = PyUnicode_FromFormat("%s: %s", op_name(c->op), strerror(-c->result));
+		err = PyUnicode_FromFormat("%s: %s", op_name(c->op), strerror(-error));
 	if (!err) {
 		Py_DECREF(pk);
 		return NULL;
