@@ -13,6 +13,7 @@ static const struct fdpkv_backend_ops *const backends[] = {
 	&backend_file_ops,
 	&backend_sim_ops,
 	&backend_ng_ops,
+	&backend_fdpkv_ops,
 };
 
 int backend_open(struct fdpkv_dev *dev, const char *uri, const struct fdpkv_config *cfg,
@@ -27,7 +28,7 @@ int backend_open(struct fdpkv_dev *dev, const char *uri, const struct fdpkv_conf
 	dev->fd = -1;
 	snprintf(dev->uri, sizeof(dev->uri), "%s", uri);
 	if (!colon) {
-		fdpkv_seterr(err, errlen, "device '%s': expected scheme:path (file:, sim:, ng:)", uri);
+		fdpkv_seterr(err, errlen, "device '%s': expected scheme:path (file:, sim:, ng:, fdpkv:)", uri);
 		return -EINVAL;
 	}
 	n = (size_t)(colon - uri);
@@ -46,7 +47,7 @@ int backend_open(struct fdpkv_dev *dev, const char *uri, const struct fdpkv_conf
 		}
 		return 0;
 	}
-	fdpkv_seterr(err, errlen, "device '%s': unknown scheme '%.*s' (file:, sim:, ng: supported)",
+	fdpkv_seterr(err, errlen, "device '%s': unknown scheme '%.*s' (file:, sim:, ng:, fdpkv: supported)",
 		     uri, (int)n, uri);
 	return -EINVAL;
 }

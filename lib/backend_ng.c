@@ -1,142 +1,433 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * backend_ng.c - "ng:/dev/ngXnY": NVMe passthrough through io_uring
- * uring_cmd (SQE128/CQE32), writes tagged DTYPE=2 with the class's
- * placement identifier. Placement ids come from the RUH Status log
- * (I/O Management Receive); without FDP the writes carry no directive.
- * The reclaim unit size is not read from the FDP configuration log yet:
- * segment_size must be set to it.
+ * backend_ng.c - NVMe passthrough backends over io_uring uring_cmd
+ * (SQE128/CQE32); writes carry DTYPE=2 with the class's placement id.
  *
- * Only available inside the VM (tests/vm); the command encoding it uses is
- * unit-tested on the host (ng.c, tests/unit/test_ng_encode.c).
+ *  "ng:/dev/ngXnY"         straight to the namespace's generic char device:
+ *                          the whole namespace and all its placement ids are
+ *                          the cache's. Needs root on 6.1 (every passthrough
+ *                          command) and for the admin commands on any kernel.
+ *  "fdpkv:/dev/fdpkv?ns=N" through the fdpkv module: placement handles and an
+ *                          LBA lease are granted to this process, the module
+ *                          checks every command; no privilege needed beyond
+ *                          access to /dev/fdpkv. Geometry and the reclaim
+ *                          unit size come from the module.
+ *
+ * Both: a segment is one reclaim unit, so at open every placement id the
+ * cache writes through is moved to a fresh RU (RUH Update) if its current
+ * RU is partly written — after a restart the open segments of the last run
+ * left them so. Writing then starts on an RU boundary.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <linux/nvme_ioctl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <uapi/fdpkv.h>
+
 #include "internal.h"
 
-#define NG_MAX_TRANSFER		(128u << 10)
+#define NG_DEFAULT_MAX_TRANSFER	(128u << 10)
 #define NVME_ADMIN_IDENTIFY	0x06
+#define NVME_ADMIN_GET_LOG	0x02
+#define NVME_ADMIN_GET_FEATURES	0x0a
 #define NVME_IO_MGMT_RECV	0x12
+#define NVME_IO_MGMT_SEND	0x1d
+#define NVME_LOG_FDP_CONFIGS	0x20
+#define NVME_FEAT_FDP		0x1d
+#define RUH_STATUS_BYTES	4096
 
 struct ng_priv {
+	bool via_module;		/* fdpkv: */
+	uint32_t fdpkv_ns;		/* fdpkv namespace number */
+	uint32_t cmd_op;		/* NVME_URING_CMD_IO or FDPKV_URING_CMD_IO */
 	uint32_t nsid;
 	unsigned int lba_shift;
 	uint64_t nlba;
+	uint32_t max_transfer;
 	bool fdp;
 	unsigned int npids;
 	uint16_t pids[FDPKV_MAX_CLASSES];
 	uint64_t ru_bytes;
+	/* synchronous control commands (open, alignment) go through this ring */
+	pthread_mutex_t ctl_lock;
+	struct io_uring ctl;
+	bool ctl_ready;
 };
 
-static int ng_identify(int fd, struct ng_priv *np)
+static void ng_fill(struct ng_priv *np, struct io_uring_sqe *sqe, int fd)
 {
-	struct nvme_passthru_cmd cmd;
-	uint8_t *id;
-	unsigned int fmt;
-	uint64_t nsze;
-	int ret;
-
-	if (posix_memalign((void **)&id, 4096, 4096))
-		return -ENOMEM;
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.opcode = NVME_ADMIN_IDENTIFY;
-	cmd.nsid = np->nsid;
-	cmd.addr = (uint64_t)(uintptr_t)id;
-	cmd.data_len = 4096;
-	cmd.cdw10 = 0;	/* CNS 0: identify namespace */
-	ret = ioctl(fd, NVME_IOCTL_ADMIN_CMD, &cmd);
-	if (ret) {
-		ret = ret < 0 ? -errno : -EIO;
-		free(id);
-		return ret;
-	}
-	memcpy(&nsze, id, 8);
-	fmt = (id[26] & 0x0f) | ((id[26] >> 5 & 0x3) << 4);
-	np->lba_shift = id[128 + 4 * fmt + 2];
-	np->nlba = nsze;
-	free(id);
-	return np->lba_shift >= 9 && np->lba_shift <= 16 ? 0 : -EINVAL;
+	/*
+	 * A 128-byte SQE: the command area runs past struct io_uring_sqe,
+	 * which the compiler's bounds checks cannot know.
+	 */
+	memset(sqe, 0, 2 * sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = fd;
+	sqe->cmd_op = np->cmd_op;
+	if (np->via_module)
+		((struct fdpkv_uring_cmd *)sqe->cmd)->ns = np->fdpkv_ns;
 }
 
-static void ng_ruh_status(int fd, struct ng_priv *np)
+/* One I/O command on the control ring: 0, -errno, or -EIO for an NVMe status. */
+static int ng_ctl_io(struct fdpkv_dev *dev, uint8_t opcode, void *buf, uint32_t len,
+		     uint32_t cdw10, uint32_t cdw11)
+{
+	struct ng_priv *np = dev->priv;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct nvme_uring_cmd *c;
+	int ret;
+
+	pthread_mutex_lock(&np->ctl_lock);
+	sqe = io_uring_get_sqe(&np->ctl);
+	if (!sqe) {		/* cannot happen: one command at a time */
+		pthread_mutex_unlock(&np->ctl_lock);
+		return -EBUSY;
+	}
+	ng_fill(np, sqe, dev->fd);
+	c = (struct nvme_uring_cmd *)sqe->cmd;
+	c->opcode = opcode;
+	c->nsid = np->nsid;
+	c->addr = (uint64_t)(uintptr_t)buf;
+	c->data_len = len;
+	c->cdw10 = cdw10;
+	c->cdw11 = cdw11;
+	ret = io_uring_submit_and_wait(&np->ctl, 1);
+	if (ret >= 0)
+		ret = io_uring_wait_cqe(&np->ctl, &cqe);
+	if (ret >= 0) {
+		ret = cqe->res > 0 ? -EIO : cqe->res;
+		io_uring_cqe_seen(&np->ctl, cqe);
+	}
+	pthread_mutex_unlock(&np->ctl_lock);
+	return ret;
+}
+
+static void *ng_zalloc(size_t len)
+{
+	void *p;
+
+	if (posix_memalign(&p, 4096, len))
+		return NULL;
+	memset(p, 0, len);
+	return p;
+}
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
+static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
+
+/*
+ * RUH Status: the placement ids of the namespace and what is left of each
+ * one's current RU, in LBAs. Returns the descriptor count or -errno.
+ */
+static int ng_ruh_status(struct fdpkv_dev *dev, uint16_t *pids, uint64_t *ruamw, unsigned int max)
+{
+	uint8_t *b = ng_zalloc(RUH_STATUS_BYTES);
+	unsigned int i, n;
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	/* MO 1: RUH Status; CDW11: NUMD, 0's based */
+	ret = ng_ctl_io(dev, NVME_IO_MGMT_RECV, b, RUH_STATUS_BYTES, 1, RUH_STATUS_BYTES / 4 - 1);
+	if (ret) {
+		free(b);
+		return ret;
+	}
+	n = MIN((unsigned int)get16(b + 14), (RUH_STATUS_BYTES - 16) / 32);
+	for (i = 0; i < n && i < max; i++) {
+		pids[i] = get16(b + 16 + 32 * i);
+		if (ruamw)
+			ruamw[i] = get64(b + 16 + 32 * i + 8);
+	}
+	free(b);
+	return (int)i;
+}
+
+static int ng_admin(int fd, uint8_t opcode, uint32_t nsid, void *buf, uint32_t len,
+		    uint32_t cdw10, uint32_t cdw11, uint32_t *result)
 {
 	struct nvme_passthru_cmd cmd;
-	uint8_t *buf;
-	unsigned int n, i;
-	uint16_t nruhsd;
+	int ret;
 
-	if (posix_memalign((void **)&buf, 4096, 4096))
-		return;
 	memset(&cmd, 0, sizeof(cmd));
-	cmd.opcode = NVME_IO_MGMT_RECV;
-	cmd.nsid = np->nsid;
+	cmd.opcode = opcode;
+	cmd.nsid = nsid;
 	cmd.addr = (uint64_t)(uintptr_t)buf;
-	cmd.data_len = 4096;
-	cmd.cdw10 = 1;			/* MO 1: reclaim unit handle status */
-	cmd.cdw11 = 4096 / 4 - 1;	/* NUMD, 0's based dwords */
-	if (ioctl(fd, NVME_IOCTL_IO_CMD, &cmd) == 0) {
-		memcpy(&nruhsd, buf + 14, 2);
-		n = MIN((unsigned int)nruhsd, (4096u - 16) / 32);
-		for (i = 0; i < n && np->npids < FDPKV_MAX_CLASSES; i++)
-			memcpy(&np->pids[np->npids++], buf + 16 + 32 * i, 2);
-		np->fdp = np->npids > 0;
+	cmd.data_len = len;
+	cmd.cdw10 = cdw10;
+	cmd.cdw11 = cdw11;
+	ret = ioctl(fd, NVME_IOCTL_ADMIN_CMD, &cmd);
+	if (ret < 0)
+		return -errno;
+	if (result)
+		*result = cmd.result;
+	return ret > 0 ? -EIO : 0;
+}
+
+/* LBA size, size and endurance group from Identify Namespace. */
+static int ng_identify(int fd, struct ng_priv *np, uint16_t *endgid)
+{
+	uint8_t *id = ng_zalloc(4096);
+	unsigned int fmt;
+	int ret;
+
+	if (!id)
+		return -ENOMEM;
+	ret = ng_admin(fd, NVME_ADMIN_IDENTIFY, np->nsid, id, 4096, 0 /* CNS 0 */, 0, NULL);
+	if (!ret) {
+		fmt = (id[26] & 0x0f) | ((id[26] >> 5 & 0x3) << 4);
+		np->lba_shift = id[128 + 4 * fmt + 2];
+		np->nlba = get64(id);
+		*endgid = get16(id + 102);
+		if (np->lba_shift < 9 || np->lba_shift > 16)
+			ret = -EINVAL;
 	}
-	free(buf);
+	free(id);
+	return ret;
+}
+
+/*
+ * The reclaim unit size of the FDP configuration in use: Get Features FDP
+ * gives its index, the FDP Configurations log its descriptor.
+ */
+static int ng_ru_size(int fd, uint16_t endgid, uint64_t *runs)
+{
+	const uint32_t len = 4096;
+	uint8_t *log = ng_zalloc(len);
+	uint32_t feat = 0, numd = len / 4 - 1, off, idx, i, n;
+	int ret;
+
+	if (!log)
+		return -ENOMEM;
+	ret = ng_admin(fd, NVME_ADMIN_GET_FEATURES, 0, NULL, 0, NVME_FEAT_FDP, endgid, &feat);
+	if (!ret)
+		ret = ng_admin(fd, NVME_ADMIN_GET_LOG, 0xffffffff, log, len,
+			       NVME_LOG_FDP_CONFIGS | (numd & 0xffff) << 16,
+			       numd >> 16 | (uint32_t)endgid << 16, NULL);
+	if (ret)
+		goto out;
+	idx = (feat >> 8) & 0xff;
+	n = get16(log) + 1u;		/* NUMFDPC, 0's based */
+	for (i = 0, off = 16; i < n && off + 24 <= len; i++) {
+		uint16_t dsze = get16(log + off);
+
+		if (i == idx) {
+			*runs = get64(log + off + 16);
+			goto out;
+		}
+		if (!dsze)
+			break;
+		off += dsze;
+	}
+	ret = -ENOENT;
+out:
+	free(log);
+	return ret;
+}
+
+/* Largest power-of-two transfer the kernel maps for this namespace. */
+static uint32_t ng_max_transfer(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	char sys[256], name[64];
+	unsigned long kb = 0, segs = 0;
+	uint64_t max = NG_DEFAULT_MAX_TRANSFER;
+	uint32_t p2 = 4096;
+	FILE *f;
+
+	base = base ? base + 1 : path;
+	if (strncmp(base, "ng", 2))
+		return NG_DEFAULT_MAX_TRANSFER;
+	snprintf(name, sizeof(name), "nvme%s", base + 2);	/* ng0n1 -> nvme0n1 */
+	snprintf(sys, sizeof(sys), "/sys/block/%s/queue/max_hw_sectors_kb", name);
+	f = fopen(sys, "r");
+	if (f) {
+		if (fscanf(f, "%lu", &kb) != 1)
+			kb = 0;
+		fclose(f);
+	}
+	snprintf(sys, sizeof(sys), "/sys/block/%s/queue/max_segments", name);
+	f = fopen(sys, "r");
+	if (f) {
+		if (fscanf(f, "%lu", &segs) != 1)
+			segs = 0;
+		fclose(f);
+	}
+	if (kb && segs > 1)
+		max = MIN((uint64_t)kb << 10, (uint64_t)(segs - 1) * 4096);
+	while ((uint64_t)p2 * 2 <= max && p2 < (1u << 30))
+		p2 *= 2;
+	return p2;
+}
+
+static int ng_open_direct(struct fdpkv_dev *dev, struct ng_priv *np, const char *path,
+			  char *err, size_t errlen)
+{
+	uint16_t endgid = 0;
+	int ret;
+
+	ret = ioctl(dev->fd, NVME_IOCTL_ID);
+	if (ret <= 0) {
+		ret = ret < 0 ? -errno : -EINVAL;
+		fdpkv_seterr(err, errlen, "device '%s': not an NVMe namespace (NVME_IOCTL_ID: %s)",
+			     dev->uri, strerror(-ret));
+		return ret;
+	}
+	np->nsid = (uint32_t)ret;
+	np->cmd_op = NVME_URING_CMD_IO;
+	ret = ng_identify(dev->fd, np, &endgid);
+	if (ret) {
+		fdpkv_seterr(err, errlen, "device '%s': identify namespace: %s%s", dev->uri,
+			     strerror(-ret), ret == -EACCES ? " (admin commands need root)" : "");
+		return ret;
+	}
+	np->max_transfer = ng_max_transfer(path);
+	if (ng_ru_size(dev->fd, endgid ? endgid : 1, &np->ru_bytes))
+		np->ru_bytes = 0;	/* not FDP, or no right to read the log */
+	return 0;
+}
+
+/* fdpkv:/dev/fdpkv?ns=N - the module's namespace N, granted to this process. */
+static int ng_open_module(struct fdpkv_dev *dev, struct ng_priv *np, const char *query,
+			  const struct fdpkv_config *cfg, char *err, size_t errlen)
+{
+	struct fdpkv_ns_entry *ents;
+	struct fdpkv_list l = { 0 };
+	struct fdpkv_lease lease = { 0 };
+	struct fdpkv_ph ph = { 0 };
+	unsigned int want, i;
+	char *end;
+	long v;
+	int ret = 0;
+
+	if (!query || strncmp(query, "ns=", 3)) {
+		fdpkv_seterr(err, errlen, "device '%s': expected fdpkv:/dev/fdpkv?ns=N", dev->uri);
+		return -EINVAL;
+	}
+	v = strtol(query + 3, &end, 10);
+	if (*end || v < 0 || v >= 1 << 16) {
+		fdpkv_seterr(err, errlen, "device '%s': ns: not a namespace number", dev->uri);
+		return -EINVAL;
+	}
+	np->via_module = true;
+	np->fdpkv_ns = (uint32_t)v;
+	np->cmd_op = FDPKV_URING_CMD_IO;
+	ents = calloc(16, sizeof(*ents));
+	if (!ents)
+		return -ENOMEM;
+	l.addr = (uint64_t)(uintptr_t)ents;
+	l.size = 16 * sizeof(*ents);
+	l.what = FDPKV_LIST_NAMESPACES;
+	if (ioctl(dev->fd, FDPKV_IOC_LIST, &l))
+		ret = -errno;
+	for (i = 0; !ret && i < l.count && ents[i].ns != np->fdpkv_ns; i++)
+		;
+	if (ret || i == l.count) {
+		fdpkv_seterr(err, errlen, "device '%s': namespace %u is not attached to fdpkv%s",
+			     dev->uri, np->fdpkv_ns, ret ? "" : " (fdpkvctl attach)");
+		free(ents);
+		return ret ? ret : -ENODEV;
+	}
+	np->nsid = ents[i].nsid;
+	np->lba_shift = (unsigned int)__builtin_ctz(ents[i].lba_size);
+	np->nlba = ents[i].capacity;
+	np->ru_bytes = ents[i].ru_size;
+	np->max_transfer = 4096;
+	while ((uint64_t)np->max_transfer * 2 <= ents[i].max_transfer)
+		np->max_transfer *= 2;
+	want = MIN(ents[i].nr_pids, cfg->max_classes + FDPKV_CLASS_DATA0);
+	free(ents);
+
+	/* as many handles as there are classes, or as many as are free */
+	ph.ns = np->fdpkv_ns;
+	for (ph.count = MIN(want, FDPKV_MAX_CLASSES); ph.count; ph.count--) {
+		if (ioctl(dev->fd, FDPKV_IOC_PH_ALLOC, &ph) == 0)
+			break;
+		if (errno != ENOSPC) {
+			ret = -errno;
+			break;
+		}
+	}
+	if (ret || !ph.count) {
+		ret = ret ? ret : -ENOSPC;
+		fdpkv_seterr(err, errlen, "device '%s': no placement handle free: %s", dev->uri,
+			     strerror(-ret));
+		return ret;
+	}
+	np->npids = ph.count;
+	memcpy(np->pids, ph.pids, ph.count * sizeof(ph.pids[0]));
+	np->fdp = true;
+
+	/* the LBAs the cache uses: capacity, or the whole namespace */
+	lease.ns = np->fdpkv_ns;
+	lease.nlb = cfg->capacity_bytes ? cfg->capacity_bytes >> np->lba_shift : np->nlba;
+	if (ioctl(dev->fd, FDPKV_IOC_LEASE_ACQUIRE, &lease)) {
+		ret = -errno;
+		fdpkv_seterr(err, errlen, "device '%s': lease of LBAs 0..%llu: %s%s", dev->uri,
+			     (unsigned long long)lease.nlb - 1, strerror(-ret),
+			     ret == -EBUSY ? " (another process holds them)" : "");
+		return ret;
+	}
+	np->nlba = lease.nlb;
+	return 0;
 }
 
 static int ng_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_config *cfg,
 		   bool create, char *err, size_t errlen)
 {
+	bool module = !strncmp(dev->uri, "fdpkv:", 6);
+	const char *q = module ? strchr(path, '?') : NULL;
+	char devpath[256];
 	struct ng_priv *np;
-	int fd, ret;
+	int ret;
 
 	(void)create;
 	np = calloc(1, sizeof(*np));
 	if (!np)
 		return -ENOMEM;
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		fdpkv_seterr(err, errlen, "device '%s': open: %s", dev->uri, strerror(-ret));
-		goto free_np;
-	}
-	ret = ioctl(fd, NVME_IOCTL_ID);
-	if (ret <= 0) {
-		ret = ret < 0 ? -errno : -EINVAL;
-		fdpkv_seterr(err, errlen, "device '%s': not an NVMe namespace (NVME_IOCTL_ID: %s)",
-			     dev->uri, strerror(-ret));
-		goto close_fd;
-	}
-	np->nsid = (uint32_t)ret;
-	ret = ng_identify(fd, np);
-	if (ret) {
-		fdpkv_seterr(err, errlen, "device '%s': identify namespace: %s", dev->uri,
-			     strerror(-ret));
-		goto close_fd;
-	}
-	ng_ruh_status(fd, np);
-	np->ru_bytes = cfg->segment_bytes;
-	if (np->fdp && !np->ru_bytes) {
-		ret = -EINVAL;
-		fdpkv_seterr(err, errlen,
-			     "device '%s': set segment_size to the reclaim unit size", dev->uri);
-		goto close_fd;
-	}
-	dev->fd = fd;
+	pthread_mutex_init(&np->ctl_lock, NULL);
 	dev->priv = np;
+	snprintf(devpath, sizeof(devpath), "%.*s", q ? (int)(q - path) : (int)strlen(path), path);
+	dev->fd = open(devpath, O_RDWR | O_CLOEXEC);
+	if (dev->fd < 0) {
+		ret = -errno;
+		fdpkv_seterr(err, errlen, "device '%s': open %s: %s", dev->uri, devpath,
+			     strerror(-ret));
+		return ret;
+	}
+	ret = io_uring_queue_init(4, &np->ctl, IORING_SETUP_SQE128 | IORING_SETUP_CQE32);
+	if (ret) {
+		fdpkv_seterr(err, errlen, "device '%s': io_uring with SQE128/CQE32: %s", dev->uri,
+			     strerror(-ret));
+		return ret;
+	}
+	np->ctl_ready = true;
+	ret = module ? ng_open_module(dev, np, q ? q + 1 : NULL, cfg, err, errlen)
+		     : ng_open_direct(dev, np, devpath, err, errlen);
+	if (ret)
+		return ret;
+	if (!module) {
+		ret = ng_ruh_status(dev, np->pids, NULL, FDPKV_MAX_CLASSES);
+		np->npids = ret > 0 ? (unsigned int)ret : 0;
+		np->fdp = ret > 0;
+	}
+	if (np->fdp && !np->ru_bytes && !cfg->segment_bytes) {
+		fdpkv_seterr(err, errlen, "device '%s': the reclaim unit size is unknown; set "
+			     "segment_size to it (fdpkvctl info shows it)", dev->uri);
+		return -EINVAL;
+	}
+	if (!np->ru_bytes)
+		np->ru_bytes = cfg->segment_bytes;
 	return 0;
-close_fd:
-	close(fd);
-free_np:
-	free(np);
-	return ret;
 }
 
 static int ng_geometry(struct fdpkv_dev *dev, struct fdpkv_geometry *g)
@@ -146,11 +437,52 @@ static int ng_geometry(struct fdpkv_dev *dev, struct fdpkv_geometry *g)
 	memset(g, 0, sizeof(*g));
 	g->lba_size = 1u << np->lba_shift;
 	g->capacity = np->nlba << np->lba_shift;
-	g->ru_bytes = np->ru_bytes;
-	g->max_transfer = NG_MAX_TRANSFER;
+	g->ru_bytes = np->fdp ? np->ru_bytes : 0;
+	g->max_transfer = np->max_transfer;
 	g->npids = np->fdp ? np->npids : 1;
 	memcpy(g->pids, np->pids, sizeof(g->pids));
 	return 0;
+}
+
+/*
+ * Move each of @pids whose current RU is partly written to a fresh one, so
+ * the next segment starts on an RU boundary. One id per RUH Update: some
+ * devices (QEMU) refuse updating many ids at once. Returns how many moved.
+ */
+static int ng_ru_align(struct fdpkv_dev *dev, const uint16_t *pids, unsigned int n)
+{
+	struct ng_priv *np = dev->priv;
+	uint16_t st_pid[128];
+	uint64_t st_ruamw[128];
+	uint64_t ru_lbas = np->ru_bytes >> np->lba_shift;
+	uint16_t *upd;
+	int nst, moved = 0, ret = 0;
+	unsigned int i, j;
+
+	if (!np->fdp || !ru_lbas)
+		return 0;
+	nst = ng_ruh_status(dev, st_pid, st_ruamw, 128);
+	if (nst < 0)
+		return nst;
+	upd = ng_zalloc(4096);
+	if (!upd)
+		return -ENOMEM;
+	for (i = 0; i < n && !ret; i++) {
+		for (j = 0; j < i && pids[j] != pids[i]; j++)
+			;
+		if (j < i)
+			continue;	/* classes may share an id */
+		for (j = 0; j < (unsigned int)nst && st_pid[j] != pids[i]; j++)
+			;
+		if (j == (unsigned int)nst || st_ruamw[j] == 0 || st_ruamw[j] >= ru_lbas)
+			continue;
+		upd[0] = pids[i];
+		/* MO 1: RUH Update, NPID 0's based in CDW10[31:16] */
+		ret = ng_ctl_io(dev, NVME_IO_MGMT_SEND, upd, 2 * sizeof(*upd), 1, 0);
+		moved += !ret;
+	}
+	free(upd);
+	return ret ? ret : moved;
 }
 
 static int ng_prep(struct fdpkv_dev *dev, struct io_uring_sqe *sqe, struct io_part *p)
@@ -160,10 +492,8 @@ static int ng_prep(struct fdpkv_dev *dev, struct io_uring_sqe *sqe, struct io_pa
 	int ret = 0;
 
 	_Static_assert(sizeof(struct nvme_dsm_range) <= sizeof(p->pad), "dsm range in part");
-	memset(sqe, 0, 2 * sizeof(*sqe));	/* SQE128 */
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = dev->fd;
-	sqe->cmd_op = NVME_URING_CMD_IO;
+	_Static_assert(sizeof(struct fdpkv_uring_cmd) == 80, "fdpkv payload fills the SQE128 cmd");
+	ng_fill(np, sqe, dev->fd);
 	switch (p->cmd->op) {
 	case IO_READ:
 	case IO_WRITE:
@@ -193,10 +523,18 @@ static int ng_result(struct fdpkv_dev *dev, const struct io_uring_cqe *cqe, stru
 
 static void ng_close(struct fdpkv_dev *dev)
 {
+	struct ng_priv *np = dev->priv;
+
+	/* closing the fd returns the module's grants and lease too */
 	if (dev->fd >= 0)
 		close(dev->fd);
 	dev->fd = -1;
-	free(dev->priv);
+	if (np) {
+		if (np->ctl_ready)
+			io_uring_queue_exit(&np->ctl);
+		pthread_mutex_destroy(&np->ctl_lock);
+		free(np);
+	}
 	dev->priv = NULL;
 }
 
@@ -207,5 +545,17 @@ const struct fdpkv_backend_ops backend_ng_ops = {
 	.ring_flags = IORING_SETUP_SQE128 | IORING_SETUP_CQE32,
 	.prep = ng_prep,
 	.result = ng_result,
+	.ru_align = ng_ru_align,
+	.close = ng_close,
+};
+
+const struct fdpkv_backend_ops backend_fdpkv_ops = {
+	.scheme = "fdpkv",
+	.open = ng_open,
+	.geometry = ng_geometry,
+	.ring_flags = IORING_SETUP_SQE128 | IORING_SETUP_CQE32,
+	.prep = ng_prep,
+	.result = ng_result,
+	.ru_align = ng_ru_align,
 	.close = ng_close,
 };

@@ -124,6 +124,26 @@ static void entry_drop(struct fdpkv_cache *c, struct index_entry *e)
 
 /* ---- operations: completion ---------------------------------------------- */
 
+/*
+ * Whether a per-key status fails the batch: for EXISTS, LOOKUP_LOCK and
+ * DELETE an absent (or, for DELETE, locked) key is an answer, not a failure
+ * (fdpkv.h: result is 0 when the operation ran).
+ */
+static bool status_fails_batch(enum fdpkv_op type, int32_t st)
+{
+	if (st >= 0)
+		return false;
+	switch (type) {
+	case FDPKV_OP_EXISTS:
+	case FDPKV_OP_LOOKUP_LOCK:
+		return st != -ENOENT;
+	case FDPKV_OP_DELETE:
+		return st != -ENOENT && st != -EBUSY;
+	default:
+		return true;
+	}
+}
+
 static void op_post(struct op *op)
 {
 	struct fdpkv_cache *c = op->cache;
@@ -131,7 +151,7 @@ static void op_post(struct op *op)
 	unsigned int i;
 
 	for (i = 0; i < op->n; i++)
-		if (op->status[i] < 0)
+		if (status_fails_batch(op->type, op->status[i]))
 			break;
 	for (unsigned int k = 0; k < op->n; k++)
 		free(op->reqs[k].staging);
@@ -1021,6 +1041,27 @@ static void cache_free(struct fdpkv_cache *c)
 	free(c);
 }
 
+/*
+ * Segments are reclaim units: every segment opened from now on must start on
+ * an RU boundary of its class's placement id. The last run's open segments
+ * (and the superblock) left RUs partly written; move those to fresh ones.
+ */
+static int align_device(struct devctx *d, unsigned int nclasses, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!d->dev.ops->ru_align)
+		return 0;
+	ret = d->dev.ops->ru_align(&d->dev, d->sb.class_pid, nclasses);
+	if (ret < 0) {
+		fdpkv_seterr(err, errlen, "device '%s': aligning reclaim units: %s", d->dev.uri,
+			     strerror(-ret));
+		return ret;
+	}
+	atomic_fetch_add(&d->dev.cnt.ru_realigned, (uint64_t)ret);
+	return 0;
+}
+
 FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache **out, char *err,
 			    size_t errlen)
 {
@@ -1067,6 +1108,8 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		c->ndata = c->devs[0].sb.ndata_classes;
 		ret = recovery_scan(c, err, errlen);
 	}
+	for (i = 0; !ret && i < c->ndev; i++)
+		ret = align_device(&c->devs[i], c->nclasses, err, errlen);
 	if (ret) {
 		if (ret == -ENOMEM)
 			fdpkv_seterr(err, errlen, "out of memory");

@@ -199,6 +199,8 @@ struct segment {
 	uint32_t locked;		/* live entries with lock > 0 */
 	uint32_t readers;		/* reads in flight */
 	uint32_t writes;		/* writes in flight */
+	uint32_t copies;		/* RECLAIM: re-insert copies still reading it */
+	bool dealloc_sent;		/* RECLAIM: deallocate submitted */
 	struct index_entry *entries;	/* live entries in this segment */
 	struct key_req *wq_head, *wq_tail;	/* writes in offset order */
 	uint32_t next_free;
@@ -278,7 +280,7 @@ struct io_uring_sqe;
 struct io_uring_cqe;
 
 struct fdpkv_backend_ops {
-	const char *scheme;		/* "file", "sim", "ng" */
+	const char *scheme;		/* "file", "sim", "ng", "fdpkv" */
 	int (*open)(struct fdpkv_dev *dev, const char *path, const struct fdpkv_config *cfg,
 		    bool create, char *err, size_t errlen);
 	int (*geometry)(struct fdpkv_dev *dev, struct fdpkv_geometry *g);
@@ -289,12 +291,19 @@ struct fdpkv_backend_ops {
 	int (*result)(struct fdpkv_dev *dev, const struct io_uring_cqe *cqe, struct io_part *part);
 	/* synchronous backends (sim): run @part, return bytes done or -errno */
 	int (*exec)(struct fdpkv_dev *dev, struct io_part *part);
+	/*
+	 * FDP backends: before writing, move each of @pids whose reclaim unit
+	 * is partly written to a fresh one, so segments start on RU
+	 * boundaries. Returns how many moved, or -errno. Optional.
+	 */
+	int (*ru_align)(struct fdpkv_dev *dev, const uint16_t *pids, unsigned int n);
 	void (*close)(struct fdpkv_dev *dev);
 };
 
 struct fdpkv_dev_counters {
 	_Atomic uint64_t host_bytes;	/* written by the host */
 	_Atomic uint64_t media_bytes;	/* written to media (sim: incl. GC copies) */
+	_Atomic uint64_t ru_realigned;	/* RUs moved at open because partly written */
 };
 
 struct fdpkv_dev {
@@ -313,6 +322,7 @@ void backend_close(struct fdpkv_dev *dev);
 extern const struct fdpkv_backend_ops backend_file_ops;
 extern const struct fdpkv_backend_ops backend_sim_ops;
 extern const struct fdpkv_backend_ops backend_ng_ops;
+extern const struct fdpkv_backend_ops backend_fdpkv_ops;
 
 /* ---- engine.c ------------------------------------------------------------ */
 struct engine;

@@ -153,6 +153,7 @@ FDPKV_PUBLIC int fdpkv_device_stats(struct fdpkv_cache *c, unsigned int dev,
 	memset(s, 0, sizeof(*s));
 	s->host_bytes_written = atomic_load(&c->devs[dev].dev.cnt.host_bytes);
 	s->media_bytes_written = atomic_load(&c->devs[dev].dev.cnt.media_bytes);
+	s->ru_realigned = atomic_load(&c->devs[dev].dev.cnt.ru_realigned);
 	s->segment_bytes = c->devs[dev].sb.segment_bytes;
 	s->segments = c->devs[dev].sb.nsegments;
 	s->lba_size = c->devs[dev].sb.lba_size;

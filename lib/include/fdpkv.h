@@ -260,6 +260,9 @@ int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
  * @media_bytes_written:	bytes the media wrote, garbage collection included;
  *			only the sim backend models it (0 elsewhere), so
  *			media / host is the device write amplification
+ * @ru_realigned:	FDP backends (ng, fdpkv): placement ids whose reclaim
+ *			unit was found partly written at open and moved to a
+ *			fresh one so that segments start on RU boundaries
  * Available since 0.1 (added with the library implementation).
  */
 struct fdpkv_device_stats {
@@ -268,6 +271,7 @@ struct fdpkv_device_stats {
 	uint64_t segment_bytes;
 	uint64_t segments;
 	uint32_t lba_size;
+	uint64_t ru_realigned;
 };
 
 /* fdpkv_device_stats - counters of device @dev (0..ndevices-1). 0 or -EINVAL. */

@@ -127,6 +127,13 @@ static void test_exists_lock_delete(void **state)
 	(void)state;
 	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, "m@0@0@lk"), -ENOENT);
 	assert_int_equal(tu_op1(c, FDPKV_OP_DELETE, "m@0@0@lk"), -ENOENT);
+	/* a miss is an answer: the batch ran, so its result is 0 */
+	assert_int_equal(fdpkv_submit(c, FDPKV_OP_EXISTS, 1, &k, NULL, NULL, &done.id), 0);
+	assert_int_equal(fdpkv_wait(c, 30000), 1);
+	assert_int_equal(fdpkv_drain(c, &done, 1), 1);
+	assert_int_equal(done.result, 0);
+	assert_int_equal(done.status[0], -ENOENT);
+	fdpkv_completion_release(&done);
 	assert_int_equal(tu_set1(c, "m@0@0@lk", v, 10), 0);
 	assert_int_equal(tu_run(c, FDPKV_OP_EXISTS, 1, &k, NULL, &done), 0);
 	assert_int_equal(done.value_len[0], 10);

@@ -71,7 +71,10 @@ int tu_run(struct fdpkv_cache *c, enum fdpkv_op op, unsigned int n, const struct
 			continue;
 		assert_int_equal(done.id, id);	/* one op at a time in these helpers */
 		assert_int_equal(done.nkeys, n);
+		/* the batch result, or else the first key's refusal (a miss, a lock) */
 		ret = done.result;
+		for (unsigned int i = 0; !ret && i < n; i++)
+			ret = done.status[i] < 0 ? done.status[i] : 0;
 		if (out)
 			*out = done;
 		else
