@@ -16,6 +16,10 @@
  * header, key, sequence and value crc before copying to the caller: damaged
  * bytes become a miss and the caller's buffer is only written when the value
  * is known good.
+ *
+ * Eviction is FIFO by segment; with cfg.reinsert the objects of an evicted
+ * segment that were read since written are copied to the re-insert class
+ * first (see struct reinsert_req).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -232,7 +236,7 @@ static void key_done(struct key_req *kr, int status, uint64_t vlen)
 	op_put(op);
 }
 
-/* ---- space: eviction ------------------------------------------------------ */
+/* ---- space: eviction and re-insert ---------------------------------------- */
 
 struct dealloc_req {
 	struct io_cmd cmd;
@@ -240,40 +244,90 @@ struct dealloc_req {
 	uint32_t seg;
 };
 
-static void dealloc_done(struct io_cmd *cmd, int res);
+/*
+ * A re-insert copy (cfg.reinsert): an object read since it was written,
+ * rescued from a segment being evicted into the re-insert class.
+ *
+ * Its slot in the re-insert class (and with it its sequence) is reserved when
+ * the eviction decides, before the source is read, so every user write that
+ * is reserved later is newer, in memory and for recovery alike; keys with a
+ * user write already reserved are not copied, as that write would be older
+ * than the copy. The source segment stays in SEG_RECLAIM, readable and not
+ * deallocated, until every copy is done. A copy takes over the index entry
+ * only if the entry still points at the source; otherwise the key changed
+ * meanwhile and the copy is garbage already. When the source cannot be read
+ * or is damaged the reserved slot is still written, with a value crc that
+ * cannot match: recovery stops at the first hole of a segment, so a slot
+ * must never stay empty, and a bad value is a miss on every path.
+ */
+struct reinsert_req {
+	struct key_req kr;		/* kr.op == NULL marks an internal write */
+	struct devctx *d;
+	uint32_t src_seg, src_off_lba;
+	uint64_t src_seq;		/* sequence of the source object */
+	uint64_t seg_seq;		/* open sequence of the destination segment */
+	bool failed, committed;
+	struct io_cmd rcmd;
+	uint8_t key[];
+};
 
-static void evict_segment(struct devctx *d, uint32_t s)
+static struct fdpkv_cache *kr_cache(const struct key_req *kr)
+{
+	return kr->op ? kr->op->cache : ((const struct reinsert_req *)kr)->d->cache;
+}
+
+static void dealloc_done(struct io_cmd *cmd, int res);
+static void write_done(struct io_cmd *cmd, int res);
+
+/* Queue @e on the evicted list (oldest first) and drop it. cache->lock held. */
+static void evict_entry(struct fdpkv_cache *c, struct index_entry *e)
+{
+	struct evicted *ev = malloc(sizeof(*ev) + e->klen);
+
+	if (ev) {
+		ev->next = NULL;
+		ev->vlen = e->vlen;
+		ev->klen = e->klen;
+		memcpy(ev->key, e->key, e->klen);
+		if (c->ev_tail)
+			c->ev_tail->next = ev;
+		else
+			c->ev_head = ev;
+		c->ev_tail = ev;
+	}
+	atomic_fetch_add(&c->st.evicted_objects, 1);
+	entry_drop(c, e);
+}
+
+/* Oldest entry of a segment: entries are pushed at the head. */
+static struct index_entry *seg_oldest(const struct segment *sg)
+{
+	struct index_entry *e;
+
+	for (e = sg->entries; e && e->seg_next; e = e->seg_next)
+		;
+	return e;
+}
+
+/*
+ * Deallocate an evicted segment once nothing reads it any more: no re-insert
+ * copy and no GET in flight. Entries still left (copies that failed or were
+ * overtaken) are evicted first. cache->lock held.
+ */
+static void seg_try_dealloc(struct devctx *d, uint32_t s)
 {
 	struct fdpkv_cache *c = d->cache;
 	struct segment *sg = &d->segs.segs[s];
-	struct index_entry *e, *next;
+	struct index_entry *e, *prev;
 	struct dealloc_req *dr;
 
-	/* entries are pushed at the head: report from the tail, oldest first */
-	for (e = sg->entries; e && e->seg_next; e = e->seg_next)
-		;
-	for (; e; e = next) {
-		struct evicted *ev = malloc(sizeof(*ev) + e->klen);
-
-		next = e->seg_prev;
-		if (ev) {
-			ev->next = NULL;
-			ev->vlen = e->vlen;
-			ev->klen = e->klen;
-			memcpy(ev->key, e->key, e->klen);
-			if (c->ev_tail)
-				c->ev_tail->next = ev;
-			else
-				c->ev_head = ev;
-			c->ev_tail = ev;
-		}
-		atomic_fetch_add(&c->st.evicted_objects, 1);
-		entry_drop(c, e);
+	if (sg->state != SEG_RECLAIM || sg->dealloc_sent || sg->copies || sg->readers)
+		return;
+	for (e = seg_oldest(sg); e; e = prev) {
+		prev = e->seg_prev;
+		evict_entry(c, e);
 	}
-	sg->entries = NULL;
-	sg->state = SEG_RECLAIM;
-	d->segs.nreclaim++;
-	atomic_fetch_add(&c->st.evicted_segments, 1);
+	sg->dealloc_sent = true;
 	dr = calloc(1, sizeof(*dr));
 	if (!dr) {
 		/* no memory for the command: reuse without deallocating */
@@ -290,6 +344,220 @@ static void evict_segment(struct devctx *d, uint32_t s)
 	engine_submit(d->eng, &dr->cmd);
 }
 
+/* Take the next slot of @kr's class and queue @kr in its segment's write
+ * FIFO. cache->lock held. 0, -ENOSPC (no free segment) or -EFBIG. */
+static int slot_reserve(struct devctx *d, struct key_req *kr)
+{
+	struct fdpkv_cache *c = d->cache;
+	struct segment *sg;
+	int ret;
+
+	ret = segs_reserve(&d->segs, kr->cls, kr->size, &c->seq, &kr->seg, &kr->off);
+	if (ret)
+		return ret;
+	sg = &d->segs.segs[kr->seg];
+	kr->seq = sg->last_seq;
+	sg->writes++;
+	kr->wq_next = NULL;
+	kr->io_done = false;
+	if (sg->wq_tail)
+		sg->wq_tail->wq_next = kr;
+	else
+		sg->wq_head = kr;
+	sg->wq_tail = kr;
+	return 0;
+}
+
+/* Encode @kr's header into its staging image and write it. No lock needed:
+ * the slot is reserved and @seg_seq was read under the lock. */
+static void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
+{
+	struct fdpkv_cache *c = d->cache;
+	struct obj_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.flags = kr->flags;
+	h.cls = kr->cls;
+	h.klen = kr->klen;
+	h.vlen = kr->vlen;
+	h.seq = kr->seq;
+	h.seg_seq = seg_seq;
+	h.uuid64 = d->uuid64;
+	h.vcrc = kr->vcrc;
+	obj_encode(kr->staging, &h, (uint8_t *)kr->staging + OBJ_HDR_SIZE);
+	if (kr->op)
+		atomic_fetch_or(&kr->op->dev_mask, 1u << kr->dev);
+	kr->cmd = (struct io_cmd){
+		.op = IO_WRITE,
+		.pid = d->sb.class_pid[kr->cls],
+		/* copies are not covered by a user's flush: make them durable
+		 * themselves whenever the user asked for durability */
+		.dsync = kr->op ? c->cfg.durability == FDPKV_DURABILITY_FUA
+				: c->cfg.durability != FDPKV_DURABILITY_NONE,
+		.off = seg_base(d, kr->seg) + kr->off,
+		.len = kr->size,
+		.buf = kr->staging,
+		.done = write_done,
+		.arg = kr,
+	};
+	engine_submit(d->eng, &kr->cmd);
+}
+
+/* Is a write of @e's key reserved and not yet committed? cache->lock held.
+ * @busy caches the segments with writes in flight across calls (*nbusy < 0:
+ * not collected yet). */
+static bool key_write_pending(struct devctx *d, const struct index_entry *e, uint32_t *busy,
+			      int64_t *nbusy)
+{
+	struct seg_table *t = &d->segs;
+	const struct key_req *kr;
+	int64_t i;
+
+	if (*nbusy < 0) {
+		*nbusy = 0;
+		for (i = 0; i < t->n; i++)
+			if (t->segs[i].wq_head)
+				busy[(*nbusy)++] = (uint32_t)i;
+	}
+	for (i = 0; i < *nbusy; i++)
+		for (kr = t->segs[busy[i]].wq_head; kr; kr = kr->wq_next)
+			if (kr->klen == e->klen && !memcmp(kr->key, e->key, e->klen))
+				return true;
+	return false;
+}
+
+static void reinsert_read_done(struct io_cmd *cmd, int res);
+
+/* Start copying @e out of segment @s (being evicted). cache->lock held.
+ * 0 when the copy runs, else -errno and nothing changed (drop @e). */
+static int reinsert_start(struct devctx *d, uint32_t s, struct index_entry *e)
+{
+	struct fdpkv_cache *c = d->cache;
+	struct reinsert_req *r = calloc(1, sizeof(*r) + e->klen);
+	struct key_req *kr;
+
+	if (!r)
+		return -ENOMEM;
+	kr = &r->kr;
+	memcpy(r->key, e->key, e->klen);
+	r->d = d;
+	r->src_seg = s;
+	r->src_off_lba = e->off_lba;
+	r->src_seq = e->seq;
+	kr->key = r->key;
+	kr->klen = e->klen;
+	kr->dev = e->dev;
+	kr->cls = FDPKV_CLASS_REINSERT;
+	kr->flags = OBJ_F_REINSERT;
+	kr->vlen = e->vlen;
+	kr->size = obj_size(kr->klen, kr->vlen, d->sb.lba_size);
+	if (posix_memalign(&kr->staging, STAGING_ALIGN, kr->size)) {
+		free(r);
+		return -ENOMEM;
+	}
+	/* never waits for space: a full device drops instead */
+	if (slot_reserve(d, kr)) {
+		free(kr->staging);
+		free(r);
+		return -ENOSPC;
+	}
+	r->seg_seq = d->segs.segs[kr->seg].open_seq;
+	d->segs.segs[s].copies++;
+	c->inflight_ops++;	/* fdpkv_close waits for copies too */
+	r->rcmd = (struct io_cmd){
+		.op = IO_READ,
+		.off = seg_base(d, s) + (uint64_t)e->off_lba * d->sb.lba_size,
+		.len = kr->size,
+		.buf = kr->staging,
+		.done = reinsert_read_done,
+		.arg = r,
+	};
+	engine_submit(d->eng, &r->rcmd);
+	return 0;
+}
+
+static void reinsert_read_done(struct io_cmd *cmd, int res)
+{
+	struct reinsert_req *r = cmd->arg;
+	struct key_req *kr = &r->kr;
+	struct devctx *d = r->d;
+	struct fdpkv_cache *c = d->cache;
+	uint8_t *p = kr->staging, *val = p + OBJ_HDR_SIZE + kr->klen;
+	struct obj_hdr h;
+
+	if (res < 0)
+		atomic_fetch_add(&c->st.io_errors, 1);
+	if (res >= 0 && obj_decode(p, kr->size, &h) == 0 && h.klen == kr->klen &&
+	    !memcmp(p + OBJ_HDR_SIZE, kr->key, kr->klen) && h.seq == r->src_seq &&
+	    h.vlen == kr->vlen && h.uuid64 == d->uuid64 && !(h.flags & OBJ_F_TOMBSTONE) &&
+	    crc32c(0, val, kr->vlen) == h.vcrc) {
+		kr->vcrc = h.vcrc;
+	} else {
+		if (res >= 0)
+			atomic_fetch_add(&c->st.corrupt_objects, 1);
+		r->failed = true;
+		memcpy(p + OBJ_HDR_SIZE, kr->key, kr->klen);
+		memset(val + kr->vlen, 0, kr->size - OBJ_HDR_SIZE - kr->klen - kr->vlen);
+		kr->vcrc = crc32c(0, val, kr->vlen) ^ 1;	/* never matches */
+	}
+	write_submit(d, kr, r->seg_seq);
+}
+
+static void retry_waiters(struct devctx *d, struct key_req **failed);
+static void complete_failed(struct key_req *failed);
+
+/* A copy's write is done (committed or not). Runs without cache->lock. */
+static void reinsert_finish(struct key_req *kr)
+{
+	struct reinsert_req *r = (struct reinsert_req *)kr;
+	struct devctx *d = r->d;
+	struct fdpkv_cache *c = d->cache;
+	struct key_req *failed = NULL;
+
+	free(kr->staging);
+	if (r->committed)
+		atomic_fetch_add(&c->st.reinserted_objects, 1);
+	pthread_mutex_lock(&c->lock);
+	d->segs.segs[r->src_seg].copies--;
+	seg_try_dealloc(d, r->src_seg);
+	if (d->segs.nfree && d->waiters)
+		retry_waiters(d, &failed);
+	if (--c->inflight_ops == 0)
+		pthread_cond_broadcast(&c->idle);
+	pthread_mutex_unlock(&c->lock);
+	free(r);
+	complete_failed(failed);
+}
+
+/*
+ * Evict segment @s: drop its entries (reported by fdpkv_take_evicted, oldest
+ * first) or, with cfg.reinsert, copy those read since written and still live,
+ * then deallocate it whole. cache->lock held.
+ */
+static void evict_segment(struct devctx *d, uint32_t s)
+{
+	struct fdpkv_cache *c = d->cache;
+	struct segment *sg = &d->segs.segs[s];
+	struct index_entry *e, *prev;
+	uint32_t *busy = NULL;
+	int64_t nbusy = -1;
+
+	if (c->cfg.reinsert)
+		busy = malloc(sizeof(*busy) * d->segs.n);
+	for (e = seg_oldest(sg); e; e = prev) {
+		prev = e->seg_prev;
+		if (busy && (e->flags & IDX_F_READ) && !key_write_pending(d, e, busy, &nbusy) &&
+		    reinsert_start(d, s, e) == 0)
+			continue;
+		evict_entry(c, e);
+	}
+	free(busy);
+	sg->state = SEG_RECLAIM;
+	d->segs.nreclaim++;
+	atomic_fetch_add(&c->st.evicted_segments, 1);
+	seg_try_dealloc(d, s);
+}
+
 /* Evict until @want segments are free or being freed. Returns how many are. */
 static uint32_t evict_until(struct devctx *d, uint32_t want)
 {
@@ -303,8 +571,6 @@ static uint32_t evict_until(struct devctx *d, uint32_t want)
 	return d->segs.nfree + d->segs.nreclaim;
 }
 
-static void write_done(struct io_cmd *cmd, int res);
-
 /*
  * Reserve space for @kr and submit its write, or queue it until a segment
  * being deallocated is free. Called with cache->lock held. Returns 0 when
@@ -312,13 +578,11 @@ static void write_done(struct io_cmd *cmd, int res);
  */
 static int reserve_and_submit(struct key_req *kr)
 {
-	struct fdpkv_cache *c = kr->op->cache;
+	struct fdpkv_cache *c = kr_cache(kr);
 	struct devctx *d = &c->devs[kr->dev];
-	struct segment *sg;
-	struct obj_hdr h;
 	int ret;
 
-	ret = segs_reserve(&d->segs, kr->cls, kr->size, &c->seq, &kr->seg, &kr->off);
+	ret = slot_reserve(d, kr);
 	if (ret == -ENOSPC) {
 		evict_until(d, MAX(1u, c->cfg.free_segments_low));
 		if (!d->segs.nreclaim)
@@ -333,42 +597,9 @@ static int reserve_and_submit(struct key_req *kr)
 	}
 	if (ret)
 		return ret;
-	sg = &d->segs.segs[kr->seg];
-	kr->seq = sg->last_seq;
-	sg->writes++;
-	kr->wq_next = NULL;
-	kr->io_done = false;
-	if (sg->wq_tail)
-		sg->wq_tail->wq_next = kr;
-	else
-		sg->wq_head = kr;
-	sg->wq_tail = kr;
 	if (d->segs.nfree < c->cfg.free_segments_low)
 		evict_until(d, c->cfg.free_segments_low);
-
-	memset(&h, 0, sizeof(h));
-	h.flags = kr->flags;
-	h.cls = kr->cls;
-	h.klen = kr->klen;
-	h.vlen = kr->vlen;
-	h.seq = kr->seq;
-	h.seg_seq = sg->open_seq;
-	h.uuid64 = d->uuid64;
-	h.vcrc = kr->vcrc;
-	obj_encode(kr->staging, &h, (uint8_t *)kr->staging + OBJ_HDR_SIZE);
-
-	atomic_fetch_or(&kr->op->dev_mask, 1u << kr->dev);
-	kr->cmd = (struct io_cmd){
-		.op = IO_WRITE,
-		.pid = d->sb.class_pid[kr->cls],
-		.dsync = c->cfg.durability == FDPKV_DURABILITY_FUA,
-		.off = seg_base(d, kr->seg) + kr->off,
-		.len = kr->size,
-		.buf = kr->staging,
-		.done = write_done,
-		.arg = kr,
-	};
-	engine_submit(d->eng, &kr->cmd);
+	write_submit(d, kr, d->segs.segs[kr->seg].open_seq);
 	return 0;
 }
 
@@ -428,8 +659,17 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 	if (kr->flags & OBJ_F_TOMBSTONE)
 		return 0;	/* the key left the index when DELETE ran */
 	e = index_find(&c->ix, kr->key, kr->klen);
-	if (e && e->seq > kr->seq)
+	if (!kr->op) {
+		struct reinsert_req *r = (struct reinsert_req *)kr;
+
+		/* a copy only replaces the very object it was copied from */
+		if (r->failed || !e || e->dev != kr->dev || e->seg != r->src_seg ||
+		    e->off_lba != r->src_off_lba)
+			return 0;
+		r->committed = true;
+	} else if (e && e->seq > kr->seq) {
 		return 0;	/* a newer version won; this one is garbage already */
+	}
 	if (e) {
 		struct segment *old = &c->devs[e->dev].segs.segs[e->seg];
 
@@ -463,7 +703,7 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 static void write_done(struct io_cmd *cmd, int res)
 {
 	struct key_req *kr = cmd->arg, *h, *done = NULL, **tail = &done;
-	struct fdpkv_cache *c = kr->op->cache;
+	struct fdpkv_cache *c = kr_cache(kr);
 	struct devctx *d = &c->devs[kr->dev];
 	struct segment *sg;
 
@@ -494,7 +734,10 @@ static void write_done(struct io_cmd *cmd, int res)
 	pthread_mutex_unlock(&c->lock);
 	for (h = done; h; h = kr) {
 		kr = h->wait_next;
-		key_done(h, h->io_res, h->vlen);
+		if (h->op)
+			key_done(h, h->io_res, h->vlen);
+		else
+			reinsert_finish(h);
 	}
 }
 
@@ -607,7 +850,8 @@ static void read_done(struct io_cmd *cmd, int res)
 		atomic_fetch_add(&c->st.bytes_read, kr->vlen);
 	}
 	pthread_mutex_lock(&c->lock);
-	d->segs.segs[kr->seg].readers--;
+	if (!--d->segs.segs[kr->seg].readers)
+		seg_try_dealloc(d, kr->seg);	/* evicted while we read it */
 	if (status == -ENOENT) {
 		/* damaged: forget it so that it stays a miss */
 		struct index_entry *e = index_find(&c->ix, kr->key, kr->klen);
@@ -661,7 +905,8 @@ static void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf
 		d = &c->devs[kr->dev];
 		if (posix_memalign(&kr->staging, STAGING_ALIGN, kr->size)) {
 			pthread_mutex_lock(&c->lock);
-			d->segs.segs[kr->seg].readers--;
+			if (!--d->segs.segs[kr->seg].readers)
+				seg_try_dealloc(d, kr->seg);
 			pthread_mutex_unlock(&c->lock);
 			key_done(kr, -ENOMEM, 0);
 			continue;
