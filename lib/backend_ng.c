@@ -55,6 +55,7 @@ struct ng_priv {
 	unsigned int npids;
 	uint16_t pids[FDPKV_MAX_CLASSES];
 	uint64_t ru_bytes;
+	uint64_t capacity;		/* bytes the cache may use, 0: all */
 	/* synchronous control commands (open, alignment) go through this ring */
 	pthread_mutex_t ctl_lock;
 	struct io_uring ctl;
@@ -427,6 +428,7 @@ static int ng_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_c
 	}
 	if (!np->ru_bytes)
 		np->ru_bytes = cfg->segment_bytes;
+	np->capacity = cfg->capacity_bytes;
 	return 0;
 }
 
@@ -437,6 +439,8 @@ static int ng_geometry(struct fdpkv_dev *dev, struct fdpkv_geometry *g)
 	memset(g, 0, sizeof(*g));
 	g->lba_size = 1u << np->lba_shift;
 	g->capacity = np->nlba << np->lba_shift;
+	if (np->capacity && np->capacity < g->capacity)
+		g->capacity = np->capacity;
 	g->ru_bytes = np->fdp ? np->ru_bytes : 0;
 	g->max_transfer = np->max_transfer;
 	g->npids = np->fdp ? np->npids : 1;

@@ -21,6 +21,9 @@ static const struct cmd commands[] = {
 	{ "fsck", "open a cache read-only, rebuild its index and report damage", cmd_fsck },
 	{ "dump", "list the keys of a cache with their value sizes", cmd_dump },
 	{ "bench", "workload generator: throughput, latency percentiles, WAF", cmd_bench },
+	{ "attach", "attach an FDP namespace to the fdpkv kernel module", cmd_attach },
+	{ "detach", "detach a namespace from the fdpkv kernel module", cmd_detach },
+	{ "grants", "namespaces, handle grants and leases of the fdpkv module, counters", cmd_grants },
 	{ NULL, NULL, NULL },
 };
 

@@ -51,6 +51,9 @@ int cmd_format(int argc, char **argv, const struct cmd *cmd);
 int cmd_fsck(int argc, char **argv, const struct cmd *cmd);
 int cmd_dump(int argc, char **argv, const struct cmd *cmd);
 int cmd_bench(int argc, char **argv, const struct cmd *cmd);
+int cmd_attach(int argc, char **argv, const struct cmd *cmd);
+int cmd_detach(int argc, char **argv, const struct cmd *cmd);
+int cmd_grants(int argc, char **argv, const struct cmd *cmd);
 
 /* --- options (opts.c) ---------------------------------------------------- */
 
@@ -311,7 +314,25 @@ struct bench_result {
 
 enum out_fmt { OUT_NORMAL, OUT_JSON };
 
+struct fdpkv_ns_attach;
+struct fdpkv_ns_entry;
+struct fdpkv_ph_entry;
+struct fdpkv_lease_entry;
+
+/* attach, detach, grants: what the module answered */
+struct module_result {
+	const char *what;			/* "attached", "detached", "grants" */
+	const char *device;
+	const struct fdpkv_ns_attach *attach;	/* attached */
+	uint32_t detached_ns;			/* detached */
+	const struct fdpkv_ns_entry *ns;	/* grants */
+	const struct fdpkv_ph_entry *ph;
+	const struct fdpkv_lease_entry *leases;
+	uint32_t nns, nph, nleases;
+};
+
 struct print_ops {
+	void (*module)(const struct module_result *r);
 	void (*list)(const struct list_result *r);
 	void (*info)(const struct info_result *r);
 	void (*ruh_status)(const struct ruhs_result *r);

@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include <uapi/fdpkv.h>
+
 #include "fdpkvctl.h"
 
 int validate_output_format(const char *s, enum out_fmt *f)
@@ -382,7 +384,73 @@ static void n_error(const char *cmd, const char *dev, const char *msg)
 		fprintf(stderr, "%s %s: %s\n", PROG, cmd, msg);
 }
 
+static const char * const reject_names[FDPKV_REJECT_NR] = {
+	"opcode", "field", "nsid", "length", "too_big", "range", "placement", "no_placement",
+};
+
+static void n_module(const struct module_result *r)
+{
+	uint32_t i, k;
+
+	if (!strcmp(r->what, "attached")) {
+		const struct fdpkv_ns_attach *a = r->attach;
+
+		printf("%s: attached as fdpkv namespace %u (nsid %u, %u placement ids, "
+		       "LBA %u bytes, %llu blocks, max transfer %u bytes, RU %llu bytes)\n",
+		       r->device, a->ns, a->nsid, a->nr_pids, a->lba_size,
+		       (unsigned long long)a->capacity, a->max_transfer,
+		       (unsigned long long)a->ru_size);
+		printf("use it as: fdpkv:/dev/fdpkv?ns=%u\n", a->ns);
+		return;
+	}
+	if (!strcmp(r->what, "detached")) {
+		printf("fdpkv namespace %u detached\n", r->detached_ns);
+		return;
+	}
+	if (!r->nns)
+		printf("no namespace attached to fdpkv\n");
+	for (i = 0; i < r->nns; i++) {
+		const struct fdpkv_ns_entry *e = &r->ns[i];
+
+		printf("ns %u: %s nsid %u, LBA %u, %llu blocks, RU %llu bytes, max transfer %u\n",
+		       e->ns, e->path, e->nsid, e->lba_size, (unsigned long long)e->capacity,
+		       (unsigned long long)e->ru_size, e->max_transfer);
+		printf("  commands forwarded %llu, failed %llu, refused:",
+		       (unsigned long long)e->cmds, (unsigned long long)e->errors);
+		for (k = 0; k < FDPKV_REJECT_NR; k++)
+			printf(" %s=%llu", reject_names[k], (unsigned long long)e->rejected[k]);
+		printf("\n  PID    STATE      HOLDERS  HOLDER            CMDS        BYTES WRITTEN\n");
+		for (k = 0; k < r->nph; k++) {
+			const struct fdpkv_ph_entry *p = &r->ph[k];
+			char who[48] = "-";
+
+			if (p->ns != e->ns)
+				continue;
+			if (p->holders)
+				snprintf(who, sizeof(who), "%u (%.16s)", p->holder_pid, p->holder_comm);
+			printf("  %-6u %-10s %-8u %-17s %-11llu %llu\n", p->pid,
+			       p->flags & FDPKV_PH_ENTRY_GRANTED ?
+			       (p->flags & FDPKV_PH_ENTRY_SHARED ? "shared" : "granted") :
+			       (p->flags & FDPKV_PH_ENTRY_SHARED ? "shareable" : "free"),
+			       p->holders, who, (unsigned long long)p->cmds,
+			       (unsigned long long)p->bytes_written);
+		}
+		for (k = 0; k < r->nleases; k++) {
+			const struct fdpkv_lease_entry *l = &r->leases[k];
+
+			if (l->ns != e->ns)
+				continue;
+			printf("  lease %u: LBAs %llu..%llu%s held by %u (%.16s)\n", l->id,
+			       (unsigned long long)l->slba,
+			       (unsigned long long)(l->slba + l->nlb - 1),
+			       l->flags & FDPKV_LEASE_SHARED ? " shared" : "", l->holder_pid,
+			       l->holder_comm);
+		}
+	}
+}
+
 static const struct print_ops stdout_ops = {
+	.module = n_module,
 	.list = n_list,
 	.info = n_info,
 	.ruh_status = n_ruh_status,
@@ -803,7 +871,91 @@ static void j_error(const char *cmd, const char *dev, const char *msg)
 	json_finish(&j);
 }
 
+static void j_module(const struct module_result *r)
+{
+	struct json j;
+	char comm[17];
+	uint32_t i, k;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "result", r->what);
+	if (r->attach) {
+		const struct fdpkv_ns_attach *a = r->attach;
+
+		json_str(&j, "device", r->device);
+		json_u64(&j, "ns", a->ns);
+		json_u64(&j, "nsid", a->nsid);
+		json_u64(&j, "nr_pids", a->nr_pids);
+		json_u64(&j, "lba_size", a->lba_size);
+		json_u64(&j, "capacity_blocks", a->capacity);
+		json_u64(&j, "max_transfer", a->max_transfer);
+		json_u64(&j, "ru_size", a->ru_size);
+	} else if (!strcmp(r->what, "detached")) {
+		json_u64(&j, "ns", r->detached_ns);
+	} else {
+		json_arr_open(&j, "namespaces");
+		for (i = 0; i < r->nns; i++) {
+			const struct fdpkv_ns_entry *e = &r->ns[i];
+
+			json_obj_open(&j, NULL);
+			json_u64(&j, "ns", e->ns);
+			json_str(&j, "path", e->path);
+			json_u64(&j, "nsid", e->nsid);
+			json_u64(&j, "lba_size", e->lba_size);
+			json_u64(&j, "capacity_blocks", e->capacity);
+			json_u64(&j, "ru_size", e->ru_size);
+			json_u64(&j, "max_transfer", e->max_transfer);
+			json_u64(&j, "cmds", e->cmds);
+			json_u64(&j, "errors", e->errors);
+			json_obj_open(&j, "rejected");
+			for (k = 0; k < FDPKV_REJECT_NR; k++)
+				json_u64(&j, reject_names[k], e->rejected[k]);
+			json_obj_close(&j);
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
+		json_arr_open(&j, "handles");
+		for (k = 0; k < r->nph; k++) {
+			const struct fdpkv_ph_entry *p = &r->ph[k];
+
+			json_obj_open(&j, NULL);
+			json_u64(&j, "ns", p->ns);
+			json_u64(&j, "pid", p->pid);
+			json_bool(&j, "granted", p->flags & FDPKV_PH_ENTRY_GRANTED);
+			json_bool(&j, "shared", p->flags & FDPKV_PH_ENTRY_SHARED);
+			json_u64(&j, "holders", p->holders);
+			snprintf(comm, sizeof(comm), "%.16s", p->holder_comm);
+			json_u64(&j, "holder_pid", p->holder_pid);
+			json_str(&j, "holder_comm", p->holders ? comm : NULL);
+			json_u64(&j, "cmds", p->cmds);
+			json_u64(&j, "bytes_written", p->bytes_written);
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
+		json_arr_open(&j, "leases");
+		for (k = 0; k < r->nleases; k++) {
+			const struct fdpkv_lease_entry *l = &r->leases[k];
+
+			json_obj_open(&j, NULL);
+			json_u64(&j, "ns", l->ns);
+			json_u64(&j, "id", l->id);
+			json_u64(&j, "slba", l->slba);
+			json_u64(&j, "nlb", l->nlb);
+			json_bool(&j, "shared", l->flags & FDPKV_LEASE_SHARED);
+			snprintf(comm, sizeof(comm), "%.16s", l->holder_comm);
+			json_u64(&j, "holder_pid", l->holder_pid);
+			json_str(&j, "holder_comm", comm);
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
+	}
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
 static const struct print_ops json_ops = {
+	.module = j_module,
 	.list = j_list,
 	.info = j_info,
 	.ruh_status = j_ruh_status,

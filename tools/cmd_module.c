@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Subcommands that drive the fdpkv kernel module through /dev/fdpkv:
+ * attach and detach namespaces, and list what is granted to whom.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <uapi/fdpkv.h>
+
+#include "fdpkvctl.h"
+
+#define FDPKV_DEV	"/dev/fdpkv"
+
+static int module_begin(int argc, char **argv, const struct cmd_spec *spec,
+			const char *output_format, const char **pos,
+			const struct print_ops **ops, int *fd)
+{
+	enum out_fmt f;
+	int ret;
+
+	ret = opts_parse(argc, argv, spec, pos);
+	if (ret)
+		return ret > 0 ? -1 : 1;
+	if (validate_output_format(output_format, &f)) {
+		fprintf(stderr, "%s %s: --output-format: expected normal or json\n", PROG,
+			spec->name);
+		return 1;
+	}
+	*ops = print_ops_get(f);
+	*fd = open(FDPKV_DEV, O_RDWR | O_CLOEXEC);
+	if (*fd < 0)
+		return print_fail(*ops, spec->name, FDPKV_DEV, "open: %s%s", strerror(errno),
+				  errno == ENOENT ? " (is fdpkv.ko loaded?)" : "");
+	return 0;
+}
+
+int cmd_attach(int argc, char **argv, const struct cmd *cmd)
+{
+	struct {
+		const char *output_format;
+		uint64_t ru_size;
+		unsigned int nsid;
+	} cfg = { .output_format = "normal" };
+	const struct opt opts[] = {
+		OPT_OUTPUT(&cfg.output_format),
+		{ "ru-size", 0, OPT_SIZE, &cfg.ru_size, "SIZE",
+		  "reclaim unit size (default: read from the FDP Configurations log)" },
+		{ "nsid", 'n', OPT_UINT, &cfg.nsid, "N", "refuse unless the namespace id is N" },
+		OPT_END,
+	};
+	const struct cmd_spec spec = { cmd->name, "DEV",
+		"Attach the NVMe namespace block device DEV (/dev/nvmeXnY) to the fdpkv\n"
+		"module, which then grants its placement handles and LBA ranges to\n"
+		"processes. Needs CAP_SYS_ADMIN. The reclaim unit size is read from the\n"
+		"device and handed to the module, which cannot send admin commands.", opts };
+	const struct print_ops *ops;
+	struct fdpkv_ns_attach a;
+	struct module_result res;
+	const char *path = NULL;
+	int fd = -1, rc;
+
+	rc = module_begin(argc, argv, &spec, cfg.output_format, &path, &ops, &fd);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (!cfg.ru_size && fdp_ru_size(path, &cfg.ru_size))
+		cfg.ru_size = 0;	/* unknown: users must then set segment_size */
+	memset(&a, 0, sizeof(a));
+	a.path = (uint64_t)(uintptr_t)path;
+	a.nsid = cfg.nsid;
+	a.ru_size = cfg.ru_size;
+	if (ioctl(fd, FDPKV_IOC_NS_ATTACH, &a)) {
+		int e = errno;
+
+		rc = print_fail(ops, cmd->name, path, "attach: %s%s", strerror(e),
+				e == EOPNOTSUPP ? " (a native-multipath head node, or no FDP: "
+						  "see kmod/README.md)" :
+				e == EEXIST ? " (already attached)" :
+				e == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
+		goto out;
+	}
+	memset(&res, 0, sizeof(res));
+	res.what = "attached";
+	res.device = path;
+	res.attach = &a;
+	ops->module(&res);
+out:
+	close(fd);
+	return rc;
+}
+
+int cmd_detach(int argc, char **argv, const struct cmd *cmd)
+{
+	struct {
+		const char *output_format;
+	} cfg = { .output_format = "normal" };
+	const struct opt opts[] = {
+		OPT_OUTPUT(&cfg.output_format),
+		OPT_END,
+	};
+	const struct cmd_spec spec = { cmd->name, "NS",
+		"Detach fdpkv namespace number NS (see `fdpkvctl grants`). Refused while\n"
+		"any placement handle is granted or any lease is held. Needs CAP_SYS_ADMIN.",
+		opts };
+	const struct print_ops *ops;
+	struct fdpkv_ns_detach d;
+	struct module_result res;
+	unsigned long long ns;
+	const char *arg = NULL;
+	int fd = -1, rc;
+
+	rc = module_begin(argc, argv, &spec, cfg.output_format, &arg, &ops, &fd);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (parse_uint(arg, 0xffff, &ns)) {
+		rc = print_fail(ops, cmd->name, FDPKV_DEV, "NS: '%s' is not a namespace number", arg);
+		goto out;
+	}
+	memset(&d, 0, sizeof(d));
+	d.ns = (uint32_t)ns;
+	if (ioctl(fd, FDPKV_IOC_NS_DETACH, &d)) {
+		int e = errno;
+
+		rc = print_fail(ops, cmd->name, FDPKV_DEV, "detach namespace %llu: %s%s", ns,
+				strerror(e), e == EBUSY ? " (handles or leases are held)" :
+					     e == ENOENT ? " (not attached)" : "");
+		goto out;
+	}
+	memset(&res, 0, sizeof(res));
+	res.what = "detached";
+	res.device = FDPKV_DEV;
+	res.detached_ns = (uint32_t)ns;
+	ops->module(&res);
+out:
+	close(fd);
+	return rc;
+}
+
+/* FDPKV_IOC_LIST of one kind into a malloc'd array, growing until it fits. */
+static int module_list(int fd, uint32_t what, size_t esize, void **out, uint32_t *count)
+{
+	struct fdpkv_list l;
+	uint32_t room = 16;
+	void *buf = NULL;
+
+	for (;;) {
+		void *nb = realloc(buf, room * esize);
+
+		if (!nb) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nb;
+		memset(&l, 0, sizeof(l));
+		l.addr = (uint64_t)(uintptr_t)buf;
+		l.size = (uint32_t)(room * esize);
+		l.what = what;
+		if (ioctl(fd, FDPKV_IOC_LIST, &l)) {
+			free(buf);
+			return -errno;
+		}
+		if (l.total <= l.count)
+			break;
+		room = l.total;
+	}
+	*out = buf;
+	*count = l.count;
+	return 0;
+}
+
+int cmd_grants(int argc, char **argv, const struct cmd *cmd)
+{
+	struct {
+		const char *output_format;
+	} cfg = { .output_format = "normal" };
+	const struct opt opts[] = {
+		OPT_OUTPUT(&cfg.output_format),
+		OPT_END,
+	};
+	const struct cmd_spec spec = { cmd->name, NULL,
+		"List the namespaces attached to the fdpkv module with their counters\n"
+		"(commands forwarded, errors, refusals by reason), every placement handle\n"
+		"with its holder process and bytes written, and every LBA lease.", opts };
+	const struct print_ops *ops;
+	struct module_result res;
+	const char *unused = NULL;
+	void *ns = NULL, *ph = NULL, *le = NULL;
+	int fd = -1, rc, ret;
+
+	rc = module_begin(argc, argv, &spec, cfg.output_format, &unused, &ops, &fd);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	memset(&res, 0, sizeof(res));
+	ret = module_list(fd, FDPKV_LIST_NAMESPACES, sizeof(struct fdpkv_ns_entry), &ns, &res.nns);
+	if (!ret)
+		ret = module_list(fd, FDPKV_LIST_HANDLES, sizeof(struct fdpkv_ph_entry), &ph,
+				  &res.nph);
+	if (!ret)
+		ret = module_list(fd, FDPKV_LIST_LEASES, sizeof(struct fdpkv_lease_entry), &le,
+				  &res.nleases);
+	if (ret) {
+		rc = print_fail(ops, cmd->name, FDPKV_DEV, "FDPKV_IOC_LIST: %s", strerror(-ret));
+		goto out;
+	}
+	res.what = "grants";
+	res.device = FDPKV_DEV;
+	res.ns = ns;
+	res.ph = ph;
+	res.leases = le;
+	ops->module(&res);
+out:
+	free(ns);
+	free(ph);
+	free(le);
+	close(fd);
+	return rc;
+}
