@@ -13,7 +13,7 @@
  * a segment therefore equals offset order.
  *
  * A GET reads the whole object into an aligned bounce buffer and checks
- * header, key, sequence and value crc before copying to the caller: damaged
+ * header, key, segment sequence and value crc before copying to the caller: damaged
  * bytes become a miss and the caller's buffer is only written when the value
  * is known good.
  *
@@ -264,7 +264,7 @@ struct reinsert_req {
 	struct key_req kr;		/* kr.op == NULL marks an internal write */
 	struct devctx *d;
 	uint32_t src_seg, src_off_lba;
-	uint64_t src_seq;		/* sequence of the source object */
+	uint64_t src_seg_seq;		/* open sequence of the source segment */
 	uint64_t seg_seq;		/* open sequence of the destination segment */
 	bool failed, committed;
 	struct io_cmd rcmd;
@@ -443,7 +443,7 @@ static int reinsert_start(struct devctx *d, uint32_t s, struct index_entry *e)
 	r->d = d;
 	r->src_seg = s;
 	r->src_off_lba = e->off_lba;
-	r->src_seq = e->seq;
+	r->src_seg_seq = d->segs.segs[s].open_seq;
 	kr->key = r->key;
 	kr->klen = e->klen;
 	kr->dev = e->dev;
@@ -488,7 +488,7 @@ static void reinsert_read_done(struct io_cmd *cmd, int res)
 	if (res < 0)
 		atomic_fetch_add(&c->st.io_errors, 1);
 	if (res >= 0 && obj_decode(p, kr->size, &h) == 0 && h.klen == kr->klen &&
-	    !memcmp(p + OBJ_HDR_SIZE, kr->key, kr->klen) && h.seq == r->src_seq &&
+	    !memcmp(p + OBJ_HDR_SIZE, kr->key, kr->klen) && h.seg_seq == r->src_seg_seq &&
 	    h.vlen == kr->vlen && h.uuid64 == d->uuid64 && !(h.flags & OBJ_F_TOMBSTONE) &&
 	    crc32c(0, val, kr->vlen) == h.vcrc) {
 		kr->vcrc = h.vcrc;
@@ -647,6 +647,26 @@ static void dealloc_done(struct io_cmd *cmd, int res)
 	complete_failed(failed);
 }
 
+/*
+ * Is the committed entry @e newer than the write @kr of the same key?
+ * A key's user writes all go to one class (the class follows from the key)
+ * and a class fills one segment at a time in sequence order, so of two
+ * segments the later opened holds the later version; within one segment
+ * commits run in offset order, so a committed entry there is older. A
+ * re-insert copy (another class) is older than any user write still to
+ * commit: copies are only started for keys without a reserved user write.
+ * cache->lock held.
+ */
+static bool entry_newer(const struct fdpkv_cache *c, const struct index_entry *e,
+			const struct key_req *kr)
+{
+	const struct seg_table *t = &c->devs[e->dev].segs;
+
+	if (e->dev != kr->dev || e->seg == kr->seg || t->segs[e->seg].cls != kr->cls)
+		return false;
+	return t->segs[e->seg].open_seq > t->segs[kr->seg].open_seq;
+}
+
 /* Make a written object visible. cache->lock held. */
 static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 {
@@ -667,7 +687,7 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 		    e->off_lba != r->src_off_lba)
 			return 0;
 		r->committed = true;
-	} else if (e && e->seq > kr->seq) {
+	} else if (e && entry_newer(c, e, kr)) {
 		return 0;	/* a newer version won; this one is garbage already */
 	}
 	if (e) {
@@ -686,12 +706,10 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 		if (!e)
 			return -ENOMEM;
 	}
-	e->seq = kr->seq;
 	e->vlen = kr->vlen;
 	e->dev = kr->dev;
 	e->seg = kr->seg;
 	e->off_lba = (uint32_t)(kr->off / d->sb.lba_size);
-	e->cls = kr->cls;
 	e->flags = 0;
 	seg_link(sg, e);
 	sg->live_objs++;
@@ -842,7 +860,7 @@ static void read_done(struct io_cmd *cmd, int res)
 		atomic_fetch_add(&c->st.io_errors, 1);
 		status = res;
 	} else if (obj_decode(p, kr->size, &h) == 0 && h.klen == kr->klen &&
-		   !memcmp(p + OBJ_HDR_SIZE, kr->key, kr->klen) && h.seq == kr->seq &&
+		   !memcmp(p + OBJ_HDR_SIZE, kr->key, kr->klen) && h.seg_seq == kr->seq &&
 		   h.vlen == kr->vlen && h.uuid64 == d->uuid64 && !(h.flags & OBJ_F_TOMBSTONE) &&
 		   crc32c(0, p + OBJ_HDR_SIZE + kr->klen, kr->vlen) == h.vcrc) {
 		memcpy(kr->buf.base, p + OBJ_HDR_SIZE + kr->klen, kr->vlen);
@@ -857,7 +875,8 @@ static void read_done(struct io_cmd *cmd, int res)
 		struct index_entry *e = index_find(&c->ix, kr->key, kr->klen);
 
 		atomic_fetch_add(&c->st.corrupt_objects, 1);
-		if (e && e->seq == kr->seq)
+		if (e && e->dev == kr->dev && e->seg == kr->seg &&
+		    (uint64_t)e->off_lba * d->sb.lba_size == kr->off)
 			entry_drop(c, e);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -889,7 +908,9 @@ static void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf
 			kr->dev = e->dev;
 			kr->seg = e->seg;
 			kr->off = (uint64_t)e->off_lba * d->sb.lba_size;
-			kr->seq = e->seq;
+			/* names the segment's current use: checked against
+			 * the header's seg_seq when the read completes */
+			kr->seq = d->segs.segs[kr->seg].open_seq;
 			kr->vlen = e->vlen;
 			kr->size = obj_size(kr->klen, kr->vlen, d->sb.lba_size);
 			e->flags |= IDX_F_READ;

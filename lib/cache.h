@@ -27,7 +27,7 @@ struct key_req {
 	uint16_t flags;			/* OBJ_F_* */
 	uint64_t vlen, size;		/* value and on-device bytes */
 	uint32_t vcrc;
-	uint64_t seq;
+	uint64_t seq;			/* write: its sequence; read: seg's open_seq */
 	uint32_t seg;
 	uint64_t off;			/* inside the segment */
 	void *staging;			/* LBA-aligned object image */

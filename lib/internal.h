@@ -129,25 +129,36 @@ int sb_choose(const struct superblock sb[2], const int rc[2]);
 #define IDX_F_TOMBSTONE		0x02	/* recovery only: a delete record */
 
 /*
- * One live key. 56 bytes plus the key; kept small because a cache holds
- * tens of millions. seg_prev/seg_next chain the entries of one segment so
- * that eviction drops a segment without scanning the table.
+ * One live key: 48 bytes plus the key, kept small because a cache holds tens
+ * of millions. seg_prev/seg_next chain the entries of one segment, newest
+ * first, so that eviction drops a segment without scanning the table.
+ *
+ * No sequence number is kept: the object at (dev, seg, off_lba) is named by
+ * its segment's open sequence (checked against the header's seg_seq on every
+ * read), and which of two versions of a key is newer follows from their
+ * segments (commit_object). The class is the segment's. Recovery, which does
+ * need sequences, keeps one per entry in scan_seq and links the entries into
+ * their segments only once the scan is over.
  */
 struct index_entry {
 	struct index_entry *next;	/* hash chain */
-	struct index_entry *seg_prev, *seg_next;
-	uint64_t seq;
+	union {
+		struct index_entry *seg_prev;	/* linked into its segment */
+		uint64_t scan_seq;		/* recovery, before linking */
+	};
+	struct index_entry *seg_next;
 	uint64_t vlen;
 	uint32_t seg;
 	uint32_t off_lba;		/* offset inside the segment, in LBAs */
 	uint16_t klen;
 	uint16_t lock;			/* LOOKUP_LOCK refcount, saturates */
 	uint8_t dev;
-	uint8_t cls;
 	uint8_t flags;
-	uint8_t pad;
+	uint8_t pad[2];
 	uint8_t key[];
 };
+
+_Static_assert(sizeof(struct index_entry) == 48, "index entry grew");
 
 struct index {
 	struct index_entry **buckets;

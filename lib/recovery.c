@@ -12,7 +12,9 @@
  * previous read's completion on the device thread.
  *
  * The highest sequence of a key wins; a delete record that wins hides the
- * key. Delete records only exist in the index during the scan.
+ * key. Delete records only exist in the index during the scan. Entries keep
+ * their sequence in scan_seq while the scan runs and are linked into their
+ * segments, in offset order, once it is over (struct index_entry).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -54,13 +56,12 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 
 	if (h->seq > c->seq)
 		c->seq = h->seq;
-	if (e && e->seq >= h->seq)
+	if (e && e->scan_seq >= h->seq)
 		return 0;	/* an older version: garbage */
 	if (e) {
 		if (!(e->flags & IDX_F_TOMBSTONE)) {
 			struct segment *old = &c->devs[e->dev].segs.segs[e->seg];
 
-			seg_unlink(old, e);
 			old->live_objs--;
 			old->live_bytes -= e->vlen;
 			usage_add(c, e, -1);
@@ -70,15 +71,13 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 		if (!e)
 			return -ENOMEM;
 	}
-	e->seq = h->seq;
+	e->scan_seq = h->seq;
 	e->vlen = h->vlen;
 	e->dev = (uint8_t)w->d->idx;
 	e->seg = w->seg;
 	e->off_lba = (uint32_t)(w->off / w->d->sb.lba_size);
-	e->cls = h->cls;
 	e->flags = (h->flags & OBJ_F_TOMBSTONE) ? IDX_F_TOMBSTONE : 0;
 	if (!(e->flags & IDX_F_TOMBSTONE)) {
-		seg_link(sg, e);
 		sg->live_objs++;
 		sg->live_bytes += e->vlen;
 		usage_add(c, e, 1);
@@ -192,6 +191,75 @@ static int drop_tombstone(void *arg, struct index_entry *e)
 	return 0;
 }
 
+struct link_ctx {
+	struct fdpkv_cache *c;
+	size_t base[FDPKV_MAX_DEVICES];	/* first slot of each device's segments */
+	size_t *pos;			/* per segment: next free place in v */
+	struct index_entry **v;
+	bool count;
+};
+
+static int link_gather(void *arg, struct index_entry *e)
+{
+	struct link_ctx *l = arg;
+	size_t s = l->base[e->dev] + e->seg;
+
+	if (l->count)
+		l->pos[s + 1]++;
+	else
+		l->v[l->pos[s]++] = e;
+	return 0;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+	const struct index_entry *x = *(struct index_entry *const *)a;
+	const struct index_entry *y = *(struct index_entry *const *)b;
+
+	return x->off_lba < y->off_lba ? -1 : x->off_lba > y->off_lba;
+}
+
+/* After the scan: link every entry into its segment, oldest at the tail as
+ * commits would have. cache->lock held. 0 or -ENOMEM. */
+static int link_entries(struct fdpkv_cache *c)
+{
+	struct link_ctx l = { .c = c };
+	size_t nseg = 0, i, j, from = 0;
+	unsigned int d;
+
+	for (d = 0; d < c->ndev; d++) {
+		l.base[d] = nseg;
+		nseg += c->devs[d].segs.n;
+	}
+	l.pos = calloc(nseg + 1, sizeof(*l.pos));
+	l.v = malloc(MAX(c->ix.count, (size_t)1) * sizeof(*l.v));
+	if (!l.pos || !l.v) {
+		free(l.pos);
+		free(l.v);
+		return -ENOMEM;
+	}
+	l.count = true;
+	index_foreach(&c->ix, link_gather, &l);
+	for (i = 0; i < nseg; i++)
+		l.pos[i + 1] += l.pos[i];
+	l.count = false;
+	index_foreach(&c->ix, link_gather, &l);	/* pos[s] ends at segment s's end */
+	for (d = 0; d < c->ndev; d++) {
+		for (i = 0; i < c->devs[d].segs.n; i++) {
+			size_t to = l.pos[l.base[d] + i];
+			struct segment *sg = &c->devs[d].segs.segs[i];
+
+			qsort(l.v + from, to - from, sizeof(*l.v), by_offset);
+			for (j = from; j < to; j++)
+				seg_link(sg, l.v[j]);
+			from = to;
+		}
+	}
+	free(l.pos);
+	free(l.v);
+	return 0;
+}
+
 int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
 {
 	struct scan scan = { .c = c };
@@ -235,6 +303,8 @@ int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
 	pthread_mutex_unlock(&scan.lock);
 	pthread_mutex_lock(&c->lock);
 	index_foreach(&c->ix, drop_tombstone, &c->ix);
+	if (!ret)
+		ret = link_entries(c);
 	for (i = 0; i < c->ndev; i++)
 		segs_rebuild_free(&c->devs[i].segs);
 	pthread_mutex_unlock(&c->lock);

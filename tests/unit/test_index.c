@@ -22,13 +22,13 @@ static void test_basic(void **state)
 	assert_null(index_find(&ix, "a", 1));
 	e = index_insert(&ix, "a", 1);
 	assert_non_null(e);
-	e->seq = 1;
+	e->off_lba = 1;
 	e->vlen = 10;
 	assert_ptr_equal(index_find(&ix, "a", 1), e);
 	assert_null(index_find(&ix, "ab", 2));
 	assert_null(index_find(&ix, "b", 1));
 	/* replace = update in place */
-	e->seq = 2;
+	e->off_lba = 2;
 	e->vlen = 20;
 	assert_int_equal(index_find(&ix, "a", 1)->vlen, 20);
 	assert_int_equal(ix.count, 1);
@@ -76,7 +76,7 @@ static void test_100k_growth(void **state)
 		snprintf(key, sizeof(key), "llama@000000ff@0@%08zx@tenant", i);
 		e = index_insert(&ix, key, (uint32_t)strlen(key));
 		assert_non_null(e);
-		e->seq = i;
+		e->off_lba = (uint32_t)i;
 	}
 	assert_true(ix.nbuckets > before);
 	assert_int_equal(ix.count, 100000);
@@ -90,7 +90,7 @@ static void test_100k_growth(void **state)
 		snprintf(key, sizeof(key), "llama@000000ff@0@%08zx@tenant", i);
 		e = index_find(&ix, key, (uint32_t)strlen(key));
 		assert_non_null(e);
-		assert_int_equal(e->seq, i);
+		assert_int_equal(e->off_lba, i);
 		if (i % 2)
 			index_remove(&ix, e);
 	}
