@@ -3,8 +3,12 @@
  * crc32c.c - CRC-32C (Castagnoli), table driven, slicing by 8.
  *
  * Objects and superblocks carry CRC-32C because it is what NVMe end-to-end
- * protection and most storage formats use; slicing by 8 keeps the cost of
- * checking every value on GET near memcpy speed without CPU-specific code.
+ * protection and most storage formats use. Every value is checksummed on SET
+ * and checked on GET, so this is the library's hottest loop: on x86-64 with
+ * SSE4.2 the crc32 instruction does it (about 8x fewer instructions than the
+ * table; bench/callgrind.sh showed the table at 64% of all instructions of a
+ * 4 KiB SET+GET), elsewhere slicing by 8. Both give identical results
+ * (test_crc32c compares them).
  */
 #include <pthread.h>
 #include <string.h>
@@ -15,6 +19,7 @@
 
 static uint32_t crc_table[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+static bool crc_hw;
 
 static void crc32c_init_table(void)
 {
@@ -30,9 +35,46 @@ static void crc32c_init_table(void)
 		for (j = 1; j < 8; j++)
 			crc_table[j][i] = (crc_table[j - 1][i] >> 8) ^
 					  crc_table[0][crc_table[j - 1][i] & 0xff];
+#if defined(__x86_64__)
+	crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
 }
 
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p, size_t len)
+{
+	uint64_t c = ~crc;
+
+	while (len && ((uintptr_t)p & 7)) {
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+		len--;
+	}
+	while (len >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		c = __builtin_ia32_crc32di(c, w);
+		p += 8;
+		len -= 8;
+	}
+	while (len--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+	return ~(uint32_t)c;
+}
+#endif
+
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
+{
+	pthread_once(&crc_once, crc32c_init_table);
+#if defined(__x86_64__)
+	if (crc_hw)
+		return crc32c_hw(crc, buf, len);
+#endif
+	return crc32c_sw(crc, buf, len);
+}
+
+uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 

@@ -57,6 +57,8 @@ void fdpkv_seterr(char *err, size_t errlen, const char *fmt, ...)
 /* ---- crc32c.c ------------------------------------------------------------ */
 /* CRC-32C (Castagnoli), reflected, init/xorout ~0: crc32c(0, "123456789") = 0xe3069283. */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+/* The portable table implementation crc32c() uses without SSE4.2 (tests). */
+uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
 /* ---- hash.c -------------------------------------------------------------- */
 /* Stable 64-bit hash: persisted decisions (device, class) depend on it. */
