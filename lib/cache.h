@@ -31,6 +31,7 @@ struct key_req {
 	uint32_t seg;
 	uint64_t off;			/* inside the segment */
 	void *staging;			/* LBA-aligned object image */
+	uint64_t staging_cap;		/* its allocated size (staging_put) */
 	struct io_cmd cmd;
 	bool io_done;
 	int io_res;
@@ -78,6 +79,19 @@ struct evicted {
 	uint8_t key[];
 };
 
+/* Staging buffers kept for reuse (cache.c: staging_get). */
+#define STAGING_KEEP	64
+
+struct staging_pool {
+	pthread_mutex_t lock;
+	unsigned int n;
+	uint64_t bytes;
+	struct {
+		void *p;
+		uint64_t cap;
+	} slot[STAGING_KEEP];
+};
+
 struct fdpkv_cache {
 	struct fdpkv_config cfg;
 	unsigned int ndev;
@@ -94,6 +108,7 @@ struct fdpkv_cache {
 	struct evicted *ev_head, *ev_tail;
 
 	struct cq cq;
+	struct staging_pool pool;
 	atomic_ullong next_id;
 	atomic_bool closing;
 
