@@ -46,7 +46,7 @@ TSAN_BINS	:= $(patsubst tests/unit/%.c,$(B)/tests/tsan/%,$(wildcard tests/unit/t
 KVERS		:= $(strip $(KVER_61) $(KVER_612))
 
 .PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build dkms-src \
-	tsan-build vm-build check-setup
+	tsan-build vm-build check-setup bench
 all: lib tools plugin kmod $(B)/examples/roundtrip
 
 setup:
@@ -129,6 +129,14 @@ test: setup
 
 demo: setup
 	@scripts/demo.sh
+
+# --- benchmarks (programs, not tests; not part of all): see bench/README.md ----
+BENCH_BINS	:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+bench: $(BENCH_BINS)
+
+$(B)/bench/%: bench/%.c $(B)/lib/libfdpkv.a $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libfdpkv.a $(LDLIBS_LIB)
 
 # --- lint ------------------------------------------------------------------
 lint:
