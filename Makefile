@@ -90,7 +90,7 @@ $(B)/examples/%: examples/%.c $(B)/lib/libfdpkv.a
 # --- plugin (CPython extension, built in place) --------------------------------
 plugin: $(B)/lib/libfdpkv.a
 	cd plugin && FDPKV_TOP=$(CURDIR) $(PYTHON) setup.py -q build_ext --inplace \
-		--build-temp $(CURDIR)/$(B)/plugin
+		--force --build-temp $(CURDIR)/$(B)/plugin
 
 # --- kernel module, one out-of-tree build per cached kernel ---------------------
 KMOD_SRCS	:= Kbuild $(wildcard kmod/*.c kmod/*.h kmod/tests/*.c) include/uapi/fdpkv.h

@@ -60,11 +60,21 @@ static int file_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv
 			free(fp);
 			return -EINVAL;
 		}
-		fp->direct = true;
-		fd = open(path, flags | O_CREAT | O_EXCL | O_DIRECT, 0600);
-		if (fd < 0 && errno == EINVAL) {
-			fp->direct = false;
-			fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+		/*
+		 * Create it first, then open it as above: a filesystem without
+		 * O_DIRECT (tmpfs before 6.6) refuses the flag only after it
+		 * has made the file, so O_CREAT|O_EXCL|O_DIRECT would leave a
+		 * file behind and the retry would fail with EEXIST.
+		 */
+		fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+		if (fd >= 0) {
+			close(fd);
+			fp->direct = true;
+			fd = open(path, flags | O_DIRECT);
+			if (fd < 0 && errno == EINVAL) {
+				fp->direct = false;
+				fd = open(path, flags);
+			}
 		}
 	}
 	if (fd < 0) {

@@ -12,6 +12,7 @@
 """
 import random
 import select
+import os
 import threading
 import time
 
@@ -20,7 +21,8 @@ from lmc import UBuf, payload
 
 from fdpkv_lmcache import FdpKvConnector
 
-TOTAL_OPS = 10_000
+# 10,000 on the host; the VM run (QEMU TCG, ~50x slower I/O) sets fewer
+TOTAL_OPS = int(os.environ.get("FDPKV_BRIDGE_OPS", "10000"))
 SUBMITTERS = 2
 MAX_OUTSTANDING = 128  # per submitter
 

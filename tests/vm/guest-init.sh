@@ -7,6 +7,8 @@
 #   rmmod NAME                unload it (failure fails the run)
 #   run PROG [args]           run /test/PROG; non-zero exit fails the run
 #   sh CMD...                 run a shell command; non-zero exit fails the run
+#   py ARGS...                run /usr/bin/python3 ARGS in /test (VM_PYTHON=1
+#                             images), with the plugin on PYTHONPATH
 # Test programs print TAP; the host counts it. Afterwards the kernel log is
 # printed with a [dmesg] prefix (KUnit's KTAP is in there) and the run ends
 # with "=== RESULT rc=N".
@@ -51,6 +53,13 @@ while read -r verb arg rest; do
 		sh -c "$arg $rest"
 		r=$?
 		echo "=== sh exit=$r"
+		[ $r -eq 0 ] || rc=1 ;;
+	py)
+		echo "=== py $arg $rest"
+		(cd /test && HOME=/tmp PYTHONPATH=/test/plugin PYTHONDONTWRITEBYTECODE=1 \
+			/usr/bin/python3 $arg $rest)
+		r=$?
+		echo "=== py exit=$r"
 		[ $r -eq 0 ] || rc=1 ;;
 	*)
 		echo "=== unknown plan step: $verb"; rc=1 ;;

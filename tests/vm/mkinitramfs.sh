@@ -69,6 +69,32 @@ for f in "$@"; do
 	esac
 	[ -x "$f" ] && [ ! -d "$f" ] && readelf -l "$f" 2>/dev/null | grep -q 'program interpreter' && copy_libs "$f"
 done
+# VM_PYTHON=1: Debian's Python with pytest, the plugin and tests/python, so
+# the plugin's contract tests can run in the guest (about 15 MB compressed).
+if [ "${VM_PYTHON:-0}" = 1 ]; then
+	top=$(cd "$here/../.." && pwd)
+	py=$(readlink -f /usr/bin/python3)
+	mkdir -p "$root/usr/bin" "$root/usr/lib/python3/dist-packages"
+	cp "$py" "$root/usr/bin/"
+	ln -sf "$(basename "$py")" "$root/usr/bin/python3"
+	copy_libs "$py"
+	for so in /usr/lib/"$(basename "$py")"/lib-dynload/*.so; do
+		copy_libs "$so"
+	done
+	tar -C /usr/lib -cf - --exclude=test --exclude=tests --exclude=idlelib --exclude=tkinter \
+		--exclude=lib2to3 --exclude=ensurepip --exclude=pydoc_data --exclude='config-3*' \
+		--exclude=turtledemo "$(basename "$py")" | tar -C "$root/usr/lib" -xf -
+	for p in pytest _pytest pluggy iniconfig packaging py py.py attr; do
+		[ -e "/usr/lib/python3/dist-packages/$p" ] || continue
+		cp -a "/usr/lib/python3/dist-packages/$p" "$root/usr/lib/python3/dist-packages/"
+	done
+	mkdir -p "$root/test/plugin" "$root/test/tests"
+	cp -a "$top/plugin/fdpkv_lmcache" "$top/plugin/README.md" "$root/test/plugin/"
+	cp -a "$top/tests/python" "$root/test/tests/"
+	for so in "$root"/test/plugin/fdpkv_lmcache/*.so; do
+		[ -e "$so" ] && copy_libs "$so"
+	done
+fi
 cp "$PLAN" "$root/test/plan"
 cp "$here/guest-init.sh" "$root/init"
 chmod 0755 "$root/init" "$root/test"

@@ -45,6 +45,10 @@ summarize() { # $1 = log, $2 = label, $3 = run-vm exit code
 	# TAP of the test programs, and KTAP test cases (indented) in the kernel log
 	pass=$(grep -cE '^(\[dmesg\] \[ *[0-9.]+\]    +)?ok [0-9]+' "$log")
 	fail=$(grep -cE '^(\[dmesg\] \[ *[0-9.]+\] +)?not ok [0-9]+' "$log")
+	# pytest's closing line ("N passed, N failed in Ts") in the guest
+	pass=$((pass + $(sed -n 's/^=* *\([0-9][0-9]*\) passed.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')))
+	fail=$((fail + $(sed -n 's/.* \([0-9][0-9]*\) failed.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')))
+	fail=$((fail + $(sed -n 's/.* \([0-9][0-9]*\) errors\{0,1\} in .*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')))
 	# Every other failure sign counts once: a failed step, a kernel splat, no result.
 	grep -qE '^=== .*(FAILED|exit=[1-9])' "$log" && fail=$((fail + 1))
 	grep -qE '^\[dmesg\].*(BUG:|WARNING:|Oops|Call Trace|general protection)' "$log" && fail=$((fail + 1))
@@ -66,7 +70,7 @@ run_plan() { # $1 = plan file, $2 = kernel label, $3 = vmlinux, $4 = module root
 	initrd=$B/initrd/$label.cpio.gz
 	log=$B/logs/$label.log
 	vmenv=$(sed -n 's/^# vm: //p' "$plan" | tr '\n' ' ')
-	tests/vm/mkinitramfs.sh "$4" "$5" "$plan" "$initrd" "$6"/*.ko "$B"/progs/* \
+	env $vmenv tests/vm/mkinitramfs.sh "$4" "$5" "$plan" "$initrd" "$6"/*.ko "$B"/progs/* \
 		$(ls build/bin/* tests/vm/scripts/* 2>/dev/null) >"$B/initrd/$label.log" 2>&1 ||
 		{ echo "vm/$label: 0 passed, 1 failed (initramfs)"; total_fail=$((total_fail + 1)); return; }
 	env $vmenv tests/vm/run-vm.sh "$3" "$initrd" "$log"
