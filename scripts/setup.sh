@@ -32,7 +32,8 @@ grep -q 'VERSION_CODENAME=bookworm' /etc/os-release ||
 # --- 1. apt suites -----------------------------------------------------------
 BPO_LIST=/etc/apt/sources.list.d/fdpkv-bookworm-backports.list
 have_bpo() {
-	grep -rhsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ >/dev/null
+	# -q: a match wins even if /etc/apt/sources.list does not exist
+	grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/
 }
 if ! have_bpo; then
 	say "adding bookworm-backports to $BPO_LIST"
@@ -112,7 +113,7 @@ fetch_kernel() { # $1 = tag (61|612), $2 = suite selector
 		debs="$debs $p"
 	done
 	# shellcheck disable=SC2086
-	(cd "$dir/debs" && apt-get download -q $debs >/dev/null) ||
+	(cd "$dir/debs" && apt-get download -q -o APT::Sandbox::User=root $debs >/dev/null) ||
 		die "apt-get download failed for: $debs"
 	for d in "$dir"/debs/*.deb; do dpkg-deb -x "$d" "$dir/root"; done
 	rm -rf "$dir/debs"
@@ -150,7 +151,7 @@ src=$CACHE/src/linux-source-6.12-$sver
 if [ ! -f "$src/.done" ]; then
 	say "linux-source-6.12 $sver: downloading and unpacking"
 	rm -rf "$src" && mkdir -p "$src"
-	(cd "$src" && apt-get download -q "linux-source-6.12=$sver" >/dev/null) ||
+	(cd "$src" && apt-get download -q -o APT::Sandbox::User=root "linux-source-6.12=$sver" >/dev/null) ||
 		die "apt-get download linux-source-6.12=$sver failed"
 	dpkg-deb --fsys-tarfile "$src"/linux-source-6.12_*.deb |
 		tar -xO ./usr/src/linux-source-6.12.tar.xz | tar -xJ -C "$src"

@@ -17,7 +17,7 @@
 #define FDPKV_DEV	"/dev/fdpkv"
 
 static int module_begin(int argc, char **argv, const struct cmd_spec *spec,
-			const char *output_format, const char **pos,
+			const char *const *output_format, const char **pos,
 			const struct print_ops **ops, int *fd)
 {
 	enum out_fmt f;
@@ -26,7 +26,8 @@ static int module_begin(int argc, char **argv, const struct cmd_spec *spec,
 	ret = opts_parse(argc, argv, spec, pos);
 	if (ret)
 		return ret > 0 ? -1 : 1;
-	if (validate_output_format(output_format, &f)) {
+	/* read after parsing: -o sets it */
+	if (validate_output_format(*output_format, &f)) {
 		fprintf(stderr, "%s %s: --output-format: expected normal or json\n", PROG,
 			spec->name);
 		return 1;
@@ -64,7 +65,7 @@ int cmd_attach(int argc, char **argv, const struct cmd *cmd)
 	const char *path = NULL;
 	int fd = -1, rc;
 
-	rc = module_begin(argc, argv, &spec, cfg.output_format, &path, &ops, &fd);
+	rc = module_begin(argc, argv, &spec, &cfg.output_format, &path, &ops, &fd);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (!cfg.ru_size && fdp_ru_size(path, &cfg.ru_size))
@@ -113,7 +114,7 @@ int cmd_detach(int argc, char **argv, const struct cmd *cmd)
 	const char *arg = NULL;
 	int fd = -1, rc;
 
-	rc = module_begin(argc, argv, &spec, cfg.output_format, &arg, &ops, &fd);
+	rc = module_begin(argc, argv, &spec, &cfg.output_format, &arg, &ops, &fd);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (parse_uint(arg, 0xffff, &ns)) {
@@ -191,7 +192,7 @@ int cmd_grants(int argc, char **argv, const struct cmd *cmd)
 	void *ns = NULL, *ph = NULL, *le = NULL;
 	int fd = -1, rc, ret;
 
-	rc = module_begin(argc, argv, &spec, cfg.output_format, &unused, &ops, &fd);
+	rc = module_begin(argc, argv, &spec, &cfg.output_format, &unused, &ops, &fd);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	memset(&res, 0, sizeof(res));

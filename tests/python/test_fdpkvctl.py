@@ -5,6 +5,7 @@ output that parses, clean one-line failures on files that are not NVMe
 devices, and a man page that documents every subcommand. The device paths
 are exercised in the VM (tests/vm/scripts/fdpkvctl_test.sh)."""
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -18,7 +19,8 @@ MAN = TOP / "tools" / "fdpkvctl.8"
 DEV_CMDS = ["info", "ruh-status", "stats", "events"]
 NVME_CMDS = ["list", "info", "ruh-status", "ruh-update", "stats", "events", "provision"]
 CACHE_CMDS = ["format", "fsck", "dump", "bench"]
-ALL_CMDS = NVME_CMDS + CACHE_CMDS
+MODULE_CMDS = ["attach", "detach", "grants"]
+ALL_CMDS = NVME_CMDS + CACHE_CMDS + MODULE_CMDS
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -81,7 +83,8 @@ def test_unknown_option_prints_usage(cmd):
     assert r.stdout == ""
 
 
-@pytest.mark.parametrize("cmd", DEV_CMDS + ["ruh-update", "provision"] + CACHE_CMDS)
+@pytest.mark.parametrize("cmd", DEV_CMDS + ["ruh-update", "provision", "attach", "detach"] +
+                         CACHE_CMDS)
 def test_missing_device_prints_usage(cmd):
     r = ctl(cmd)
     assert r.returncode == 1
@@ -282,3 +285,19 @@ def test_cache_bad_values(args, why):
     r = ctl(*args)
     assert r.returncode == 1
     assert why in r.stderr
+
+
+# --- module commands without the module -------------------------------------------
+
+@pytest.mark.skipif(os.path.exists("/dev/fdpkv"), reason="fdpkv.ko is loaded here")
+@pytest.mark.parametrize("args", [["grants"], ["attach", "/dev/nvme0n1"], ["detach", "0"]])
+def test_module_commands_without_module_say_so(args):
+    r = ctl(*args)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip() == ("fdpkvctl %s: /dev/fdpkv: open: No such file or directory "
+                                "(is fdpkv.ko loaded?)" % args[0])
+    r = ctl(*args, "-o", "json")
+    assert r.returncode == 1
+    err = json.loads(r.stdout)["error"]
+    assert err["command"] == args[0] and err["device"] == "/dev/fdpkv"
+    assert "is fdpkv.ko loaded?" in err["message"]

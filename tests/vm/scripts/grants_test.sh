@@ -1,0 +1,40 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# fdpkvctl attach/grants/detach against the module: a process's grant shows
+# with its pid and command name and is gone after it is killed. TAP.
+n=0 failed=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+T=/test
+$T/fdpkvctl attach /dev/nvme0n1 -o json >/tmp/attach.json
+ok $? "fdpkvctl attach /dev/nvme0n1"
+grep -q '"ru_size": *1048576' /tmp/attach.json
+ok $? "attach handed the RU size read from log 0x20 to the module"
+$T/fdpkvctl attach /dev/nvme0n1 >/dev/null 2>/tmp/err
+[ $? -ne 0 ] && grep -q "already attached" /tmp/err
+ok $? "attaching twice fails with a reason: $(cat /tmp/err)"
+$T/fdpkv_hold 0 2 0 100 >/tmp/hold.out &
+hold=$!
+i=0
+while ! grep -q held /tmp/hold.out 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+$T/fdpkvctl grants -o json >/tmp/g.json
+ok $? "fdpkvctl grants -o json"
+c=$(grep -A1 "\"holder_pid\": $hold," /tmp/g.json | grep -c "\"holder_comm\": \"fdpkv_hold\"")
+[ "$c" -eq 3 ]
+ok $? "2 handles and 1 lease held by pid $hold (fdpkv_hold): $c entries"
+$T/fdpkvctl grants | grep -q "held by $hold (fdpkv_hold)"
+ok $? "the text form shows the lease holder"
+$T/fdpkvctl detach 0 2>/tmp/err
+[ $? -ne 0 ] && grep -q "handles or leases are held" /tmp/err
+ok $? "detach while held fails: $(cat /tmp/err)"
+kill -9 $hold
+wait $hold 2>/dev/null
+$T/fdpkvctl grants -o json >/tmp/g.json
+! grep -q '"granted": *true' /tmp/g.json && ! grep -q '"id"' /tmp/g.json
+ok $? "after kill -9 nothing is granted or leased"
+$T/fdpkvctl detach 0
+ok $? "detach"
+$T/fdpkvctl detach 0 2>/tmp/err
+[ $? -ne 0 ] && grep -q "not attached" /tmp/err
+ok $? "detach again fails: $(cat /tmp/err)"
+echo "1..$n"
+[ $failed -eq 0 ]
