@@ -18,10 +18,12 @@ echo "== checkpatch --strict"
 	-f Kbuild kmod/*.c kmod/*.h kmod/tests/*.c include/uapi/*.h || rc=1
 echo "== cppcheck"
 srcs=$(ls lib/*.c tools/*.c plugin/src/*.c 2>/dev/null)
+
 if [ -n "$srcs" ]; then
 	# shellcheck disable=SC2086
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -Iinclude -Ilib/include -Ilib \
+		--library=python \
 		--suppress=missingIncludeSystem $srcs || rc=1
 fi
 [ $rc -eq 0 ] && echo "lint: clean"
