@@ -2,8 +2,11 @@
 /*
  * recovery.c - rebuild the index at open by walking each segment's header
  * chain: a header at offset 0, the next one right after the padded object,
- * and so on. Only headers and keys are read (one LBA per object, two for
- * long keys), never values, so the time is bounded by the object count.
+ * and so on. Values are not needed: for large objects only headers and keys
+ * are read (one LBA per object, two for long keys), so the time is bounded by
+ * the object count. While objects are small each read covers several of them
+ * instead (a window that doubles up to WALK_MAX while the next header keeps
+ * falling inside it), so small objects cost far fewer reads than one each.
  *
  * A chain ends at the first header that is missing or damaged, belongs to
  * another format (uuid) or to an earlier use of the segment (seg_seq), or
@@ -23,12 +26,15 @@
 #include "cache.h"
 
 #define WALK_BUF	(OBJ_HDR_SIZE + FDPKV_KEY_MAX)
+#define WALK_MAX	(256u << 10)	/* read-ahead window, at most */
 
 struct walker {
 	struct devctx *d;
 	struct scan *scan;
 	uint32_t seg;
 	uint64_t off, seg_seq, last_seq;
+	uint64_t buf_off;		/* segment offset of buf[0] */
+	uint64_t win;			/* read-ahead window, bytes */
 	uint8_t cls;
 	uint32_t nobj;
 	void *buf;
@@ -110,7 +116,7 @@ static void walk_next_segment(struct walker *w)
 		w->off = 0;
 		w->nobj = 0;
 		w->seg_seq = w->last_seq = 0;
-		walk_read(w, d->sb.lba_size);
+		walk_read(w, w->win);
 		return;
 	}
 	if (--scan->active == 0)
@@ -123,9 +129,7 @@ static void walk_done(struct io_cmd *cmd, int res)
 	struct walker *w = cmd->arg;
 	struct devctx *d = w->d;
 	struct fdpkv_cache *c = w->scan->c;
-	const uint8_t *p = w->buf;
-	uint64_t size;
-	struct obj_hdr h;
+	uint64_t lba = d->sb.lba_size, end, need = 0;
 	int ret;
 
 	if (res < 0) {
@@ -134,45 +138,68 @@ static void walk_done(struct io_cmd *cmd, int res)
 		walk_next_segment(w);
 		return;
 	}
-	ret = obj_decode(p, cmd->len, &h);
-	if (ret == -ENODATA && h.klen && cmd->len < ALIGN_UP(OBJ_HDR_SIZE + h.klen, d->sb.lba_size)) {
-		walk_read(w, ALIGN_UP(OBJ_HDR_SIZE + h.klen, d->sb.lba_size));
-		return;
+	end = w->buf_off + cmd->len;	/* segment offset where the bytes read end */
+	/* every header (and key) that lies wholly inside the bytes read */
+	for (;;) {
+		const uint8_t *p = (const uint8_t *)w->buf + (w->off - w->buf_off);
+		uint64_t size;
+		struct obj_hdr h;
+
+		if (w->off + lba > d->sb.segment_bytes) {
+			walk_next_segment(w);
+			return;
+		}
+		if (w->off + lba > end)
+			break;
+		ret = obj_decode(p, end - w->off, &h);
+		if (ret == -ENODATA && h.klen) {
+			need = ALIGN_UP(OBJ_HDR_SIZE + h.klen, lba);
+			if (w->off + need <= d->sb.segment_bytes && w->off + need > end)
+				break;	/* a long key runs past the bytes read */
+		}
+		size = ret ? 0 : obj_size(h.klen, h.vlen, d->sb.lba_size);
+		if (ret || h.uuid64 != d->uuid64 || (w->nobj && h.seg_seq != w->seg_seq) ||
+		    (!w->nobj && h.seg_seq >= h.seq) || h.seq <= w->last_seq ||
+		    h.cls >= c->nclasses || w->off + size > d->sb.segment_bytes) {
+			walk_next_segment(w);
+			return;
+		}
+		if (!w->nobj) {
+			w->seg_seq = h.seg_seq;
+			w->cls = h.cls;
+		}
+		pthread_mutex_lock(&c->lock);
+		ret = scan_apply(c, w, &h, p + OBJ_HDR_SIZE);
+		if (h.seg_seq > c->seq)
+			c->seq = h.seg_seq;
+		pthread_mutex_unlock(&c->lock);
+		if (ret) {
+			pthread_mutex_lock(&w->scan->lock);
+			w->scan->err = ret;
+			pthread_mutex_unlock(&w->scan->lock);
+		}
+		w->nobj++;
+		w->last_seq = h.seq;
+		w->off += size;
+		need = 0;
 	}
-	size = ret ? 0 : obj_size(h.klen, h.vlen, d->sb.lba_size);
-	if (ret || h.uuid64 != d->uuid64 || (w->nobj && h.seg_seq != w->seg_seq) ||
-	    (!w->nobj && h.seg_seq >= h.seq) || h.seq <= w->last_seq ||
-	    h.cls >= c->nclasses || w->off + size > d->sb.segment_bytes) {
-		walk_next_segment(w);
-		return;
-	}
-	if (!w->nobj) {
-		w->seg_seq = h.seg_seq;
-		w->cls = h.cls;
-	}
-	pthread_mutex_lock(&c->lock);
-	ret = scan_apply(c, w, &h, p + OBJ_HDR_SIZE);
-	if (h.seg_seq > c->seq)
-		c->seq = h.seg_seq;
-	pthread_mutex_unlock(&c->lock);
-	if (ret) {
-		pthread_mutex_lock(&w->scan->lock);
-		w->scan->err = ret;
-		pthread_mutex_unlock(&w->scan->lock);
-	}
-	w->nobj++;
-	w->last_seq = h.seq;
-	w->off += size;
-	if (w->off + d->sb.lba_size > d->sb.segment_bytes)
-		walk_next_segment(w);
+	/*
+	 * Read ahead while objects are small: when the next header lies within
+	 * one window of the bytes read, double the window (up to WALK_MAX);
+	 * when objects are large, read one LBA per header again.
+	 */
+	if (w->off <= end + w->win)
+		w->win = MIN(w->win * 2, (uint64_t)WALK_MAX);
 	else
-		walk_read(w, d->sb.lba_size);
+		w->win = lba;
+	walk_read(w, MAX(w->win, need));
 }
 
 static void walk_read(struct walker *w, uint64_t len)
 {
 	struct devctx *d = w->d;
 
+	w->buf_off = w->off;
 	w->cmd = (struct io_cmd){
 		.op = IO_READ,
 		.off = seg_base(d, w->seg) + w->off,
@@ -275,7 +302,7 @@ int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
 	if (!ws)
 		return -ENOMEM;
 	for (k = 0; k < nw; k++) {
-		ws[k].buflen = ALIGN_UP(WALK_BUF, 4096);
+		ws[k].buflen = ALIGN_UP(MAX(WALK_BUF, WALK_MAX), 4096);
 		if (posix_memalign(&ws[k].buf, 4096, ws[k].buflen)) {
 			ret = -ENOMEM;
 			goto out;
@@ -293,7 +320,8 @@ int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
 			ws[k].d = d;
 			ws[k].scan = &scan;
 			ws[k].seg = j;
-			walk_read(&ws[k], d->sb.lba_size);
+			ws[k].win = d->sb.lba_size;
+			walk_read(&ws[k], ws[k].win);
 		}
 	}
 	pthread_mutex_lock(&scan.lock);
