@@ -402,6 +402,94 @@ static void seg_try_dealloc(struct devctx *d, uint32_t s)
 	engine_submit(d->eng, &dr->cmd);
 }
 
+/* One write of a pad: zeros into the unwritten tail of a sealed segment. */
+struct pad_req {
+	struct devctx *d;
+	uint32_t seg;
+	atomic_uint left;		/* commands still in flight */
+	unsigned int n;
+	struct io_cmd cmd[];
+};
+
+#define ZEROS_BYTES	(1u << 20)
+
+static void pad_done(struct io_cmd *cmd, int res)
+{
+	struct pad_req *pr = cmd->arg;
+	struct fdpkv_cache *c = pr->d->cache;
+
+	if (res < 0)
+		atomic_fetch_add(&c->st.io_errors, 1);
+	pthread_mutex_lock(&c->lock);
+	/* the segment may be evicted (and rewritten) only once its pad is down */
+	pr->d->segs.segs[pr->seg].writes--;
+	pthread_mutex_unlock(&c->lock);
+	if (atomic_fetch_sub(&pr->left, 1) == 1)
+		free(pr);
+}
+
+/*
+ * A segment is one reclaim unit of its class's placement id. When one is
+ * sealed with its tail unwritten, the RU is not full, and the class's next
+ * segment would start inside it: from then on every segment would straddle
+ * two RUs, and evicting one would leave the device live data to copy. So on
+ * FDP backends the tail is written with zeros through the same placement id
+ * (recovery ends a segment's chain at the first thing that is not a header).
+ * cache->lock held.
+ */
+static void pad_sealed(struct devctx *d)
+{
+	struct seg_table *t = &d->segs;
+	struct fdpkv_cache *c = d->cache;
+	struct segment *sg;
+	struct pad_req *pr;
+	uint64_t off, len;
+	unsigned int i, n;
+
+	if (t->pad_seg == UINT32_MAX)
+		return;
+	sg = &t->segs[t->pad_seg];
+	off = t->pad_off;
+	len = t->pad_len;
+	t->pad_seg = UINT32_MAX;
+	if (!d->dev.ops->ru_align || !d->dev.geo.ru_bytes)
+		return;		/* no reclaim units to keep aligned */
+	if (!d->zeros) {
+		if (posix_memalign(&d->zeros, STAGING_ALIGN, ZEROS_BYTES))
+			d->zeros = NULL;
+		else
+			memset(d->zeros, 0, ZEROS_BYTES);
+	}
+	n = (unsigned int)((len + ZEROS_BYTES - 1) / ZEROS_BYTES);
+	pr = d->zeros ? calloc(1, sizeof(*pr) + n * sizeof(pr->cmd[0])) : NULL;
+	if (!pr) {
+		atomic_fetch_add(&c->st.io_errors, 1);
+		return;		/* unaligned from here on, but nothing is lost */
+	}
+	pr->d = d;
+	pr->seg = (uint32_t)(sg - t->segs);
+	pr->n = n;
+	atomic_init(&pr->left, n);
+	sg->writes += n;
+	atomic_fetch_add(&c->st.pad_bytes, len);
+	atomic_fetch_add(&c->st.class_bytes[sg->cls], len);
+	for (i = 0; i < n; i++) {
+		uint64_t part = MIN(len - (uint64_t)i * ZEROS_BYTES, (uint64_t)ZEROS_BYTES);
+
+		pr->cmd[i] = (struct io_cmd){
+			.op = IO_WRITE,
+			.pid = d->sb.class_pid[sg->cls],
+			.off = seg_base(d, pr->seg) + off + (uint64_t)i * ZEROS_BYTES,
+			.len = part,
+			.buf = d->zeros,
+			.done = pad_done,
+			.arg = pr,
+		};
+	}
+	for (i = 0; i < n; i++)
+		engine_submit(d->eng, &pr->cmd[i]);
+}
+
 /* Take the next slot of @kr's class and queue @kr in its segment's write
  * FIFO. cache->lock held. 0, -ENOSPC (no free segment) or -EFBIG. */
 static int slot_reserve(struct devctx *d, struct key_req *kr)
@@ -411,6 +499,7 @@ static int slot_reserve(struct devctx *d, struct key_req *kr)
 	int ret;
 
 	ret = segs_reserve(&d->segs, kr->cls, kr->size, &c->seq, &kr->seg, &kr->off);
+	pad_sealed(d);
 	if (ret)
 		return ret;
 	sg = &d->segs.segs[kr->seg];
@@ -1352,6 +1441,7 @@ static void cache_free(struct fdpkv_cache *c)
 
 	for (i = 0; i < c->ndev; i++) {
 		engine_stop(c->devs[i].eng);
+		free(c->devs[i].zeros);
 		c->devs[i].eng = NULL;
 		backend_close(&c->devs[i].dev);
 		segs_destroy(&c->devs[i].segs);

@@ -64,6 +64,7 @@ struct devctx {
 	uint64_t uuid64;
 	struct seg_table segs;			/* cache->lock */
 	struct key_req *waiters, *waiters_tail;	/* cache->lock */
+	void *zeros;				/* pad source, ZEROS_BYTES; cache->lock */
 };
 
 struct bucket_usage {
@@ -119,6 +120,7 @@ struct fdpkv_cache {
 		atomic_ullong evicted_segments, evicted_objects, reinserted_objects;
 		atomic_ullong io_errors, corrupt_objects;
 		atomic_ullong class_bytes[FDPKV_MAX_CLASSES];
+		atomic_ullong pad_bytes;
 	} st;
 };
 

@@ -227,6 +227,13 @@ struct seg_table {
 	uint32_t free_head;		/* stack of free segments, UINT32_MAX = none */
 	uint64_t seg_bytes;
 	int32_t open[FDPKV_MAX_CLASSES];	/* open segment per class, -1 = none */
+	/*
+	 * Set by segs_reserve when it sealed a segment for lack of room: the
+	 * tail it left unwritten (pad_seg = UINT32_MAX: none). FDP backends
+	 * pad it, so that the class's next segment starts on an RU boundary.
+	 */
+	uint32_t pad_seg;
+	uint64_t pad_off, pad_len;
 };
 
 int segs_init(struct seg_table *t, uint32_t n, uint64_t seg_bytes);
@@ -390,5 +397,30 @@ int ng_encode_rw(struct nvme_uring_cmd *c, bool write, uint32_t nsid, unsigned i
 int ng_encode_dsm(struct nvme_uring_cmd *c, uint32_t nsid, unsigned int lba_shift, uint64_t off,
 		  uint64_t len, struct nvme_dsm_range *range);
 void ng_encode_flush(struct nvme_uring_cmd *c, uint32_t nsid);
+
+/* ---- fsck.c: check and repair (fdpkv_fsck), probe.c (fdpkv_probe) -------- */
+/*
+ * A filler: a delete record (OBJ_F_TOMBSTONE) that also spans @vlen bytes of
+ * whatever follows its key, written by fdpkv_fsck's repair over a damaged
+ * object so that recovery's chain continues behind it. obj_decode accepts a
+ * tombstone with a length only with this flag.
+ */
+#define OBJ_F_FILLER		0x0004u
+
+/*
+ * obj_chain_ok - recovery's chain rule: may the decoded header @h, at segment
+ * offset @off, follow a chain of @nobj objects whose last had sequence
+ * @last_seq, in a segment opened with @seg_seq (ignored while @nobj is 0),
+ * on a device formatted with @uuid64 and @nclasses, segments of @seg_bytes
+ * and LBAs of @lba? A chain ends at the first header that may not.
+ */
+static inline bool obj_chain_ok(const struct obj_hdr *h, uint64_t off, uint32_t nobj,
+				uint64_t seg_seq, uint64_t last_seq, uint64_t uuid64,
+				unsigned int nclasses, uint64_t seg_bytes, uint32_t lba)
+{
+	return h->uuid64 == uuid64 && (nobj ? h->seg_seq == seg_seq : h->seg_seq < h->seq) &&
+	       h->seq > last_seq && h->cls < nclasses &&
+	       off + obj_size(h->klen, h->vlen, lba) <= seg_bytes;
+}
 
 #endif /* FDPKV_INTERNAL_H */

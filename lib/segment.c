@@ -36,6 +36,7 @@ int segs_init(struct seg_table *t, uint32_t n, uint64_t seg_bytes)
 		t->free_head = i;
 	}
 	t->nfree = n;
+	t->pad_seg = NO_SEG;
 	for (i = 0; i < FDPKV_MAX_CLASSES; i++)
 		t->open[i] = -1;
 	return 0;
@@ -82,6 +83,11 @@ int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint64_t 
 		sg = &t->segs[s];
 		if (!sg->broken && sg->used + size <= t->seg_bytes)
 			goto found;
+		if (!sg->broken && sg->used < t->seg_bytes) {
+			t->pad_seg = s;
+			t->pad_off = sg->used;
+			t->pad_len = t->seg_bytes - sg->used;
+		}
 		segs_seal(t, s);
 	}
 	if (t->free_head == NO_SEG)

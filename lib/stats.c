@@ -126,6 +126,7 @@ FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
 	s->reinserted_objects = atomic_load(&c->st.reinserted_objects);
 	s->io_errors = atomic_load(&c->st.io_errors);
 	s->corrupt_objects = atomic_load(&c->st.corrupt_objects);
+	s->pad_bytes = atomic_load(&c->st.pad_bytes);
 	pthread_mutex_lock(&c->lock);
 	s->inflight_ops = c->inflight_ops;
 	for (i = 0; i < c->ndev; i++) {
@@ -134,6 +135,14 @@ FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
 	}
 	s->index_entries = c->ix.count;
 	s->index_bytes = c->ix.bytes;
+	for (i = 0; i < c->ndev; i++) {
+		const struct seg_table *t = &c->devs[i].segs;
+		unsigned int k;
+
+		for (k = 0; k < c->nclasses && k < FDPKV_MAX_CLASSES; k++)
+			if (t->open[k] >= 0)
+				s->classes[k].open_segment_bytes += t->segs[t->open[k]].used;
+	}
 	pthread_mutex_unlock(&c->lock);
 	for (i = 0; i < c->ndev; i++)
 		s->inflight_cmds += engine_inflight(c->devs[i].eng);

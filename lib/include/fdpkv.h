@@ -243,13 +243,16 @@ struct fdpkv_stats {
 	uint64_t bytes_written, bytes_read;
 	uint64_t evicted_segments, evicted_objects, reinserted_objects;
 	uint64_t io_errors, corrupt_objects;
+	/* FDP backends: zeros written to fill sealed segments to their RU end */
+	uint64_t pad_bytes;
 	uint64_t inflight_ops, inflight_cmds;
 	uint64_t segments_total, segments_free;
 	uint64_t index_entries, index_bytes;
 	unsigned int nclasses;
 	struct {
 		uint16_t placement_id;		/* device placement id (0 on file) */
-		uint64_t bytes_written;
+		uint64_t bytes_written;		/* objects and pads */
+		uint64_t open_segment_bytes;	/* filled in its open segment(s) */
 	} classes[FDPKV_MAX_CLASSES];
 };
 int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
@@ -280,6 +283,149 @@ int fdpkv_device_stats(struct fdpkv_cache *cache, unsigned int dev, struct fdpkv
 /* Run-time version, to compare against FDPKV_VERSION_MAJOR/MINOR. */
 int fdpkv_version_major(void);
 int fdpkv_version_minor(void);
+
+/*
+ * fdpkv_fsck - check (and with FDPKV_FSCK_REPAIR, repair) the cache that
+ * @cfg names, without opening it: nothing is written unless REPAIR is set.
+ *
+ * Checked, per device: both superblock copies (checksum, version, geometry,
+ * the two copies agreeing, the device set matching @cfg); then every
+ * segment's chain of objects, walked as recovery walks it, with every header
+ * and key checksum and every value checksum (all values are read, so this
+ * takes as long as reading the used part of the devices). Where a header is
+ * damaged the rest of its segment is searched for the next header of the same
+ * segment use, so the objects after it are checked too.
+ *
+ * Repair (FDPKV_FSCK_REPAIR) makes the cache open with the damaged objects
+ * missing and every other object intact:
+ *  - a damaged or stale superblock copy is rewritten from the good one (when
+ *    both are damaged nothing is done: the device cannot be checked);
+ *  - a damaged object (bad header, bad value, cut short) is overwritten in
+ *    place by a "filler": a delete record whose length is the damaged
+ *    extent, so that recovery's chain continues behind it. The filler of a
+ *    damaged value carries the object's key and sequence, so an older
+ *    version of the key stays hidden as it was; the filler of a damaged
+ *    header carries the reserved key "\0fdpkv-fsck-filler" (the damaged key
+ *    is unknown: an older version of it, if any, becomes visible again);
+ *  - a damaged header with no object after it in its segment is zeroed.
+ * I/O errors are reported and not repaired.
+ *
+ * @r (required) is filled with counts; @on_damage (optional) is called once
+ * per damage found, on the calling thread, after its repair was tried;
+ * @d and the strings it points to are valid during the call only.
+ * Blocks until done. Not to be run while a process has the cache open.
+ * Returns 0 when the check ran (damage or not: see @r), -EINVAL for bad
+ * arguments or a device that belongs to another cache or position,
+ * -ENODATA when a device holds no fdpkv cache, or another -errno when a device
+ * cannot be opened or read; then @err holds a one-line reason.
+ * Available since 0.1.
+ */
+#define FDPKV_FSCK_REPAIR	0x1u
+
+enum fdpkv_damage_kind {
+	FDPKV_DAMAGE_SUPERBLOCK = 1,	/* a superblock copy damaged, or the copies differ */
+	FDPKV_DAMAGE_HEADER,		/* an object header or key fails its checksum */
+	FDPKV_DAMAGE_VALUE,		/* a value fails its checksum */
+	FDPKV_DAMAGE_TRUNCATED,		/* the last object of a chain is cut short: its
+					 * value fails its checksum and ends in zeroes */
+	FDPKV_DAMAGE_IO,		/* a read failed: the chain ends there */
+};
+
+/**
+ * struct fdpkv_damage - one damage found by fdpkv_fsck()
+ * @kind:	see enum fdpkv_damage_kind
+ * @dev:	device index (position in the devices list)
+ * @segment:	segment number, -1 for a superblock copy
+ * @offset:	bytes into the segment (superblock: device offset of the copy)
+ * @length:	bytes affected (an object's extent, the gap up to the next
+ *		header, or the copy's size)
+ * @key:	the object's key, NULL when its header is damaged
+ * @klen:	its length
+ * @reason:	one line saying what is wrong
+ * @repaired:	REPAIR was set and the repair was written
+ */
+struct fdpkv_damage {
+	enum fdpkv_damage_kind kind;
+	unsigned int dev;
+	int64_t segment;
+	uint64_t offset;
+	uint64_t length;
+	const void *key;
+	uint32_t klen;
+	const char *reason;
+	bool repaired;
+};
+
+/**
+ * struct fdpkv_fsck_report - what fdpkv_fsck() found (all devices summed)
+ * @ndevices:		devices checked
+ * @superblock_damaged:	superblock copies damaged (or disagreeing)
+ * @segments:		segments checked
+ * @segments_used:	segments holding at least one object
+ * @objects_live:	newest version of their key: what an open would index
+ * @objects_superseded:	older versions and older delete records (garbage
+ *			until their segment is evicted)
+ * @objects_deleted:	delete records that are the newest of their key
+ * @objects_filler:	fillers written by an earlier repair
+ * @bytes_live:		value bytes of the live objects
+ * @bytes_stored:	device bytes of every object in a chain
+ * @damaged_objects:	objects with a damaged header, value, or cut short
+ * @truncated_chains:	chains that end in a damaged object
+ * @io_errors:		reads that failed
+ * @damage:		damage reported (superblock copies, objects, I/O errors)
+ * @repaired:		of @damage, how many were repaired; the cache is clean
+ *			when @damage == @repaired
+ */
+struct fdpkv_fsck_report {
+	unsigned int ndevices;
+	uint64_t superblock_damaged;
+	uint64_t segments, segments_used;
+	uint64_t objects_live, objects_superseded, objects_deleted, objects_filler;
+	uint64_t bytes_live, bytes_stored;
+	uint64_t damaged_objects, truncated_chains, io_errors;
+	uint64_t damage, repaired;
+	uint64_t rsvd[8];
+};
+
+int fdpkv_fsck(const struct fdpkv_config *cfg, unsigned int flags, struct fdpkv_fsck_report *r,
+	       void (*on_damage)(void *arg, const struct fdpkv_damage *d), void *arg,
+	       char *err, size_t errlen);
+
+/**
+ * struct fdpkv_probe_info - what fdpkv_probe() read from a device
+ * @formatted:		a valid fdpkv superblock copy is there
+ * @damaged:		not formatted, but a copy carries the fdpkv magic
+ * @copies_valid:	valid superblock copies (0..2)
+ * @uuid:		the cache's format uuid (the same on all its devices)
+ * @generation:		superblock generation
+ * @lba_size:		LBA size when formatted
+ * @segment_bytes:	segment size
+ * @segments:		segments on this device
+ * @capacity:		bytes of the device the cache uses
+ * @dev_index:		this device's position in the cache's device set
+ * @ndevices:		devices in the set
+ */
+struct fdpkv_probe_info {
+	bool formatted;
+	bool damaged;
+	unsigned int copies_valid;
+	uint8_t uuid[16];
+	uint64_t generation;
+	uint32_t lba_size;
+	uint64_t segment_bytes, segments, capacity;
+	uint32_t dev_index, ndevices;
+	uint64_t rsvd[4];
+};
+
+/*
+ * fdpkv_probe - read only the two superblock copies of device @uri (any URI
+ * fdpkv_config takes, e.g. "ng:/dev/ng0n1") and say whether it holds a
+ * cache. Never writes and never creates a file. Blocks for one read.
+ * Returns 0 with @info filled (formatted or not), or -errno when the device
+ * cannot be opened or read, with a one-line reason in @err.
+ * Available since 0.1.
+ */
+int fdpkv_probe(const char *uri, struct fdpkv_probe_info *info, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -478,6 +478,19 @@ int main(int argc, char **argv)
 	burst(admin);
 	garbage();
 
+	if (access("/dev/nvme0n2", F_OK) == 0) {
+		struct fdpkv_ns_entry e[4];
+		struct fdpkv_ns_attach b;
+		uint32_t total;
+
+		ret = fdpkv_attach(admin, "/dev/nvme0n2", &b);
+		tap_ok(ret == 0 && b.nsid == 2 && b.ns != ns, "a second namespace attaches: ns %u nsid %u",
+		       b.ns, b.nsid);
+		tap_ok(list(admin, FDPKV_LIST_NAMESPACES, e, sizeof(e), &total) == 2 && total == 2 &&
+		       e[0].nsid != e[1].nsid, "both namespaces are listed");
+		d = (struct fdpkv_ns_detach){ .ns = b.ns };
+		tap_ok(fdpkv_ioc(admin, FDPKV_IOC_NS_DETACH, &d) == 0, "the second one detaches");
+	}
 	d = (struct fdpkv_ns_detach){ .ns = ns };
 	tap_ok(fdpkv_ioc(admin, FDPKV_IOC_NS_DETACH, &d) == 0, "detach once nothing is held");
 	tap_ok(fdpkv_ioc(admin, FDPKV_IOC_NS_DETACH, &d) == -ENOENT, "detach again: ENOENT");

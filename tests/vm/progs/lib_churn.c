@@ -5,9 +5,11 @@
  * cache's capacity, so eviction runs again and again. Checks:
  *  - every get returns the exact bytes of the last set, or is a miss for an
  *    evicted key (reported by fdpkv_take_evicted), never other bytes;
- *  - each class's writes went through its own placement id: RUAMW of every
- *    used id equals the RU size minus what the cache wrote to that class,
- *    modulo the RU size; ids no class uses are untouched;
+ *  - each class's writes went through its own placement id, and segments
+ *    stay aligned with reclaim units although objects of mixed sizes leave
+ *    segment tails unwritten (the library pads them): the part of each used
+ *    id's current RU that is written equals what the class's open segment
+ *    holds; ids no class uses are untouched;
  *  - evicted segments were deallocated (stats) and segments stayed aligned
  *    with reclaim units: the FDP "RU not fully written" events are counted
  *    and must equal the RU swaps the cache itself asked for (alignment at
@@ -33,14 +35,14 @@
 
 #define CAPACITY	(16ull << 20)
 #define RU_BYTES	(1u << 20)
-#define OBJ_BYTES	(256u << 10)	/* four objects fill a segment exactly */
+#define OBJ_BYTES	(256u << 10)	/* the largest object: 64 KiB less for k % 3 */
 #define BATCH		8
 #define NKEYS		96		/* 24 MiB: more than the cache holds */
 /*
- * 26 x 8 x 256 KiB = 52 MiB, > 3x the capacity, and fewer RU fills than the
+ * 33 x 8 objects of ~190 KiB = ~50 MiB, > 3x the capacity, and fewer RU fills than the
  * 63 events QEMU's log keeps, so every event can be accounted for.
  */
-#define ROUNDS		26
+#define ROUNDS		33
 
 static const char *salts[] = { "alice:1", "bob:2", "carol:3" };
 static uint32_t version[NKEYS];		/* 0: not stored */
@@ -52,8 +54,10 @@ static void key_name(char *buf, size_t len, unsigned int k)
 
 static uint64_t value_len(const char *key)
 {
-	/* header (64) + key + value, padded to 4 KiB, is exactly OBJ_BYTES */
-	return OBJ_BYTES - 64 - strlen(key);
+	/* header (64) + key + value, padded to 4 KiB: 256, 192 or 128 KiB */
+	unsigned int k = (unsigned int)strtoul(key + strlen("llama@00010000@0@"), NULL, 16);
+
+	return OBJ_BYTES - 64 - strlen(key) - (k % 3) * (64u << 10);
 }
 
 static void fill(uint8_t *p, uint64_t len, unsigned int k, uint32_t ver)
@@ -138,7 +142,8 @@ int main(int argc, char **argv)
 	uint8_t *buf[BATCH], *expect;
 	char err[256];
 	unsigned int r, i, k, bad = 0, hits = 0, misses = 0, nruh0, nruh1;
-	uint64_t class_bytes[FDPKV_MAX_CLASSES] = { 0 }, fills = 0;
+	uint64_t class_bytes[FDPKV_MAX_CLASSES] = { 0 }, open_bytes[FDPKV_MAX_CLASSES] = { 0 };
+	uint64_t fills = 0;
 	int ngfd, ctlfd, ev0, ev1, ret, ok_ids = 1, used;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -230,16 +235,21 @@ int main(int argc, char **argv)
 	       "%" PRIu64 " segments evicted and deallocated, %" PRIu64 " objects", st.evicted_segments,
 	       st.evicted_objects);
 	for (i = 0; i < st.nclasses; i++) {
-		printf("# class %u: pid %u, %" PRIu64 " bytes written\n", i, st.classes[i].placement_id,
-		       st.classes[i].bytes_written);
+		printf("# class %u: pid %u, %" PRIu64 " bytes written, %" PRIu64 " in its open segment\n",
+		       i, st.classes[i].placement_id, st.classes[i].bytes_written,
+		       st.classes[i].open_segment_bytes);
 		class_bytes[i] = st.classes[i].bytes_written;
+		open_bytes[i] = st.classes[i].open_segment_bytes;
 	}
 	fdpkv_close(c);
 
 	/* each used placement id consumed exactly its classes' bytes, modulo the RU */
 	nruh1 = nvme_ruh_status(&ring, ngfd, NVME_URING_CMD_IO, 1, ruh1, 64);
+	printf("# %" PRIu64 " bytes of padding\n", st.pad_bytes);
+	tap_ok(st.pad_bytes > 0, "mixed object sizes left segment tails, padded: %" PRIu64 " bytes",
+	       st.pad_bytes);
 	for (k = 0; k < nruh1 && k < nruh0; k++) {
-		uint64_t bytes = 0;
+		uint64_t bytes = 0, open = 0;
 
 		used = 0;
 		for (i = 0; i < st.nclasses; i++) {
@@ -247,6 +257,7 @@ int main(int argc, char **argv)
 				continue;
 			used = 1;
 			bytes += class_bytes[i];
+			open += open_bytes[i];
 		}
 		if (!used) {
 			if (ruh1[k].ruamw != ruh0[k].ruamw)
@@ -254,13 +265,17 @@ int main(int argc, char **argv)
 			continue;
 		}
 		fills += bytes / RU_BYTES;
-		printf("# pid %u: %" PRIu64 " bytes written, RUAMW %" PRIu64 " -> %" PRIu64 "\n",
-		       ruh1[k].pid, bytes, ruh0[k].ruamw, ruh1[k].ruamw);
-		if (ruh1[k].ruamw != (RU_BYTES - bytes % RU_BYTES) / 4096)
+		printf("# pid %u: %" PRIu64 " bytes written, RUAMW %" PRIu64 " -> %" PRIu64
+		       ", open segment %" PRIu64 "\n", ruh1[k].pid, bytes, ruh0[k].ruamw, ruh1[k].ruamw,
+		       open);
+		/* the written part of the current RU is exactly the open segment */
+		if (ruh1[k].ruamw != (RU_BYTES - bytes % RU_BYTES) / 4096 ||
+		    (RU_BYTES - ruh1[k].ruamw * 4096) % RU_BYTES != open % RU_BYTES)
 			ok_ids = 0;
 	}
 	tap_ok(nruh1 == nruh0 && ok_ids,
-	       "every class wrote through its own placement id; unused ids untouched");
+	       "every class wrote through its own placement id, segments on RU boundaries; "
+	       "unused ids untouched");
 	ev1 = host_events(ctlfd);
 	tap_ok(ev0 >= 0 && ev1 >= 0, "FDP host events readable (%d before, %d after)", ev0, ev1);
 	printf("# RU not fully written events: %d; cache-requested RU swaps at open: %" PRIu64

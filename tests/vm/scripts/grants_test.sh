@@ -26,6 +26,9 @@ ok $? "the text form shows the lease holder"
 $T/fdpkvctl detach 0 2>/tmp/err
 [ $? -ne 0 ] && grep -q "handles or leases are held" /tmp/err
 ok $? "detach while held fails: $(cat /tmp/err)"
+rmmod fdpkv 2>/tmp/err
+[ $? -ne 0 ]
+ok $? "rmmod while a process has /dev/fdpkv open is refused: $(cat /tmp/err)"
 kill -9 $hold
 wait $hold 2>/dev/null
 $T/fdpkvctl grants -o json >/tmp/g.json
