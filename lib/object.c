@@ -78,7 +78,8 @@ int obj_decode(const void *buf, size_t len, struct obj_hdr *h)
 	h->seg_seq = get64(p + 32);
 	h->uuid64 = get64(p + 40);
 	h->vcrc = get32(p + 48);
-	if ((h->flags & OBJ_F_TOMBSTONE) && h->vlen)
+	/* a delete record has no value; a filler (fsck's repair) spans one */
+	if ((h->flags & OBJ_F_TOMBSTONE) && h->vlen && !(h->flags & OBJ_F_FILLER))
 		return -EBADMSG;
 	return 0;
 }
