@@ -4,9 +4,10 @@
  * dump, bench. URI is what fdpkv_config's "devices" key takes: file:/path,
  * ng:/dev/ngXnY, fdpkv:/dev/fdpkv?ns=N, sim:, several separated by ','.
  *
- * fsck and dump open with format=never: libfdpkv then only reads (the
- * superblocks, then every segment to rebuild the index) and fdpkv_close()
- * writes nothing, so they do not change the device.
+ * dump opens with format=never: libfdpkv then reads the superblocks and
+ * every segment to rebuild the index (it rewrites a damaged superblock copy
+ * from the good one, nothing else). fsck does not open the cache: it runs
+ * fdpkv_fsck, which writes nothing without --repair.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -160,54 +161,131 @@ out:
 
 /* --- fsck --------------------------------------------------------------------- */
 
+const char *fsck_kind_name(enum fdpkv_damage_kind k)
+{
+	switch (k) {
+	case FDPKV_DAMAGE_SUPERBLOCK:	return "superblock";
+	case FDPKV_DAMAGE_HEADER:	return "header";
+	case FDPKV_DAMAGE_VALUE:	return "value";
+	case FDPKV_DAMAGE_TRUNCATED:	return "truncated";
+	case FDPKV_DAMAGE_IO:		return "io";
+	}
+	return "unknown";
+}
+
+char *key_printable(const void *key, uint32_t klen)
+{
+	const unsigned char *k = key;
+	char *s = malloc((size_t)klen * 4 + 1);
+	uint32_t i;
+	size_t o = 0;
+
+	if (!s)
+		return NULL;
+	for (i = 0; i < klen; i++) {
+		if (k[i] >= 0x20 && k[i] < 0x7f && k[i] != '\\')
+			s[o++] = (char)k[i];
+		else
+			o += (size_t)sprintf(s + o, "\\x%02x", k[i]);
+	}
+	s[o] = 0;
+	return s;
+}
+
+struct fsck_ctx {
+	struct fsck_result *r;
+	unsigned int cap;
+	bool nomem;
+};
+
+static void fsck_damage_cb(void *arg, const struct fdpkv_damage *d)
+{
+	struct fsck_ctx *x = arg;
+	struct fsck_damage *e;
+
+	if (x->r->n == x->cap) {
+		void *p = realloc(x->r->e, (x->cap ? 2 * x->cap : 16) * sizeof(*x->r->e));
+
+		if (!p) {
+			x->nomem = true;
+			return;
+		}
+		x->cap = x->cap ? 2 * x->cap : 16;
+		x->r->e = p;
+	}
+	e = &x->r->e[x->r->n++];
+	memset(e, 0, sizeof(*e));
+	e->kind = d->kind;
+	e->dev = d->dev;
+	e->segment = d->segment;
+	e->offset = d->offset;
+	e->length = d->length;
+	e->repaired = d->repaired;
+	snprintf(e->reason, sizeof(e->reason), "%s", d->reason);
+	if (d->key) {
+		e->key = key_printable(d->key, d->klen);
+		x->nomem |= !e->key;
+	}
+}
+
 int cmd_fsck(int argc, char **argv, const struct cmd *cmd)
 {
 	struct {
 		const char *output_format, *set;
+		bool repair;
 	} cfg = { .output_format = "normal" };
 	const struct opt opts[] = {
 		OPT_OUTPUT(&cfg.output_format),
+		{ "repair", 'r', OPT_FLAG, &cfg.repair, NULL, "repair what is damaged (see the man page)" },
 		{ "set", 0, OPT_STR, &cfg.set, "\"K=V ...\"", "more libfdpkv configuration keys" },
 		OPT_END,
 	};
 	const struct cmd_spec spec = { cmd->name, "URI",
-		"Open a cache without changing it (format=never), rebuild its index from\n"
-		"the device as a restart would, and report objects, space, and damage:\n"
-		"objects with a bad checksum or half written, and I/O errors. Damaged\n"
-		"objects are never returned by libfdpkv (they are misses) and their space\n"
-		"comes back when their segment is evicted; there is nothing to repair in\n"
-		"place. Exit 0 when clean, 1 otherwise.", opts };
+		"Check a cache without opening it (fdpkv_fsck): both superblock copies of\n"
+		"every device, every segment's chain of objects, every header and key\n"
+		"checksum and every value checksum (all values are read). Reports objects\n"
+		"(live, superseded, deleted), bytes, and each damage with its device,\n"
+		"segment, offset and reason. Writes nothing unless --repair: then a bad\n"
+		"superblock copy is rewritten from the good one and each damaged object is\n"
+		"overwritten by a filler record so that the cache opens with the damaged\n"
+		"objects missing and every other object intact. Do not run it while the\n"
+		"cache is open. Exit 0 when clean or repaired, 1 when damage remains.", opts };
 	const struct print_ops *ops = print_ops_get(OUT_NORMAL);
+	struct fsck_result res;
+	struct fsck_ctx x;
 	struct fdpkv_config fc;
-	struct fdpkv_cache *c = NULL;
-	struct cache_result *res = NULL;
 	const char *uri = NULL;
 	char err[ERR_LEN];
+	unsigned int i;
 	int rc, ret;
 
+	memset(&res, 0, sizeof(res));
 	rc = cache_begin(argc, argv, &spec, &uri, &cfg.output_format, &ops);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (cache_config(&fc, uri, cfg.set, FDPKV_FORMAT_NEVER, err, sizeof(err)))
 		return print_fail(ops, cmd->name, uri, "%s", err);
-	fc.format = FDPKV_FORMAT_NEVER;
-	ret = fdpkv_open(&fc, &c, err, sizeof(err));
-	if (ret)
-		return print_fail(ops, cmd->name, uri, "%s", err);
-	res = calloc(1, sizeof(*res));
-	if (!res) {
+	x = (struct fsck_ctx){ .r = &res };
+	ret = fdpkv_fsck(&fc, cfg.repair ? FDPKV_FSCK_REPAIR : 0, &res.rep, fsck_damage_cb, &x,
+			 err, sizeof(err));
+	if (ret) {
+		rc = print_fail(ops, cmd->name, uri, "%s", err);
+		goto out;
+	}
+	if (x.nomem) {
 		rc = print_fail(ops, cmd->name, uri, "out of memory");
 		goto out;
 	}
-	res->command = cmd->name;
-	res->uri = uri;
-	fill_cache_result(c, res, fc.ndevices);
-	res->clean = !res->st.corrupt_objects && !res->st.io_errors;
-	ops->cache(res);
-	rc = res->clean ? 0 : 1;
+	res.uri = uri;
+	res.repair = cfg.repair;
+	res.result = !res.rep.damage ? "clean" :
+		     res.rep.damage == res.rep.repaired ? "repaired" : "damaged";
+	ops->fsck(&res);
+	rc = res.rep.damage == res.rep.repaired ? 0 : 1;
 out:
-	free(res);
-	fdpkv_close(c);
+	for (i = 0; i < res.n; i++)
+		free(res.e[i].key);
+	free(res.e);
 	return rc;
 }
 
@@ -222,11 +300,8 @@ struct dump_ctx {
 static int dump_one(void *arg, const void *key, uint32_t klen, uint64_t vlen)
 {
 	struct dump_ctx *x = arg;
-	const unsigned char *k = key;
 	struct dump_entry *e;
 	char *s;
-	uint32_t i;
-	size_t o = 0;
 
 	if (x->limit && x->r->n >= x->limit) {
 		x->r->truncated = true;
@@ -239,16 +314,9 @@ static int dump_one(void *arg, const void *key, uint32_t klen, uint64_t vlen)
 			return x->err = -ENOMEM;
 		x->r->e = p;
 	}
-	s = malloc((size_t)klen * 4 + 1);
+	s = key_printable(key, klen);
 	if (!s)
 		return x->err = -ENOMEM;
-	for (i = 0; i < klen; i++) {
-		if (k[i] >= 0x20 && k[i] < 0x7f && k[i] != '\\')
-			s[o++] = (char)k[i];
-		else
-			o += (size_t)sprintf(s + o, "\\x%02x", k[i]);
-	}
-	s[o] = 0;
 	e = &x->r->e[x->r->n++];
 	e->key = s;
 	e->klen = klen;

@@ -39,6 +39,24 @@ static int ns_open(const struct cmd_spec *spec, const char *dev_path, const char
 
 /* --- list ------------------------------------------------------------------ */
 
+/* the cache column: the superblocks of the ng node, read by fdpkv_probe */
+static void list_probe_cache(struct list_entry *e)
+{
+	char uri[80], err[ERR_LEN];
+	int ret;
+
+	if (!e->generic[0])
+		return;
+	snprintf(uri, sizeof(uri), "ng:%s", e->generic);
+	ret = fdpkv_probe(uri, &e->probe, err, sizeof(err));
+	if (ret) {
+		if (!e->error[0])
+			snprintf(e->error, sizeof(e->error), "cache probe: %.480s", err);
+		return;
+	}
+	e->cache = e->probe.formatted ? "yes" : e->probe.damaged ? "damaged" : "no";
+}
+
 static void list_probe(struct list_entry *e)
 {
 	struct dev d = { .fd = -1 };
@@ -48,16 +66,13 @@ static void list_probe(struct list_entry *e)
 
 	e->fdp_supported = e->fdp_enabled = TRI_UNKNOWN;
 	e->fdp_config_index = -1;
-	/*
-	 * There is no on-device superblock format to look for yet: libfdpkv's
-	 * public header has no probe function, so the cache column is unknown.
-	 */
 	e->cache = "unknown";
 	if (dev_open_ns(&d, e->device, err, sizeof(err))) {
 		snprintf(e->error, sizeof(e->error), "%s", err);
 		dev_close(&d);
 		return;
 	}
+	list_probe_cache(e);
 	e->nsid = d.nsid;
 	ctrl_strings(d.ctrl, e->model, e->serial, NULL);
 	e->fdp_supported = ctrl_fdp_supported(d.ctrl) ? TRI_YES : TRI_NO;
@@ -99,8 +114,10 @@ int cmd_list(int argc, char **argv, const struct cmd *cmd)
 	const struct cmd_spec spec = { cmd->name, NULL,
 		"List NVMe namespaces (nvmeXnY in /sys/block, multipath heads included,\n"
 		"hidden paths skipped) with FDP support (Identify Controller CTRATT bit 19),\n"
-		"FDP state (Get Features 0x1D), LBA size and capacity. Opening the devices\n"
-		"needs root; fields that could not be read are shown as unknown.", opts };
+		"FDP state (Get Features 0x1D), LBA size and capacity, and whether the\n"
+		"generic node (ngXnY) holds an fdpkv cache (its superblocks, read by\n"
+		"fdpkv_probe). Opening the devices needs root; fields that could not be\n"
+		"read are shown as unknown.", opts };
 	struct list_result res = { 0, NULL };
 	const struct print_ops *ops;
 	enum out_fmt f = OUT_NORMAL;

@@ -141,7 +141,8 @@ struct list_entry {
 	int fdp_config_index;		/* -1 unknown */
 	uint32_t lba_size;		/* 0 unknown */
 	uint64_t nsze;			/* blocks */
-	const char *cache;		/* "yes" | "no" | "unknown" */
+	const char *cache;		/* "yes" | "no" | "damaged" | "unknown" */
+	struct fdpkv_probe_info probe;	/* of the ng node, when cache is yes */
 	char error[ERR_LEN];		/* why fields are unknown, "" if none */
 };
 
@@ -286,6 +287,32 @@ struct cache_result {
 	bool clean;			/* fsck: no corrupt objects, no I/O errors */
 };
 
+/* fsck: one damage, as fdpkv_fsck reported it */
+struct fsck_damage {
+	enum fdpkv_damage_kind kind;
+	unsigned int dev;
+	int64_t segment;		/* -1: superblock */
+	uint64_t offset, length;
+	char *key;			/* printable, NULL when unknown */
+	char reason[200];
+	bool repaired;
+};
+
+struct fsck_result {
+	const char *uri;
+	bool repair;
+	struct fdpkv_fsck_report rep;
+	unsigned int n;
+	struct fsck_damage *e;
+	const char *result;		/* "clean" | "repaired" | "damaged" */
+};
+
+const char *fsck_kind_name(enum fdpkv_damage_kind k);
+/* @klen bytes of @key with bytes outside printable ASCII as \xNN; malloc'd */
+char *key_printable(const void *key, uint32_t klen);
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
+const char *uuid_str(const uint8_t *uuid, char *buf, size_t len);
+
 struct dump_entry {
 	char *key;			/* printable: other bytes as \xNN */
 	uint32_t klen;
@@ -341,6 +368,7 @@ struct print_ops {
 	void (*events)(const struct events_result *r);
 	void (*provision)(const struct prov_result *r);
 	void (*cache)(const struct cache_result *r);
+	void (*fsck)(const struct fsck_result *r);
 	void (*dump)(const struct dump_result *r);
 	void (*bench)(const struct bench_result *r);
 	void (*error)(const char *cmd, const char *dev, const char *msg);

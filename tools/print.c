@@ -338,6 +338,53 @@ static void n_cache(const struct cache_result *r)
 	}
 }
 
+const char *uuid_str(const uint8_t *u, char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+	return buf;
+}
+
+static void n_fsck(const struct fsck_result *r)
+{
+	const struct fdpkv_fsck_report *p = &r->rep;
+	char hb[32];
+	unsigned int i;
+
+	printf("uri              : %s\n", r->uri);
+	printf("devices          : %u\n", p->ndevices);
+	printf("segments         : %llu checked, %llu in use\n", (unsigned long long)p->segments,
+	       (unsigned long long)p->segments_used);
+	printf("objects          : %llu live, %llu superseded, %llu deleted, %llu fillers\n",
+	       (unsigned long long)p->objects_live, (unsigned long long)p->objects_superseded,
+	       (unsigned long long)p->objects_deleted, (unsigned long long)p->objects_filler);
+	printf("bytes            : %llu live value bytes (%s), %llu stored\n",
+	       (unsigned long long)p->bytes_live, human_bytes(hb, sizeof(hb), (double)p->bytes_live),
+	       (unsigned long long)p->bytes_stored);
+	printf("superblock copies: %llu damaged\n", (unsigned long long)p->superblock_damaged);
+	printf("damaged objects  : %llu\n", (unsigned long long)p->damaged_objects);
+	printf("truncated chains : %llu\n", (unsigned long long)p->truncated_chains);
+	printf("io errors        : %llu\n", (unsigned long long)p->io_errors);
+	for (i = 0; i < r->n; i++) {
+		const struct fsck_damage *e = &r->e[i];
+
+		if (e->segment < 0)
+			printf("  dev %u superblock @%llu: %s%s\n", e->dev,
+			       (unsigned long long)e->offset, e->reason,
+			       e->repaired ? " [repaired]" : "");
+		else
+			printf("  dev %u segment %lld offset %llu length %llu: %s: %s%s%s%s\n",
+			       e->dev, (long long)e->segment, (unsigned long long)e->offset,
+			       (unsigned long long)e->length, fsck_kind_name(e->kind), e->reason,
+			       e->key ? "; key " : "", e->key ? e->key : "",
+			       e->repaired ? " [repaired]" : "");
+	}
+	printf("result           : %s\n", r->result);
+	if (!r->repair && p->damage)
+		printf("(run with --repair to repair)\n");
+}
+
 static void n_dump(const struct dump_result *r)
 {
 	unsigned int i;
@@ -459,6 +506,7 @@ static const struct print_ops stdout_ops = {
 	.events = n_events,
 	.provision = n_provision,
 	.cache = n_cache,
+	.fsck = n_fsck,
 	.dump = n_dump,
 	.bench = n_bench,
 	.error = n_error,
@@ -493,6 +541,19 @@ static void j_list(const struct list_result *r)
 		json_u64(&j, "nsze", e->nsze);
 		json_u64(&j, "capacity_bytes", e->nsze * e->lba_size);
 		json_str(&j, "cache", e->cache);
+		if (e->probe.formatted) {
+			char u[40];
+
+			json_obj_open(&j, "cache_info");
+			json_str(&j, "uuid", uuid_str(e->probe.uuid, u, sizeof(u)));
+			json_u64(&j, "segment_bytes", e->probe.segment_bytes);
+			json_u64(&j, "segments", e->probe.segments);
+			json_u64(&j, "device_index", e->probe.dev_index);
+			json_u64(&j, "devices", e->probe.ndevices);
+			json_obj_close(&j);
+		} else {
+			json_null(&j, "cache_info");
+		}
 		json_str(&j, "error", e->error[0] ? e->error : NULL);
 		json_obj_close(&j);
 	}
@@ -795,6 +856,56 @@ static void j_cache(const struct cache_result *r)
 	json_finish(&j);
 }
 
+static void j_fsck(const struct fsck_result *r)
+{
+	const struct fdpkv_fsck_report *p = &r->rep;
+	struct json j;
+	unsigned int i;
+
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_str(&j, "uri", r->uri);
+	json_bool(&j, "repair", r->repair);
+	json_u64(&j, "devices", p->ndevices);
+	json_u64(&j, "segments", p->segments);
+	json_u64(&j, "segments_used", p->segments_used);
+	json_u64(&j, "objects", p->objects_live);
+	json_u64(&j, "objects_live", p->objects_live);
+	json_u64(&j, "objects_superseded", p->objects_superseded);
+	json_u64(&j, "objects_deleted", p->objects_deleted);
+	json_u64(&j, "objects_filler", p->objects_filler);
+	json_u64(&j, "bytes_live", p->bytes_live);
+	json_u64(&j, "bytes_stored", p->bytes_stored);
+	json_u64(&j, "superblock_damaged", p->superblock_damaged);
+	json_u64(&j, "damaged_objects", p->damaged_objects);
+	json_u64(&j, "truncated_chains", p->truncated_chains);
+	json_u64(&j, "io_errors", p->io_errors);
+	json_u64(&j, "damage", p->damage);
+	json_u64(&j, "repaired", p->repaired);
+	json_arr_open(&j, "damages");
+	for (i = 0; i < r->n; i++) {
+		const struct fsck_damage *e = &r->e[i];
+
+		json_obj_open(&j, NULL);
+		json_str(&j, "kind", fsck_kind_name(e->kind));
+		json_u64(&j, "device", e->dev);
+		if (e->segment < 0)
+			json_null(&j, "segment");
+		else
+			json_u64(&j, "segment", (uint64_t)e->segment);
+		json_u64(&j, "offset", e->offset);
+		json_u64(&j, "length", e->length);
+		json_str(&j, "key", e->key);
+		json_str(&j, "reason", e->reason);
+		json_bool(&j, "repaired", e->repaired);
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_str(&j, "result", r->result);
+	json_obj_close(&j);
+	json_finish(&j);
+}
+
 static void j_dump(const struct dump_result *r)
 {
 	struct json j;
@@ -964,6 +1075,7 @@ static const struct print_ops json_ops = {
 	.events = j_events,
 	.provision = j_provision,
 	.cache = j_cache,
+	.fsck = j_fsck,
 	.dump = j_dump,
 	.bench = j_bench,
 	.error = j_error,

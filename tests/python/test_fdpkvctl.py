@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import shutil
+import struct
 import subprocess
 
 import pytest
@@ -241,7 +242,8 @@ def test_format_fsck_dump_bench_roundtrip(tmp_path):
     r = ctl("fsck", uri, "-o", "json")
     assert r.returncode == 0, r.stdout + r.stderr
     f = json.loads(r.stdout)
-    assert f["result"] == "clean" and f["objects"] == 80 and f["corrupt_objects"] == 0
+    assert f["result"] == "clean" and f["objects_live"] == 80 and f["damage"] == 0
+    assert f["bytes_live"] == 80 * 65536 and f["damages"] == []
 
     r = ctl("dump", uri, "-o", "json")
     assert r.returncode == 0
@@ -274,6 +276,127 @@ def test_fsck_without_cache_fails(tmp_path):
     r = ctl("dump", "file:%s" % img, "-o", "json")
     assert r.returncode == 1
     assert "no fdpkv cache" in json.loads(r.stdout)["error"]["message"]
+
+
+# --- fsck: damage, detection, repair -------------------------------------------
+
+OBJ_MAGIC = 0x4f564b46
+DATA_START = 1 << 20
+SEG = 4 << 20
+LBA = 4096
+
+
+def scan_objects(img):
+    """Every object header of the image (file backend: 4 KiB LBAs, data at 1 MiB)."""
+    data = img.read_bytes()
+    objs, off = [], DATA_START
+    while off + 64 <= len(data):
+        magic, ver, flags, klen = struct.unpack_from("<IHHI", data, off)
+        if magic == OBJ_MAGIC and ver == 1 and 0 < klen <= 4096:
+            vlen, seq = struct.unpack_from("<QQ", data, off + 16)
+            objs.append({"off": off, "seg": (off - DATA_START) // SEG, "klen": klen,
+                         "key": data[off + 64:off + 64 + klen].decode(), "seq": seq})
+            off += (64 + klen + vlen + LBA - 1) // LBA * LBA
+        else:
+            off += LBA
+    return objs
+
+
+def flip(img, off, mask=0x10):
+    with open(img, "r+b") as f:
+        f.seek(off)
+        b = f.read(1)[0]
+        f.seek(off)
+        f.write(bytes([b ^ mask]))
+
+
+def test_fsck_finds_and_repairs_damage(tmp_path):
+    img = tmp_path / "cache.img"
+    uri = "file:%s" % img
+    assert ctl("format", uri, "--capacity", "64M", "--segment-size", "4M").returncode == 0
+    r = ctl("bench", uri, "-w", "fill", "-n", "20", "-b", "4", "-s", "64K", "-F", "never")
+    assert r.returncode == 0, r.stdout + r.stderr
+    objs = scan_objects(img)
+    assert len(objs) == 80
+    segs = sorted({o["seg"] for o in objs}, key=lambda s: -sum(o["seg"] == s for o in objs))
+    a = sorted((o for o in objs if o["seg"] == segs[0]), key=lambda o: o["off"])
+    b = sorted((o for o in objs if o["seg"] == segs[1]), key=lambda o: o["off"])
+    assert len(a) == 60 and len(b) == 20
+    hdr, val, cut = a[10], a[20], b[5]
+    lost = {o["key"] for o in b[6:]}
+    flip(img, hdr["off"] + 24)				# header: its seq
+    flip(img, val["off"] + 64 + val["klen"] + 1000)		# value
+    flip(img, LBA + 100)					# superblock copy 1
+    seg_end = DATA_START + (cut["seg"] + 1) * SEG
+    zero_from = cut["off"] + 64 + cut["klen"] + 30000
+    with open(img, "r+b") as f:				# the segment's tail: zeroes
+        f.seek(zero_from)
+        f.write(b"\0" * (seg_end - zero_from))
+    before = img.read_bytes()
+
+    r = ctl("fsck", uri, "-o", "json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    f = json.loads(r.stdout)
+    assert img.read_bytes() == before, "fsck without --repair wrote"
+    assert f["result"] == "damaged" and not f["repair"]
+    assert f["superblock_damaged"] == 1 and f["damaged_objects"] == 3
+    assert f["truncated_chains"] == 1 and f["io_errors"] == 0
+    assert f["damage"] == 4 and f["repaired"] == 0
+    assert f["objects_live"] == 80 - 3 - len(lost) and f["segments_used"] == 2
+    kinds = {d["kind"]: d for d in f["damages"]}
+    assert set(kinds) == {"superblock", "header", "value", "truncated"}
+    assert kinds["superblock"]["segment"] is None and kinds["superblock"]["offset"] == LBA
+    h = kinds["header"]
+    assert h["segment"] == segs[0] and h["key"] is None
+    assert DATA_START + h["segment"] * SEG + h["offset"] == hdr["off"]
+    assert h["length"] == a[11]["off"] - hdr["off"]
+    v = kinds["value"]
+    assert v["key"] == val["key"] and DATA_START + v["segment"] * SEG + v["offset"] == val["off"]
+    t = kinds["truncated"]
+    assert t["key"] == cut["key"] and DATA_START + t["segment"] * SEG + t["offset"] == cut["off"]
+    assert all(not d["repaired"] and d["reason"] for d in f["damages"])
+
+    r = ctl("fsck", uri)					# the normal output names them too
+    assert r.returncode == 1 and "result           : damaged" in r.stdout
+    assert "--repair" in r.stdout and cut["key"] in r.stdout
+
+    r = ctl("fsck", uri, "--repair", "-o", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    f = json.loads(r.stdout)
+    assert f["result"] == "repaired" and f["repair"] and f["damage"] == f["repaired"] == 4
+    assert all(d["repaired"] for d in f["damages"])
+
+    r = ctl("fsck", uri, "-o", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    f = json.loads(r.stdout)
+    assert f["result"] == "clean" and f["damages"] == []
+    assert f["objects_live"] == 80 - 3 - len(lost) and f["objects_filler"] == 3
+
+    r = ctl("dump", uri, "-o", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    keys = {k["key"] for k in json.loads(r.stdout)["keys"]}
+    want = {o["key"] for o in objs} - {hdr["key"], val["key"], cut["key"]} - lost
+    assert keys == want
+    r = ctl("bench", uri, "-w", "read", "-n", "40", "-b", "4", "-s", "64K", "-k", "80",
+            "-F", "never", "-o", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    b = json.loads(r.stdout)
+    assert b["errors"] == 0 and b["hits"] > 0 and b["hits"] + b["misses"] == 160
+    r = ctl("fsck", uri, "-o", "json")			# reading changed nothing
+    assert r.returncode == 0 and json.loads(r.stdout)["objects_live"] == len(want)
+
+
+def test_fsck_both_superblocks_damaged(tmp_path):
+    img = tmp_path / "cache.img"
+    uri = "file:%s" % img
+    assert ctl("format", uri, "--capacity", "16M").returncode == 0
+    flip(img, 100)
+    flip(img, LBA + 100)
+    r = ctl("fsck", uri, "--repair", "-o", "json")
+    assert r.returncode == 1
+    f = json.loads(r.stdout)
+    assert f["superblock_damaged"] == 2 and f["repaired"] == 0 and f["result"] == "damaged"
+    assert "cannot be checked" in f["damages"][0]["reason"]
 
 
 @pytest.mark.parametrize("args, why", [

@@ -39,8 +39,9 @@ ok $rc "list exits 0"
 has "^$BLK +$NG +1 +yes +yes\\(cfg 0\\) +4096 "; ok $? "list shows $BLK with FDP supported and enabled, LBA 4096"
 run $CTL list -o json
 has '"device": "'$BLK'"' && has '"fdp_supported": true' && has '"fdp_enabled": true' &&
-	has '"lba_size": 4096' && has '"capacity_bytes": 1073741824' && has '"cache": "unknown"'
-ok $? "list -o json fields: device fdp_supported fdp_enabled lba_size capacity_bytes cache"
+	has '"lba_size": 4096' && has '"capacity_bytes": 1073741824' && has '"cache": "no"' &&
+	has '"cache_info": null'
+ok $? "list -o json fields: device fdp_supported fdp_enabled lba_size capacity_bytes cache (no)"
 
 # --- info ---------------------------------------------------------------------
 run $CTL info $NG
@@ -139,11 +140,20 @@ ok $rc "format ng:$NG exits 0"
 has '"result": "formatted"' && has '"segment_bytes": 1048576'; ok $? "format: segments are 1 MiB reclaim units"
 run $CTL format ng:$NG --capacity 256M
 [ $rc -ne 0 ] && has 'holds an fdpkv cache; pass --force'; ok $? "format refuses to overwrite a cache"
+run $CTL list
+has "^$BLK +$NG +1 +yes +yes\\(cfg 0\\) +4096 +[0-9.]+ [KMGT]iB +yes "; ok $? "list: the cache column of $BLK is yes after format"
+run $CTL list -o json
+has '"cache": "yes"' && has '"cache_info": \{' && has '"segment_bytes": 1048576' &&
+	has '"segments": 255' && has '"device_index": 0' && has '"devices": 1' &&
+	has '"uuid": "[0-9a-f]{8}-[0-9a-f]{4}-'
+ok $? "list -o json: cache yes, cache_info uuid segment_bytes segments device_index devices"
 run $CTL bench ng:$NG -w fill -n 64 -b 4 -s 64K -F never
 ok $rc "bench fill through ng: exits 0"
 has '^written +: 16777216 bytes$' && has '^errors +: 0$'; ok $? "bench wrote 16 MiB without errors"
 run $CTL fsck ng:$NG -o json
-[ $rc -eq 0 ] && has '"result": "clean"' && has '"objects": 256,'; ok $? "fsck: clean, 256 objects"
+[ $rc -eq 0 ] && has '"result": "clean"' && has '"objects_live": 256,' && has '"damage": 0,' &&
+	has '"bytes_live": 16777216,'
+ok $? "fsck: clean, 256 live objects, 16 MiB of values"
 run $CTL dump ng:$NG -n 2
 [ "$(count '^65536 +fdpkvctl-bench-0000000[0-2][0-9][0-9]$')" -eq 2 ] && has '^# 2 keys \(--limit reached\); 256 objects'
 ok $? "dump --limit 2 lists 2 of the 256 bench keys"
