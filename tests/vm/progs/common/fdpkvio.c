@@ -65,22 +65,7 @@ void fdpkv_prep_io(struct io_uring_sqe *sqe, int fd, uint32_t ns, uint8_t opcode
 int fdpkv_io(struct io_uring *ring, int fd, uint32_t ns, uint8_t opcode, uint32_t nsid,
 	     void *buf, uint32_t len, const uint32_t cdw[6])
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	if (!sqe)
-		return -EBUSY;
-	fdpkv_prep_io(sqe, fd, ns, opcode, nsid, buf, len, cdw);
-	ret = io_uring_submit(ring);
-	if (ret != 1)
-		return ret < 0 ? ret : -EIO;
-	ret = io_uring_wait_cqe(ring, &cqe);
-	if (ret)
-		return ret;
-	ret = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return ret;
+	return nvme_uring_io_ns(ring, fd, FDPKV_URING_CMD_IO, ns, opcode, nsid, buf, len, cdw);
 }
 
 void fdpkv_rw_cdw(uint32_t cdw[6], uint64_t slba, uint32_t nlb, int pid)
@@ -99,26 +84,15 @@ void fdpkv_rw_cdw(uint32_t cdw[6], uint64_t slba, uint32_t nlb, int pid)
 int fdpkv_ruamw(struct io_uring *ring, int fd, uint32_t ns, uint32_t nsid, uint64_t *ruamw,
 		uint16_t *pids, int max)
 {
-	const uint32_t len = 4096;
-	uint8_t *b = nvme_alloc(len);
-	uint32_t cdw[6] = { 1, len / 4 - 1, 0, 0, 0, 0 };
-	int ret, i, n;
+	struct ruh_desc d[FDPKV_MAX_PIDS];
+	int i, n;
 
-	if (!b)
-		return -ENOMEM;
-	ret = fdpkv_io(ring, fd, ns, NVME_OPC_IO_MGMT_RECV, nsid, b, len, cdw);
-	if (ret) {
-		free(b);
-		return ret < 0 ? ret : -EIO;
-	}
-	n = b[14] | b[15] << 8;
-	for (i = 0; i < n && i < max; i++) {
-		const uint8_t *d = b + 16 + 32 * i;
-
+	n = nvme_ruh_status_ns(ring, fd, FDPKV_URING_CMD_IO, ns, nsid, d,
+			       max < FDPKV_MAX_PIDS ? max : FDPKV_MAX_PIDS);
+	for (i = 0; i < n; i++) {
+		ruamw[i] = d[i].ruamw;
 		if (pids)
-			pids[i] = d[0] | d[1] << 8;
-		memcpy(&ruamw[i], d + 8, 8);	/* little endian host */
+			pids[i] = d[i].pid;
 	}
-	free(b);
-	return i;
+	return n;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/nvme_ioctl.h>
+#include <uapi/fdpkv.h>
 
 #include "nvmeio.h"
 
@@ -30,6 +31,12 @@ int nvme_ring_init(struct io_uring *ring, unsigned int entries)
 int nvme_uring_io(struct io_uring *ring, int fd, uint32_t cmd_op, uint8_t opcode,
 		  uint32_t nsid, void *buf, uint32_t len, const uint32_t cdw[6])
 {
+	return nvme_uring_io_ns(ring, fd, cmd_op, 0, opcode, nsid, buf, len, cdw);
+}
+
+int nvme_uring_io_ns(struct io_uring *ring, int fd, uint32_t cmd_op, uint32_t fdpkv_ns,
+		     uint8_t opcode, uint32_t nsid, void *buf, uint32_t len, const uint32_t cdw[6])
+{
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 	struct io_uring_cqe *cqe;
 	struct nvme_uring_cmd *cmd;
@@ -52,6 +59,9 @@ int nvme_uring_io(struct io_uring *ring, int fd, uint32_t cmd_op, uint8_t opcode
 	cmd->cdw13 = cdw[3];
 	cmd->cdw14 = cdw[4];
 	cmd->cdw15 = cdw[5];
+	/* /dev/fdpkv: the fdpkv namespace rides after the NVMe command */
+	if (cmd_op == FDPKV_URING_CMD_IO)
+		((struct fdpkv_uring_cmd *)sqe->cmd)->ns = fdpkv_ns;
 	ret = io_uring_submit(ring);
 	if (ret != 1)
 		return ret < 0 ? ret : -EIO;
@@ -90,6 +100,12 @@ int nvme_identify_ns_lba(int fd, uint32_t nsid, uint32_t *lba_size, uint64_t *ns
 int nvme_ruh_status(struct io_uring *ring, int fd, uint32_t cmd_op, uint32_t nsid,
 		    struct ruh_desc *d, int max)
 {
+	return nvme_ruh_status_ns(ring, fd, cmd_op, 0, nsid, d, max);
+}
+
+int nvme_ruh_status_ns(struct io_uring *ring, int fd, uint32_t cmd_op, uint32_t fdpkv_ns,
+		       uint32_t nsid, struct ruh_desc *d, int max)
+{
 	const uint32_t len = 4096;
 	uint8_t *b = nvme_alloc(len);
 	/* MO 1 = RUH Status; CDW11 = NUMD, 0's based */
@@ -98,7 +114,7 @@ int nvme_ruh_status(struct io_uring *ring, int fd, uint32_t cmd_op, uint32_t nsi
 
 	if (!b)
 		return -ENOMEM;
-	ret = nvme_uring_io(ring, fd, cmd_op, NVME_OPC_IO_MGMT_RECV, nsid, b, len, cdw);
+	ret = nvme_uring_io_ns(ring, fd, cmd_op, fdpkv_ns, NVME_OPC_IO_MGMT_RECV, nsid, b, len, cdw);
 	if (ret) {
 		free(b);
 		return ret < 0 ? ret : -EIO;

@@ -25,10 +25,15 @@ int nvme_ring_init(struct io_uring *ring, unsigned int entries);
 /* one synchronous uring_cmd; cdw[0..5] are CDW10..CDW15 */
 int nvme_uring_io(struct io_uring *ring, int fd, uint32_t cmd_op, uint8_t opcode,
 		  uint32_t nsid, void *buf, uint32_t len, const uint32_t cdw[6]);
+/* the same through /dev/fdpkv (cmd_op FDPKV_URING_CMD_IO) on fdpkv namespace @fdpkv_ns */
+int nvme_uring_io_ns(struct io_uring *ring, int fd, uint32_t cmd_op, uint32_t fdpkv_ns,
+		     uint8_t opcode, uint32_t nsid, void *buf, uint32_t len, const uint32_t cdw[6]);
 int nvme_identify_ns_lba(int fd, uint32_t nsid, uint32_t *lba_size, uint64_t *nsze);
 /* RUH Status through I/O Management Receive; returns the descriptor count */
 int nvme_ruh_status(struct io_uring *ring, int fd, uint32_t cmd_op, uint32_t nsid,
 		    struct ruh_desc *d, int max);
+int nvme_ruh_status_ns(struct io_uring *ring, int fd, uint32_t cmd_op, uint32_t fdpkv_ns,
+		       uint32_t nsid, struct ruh_desc *d, int max);
 void *nvme_alloc(size_t len);
 
 #endif
