@@ -18,7 +18,7 @@ static const struct cmd commands[] = {
 	{ "events", "FDP events log, decoded; --enable turns event logging on", cmd_events },
 	{ "provision", "plan or run FDP provisioning of a controller (needs --force)", cmd_provision },
 	{ "format", "format an fdpkv cache on device URIs (libfdpkv)", cmd_format },
-	{ "fsck", "open a cache read-only, rebuild its index and report damage", cmd_fsck },
+	{ "fsck", "verify superblocks, object headers and values; --repair drops damage", cmd_fsck },
 	{ "dump", "list the keys of a cache with their value sizes", cmd_dump },
 	{ "bench", "workload generator: throughput, latency percentiles, WAF", cmd_bench },
 	{ "attach", "attach an FDP namespace to the fdpkv kernel module", cmd_attach },
