@@ -1259,20 +1259,7 @@ FDPKV_PUBLIC int fdpkv_wait(struct fdpkv_cache *c, int timeout_ms)
 
 static int write_superblocks(struct devctx *d)
 {
-	uint32_t lba = d->dev.geo.lba_size;
-	void *buf;
-	int ret;
-
-	if (posix_memalign(&buf, STAGING_ALIGN, 2 * (size_t)lba))
-		return -ENOMEM;
-	memset(buf, 0, 2 * (size_t)lba);
-	sb_encode(buf, &d->sb);
-	sb_encode((uint8_t *)buf + lba, &d->sb);
-	ret = engine_io_sync(d->eng, IO_WRITE, 0, 2 * (uint64_t)lba, buf, d->sb.class_pid[0]);
-	if (!ret)
-		ret = engine_io_sync(d->eng, IO_FLUSH, 0, 0, NULL, 0);
-	free(buf);
-	return ret;
+	return sb_write_both(d->eng, d->dev.geo.lba_size, &d->sb);
 }
 
 static int format_device(struct fdpkv_cache *c, struct devctx *d, const uint8_t *uuid,

@@ -102,20 +102,7 @@ static void report(struct fsck *fs, struct fdpkv_damage *dmg)
 
 static int sb_write(struct fsck_dev *d)
 {
-	uint32_t lba = d->dev.geo.lba_size;
-	void *buf;
-	int ret;
-
-	if (posix_memalign(&buf, BUF_ALIGN, 2 * (size_t)lba))
-		return -ENOMEM;
-	memset(buf, 0, 2 * (size_t)lba);
-	sb_encode(buf, &d->sb);
-	sb_encode((uint8_t *)buf + lba, &d->sb);
-	ret = engine_io_sync(d->eng, IO_WRITE, 0, 2 * (uint64_t)lba, buf, d->sb.class_pid[0]);
-	if (!ret)
-		ret = engine_io_sync(d->eng, IO_FLUSH, 0, 0, NULL, 0);
-	free(buf);
-	return ret;
+	return sb_write_both(d->eng, d->dev.geo.lba_size, &d->sb);
 }
 
 static const char *sb_why(int rc)

@@ -125,6 +125,8 @@ void sb_encode(void *buf, const struct superblock *sb);	/* SB_ENCODED_SIZE bytes
 int sb_decode(const void *buf, size_t len, struct superblock *sb);
 /* Pick the copy to trust from two decode results: index 0/1, or -ENODATA. */
 int sb_choose(const struct superblock sb[2], const int rc[2]);
+struct engine;
+int sb_write_both(struct engine *eng, uint32_t lba, const struct superblock *sb);
 
 /* ---- index.c ------------------------------------------------------------- */
 #define IDX_F_READ		0x01	/* read since written (reinsert candidate) */

@@ -16,6 +16,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -114,4 +115,25 @@ int sb_choose(const struct superblock sb[2], const int rc[2])
 	if (rc[1] == 0)
 		return 1;
 	return -ENODATA;
+}
+
+/*
+ * sb_write_both - write both copies of @sb (LBA 0 and 1, through the metadata
+ * class's placement id) and flush. Blocks; open, format, fsck only.
+ */
+int sb_write_both(struct engine *eng, uint32_t lba, const struct superblock *sb)
+{
+	void *buf;
+	int ret;
+
+	if (posix_memalign(&buf, 4096, 2 * (size_t)lba))
+		return -ENOMEM;
+	memset(buf, 0, 2 * (size_t)lba);
+	sb_encode(buf, sb);
+	sb_encode((uint8_t *)buf + lba, sb);
+	ret = engine_io_sync(eng, IO_WRITE, 0, 2 * (uint64_t)lba, buf, sb->class_pid[0]);
+	if (!ret)
+		ret = engine_io_sync(eng, IO_FLUSH, 0, 0, NULL, 0);
+	free(buf);
+	return ret;
 }
