@@ -4,6 +4,7 @@
  */
 #include <linux/bitfield.h>
 #include <linux/errno.h>
+#include <linux/nvme.h>
 
 #include "fdpkv_cmd.h"
 
@@ -41,4 +42,24 @@ bool fdpkv_cmd_placement_decode(u32 cdw12, u32 cdw13, u16 *pid)
 		return false;
 	*pid = FIELD_GET(FDPKV_CDW13_DSPEC, cdw13);
 	return true;
+}
+
+/**
+ * fdpkv_cmd_changes_media - whether an I/O opcode writes, zeroes, deallocates
+ * or moves reclaim units (so needs a file open for writing)
+ * @opcode: NVM command set opcode
+ *
+ * Not nvme_is_write(): Write Zeroes moves no data but changes media.
+ */
+bool fdpkv_cmd_changes_media(u8 opcode)
+{
+	switch (opcode) {
+	case nvme_cmd_write:
+	case nvme_cmd_write_zeroes:
+	case nvme_cmd_dsm:
+	case FDPKV_NVME_CMD_IO_MGMT_SEND:
+		return true;
+	default:
+		return false;
+	}
 }

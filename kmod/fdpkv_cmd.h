@@ -24,6 +24,7 @@
 #define FDPKV_CDW13_DSPEC		GENMASK(31, 16)
 
 int fdpkv_cmd_placement_encode(u32 nlb, u16 pid, u32 *cdw12, u32 *cdw13);
+bool fdpkv_cmd_changes_media(u8 opcode);
 bool fdpkv_cmd_placement_decode(u32 cdw12, u32 cdw13, u16 *pid);
 
 #endif /* _FDPKV_CMD_H */

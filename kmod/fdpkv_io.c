@@ -346,7 +346,8 @@ free_payload:
  *
  * Return: -EIOCBQUEUED when forwarded (the CQE follows), else a negative
  * errno: -ENOTTY (unknown cmd_op), -EOPNOTSUPP (ring without SQE128 and
- * CQE32, polled ring), -EINVAL (reserved field), -ENODEV (no such
+ * CQE32, polled ring), -EINVAL (reserved field), -EBADF (a command that
+ * changes media on a file not open for writing), -ENODEV (no such
  * namespace), or a refusal of fdpkv_cmd_check().
  */
 int fdpkv_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
@@ -368,6 +369,9 @@ int fdpkv_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	memcpy(&cmd, fdpkv_uring_cmd_payload(ioucmd), sizeof(cmd));
 	if (cmd.rsvd)
 		return -EINVAL;
+	/* as for a block device: changing media needs a file open for writing */
+	if (fdpkv_cmd_changes_media(cmd.nvme.opcode) && !(ioucmd->file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	ns = fdpkv_ns_get(cmd.ns);
 	if (!ns)
 		return -ENODEV;

@@ -506,7 +506,19 @@ static struct kunit_suite fdpkv_check_suite = {
 	.test_cases = fdpkv_check_cases,
 };
 
+static void changes_media_opcodes(struct kunit *test)
+{
+	KUNIT_EXPECT_TRUE(test, fdpkv_cmd_changes_media(nvme_cmd_write));
+	KUNIT_EXPECT_TRUE(test, fdpkv_cmd_changes_media(nvme_cmd_write_zeroes));
+	KUNIT_EXPECT_TRUE(test, fdpkv_cmd_changes_media(nvme_cmd_dsm));
+	KUNIT_EXPECT_TRUE(test, fdpkv_cmd_changes_media(FDPKV_NVME_CMD_IO_MGMT_SEND));
+	KUNIT_EXPECT_FALSE(test, fdpkv_cmd_changes_media(nvme_cmd_read));
+	KUNIT_EXPECT_FALSE(test, fdpkv_cmd_changes_media(nvme_cmd_flush));
+	KUNIT_EXPECT_FALSE(test, fdpkv_cmd_changes_media(FDPKV_NVME_CMD_IO_MGMT_RECV));
+}
+
 static struct kunit_case fdpkv_cmd_cases[] = {
+	KUNIT_CASE(changes_media_opcodes),
 	KUNIT_CASE(placement_encode_sets_nlb_dtype_dspec),
 	KUNIT_CASE(placement_encode_limits),
 	KUNIT_CASE(placement_decode_roundtrip),

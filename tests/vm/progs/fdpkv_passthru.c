@@ -205,6 +205,22 @@ static void unprivileged_io(void)
 		tap_ok(ret == 0 && fdpkv_io(&ring, fd, ns, NVME_OPC_READ, nsid, rbuf, 4096, cdw) == 0 &&
 		       !memcmp(wbuf, rbuf, 4096), "write from a fixed buffer reads back (%d)", ret);
 	}
+	{
+		/* a read-only open may read its leases but not change media */
+		int rofd = open("/dev/fdpkv", O_RDONLY);
+		uint16_t p1;
+
+		ret = rofd >= 0 ? fdpkv_ph_alloc(rofd, ns, 1, 0, &p1) : -errno;
+		if (!ret)
+			ret = fdpkv_lease(rofd, ns, LEASE_NLB, 8, NULL);
+		fdpkv_rw_cdw(cdw, LEASE_NLB, 1, p1);
+		tap_ok(ret == 0 && fdpkv_io(&ring, rofd, ns, NVME_OPC_WRITE, nsid, wbuf, 4096, cdw) ==
+		       -EBADF, "a write through a read-only open file: EBADF");
+		fdpkv_rw_cdw(cdw, LEASE_NLB, 1, -1);
+		tap_ok(fdpkv_io(&ring, rofd, ns, NVME_OPC_READ, nsid, rbuf, 4096, cdw) == 0,
+		       "a read through it works");
+		close(rofd);
+	}
 	io_uring_queue_exit(&ring);
 	close(fd);
 	exit(tap_failed ? 1 : 0);
