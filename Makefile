@@ -151,7 +151,9 @@ install: lib tools
 	ln -sf libfdpkv.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libfdpkv.so
 	install -m 0644 lib/include/fdpkv.h $(DESTDIR)$(INCLUDEDIR)/fdpkv/
 	install -m 0644 include/uapi/fdpkv.h $(DESTDIR)$(INCLUDEDIR)/fdpkv/uapi/
-	install -m 0644 $(B)/lib/libfdpkv.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	# generated here: the PREFIX of this install, not of an earlier build
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+		lib/libfdpkv.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/libfdpkv.pc
 	install -m 0755 $(B)/bin/fdpkvctl $(DESTDIR)$(BINDIR)/
 
 # Module sources for DKMS: /usr/src/fdpkv-$(VERSION), then

@@ -7,7 +7,8 @@
 # Layers: build (everything, plus sanitizer builds), unit (cmocka, ASan+UBSan),
 # tsan (the concurrency tests under ThreadSanitizer), python (the plugin's
 # contract tests, file backend), lint (checkpatch --strict on the module,
-# cppcheck on userspace), dkms (dkms.conf builds and installs the module
+# cppcheck on userspace), install (make install into a scratch root is
+# usable through pkg-config), dkms (dkms.conf builds and installs the module
 # against each cached kernel's headers), vm (QEMU with emulated FDP SSDs on Debian 6.1 and
 # 6.12, and the KUnit kernel).
 #
@@ -16,7 +17,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 PY=${PYTHON:-/usr/bin/python3}
-layers=${FDPKV_LAYERS:-build unit tsan python lint dkms vm}
+layers=${FDPKV_LAYERS:-build unit tsan python lint install dkms vm}
 logdir=$top/build/test-logs
 mkdir -p "$logdir"
 total_pass=0 total_fail=0
@@ -94,6 +95,7 @@ for layer in $layers; do
 		fi
 		;;
 	dkms) run_tap dkms tests/dkms/test-dkms.sh ;;
+	install) run_tap install tests/install/test-install.sh ;;
 	lint)
 		t0=$SECONDS
 		if scripts/lint.sh >"$logdir/lint.log" 2>&1; then
