@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fdpkvctl's cache commands, on libfdpkv's public API only: format, fsck,
- * dump, bench. URI is what fdpkv_config's "devices" key takes: file:/path,
+ * dump (bench is in cmd_bench.c). URI is what fdpkv_config's "devices" key takes: file:/path,
  * ng:/dev/ngXnY, fdpkv:/dev/fdpkv?ns=N, sim:, several separated by ','.
  *
  * dump opens with format=never: libfdpkv then reads the superblocks and
@@ -12,22 +12,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "fdpkvctl.h"
 
-#define KEY_FMT "fdpkvctl-bench-%010llu"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* parse, validate -o; 0 to go on, else the exit code (-1: --help done) */
-static int cache_begin(int argc, char **argv, const struct cmd_spec *spec, const char **uri,
+int cache_begin(int argc, char **argv, const struct cmd_spec *spec, const char **uri,
 		       const char *const *fmt, const struct print_ops **ops)
 {
 	enum out_fmt f = OUT_NORMAL;
@@ -46,7 +35,7 @@ static int cache_begin(int argc, char **argv, const struct cmd_spec *spec, const
 }
 
 /* a config for @uri with extra "key=value ..." settings; 0 or -1 with @err */
-static int cache_config(struct fdpkv_config *cfg, const char *uri, const char *set,
+int cache_config(struct fdpkv_config *cfg, const char *uri, const char *set,
 			enum fdpkv_format_mode mode, char *err, size_t len)
 {
 	unsigned int i;
@@ -382,223 +371,5 @@ out:
 		free(res.e[i].key);
 	free(res.e);
 	fdpkv_close(c);
-	return rc;
-}
-
-/* --- bench --------------------------------------------------------------------- */
-
-struct slot {
-	bool busy;
-	double start;
-	enum fdpkv_op op;
-	struct fdpkv_key *keys;
-	char (*keybuf)[48];
-	struct fdpkv_buf *bufs;
-};
-
-static unsigned long long rnd(unsigned long long *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static int dbl_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t dev_bytes(struct fdpkv_cache *c, unsigned int ndev, bool media)
-{
-	struct fdpkv_device_stats s;
-	uint64_t sum = 0;
-	unsigned int i;
-
-	for (i = 0; i < ndev; i++)
-		if (!fdpkv_device_stats(c, i, &s))
-			sum += media ? s.media_bytes_written : s.host_bytes_written;
-	return sum;
-}
-
-int cmd_bench(int argc, char **argv, const struct cmd *cmd)
-{
-	struct {
-		const char *output_format, *workload, *set, *format;
-		unsigned int ops, batch, qd, read_pct;
-		uint64_t size, keys;
-		bool progress;
-	} cfg = { .output_format = "normal", .workload = "mixed", .format = "auto", .ops = 1000,
-		  .batch = 8, .qd = 4, .read_pct = 50, .size = 256 << 10 };
-	const struct opt opts[] = {
-		OPT_OUTPUT(&cfg.output_format),
-		{ "workload", 'w', OPT_STR, &cfg.workload, "W", "fill (sets), read (gets) or mixed (default)" },
-		{ "ops", 'n', OPT_UINT, &cfg.ops, "N", "batches to run (default 1000)" },
-		{ "batch", 'b', OPT_UINT, &cfg.batch, "B", "keys per batch (default 8)" },
-		{ "qd", 'q', OPT_UINT, &cfg.qd, "Q", "batches in flight (default 4)" },
-		{ "size", 's', OPT_SIZE, &cfg.size, "SIZE", "value size (default 256K)" },
-		{ "keys", 'k', OPT_SIZE, &cfg.keys, "N", "key space (default: ops x batch)" },
-		{ "read-pct", 'r', OPT_UINT, &cfg.read_pct, "P", "mixed: percent of batches that get (default 50)" },
-		{ "format", 'F', OPT_STR, &cfg.format, "MODE", "never|auto|always (default auto)" },
-		{ "set", 0, OPT_STR, &cfg.set, "\"K=V ...\"", "more libfdpkv configuration keys" },
-		{ "progress", 'P', OPT_FLAG, &cfg.progress, NULL, "print progress to stderr every second" },
-		OPT_END,
-	};
-	const struct cmd_spec spec = { cmd->name, "URI",
-		"Run a workload against a cache and report throughput, per-batch latency\n"
-		"percentiles, hits and misses, and the device write amplification where\n"
-		"the backend reports media writes (sim:). fill stores keys in order,\n"
-		"read gets random keys, mixed does both. Values carry a pattern.", opts };
-	const struct print_ops *ops = print_ops_get(OUT_NORMAL);
-	struct fdpkv_completion comp[16];
-	struct bench_result res;
-	struct fdpkv_config fc;
-	struct fdpkv_cache *c = NULL;
-	struct slot *slots = NULL;
-	double *lat = NULL, t0, last = 0;
-	unsigned long long seed = 0x9e3779b97f4a7c15ull, seq = 0;
-	uint64_t submitted = 0, done = 0, h0 = 0, m0 = 0;
-	const char *uri = NULL;
-	char err[ERR_LEN];
-	unsigned int i, j;
-	int rc, ret, wl;
-
-	memset(&res, 0, sizeof(res));
-	rc = cache_begin(argc, argv, &spec, &uri, &cfg.output_format, &ops);
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	wl = !strcmp(cfg.workload, "fill") ? 0 : !strcmp(cfg.workload, "read") ? 1 :
-	     !strcmp(cfg.workload, "mixed") ? 2 : -1;
-	if (wl < 0 || !cfg.ops || !cfg.batch || cfg.batch > 4096 || !cfg.qd || cfg.qd > 256 ||
-	    !cfg.size || cfg.read_pct > 100) {
-		fprintf(stderr, "%s %s: %s\n", PROG, cmd->name,
-			wl < 0 ? "--workload must be fill, read or mixed" :
-			"--ops, --size >= 1, --batch 1..4096, --qd 1..256, --read-pct 0..100");
-		opts_usage(stderr, &spec);
-		return 1;
-	}
-	if (cache_config(&fc, uri, cfg.set, FDPKV_FORMAT_AUTO, err, sizeof(err)) ||
-	    fdpkv_config_set(&fc, "format", cfg.format, err, sizeof(err)))
-		return print_fail(ops, cmd->name, uri, "%s", err);
-	rc = 1;
-	if (!cfg.keys)
-		cfg.keys = (uint64_t)cfg.ops * cfg.batch;
-	ret = fdpkv_open(&fc, &c, err, sizeof(err));
-	if (ret)
-		return print_fail(ops, cmd->name, uri, "%s", err);
-	slots = calloc(cfg.qd, sizeof(*slots));
-	lat = calloc(cfg.ops, sizeof(*lat));
-	if (!slots || !lat)
-		goto nomem;
-	for (i = 0; i < cfg.qd; i++) {
-		slots[i].keys = calloc(cfg.batch, sizeof(*slots[i].keys));
-		slots[i].keybuf = calloc(cfg.batch, sizeof(*slots[i].keybuf));
-		slots[i].bufs = calloc(cfg.batch, sizeof(*slots[i].bufs));
-		if (!slots[i].keys || !slots[i].keybuf || !slots[i].bufs)
-			goto nomem;
-		for (j = 0; j < cfg.batch; j++) {
-			slots[i].bufs[j].len = cfg.size;
-			slots[i].bufs[j].base = malloc(cfg.size);
-			if (!slots[i].bufs[j].base)
-				goto nomem;
-			memset(slots[i].bufs[j].base, (int)(0x5a + j), cfg.size);
-		}
-	}
-	res.uri = uri;
-	res.workload = cfg.workload;
-	res.ops = cfg.ops;
-	res.batch = cfg.batch;
-	res.value_size = cfg.size;
-	res.keys = cfg.keys;
-	res.qd = cfg.qd;
-	h0 = dev_bytes(c, fc.ndevices, false);
-	m0 = dev_bytes(c, fc.ndevices, true);
-	t0 = now_s();
-	while (done < cfg.ops) {
-		int n;
-
-		for (i = 0; i < cfg.qd && submitted < cfg.ops; i++) {
-			struct slot *s = &slots[i];
-			uint64_t id;
-			bool get;
-
-			if (s->busy)
-				continue;
-			get = wl == 1 || (wl == 2 && rnd(&seed) % 100 < cfg.read_pct);
-			for (j = 0; j < cfg.batch; j++) {
-				unsigned long long k = wl == 0 ? seq++ % cfg.keys : rnd(&seed) % cfg.keys;
-
-				snprintf(s->keybuf[j], sizeof(s->keybuf[j]), KEY_FMT, k);
-				s->keys[j].data = s->keybuf[j];
-				s->keys[j].len = (uint32_t)strlen(s->keybuf[j]);
-			}
-			s->op = get ? FDPKV_OP_GET : FDPKV_OP_SET;
-			s->start = now_s();
-			ret = fdpkv_submit(c, s->op, cfg.batch, s->keys, s->bufs, s, &id);
-			if (ret) {
-				rc = print_fail(ops, cmd->name, uri, "submit: %s", strerror(-ret));
-				goto out;
-			}
-			s->busy = true;
-			submitted++;
-		}
-		fdpkv_wait(c, 1000);
-		while ((n = fdpkv_drain(c, comp, 16)) > 0) {
-			for (i = 0; i < (unsigned int)n; i++) {
-				struct slot *s = comp[i].user_data;
-
-				lat[done++] = (now_s() - s->start) * 1e6;
-				for (j = 0; j < comp[i].nkeys; j++) {
-					if (s->op == FDPKV_OP_SET) {
-						if (comp[i].status[j])
-							res.errors++;
-						else
-							res.bytes_written += cfg.size;
-					} else if (comp[i].status[j] == -ENOENT) {
-						res.misses++;
-					} else if (comp[i].status[j]) {
-						res.errors++;
-					} else {
-						res.hits++;
-						res.bytes_read += comp[i].value_len[j];
-					}
-				}
-				s->busy = false;
-				fdpkv_completion_release(&comp[i]);
-			}
-		}
-		if (cfg.progress && now_s() - last >= 1.0) {
-			last = now_s();
-			fprintf(stderr, "bench: %llu/%u batches, %.1f MiB/s\n", (unsigned long long)done,
-				cfg.ops, (double)(res.bytes_written + res.bytes_read) / 1048576.0 /
-				(last - t0 > 0 ? last - t0 : 1));
-		}
-	}
-	res.seconds = now_s() - t0;
-	res.host_bytes = dev_bytes(c, fc.ndevices, false) - h0;
-	res.media_bytes = dev_bytes(c, fc.ndevices, true) - m0;
-	qsort(lat, done, sizeof(*lat), dbl_cmp);
-	res.lat_us[0] = lat[(done - 1) * 50 / 100];
-	res.lat_us[1] = lat[(done - 1) * 90 / 100];
-	res.lat_us[2] = lat[(done - 1) * 99 / 100];
-	res.lat_us[3] = lat[done - 1];
-	ops->bench(&res);
-	rc = 0;
-	goto out;
-nomem:
-	rc = print_fail(ops, cmd->name, uri, "out of memory");
-out:
-	fdpkv_close(c);	/* waits for whatever is still in flight */
-	for (i = 0; slots && i < cfg.qd; i++) {
-		for (j = 0; slots[i].bufs && j < cfg.batch; j++)
-			free(slots[i].bufs[j].base);
-		free(slots[i].bufs);
-		free(slots[i].keys);
-		free(slots[i].keybuf);
-	}
-	free(slots);
-	free(lat);
 	return rc;
 }

@@ -310,6 +310,14 @@ struct fsck_result {
 const char *fsck_kind_name(enum fdpkv_damage_kind k);
 /* @klen bytes of @key with bytes outside printable ASCII as \xNN; malloc'd */
 char *key_printable(const void *key, uint32_t klen);
+struct print_ops;
+
+/* cmd_cache.c, shared with cmd_bench.c: parse and validate -o (0 to go on,
+ * -1 after --help, else the exit code); a config for a URI plus --set */
+int cache_begin(int argc, char **argv, const struct cmd_spec *spec, const char **uri,
+		const char *const *fmt, const struct print_ops **ops);
+int cache_config(struct fdpkv_config *cfg, const char *uri, const char *set,
+		 enum fdpkv_format_mode mode, char *err, size_t len);
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
 const char *uuid_str(const uint8_t *uuid, char *buf, size_t len);
 
@@ -327,14 +335,36 @@ struct dump_result {
 	struct dump_entry *e;
 };
 
+/* bench: latency of one op type, per batch, in microseconds */
+struct bench_lat {
+	uint64_t batches;		/* 0: none of this type ran */
+	double p50, p90, p99, p999, max;
+};
+
+/* bench: log 0x22 of the endurance groups under the ng: devices, deltas */
+struct bench_fdp {
+	unsigned int groups;		/* endurance groups read (0: none) */
+	u128 hbmw, mbmw, mbe;		/* host/media bytes written, media erased */
+};
+
 struct bench_result {
-	const char *uri, *workload;
-	uint64_t ops, batch, value_size, keys;
-	unsigned int qd;
+	const char *uri, *workload, *size_dist, *csv;
+	uint64_t ops, batch, size_min, size_max, keys;	/* ops: batches done */
+	unsigned int qd, threads, read_pct, duration, fill_pct;
+	uint64_t max_ops;		/* 0: no limit */
+	uint64_t prefill_keys, prefill_bytes;
+	double prefill_seconds;
 	double seconds;
+	uint64_t sets, gets;		/* keys */
 	uint64_t bytes_written, bytes_read, hits, misses, errors;
-	double lat_us[4];		/* per batch: p50, p90, p99, max */
-	uint64_t host_bytes, media_bytes;	/* device counters over the run */
+	uint64_t evicted_objects, evicted_segments;
+	struct bench_lat lat[2];	/* [0] set, [1] get */
+	struct fdpkv_usage usage;	/* at the end */
+	uint64_t host_bytes, media_bytes;	/* libfdpkv's device counters over the run */
+	const char *waf_source;		/* "sim", "fdp" (log 0x22) or NULL */
+	double waf;			/* valid when waf_source */
+	bool have_fdp;
+	struct bench_fdp fdp;
 };
 
 /* --- print ops (print.c) -------------------------------------------------- */

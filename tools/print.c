@@ -397,30 +397,86 @@ static void n_dump(const struct dump_result *r)
 	       (unsigned long long)r->usage.bytes_used);
 }
 
+static void n_lat(const char *what, const struct bench_lat *l)
+{
+	if (!l->batches) {
+		printf("latency %-8s : -\n", what);
+		return;
+	}
+	printf("latency %-8s : %llu batches, p50 %.0f us, p99 %.0f us, p999 %.0f us, max %.0f us\n",
+	       what, (unsigned long long)l->batches, l->p50, l->p99, l->p999, l->max);
+}
+
 static void n_bench(const struct bench_result *r)
 {
 	double mib = (double)(r->bytes_written + r->bytes_read) / 1048576.0;
+	double secs = r->seconds > 0 ? r->seconds : 1e-9;
+	char sz[64], lim[64], a[48], b[48], c[48];
 
+	if (r->size_min == r->size_max)
+		snprintf(sz, sizeof(sz), "%llu bytes", (unsigned long long)r->size_min);
+	else
+		snprintf(sz, sizeof(sz), "%llu-%llu bytes (uniform)",
+			 (unsigned long long)r->size_min, (unsigned long long)r->size_max);
+	if (r->max_ops && r->duration)
+		snprintf(lim, sizeof(lim), "%llu batches or %u s", (unsigned long long)r->max_ops,
+			 r->duration);
+	else if (r->duration)
+		snprintf(lim, sizeof(lim), "%u s", r->duration);
+	else
+		snprintf(lim, sizeof(lim), "%llu batches", (unsigned long long)r->max_ops);
 	printf("uri              : %s\n", r->uri);
-	printf("workload         : %s, %llu batches x %llu keys x %llu bytes, %llu keys, qd %u\n",
-	       r->workload, (unsigned long long)r->ops, (unsigned long long)r->batch,
-	       (unsigned long long)r->value_size, (unsigned long long)r->keys, r->qd);
-	printf("time             : %.3f s\n", r->seconds);
-	printf("throughput       : %.1f MiB/s, %.0f batches/s\n", mib / r->seconds,
-	       (double)r->ops / r->seconds);
+	printf("workload         : %s", r->workload);
+	if (!strcmp(r->workload, "mixed"))
+		printf(" (%u%% get)", r->read_pct);
+	printf(", batches of %llu keys x %s, %llu keys\n", (unsigned long long)r->batch, sz,
+	       (unsigned long long)r->keys);
+	printf("limit            : %s\n", lim);
+	printf("threads          : %u x qd %u\n", r->threads, r->qd);
+	if (r->fill_pct)
+		printf("prefill          : %llu keys, %llu bytes in %.3f s (target %u%% of capacity)\n",
+		       (unsigned long long)r->prefill_keys, (unsigned long long)r->prefill_bytes,
+		       r->prefill_seconds, r->fill_pct);
+	printf("time             : %.3f s, %llu batches\n", r->seconds, (unsigned long long)r->ops);
+	printf("throughput       : %.1f MiB/s, %.0f batches/s, %.0f keys/s\n", mib / secs,
+	       (double)r->ops / secs, (double)(r->sets + r->gets) / secs);
+	printf("keys             : %llu sets, %llu gets\n", (unsigned long long)r->sets,
+	       (unsigned long long)r->gets);
 	printf("written          : %llu bytes\n", (unsigned long long)r->bytes_written);
 	printf("read             : %llu bytes (%llu hits, %llu misses)\n",
 	       (unsigned long long)r->bytes_read, (unsigned long long)r->hits,
 	       (unsigned long long)r->misses);
+	if (r->hits + r->misses)
+		printf("hit ratio        : %.4f\n",
+		       (double)r->hits / (double)(r->hits + r->misses));
+	else
+		printf("hit ratio        : -\n");
 	printf("errors           : %llu\n", (unsigned long long)r->errors);
-	printf("latency (batch)  : p50 %.0f us, p90 %.0f us, p99 %.0f us, max %.0f us\n",
-	       r->lat_us[0], r->lat_us[1], r->lat_us[2], r->lat_us[3]);
-	if (r->media_bytes && r->host_bytes)
-		printf("device waf       : %.3f (%llu media / %llu host bytes)\n",
-		       (double)r->media_bytes / (double)r->host_bytes,
+	printf("evictions        : %llu objects, %llu segments\n",
+	       (unsigned long long)r->evicted_objects, (unsigned long long)r->evicted_segments);
+	n_lat("set", &r->lat[0]);
+	n_lat("get", &r->lat[1]);
+	printf("usage            : %llu of %llu value bytes (%.1f%%), %llu objects\n",
+	       (unsigned long long)r->usage.bytes_used, (unsigned long long)r->usage.bytes_capacity,
+	       r->usage.bytes_capacity ?
+	       100.0 * (double)r->usage.bytes_used / (double)r->usage.bytes_capacity : 0.0,
+	       (unsigned long long)r->usage.objects);
+	if (r->have_fdp)
+		printf("fdp log 0x22     : %s host, %s media bytes written, %s erased (%u group%s)\n",
+		       u128_str(r->fdp.hbmw, a, sizeof(a)), u128_str(r->fdp.mbmw, b, sizeof(b)),
+		       u128_str(r->fdp.mbe, c, sizeof(c)), r->fdp.groups,
+		       r->fdp.groups == 1 ? "" : "s");
+	if (r->waf_source && !strcmp(r->waf_source, "fdp"))
+		printf("device waf       : %.3f (log 0x22: media / host bytes written)\n", r->waf);
+	else if (r->waf_source)
+		printf("device waf       : %.3f (%llu media / %llu host bytes)\n", r->waf,
 		       (unsigned long long)r->media_bytes, (unsigned long long)r->host_bytes);
+	else if (r->have_fdp)
+		printf("device waf       : n/a (no host writes during the run)\n");
 	else
 		printf("device waf       : n/a (the backend does not report media writes; see 'stats')\n");
+	if (r->csv)
+		printf("csv              : %s\n", r->csv);
 }
 
 static void n_error(const char *cmd, const char *dev, const char *msg)
@@ -930,39 +986,109 @@ static void j_dump(const struct dump_result *r)
 	json_finish(&j);
 }
 
+static void j_lat(struct json *j, const char *key, const struct bench_lat *l)
+{
+	if (!l->batches) {
+		json_null(j, key);
+		return;
+	}
+	json_obj_open(j, key);
+	json_u64(j, "batches", l->batches);
+	json_double(j, "p50", l->p50, 1);
+	json_double(j, "p90", l->p90, 1);
+	json_double(j, "p99", l->p99, 1);
+	json_double(j, "p999", l->p999, 1);
+	json_double(j, "max", l->max, 1);
+	json_obj_close(j);
+}
+
 static void j_bench(const struct bench_result *r)
 {
+	double secs = r->seconds > 0 ? r->seconds : 1e-9;
 	struct json j;
 
 	json_init(&j, stdout);
 	json_obj_open(&j, NULL);
 	json_str(&j, "uri", r->uri);
 	json_str(&j, "workload", r->workload);
-	json_u64(&j, "batches", r->ops);
-	json_u64(&j, "batch", r->batch);
-	json_u64(&j, "value_size", r->value_size);
-	json_u64(&j, "keys", r->keys);
+	json_u64(&j, "threads", r->threads);
 	json_u64(&j, "qd", r->qd);
+	json_u64(&j, "batch", r->batch);
+	json_u64(&j, "batches", r->ops);
+	if (r->max_ops)
+		json_u64(&j, "max_batches", r->max_ops);
+	else
+		json_null(&j, "max_batches");
+	if (r->duration)
+		json_u64(&j, "duration", r->duration);
+	else
+		json_null(&j, "duration");
+	json_str(&j, "size_dist", r->size_dist);
+	json_u64(&j, "size_min", r->size_min);
+	json_u64(&j, "size_max", r->size_max);
+	json_u64(&j, "value_size", (r->size_min + r->size_max) / 2);
+	json_u64(&j, "keys", r->keys);
+	json_u64(&j, "read_pct", r->read_pct);
+	if (r->fill_pct) {
+		json_obj_open(&j, "prefill");
+		json_u64(&j, "fill_pct", r->fill_pct);
+		json_u64(&j, "keys", r->prefill_keys);
+		json_u64(&j, "bytes", r->prefill_bytes);
+		json_double(&j, "seconds", r->prefill_seconds, 6);
+		json_obj_close(&j);
+	} else {
+		json_null(&j, "prefill");
+	}
 	json_double(&j, "seconds", r->seconds, 6);
+	json_u64(&j, "sets", r->sets);
+	json_u64(&j, "gets", r->gets);
 	json_u64(&j, "bytes_written", r->bytes_written);
 	json_u64(&j, "bytes_read", r->bytes_read);
+	json_u64(&j, "bytes", r->bytes_written + r->bytes_read);
 	json_double(&j, "mib_per_s", (double)(r->bytes_written + r->bytes_read) / 1048576.0 /
-		    r->seconds, 2);
+		    secs, 2);
+	json_double(&j, "batches_per_s", (double)r->ops / secs, 1);
+	json_double(&j, "keys_per_s", (double)(r->sets + r->gets) / secs, 1);
 	json_u64(&j, "hits", r->hits);
 	json_u64(&j, "misses", r->misses);
+	if (r->hits + r->misses)
+		json_double(&j, "hit_ratio", (double)r->hits / (double)(r->hits + r->misses), 4);
+	else
+		json_null(&j, "hit_ratio");
 	json_u64(&j, "errors", r->errors);
+	json_u64(&j, "evicted_objects", r->evicted_objects);
+	json_u64(&j, "evicted_segments", r->evicted_segments);
 	json_obj_open(&j, "latency_us");
-	json_double(&j, "p50", r->lat_us[0], 1);
-	json_double(&j, "p90", r->lat_us[1], 1);
-	json_double(&j, "p99", r->lat_us[2], 1);
-	json_double(&j, "max", r->lat_us[3], 1);
+	j_lat(&j, "set", &r->lat[0]);
+	j_lat(&j, "get", &r->lat[1]);
+	json_obj_close(&j);
+	json_obj_open(&j, "usage");
+	json_u64(&j, "bytes_used", r->usage.bytes_used);
+	json_u64(&j, "bytes_capacity", r->usage.bytes_capacity);
+	json_u64(&j, "objects", r->usage.objects);
 	json_obj_close(&j);
 	json_u64(&j, "host_bytes", r->host_bytes);
 	json_u64(&j, "media_bytes", r->media_bytes);
-	if (r->media_bytes && r->host_bytes)
-		json_double(&j, "waf", (double)r->media_bytes / (double)r->host_bytes, 4);
+	if (r->have_fdp) {
+		json_obj_open(&j, "fdp_stats");
+		json_u64(&j, "groups", r->fdp.groups);
+		json_u128(&j, "host_bytes_written", r->fdp.hbmw);
+		json_u128(&j, "media_bytes_written", r->fdp.mbmw);
+		json_u128(&j, "media_bytes_erased", r->fdp.mbe);
+		if (r->fdp.hbmw)
+			json_double(&j, "waf", (double)r->fdp.mbmw / (double)r->fdp.hbmw, 4);
+		else
+			json_null(&j, "waf");
+		json_obj_close(&j);
+	} else {
+		json_null(&j, "fdp_stats");
+	}
+	if (r->waf_source)
+		json_double(&j, "waf", r->waf, 4);
 	else
 		json_null(&j, "waf");
+	json_str(&j, "waf_source", r->waf_source);
+	json_str(&j, "csv", r->csv);
 	json_obj_close(&j);
 	json_finish(&j);
 }

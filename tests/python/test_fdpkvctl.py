@@ -7,9 +7,11 @@ are exercised in the VM (tests/vm/scripts/fdpkvctl_test.sh)."""
 import json
 import os
 import pathlib
+import re
 import shutil
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -236,7 +238,9 @@ def test_format_fsck_dump_bench_roundtrip(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     b = json.loads(r.stdout)
     assert b["bytes_written"] == 20 * 4 * 65536 and b["errors"] == 0
-    assert set(b["latency_us"]) == {"p50", "p90", "p99", "max"}
+    assert set(b["latency_us"]) == {"set", "get"} and b["latency_us"]["get"] is None
+    assert set(b["latency_us"]["set"]) == {"batches", "p50", "p90", "p99", "p999", "max"}
+    assert b["latency_us"]["set"]["batches"] == 20 and b["sets"] == 80
     assert b["waf"] is None  # the file backend does not model media writes
 
     r = ctl("fsck", uri, "-o", "json")
@@ -265,6 +269,138 @@ def test_bench_sim_reports_waf():
     assert r.returncode == 0, r.stdout + r.stderr
     b = json.loads(r.stdout)
     assert b["waf"] is not None and b["waf"] >= 1.0
+
+
+BENCH_FIELDS = {"uri", "workload", "threads", "qd", "batch", "batches", "max_batches", "duration",
+                "size_dist", "size_min", "size_max", "value_size", "keys", "read_pct", "prefill",
+                "seconds", "sets", "gets", "bytes_written", "bytes_read", "bytes", "mib_per_s",
+                "batches_per_s", "keys_per_s", "hits", "misses", "hit_ratio", "errors",
+                "evicted_objects", "evicted_segments", "latency_us", "usage", "host_bytes",
+                "media_bytes", "fdp_stats", "waf", "waf_source", "csv"}
+
+
+@pytest.fixture(params=["file-auto", "file", "sim"])
+def bench_uri(request, tmp_path):
+    """One cache URI per backend ("file-auto": a file that bench formats, format=auto)."""
+    if request.param == "sim":
+        return ["sim:", "--set", "capacity=32M segment_size=1M"]
+    if request.param == "file-auto":
+        return ["file:%s" % (tmp_path / "auto.img"), "--set", "capacity=32M segment_size=1M"]
+    uri = "file:%s" % (tmp_path / "cache.img")
+    assert ctl("format", uri, "--capacity", "32M", "--segment-size", "1M").returncode == 0
+    return [uri]
+
+
+def bench(uri, *args):
+    r = ctl("bench", *uri, "-o", "json", *args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return json.loads(r.stdout)
+
+
+def check_lat(lat, batches=None):
+    assert lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p999"] <= lat["max"]
+    assert lat["p50"] > 0
+    if batches is not None:
+        assert lat["batches"] == batches
+
+
+def test_bench_mixed_fields_and_latency_per_op(bench_uri):
+    b = bench(bench_uri, "-w", "mixed", "-n", "200", "-b", "4", "-s", "16K", "-k", "64",
+              "-r", "50")
+    assert set(b) == BENCH_FIELDS
+    assert b["batches"] == 200 and b["errors"] == 0 and b["threads"] == 1
+    assert b["size_dist"] == "fixed" and b["size_min"] == b["size_max"] == 16384
+    s, g = b["latency_us"]["set"], b["latency_us"]["get"]
+    assert s and g and s["batches"] + g["batches"] == 200 and s["batches"] > 0 and g["batches"] > 0
+    check_lat(s)
+    check_lat(g)
+    assert b["sets"] == 4 * s["batches"] and b["gets"] == 4 * g["batches"]
+    assert b["hits"] + b["misses"] == b["gets"] and b["hits"] > 0
+    assert b["hit_ratio"] == pytest.approx(b["hits"] / b["gets"], abs=1e-4)
+    assert b["bytes"] == b["bytes_written"] + b["bytes_read"]
+    assert b["bytes_written"] == 16384 * b["sets"] and b["bytes_read"] == 16384 * b["hits"]
+    assert b["mib_per_s"] > 0 and b["evicted_objects"] >= 0 and b["evicted_segments"] >= 0
+    assert b["usage"]["bytes_capacity"] > 0 and b["usage"]["objects"] > 0
+    assert b["prefill"] is None and b["fdp_stats"] is None and b["csv"] is None
+    if bench_uri[0] == "sim:":
+        assert b["waf_source"] == "sim" and b["waf"] >= 1.0
+    else:
+        assert b["waf"] is None and b["waf_source"] is None
+
+
+def test_bench_uniform_sizes_threads_and_evictions(bench_uri):
+    # 2 threads, each with qd 2; values 4K..64K; 3x the capacity written: evictions
+    b = bench(bench_uri, "-w", "fill", "-n", "800", "-b", "4", "--size-dist", "uniform:4K-64K",
+              "--threads", "2", "-q", "2", "-k", "100000")
+    assert b["threads"] == 2 and b["qd"] == 2 and b["batches"] == 800 and b["errors"] == 0
+    assert b["size_dist"] == "uniform" and (b["size_min"], b["size_max"]) == (4096, 65536)
+    assert 4096 * 3200 < b["bytes_written"] < 65536 * 3200
+    assert b["evicted_objects"] > 0 and b["evicted_segments"] > 0
+    check_lat(b["latency_us"]["set"], 800)
+    # --size MIN-MAX is the same distribution; the gets find the sizes the sets stored
+    b = bench(bench_uri, "-w", "mixed", "-n", "300", "-b", "2", "-s", "4K-64K", "-k", "50",
+              "-t", "2")
+    assert b["size_dist"] == "uniform" and b["errors"] == 0 and b["hits"] > 0
+
+
+def test_bench_duration_stops_near_the_time(bench_uri):
+    t = time.monotonic()
+    b = bench(bench_uri, "-w", "mixed", "--duration", "2", "-b", "2", "-s", "4K", "-k", "1000",
+              "-t", "2")
+    took = time.monotonic() - t
+    assert b["duration"] == 2 and b["max_batches"] is None
+    assert 1.9 <= b["seconds"] <= 3.0 and took < 6
+    assert b["batches"] > 10 and b["errors"] == 0
+    # -n first: stops before the time
+    b = bench(bench_uri, "-w", "fill", "-d", "20", "-n", "50", "-b", "2", "-s", "4K")
+    assert b["batches"] == 50 and b["seconds"] < 10 and b["max_batches"] == 50
+
+
+def test_bench_csv_time_series(bench_uri, tmp_path):
+    csv = tmp_path / "series.csv"
+    b = bench(bench_uri, "-w", "mixed", "-d", "2", "-b", "2", "-s", "8K", "-k", "500",
+              "--csv", csv)
+    assert b["csv"] == str(csv)
+    lines = csv.read_text().splitlines()
+    assert lines[0] == ("t,sets,gets,mib_per_s,set_p99_us,get_p99_us,evicted_objects,"
+                        "evicted_segments")
+    rows = [ln.split(",") for ln in lines[1:]]
+    assert len(rows) >= 2 and all(len(r) == 8 for r in rows)
+    ts = [float(r[0]) for r in rows]
+    assert ts == sorted(ts) and 0.9 <= ts[0] <= 1.5
+    assert sum(int(r[1]) for r in rows) == b["sets"] and sum(int(r[2]) for r in rows) == b["gets"]
+    assert any(r[4] for r in rows) and all(not r[4] or float(r[4]) > 0 for r in rows)
+    # a short run still writes its one (partial) row
+    csv2 = tmp_path / "short.csv"
+    bench(bench_uri, "-w", "fill", "-n", "5", "-b", "1", "-s", "4K", "--csv", csv2)
+    assert len(csv2.read_text().splitlines()) == 2
+
+
+def test_bench_fill_pct_prefills(bench_uri):
+    b = bench(bench_uri, "-w", "read", "--fill-pct", "60", "-n", "50", "-b", "4", "-s", "64K")
+    cap = b["usage"]["bytes_capacity"]
+    p = b["prefill"]
+    assert p["fill_pct"] == 60 and p["keys"] == int(cap * 0.6) // 65536
+    assert p["bytes"] == p["keys"] * 65536 and p["seconds"] > 0
+    assert 0.5 * cap <= b["usage"]["bytes_used"] <= 0.62 * cap
+    assert b["keys"] == p["keys"]			# the key space is what was prefilled
+    assert b["hits"] == 200 and b["misses"] == 0 and b["hit_ratio"] == 1.0
+    assert b["sets"] == 0 and b["latency_us"]["set"] is None
+    check_lat(b["latency_us"]["get"], 50)
+
+
+def test_bench_text_report(bench_uri):
+    r = ctl("bench", *bench_uri, "-w", "mixed", "-n", "40", "-b", "2", "-s", "4K-8K", "-k", "20")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stderr == ""		# no progress line when stderr is not a tty
+    for pat in (r"^threads +: 1 x qd 4$", r"^hit ratio +: [01]\.\d{4}$",
+                r"^evictions +: \d+ objects, \d+ segments$",
+                r"^latency set +: \d+ batches, p50 \d+ us, p99 \d+ us, p999 \d+ us, max \d+ us$",
+                r"^latency get +: \d+ batches, p50 ", r"^device waf +: ",
+                r"batches of 2 keys x 4096-8192 bytes \(uniform\)"):
+        assert re.search(pat, r.stdout, re.M), pat
+    r = ctl("bench", *bench_uri, "-w", "fill", "-n", "5", "-b", "1", "-s", "4K", "-P")
+    assert r.returncode == 0		# -P forces the progress line (none in < 1 s)
 
 
 def test_fsck_without_cache_fails(tmp_path):
@@ -402,12 +538,25 @@ def test_fsck_both_superblocks_damaged(tmp_path):
 @pytest.mark.parametrize("args, why", [
     (["bench", "sim:", "-w", "zap"], "--workload must be"),
     (["bench", "sim:", "--qd", "0"], "--qd 1..256"),
+    (["bench", "sim:", "--threads", "0"], "--threads 1..64"),
+    (["bench", "sim:", "--threads", "65"], "--threads 1..64"),
+    (["bench", "sim:", "--fill-pct", "101"], "--fill-pct 0..100"),
+    (["bench", "sim:", "--ops", "0"], "--ops >= 1"),
+    (["bench", "sim:", "--size-dist", "bogus"], "--size-dist must be fixed or uniform:MIN-MAX"),
+    (["bench", "sim:", "--size-dist", "uniform:64K-4K"], "--size-dist must be"),
+    (["bench", "sim:", "--size-dist", "uniform:"], "--size-dist must be"),
+    (["bench", "sim:", "--size", "4K-"], "--size must be SIZE or MIN-MAX"),
+    (["bench", "sim:", "--size", "0"], "--size must be"),
+    (["bench", "sim:", "--size-dist", "fixed", "-s", "4K-8K"], "--size-dist fixed takes one"),
+    (["bench", "sim:", "--duration", "x"], "--duration"),
     (["format", "file:/x", "--set", "bogus=1"], "unknown configuration key"),
 ])
 def test_cache_bad_values(args, why):
     r = ctl(*args)
     assert r.returncode == 1
     assert why in r.stderr
+    if args[0] == "bench":
+        assert "usage: fdpkvctl bench URI" in r.stderr
 
 
 # --- module commands without the module -------------------------------------------

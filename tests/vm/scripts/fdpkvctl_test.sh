@@ -150,6 +150,8 @@ ok $? "list -o json: cache yes, cache_info uuid segment_bytes segments device_in
 run $CTL bench ng:$NG -w fill -n 64 -b 4 -s 64K -F never
 ok $rc "bench fill through ng: exits 0"
 has '^written +: 16777216 bytes$' && has '^errors +: 0$'; ok $? "bench wrote 16 MiB without errors"
+has '^fdp log 0x22 +: [0-9]+ host, [0-9]+ media bytes written' && has '^device waf +: [0-9]+\.[0-9]+ \(log 0x22'
+ok $? "bench text report: log 0x22 deltas and the device waf"
 run $CTL fsck ng:$NG -o json
 [ $rc -eq 0 ] && has '"result": "clean"' && has '"objects_live": 256,' && has '"damage": 0,' &&
 	has '"bytes_live": 16777216,'
@@ -159,6 +161,14 @@ run $CTL dump ng:$NG -n 2
 ok $? "dump --limit 2 lists 2 of the 256 bench keys"
 run $CTL bench ng:$NG -w read -n 16 -b 4 -s 64K -k 256 -F never -o json
 [ $rc -eq 0 ] && has '"hits": 64,' && has '"misses": 0,'; ok $? "bench read: 64 hits"
+has '"fdp_stats": \{' && has '"waf": null,'; ok $? "bench read: fdp_stats, no host writes so waf null"
+run $CTL bench ng:$NG -w mixed -n 64 -b 4 -s 64K -k 256 -t 2 --csv /tmp/bench.csv -F never -o json
+[ $rc -eq 0 ] && has '"fdp_stats": \{' && has '"host_bytes_written": [1-9][0-9]*,' &&
+	has '"waf": [0-9]+\.[0-9]+,' && has '"waf_source": "fdp",' && has '"errors": 0,'
+ok $? "bench mixed on ng: a numeric waf from log 0x22 (fdp_stats, waf_source fdp)"
+[ "$(head -1 /tmp/bench.csv)" = "t,sets,gets,mib_per_s,set_p99_us,get_p99_us,evicted_objects,evicted_segments" ] &&
+	[ "$(wc -l < /tmp/bench.csv)" -ge 2 ]
+ok $? "bench --csv: a header and at least one row"
 run $CTL ruh-status $NG
 
 # --- errors ----------------------------------------------------------------------
