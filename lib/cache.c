@@ -336,6 +336,8 @@ static struct fdpkv_cache *kr_cache(const struct key_req *kr)
 
 static void dealloc_done(struct io_cmd *cmd, int res);
 static void write_done(struct io_cmd *cmd, int res);
+static void gate_submit(struct devctx *d, struct key_req *kr);
+static void gate_release(struct devctx *d);
 
 /* Queue @e on the evicted list (oldest first) and drop it. cache->lock held. */
 static void evict_entry(struct fdpkv_cache *c, struct index_entry *e)
@@ -422,7 +424,8 @@ static void pad_done(struct io_cmd *cmd, int res)
 		atomic_fetch_add(&c->st.io_errors, 1);
 	pthread_mutex_lock(&c->lock);
 	/* the segment may be evicted (and rewritten) only once its pad is down */
-	pr->d->segs.segs[pr->seg].writes--;
+	if (!--pr->d->segs.segs[pr->seg].writes)
+		gate_release(pr->d);
 	pthread_mutex_unlock(&c->lock);
 	if (atomic_fetch_sub(&pr->left, 1) == 1)
 		free(pr);
@@ -515,12 +518,19 @@ static int slot_reserve(struct devctx *d, struct key_req *kr)
 	return 0;
 }
 
-/* Encode @kr's header into its staging image and write it. No lock needed:
- * the slot is reserved and @seg_seq was read under the lock. */
+/* Encode @kr's header into its staging image and write it. cache->lock held
+ * (for the gate's bookkeeping); the slot is reserved. */
 static void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
 {
 	struct fdpkv_cache *c = d->cache;
+	uint32_t prev = d->gate[kr->cls].cur_seg;
 	struct obj_hdr h;
+
+	/* the invariant the gate keeps, measured where writes leave */
+	if (prev != UINT32_MAX && prev != kr->seg && d->segs.segs[prev].writes &&
+	    d->segs.segs[prev].cls == kr->cls)
+		atomic_fetch_add(&c->st.segment_overlaps, 1);
+	d->gate[kr->cls].cur_seg = kr->seg;
 
 	memset(&h, 0, sizeof(h));
 	h.flags = kr->flags;
@@ -648,7 +658,9 @@ static void reinsert_read_done(struct io_cmd *cmd, int res)
 		memset(val + kr->vlen, 0, kr->size - OBJ_HDR_SIZE - kr->klen - kr->vlen);
 		kr->vcrc = crc32c(0, val, kr->vlen) ^ 1;	/* never matches */
 	}
-	write_submit(d, kr, r->seg_seq);
+	pthread_mutex_lock(&c->lock);
+	gate_submit(d, kr);
+	pthread_mutex_unlock(&c->lock);
 }
 
 static void retry_waiters(struct devctx *d, struct key_req **failed);
@@ -720,6 +732,59 @@ static uint32_t evict_until(struct devctx *d, uint32_t want)
 }
 
 /*
+ * Submit @kr's write now, or park it behind the class's previous segment
+ * while that one still has writes reserved or in flight (its last objects,
+ * its pad). cache->lock held.
+ */
+static void gate_submit(struct devctx *d, struct key_req *kr)
+{
+	typeof(d->gate[0]) *g = &d->gate[kr->cls];
+	uint32_t cur = g->cur_seg;
+
+	/*
+	 * Writes to the current segment always go, even past parked ones: the
+	 * parked writes wait for exactly these (a re-insert copy reserved
+	 * earlier may reach here after its read, behind later reservations).
+	 */
+	if (cur == kr->seg ||
+	    (!g->head && (cur == UINT32_MAX || !d->segs.segs[cur].writes ||
+			  d->segs.segs[cur].cls != kr->cls))) {
+		write_submit(d, kr, d->segs.segs[kr->seg].open_seq);
+		return;
+	}
+	kr->gate_next = NULL;
+	if (g->tail)
+		g->tail->gate_next = kr;
+	else
+		g->head = kr;
+	g->tail = kr;
+}
+
+/* A segment's writes may have drained: let parked writes go. cache->lock held. */
+static void gate_release(struct devctx *d)
+{
+	unsigned int cls;
+
+	for (cls = 0; cls < FDPKV_MAX_CLASSES; cls++) {
+		typeof(d->gate[0]) *g = &d->gate[cls];
+		struct key_req *kr;
+		uint32_t next;
+
+		while (g->head && (g->cur_seg == UINT32_MAX || !d->segs.segs[g->cur_seg].writes ||
+				   d->segs.segs[g->cur_seg].cls != cls)) {
+			/* the whole next segment goes; later ones wait for it */
+			next = g->head->seg;
+			while ((kr = g->head) && kr->seg == next) {
+				g->head = kr->gate_next;
+				if (!g->head)
+					g->tail = NULL;
+				write_submit(d, kr, d->segs.segs[kr->seg].open_seq);
+			}
+		}
+	}
+}
+
+/*
  * Reserve space for @kr and submit its write, or queue it until a segment
  * being deallocated is free. Called with cache->lock held. Returns 0 when
  * submitted or queued, else -errno (the caller completes the key).
@@ -747,7 +812,7 @@ static int reserve_and_submit(struct key_req *kr)
 		return ret;
 	if (d->segs.nfree < c->cfg.free_segments_low)
 		evict_until(d, c->cfg.free_segments_low);
-	write_submit(d, kr, d->segs.segs[kr->seg].open_seq);
+	gate_submit(d, kr);
 	return 0;
 }
 
@@ -897,6 +962,8 @@ static void write_done(struct io_cmd *cmd, int res)
 		*tail = h;
 		tail = &h->wait_next;
 	}
+	if (!sg->writes)
+		gate_release(d);
 	pthread_mutex_unlock(&c->lock);
 	for (h = done; h; h = kr) {
 		kr = h->wait_next;
@@ -1507,6 +1574,8 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		struct devctx *d = &c->devs[i];
 
 		memcpy(&d->uuid64, d->sb.uuid, 8);
+		for (unsigned int k = 0; k < FDPKV_MAX_CLASSES; k++)
+			d->gate[k].cur_seg = UINT32_MAX;
 		ret = segs_init(&d->segs, (uint32_t)d->sb.nsegments, d->sb.segment_bytes);
 	}
 	if (!ret) {

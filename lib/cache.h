@@ -37,6 +37,7 @@ struct key_req {
 	int io_res;
 	struct key_req *wq_next;	/* segment write FIFO */
 	struct key_req *wait_next;	/* waiting for a free segment */
+	struct key_req *gate_next;	/* waiting for the class's previous segment */
 };
 
 struct op {
@@ -65,6 +66,16 @@ struct devctx {
 	struct seg_table segs;			/* cache->lock */
 	struct key_req *waiters, *waiters_tail;	/* cache->lock */
 	void *zeros;				/* pad source, ZEROS_BYTES; cache->lock */
+	/*
+	 * Per class: writes wait here until the class's previous segment has
+	 * none left in flight, so a device that reorders commands cannot put
+	 * the start of the next segment into the previous segment's reclaim
+	 * unit. cur_seg: the segment writes may go to now. cache->lock.
+	 */
+	struct {
+		struct key_req *head, *tail;
+		uint32_t cur_seg;
+	} gate[FDPKV_MAX_CLASSES];
 };
 
 struct bucket_usage {
@@ -121,6 +132,7 @@ struct fdpkv_cache {
 		atomic_ullong io_errors, corrupt_objects;
 		atomic_ullong class_bytes[FDPKV_MAX_CLASSES];
 		atomic_ullong pad_bytes;
+		atomic_ullong segment_overlaps;
 	} st;
 };
 

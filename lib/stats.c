@@ -127,6 +127,7 @@ FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
 	s->io_errors = atomic_load(&c->st.io_errors);
 	s->corrupt_objects = atomic_load(&c->st.corrupt_objects);
 	s->pad_bytes = atomic_load(&c->st.pad_bytes);
+	s->segment_overlaps = atomic_load(&c->st.segment_overlaps);
 	pthread_mutex_lock(&c->lock);
 	s->inflight_ops = c->inflight_ops;
 	for (i = 0; i < c->ndev; i++) {

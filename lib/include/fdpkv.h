@@ -245,6 +245,12 @@ struct fdpkv_stats {
 	uint64_t io_errors, corrupt_objects;
 	/* FDP backends: zeros written to fill sealed segments to their RU end */
 	uint64_t pad_bytes;
+	/*
+	 * writes issued to a class's next segment while its previous segment
+	 * still had writes in flight: 0 means no reordering device could mix
+	 * two segments in one reclaim unit
+	 */
+	uint64_t segment_overlaps;
 	uint64_t inflight_ops, inflight_cmds;
 	uint64_t segments_total, segments_free;
 	uint64_t index_entries, index_bytes;

@@ -246,6 +246,8 @@ int main(int argc, char **argv)
 	/* each used placement id consumed exactly its classes' bytes, modulo the RU */
 	nruh1 = nvme_ruh_status(&ring, ngfd, NVME_URING_CMD_IO, 1, ruh1, 64);
 	printf("# %" PRIu64 " bytes of padding\n", st.pad_bytes);
+	tap_ok(st.segment_overlaps == 0, "no write left for a class's next segment while its "
+	       "previous one was in flight (%" PRIu64 ")", st.segment_overlaps);
 	tap_ok(st.pad_bytes > 0, "mixed object sizes left segment tails, padded: %" PRIu64 " bytes",
 	       st.pad_bytes);
 	for (k = 0; k < nruh1 && k < nruh0; k++) {
