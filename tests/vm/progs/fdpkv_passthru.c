@@ -75,6 +75,12 @@ static void unprivileged_io(void)
 	if (!tap_ok(fd >= 0, "non-root opens /dev/fdpkv (group access)"))
 		exit(1);
 	tap_ok(fdpkv_attach(fd, "/dev/nvme0n1", &a) == -EPERM, "non-root attach: EPERM");
+	{
+		struct fdpkv_ph_share sh = { .ns = ns, .pid = 0, .shared = 1 };
+
+		tap_ok(fdpkv_ioc(fd, FDPKV_IOC_PH_SHARE, &sh) == -EPERM,
+		       "non-root marking a handle shared: EPERM");
+	}
 	ret = fdpkv_ph_alloc(fd, ns, 2, 0, granted);
 	tap_ok(ret == 0, "takes 2 placement handles: %u %u", granted[0], granted[1]);
 	tap_ok(fdpkv_lease(fd, ns, 0, LEASE_NLB, &lease) == 0, "takes a lease of LBAs 0..%d",
@@ -307,6 +313,36 @@ static void exclusivity_and_kill(int admin)
 	tap_ok(held == 0, "closing the file returned every handle (%u still granted)", held);
 }
 
+/* An admin marks a handle shared; several files then hold it at once. */
+static void shared_handles(int admin)
+{
+	struct fdpkv_ph_share sh = { .ns = ns, .shared = 1 };
+	uint16_t p, a, b, all[FDPKV_MAX_PIDS];
+	struct fdpkv_ph ph = { .ns = ns, .count = 1 };
+	int f1 = open_fdpkv(), f2 = open_fdpkv(), f3 = open_fdpkv();
+
+	/* a handle nobody holds: take one and give it back */
+	if (!tap_ok(fdpkv_ph_alloc(f3, ns, 1, 0, &p) == 0, "take a handle to share"))
+		return;
+	ph.pids[0] = p;
+	fdpkv_ioc(f3, FDPKV_IOC_PH_FREE, &ph);
+	sh.pid = p;
+	tap_ok(fdpkv_ioc(admin, FDPKV_IOC_PH_SHARE, &sh) == 0, "admin marks handle %u shared", p);
+	tap_ok(fdpkv_ph_alloc(f1, ns, 1, FDPKV_PH_SHARED, &a) == 0 &&
+	       fdpkv_ph_alloc(f2, ns, 1, FDPKV_PH_SHARED, &b) == 0 && a == p && b == p,
+	       "two files hold shared handle %u at once", p);
+	tap_ok(fdpkv_ph_alloc(f3, ns, nr_pids, 0, all) == -ENOSPC &&
+	       fdpkv_ph_alloc(f3, ns, nr_pids - 1, 0, all) == 0,
+	       "exclusive requests never get the shared handle");
+	sh.shared = 0;
+	tap_ok(fdpkv_ioc(admin, FDPKV_IOC_PH_SHARE, &sh) == -EBUSY,
+	       "unmarking a held handle: EBUSY");
+	close(f1);
+	close(f2);
+	close(f3);
+	tap_ok(fdpkv_ioc(admin, FDPKV_IOC_PH_SHARE, &sh) == 0, "unmarked once nobody holds it");
+}
+
 struct burst {
 	int		fd;
 	uint16_t	pid;
@@ -492,6 +528,7 @@ int main(int argc, char **argv)
 	tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the unprivileged process passed");
 
 	exclusivity_and_kill(admin);
+	shared_handles(admin);
 	burst(admin);
 	garbage();
 
