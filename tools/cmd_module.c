@@ -16,23 +16,15 @@
 
 #define FDPKV_DEV	"/dev/fdpkv"
 
+/* Parse and pick the print ops as every subcommand does, then open the device. */
 static int module_begin(int argc, char **argv, const struct cmd_spec *spec,
 			const char *const *output_format, const char **pos,
 			const struct print_ops **ops, int *fd)
 {
-	enum out_fmt f;
-	int ret;
+	int ret = cache_begin(argc, argv, spec, pos, output_format, ops);
 
-	ret = opts_parse(argc, argv, spec, pos);
 	if (ret)
-		return ret > 0 ? -1 : 1;
-	/* read after parsing: -o sets it */
-	if (validate_output_format(*output_format, &f)) {
-		fprintf(stderr, "%s %s: --output-format: expected normal or json\n", PROG,
-			spec->name);
-		return 1;
-	}
-	*ops = print_ops_get(f);
+		return ret;
 	*fd = open(FDPKV_DEV, O_RDWR | O_CLOEXEC);
 	if (*fd < 0)
 		return print_fail(*ops, spec->name, FDPKV_DEV, "open: %s%s", strerror(errno),

@@ -102,6 +102,14 @@ def test_bad_output_format(cmd, regular):
     assert "usage:" in r.stderr
 
 
+@pytest.mark.parametrize("args", [["grants"], ["attach", "/dev/nvme0n1"], ["detach", "0"]])
+def test_module_commands_bad_output_format(args):
+    r = ctl(*args, "-o", "xml")
+    assert r.returncode == 1 and r.stdout == ""
+    assert "invalid output format 'xml'" in r.stderr
+    assert "usage: fdpkvctl %s" % args[0] in r.stderr
+
+
 def test_extra_argument_rejected(regular):
     r = ctl("info", regular, "extra")
     assert r.returncode == 1
