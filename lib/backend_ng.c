@@ -235,34 +235,38 @@ out:
 	return ret;
 }
 
+/* An unsigned number from /sys/block/@disk/queue/@attr, 0 if unreadable. */
+static unsigned long ng_queue_attr(const char *disk, const char *attr)
+{
+	char sys[256];
+	unsigned long v = 0;
+	FILE *f;
+
+	snprintf(sys, sizeof(sys), "/sys/block/%s/queue/%s", disk, attr);
+	f = fopen(sys, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
 /* Largest power-of-two transfer the kernel maps for this namespace. */
 static uint32_t ng_max_transfer(const char *path)
 {
 	const char *base = strrchr(path, '/');
-	char sys[256], name[64];
-	unsigned long kb = 0, segs = 0;
+	unsigned long kb, segs;
 	uint64_t max = NG_DEFAULT_MAX_TRANSFER;
 	uint32_t p2 = 4096;
-	FILE *f;
+	char name[64];
 
 	base = base ? base + 1 : path;
 	if (strncmp(base, "ng", 2))
 		return NG_DEFAULT_MAX_TRANSFER;
 	snprintf(name, sizeof(name), "nvme%s", base + 2);	/* ng0n1 -> nvme0n1 */
-	snprintf(sys, sizeof(sys), "/sys/block/%s/queue/max_hw_sectors_kb", name);
-	f = fopen(sys, "r");
-	if (f) {
-		if (fscanf(f, "%lu", &kb) != 1)
-			kb = 0;
-		fclose(f);
-	}
-	snprintf(sys, sizeof(sys), "/sys/block/%s/queue/max_segments", name);
-	f = fopen(sys, "r");
-	if (f) {
-		if (fscanf(f, "%lu", &segs) != 1)
-			segs = 0;
-		fclose(f);
-	}
+	kb = ng_queue_attr(name, "max_hw_sectors_kb");
+	segs = ng_queue_attr(name, "max_segments");
 	if (kb && segs > 1)
 		max = MIN((uint64_t)kb << 10, (uint64_t)(segs - 1) * 4096);
 	while ((uint64_t)p2 * 2 <= max && p2 < (1u << 30))

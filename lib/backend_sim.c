@@ -128,6 +128,20 @@ static void sim_place(struct fdpkv_dev *dev, unsigned int stream, uint32_t lpage
 	s->ru_valid[ru]++;
 }
 
+/* Free @s and whatever of it was allocated (open failure and close). */
+static void sim_free(struct sim_priv *s)
+{
+	if (s->data != MAP_FAILED)
+		munmap(s->data, s->capacity);
+	free(s->l2p);
+	free(s->p2l);
+	free(s->ru_valid);
+	free(s->ru_fill);
+	free(s->ru_open);
+	free(s->free_stack);
+	free(s);
+}
+
 static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_config *cfg,
 		    bool create, char *err, size_t errlen)
 {
@@ -183,15 +197,7 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 	s->free_stack = calloc(s->nru, sizeof(uint32_t));
 	if (s->data == MAP_FAILED || !s->l2p || !s->p2l || !s->ru_valid || !s->ru_fill ||
 	    !s->ru_open || !s->free_stack) {
-		if (s->data != MAP_FAILED)
-			munmap(s->data, s->capacity);
-		free(s->l2p);
-		free(s->p2l);
-		free(s->ru_valid);
-		free(s->ru_fill);
-		free(s->ru_open);
-		free(s->free_stack);
-		free(s);
+		sim_free(s);
 		fdpkv_seterr(err, errlen, "device '%s': out of memory", dev->uri);
 		return -ENOMEM;
 	}
@@ -264,14 +270,7 @@ static void sim_close(struct fdpkv_dev *dev)
 
 	if (!s)
 		return;
-	munmap(s->data, s->capacity);
-	free(s->l2p);
-	free(s->p2l);
-	free(s->ru_valid);
-	free(s->ru_fill);
-	free(s->ru_open);
-	free(s->free_stack);
-	free(s);
+	sim_free(s);
 	dev->priv = NULL;
 }
 
