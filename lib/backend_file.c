@@ -146,10 +146,18 @@ static int file_prep(struct fdpkv_dev *dev, struct io_uring_sqe *sqe, struct io_
 {
 	switch (p->cmd->op) {
 	case IO_READ:
-		io_uring_prep_read(sqe, dev->fd, p->buf, (unsigned int)p->len, p->off);
+		if (p->fixed >= 0)
+			io_uring_prep_read_fixed(sqe, dev->fd, p->buf, (unsigned int)p->len, p->off,
+						 p->fixed);
+		else
+			io_uring_prep_read(sqe, dev->fd, p->buf, (unsigned int)p->len, p->off);
 		break;
 	case IO_WRITE:
-		io_uring_prep_write(sqe, dev->fd, p->buf, (unsigned int)p->len, p->off);
+		if (p->fixed >= 0)
+			io_uring_prep_write_fixed(sqe, dev->fd, p->buf, (unsigned int)p->len,
+						  p->off, p->fixed);
+		else
+			io_uring_prep_write(sqe, dev->fd, p->buf, (unsigned int)p->len, p->off);
 		if (p->cmd->dsync)
 			sqe->rw_flags = RWF_DSYNC;
 		break;

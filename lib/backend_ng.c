@@ -507,6 +507,11 @@ static int ng_prep(struct fdpkv_dev *dev, struct io_uring_sqe *sqe, struct io_pa
 	case IO_WRITE:
 		ret = ng_encode_rw(c, p->cmd->op == IO_WRITE, np->nsid, np->lba_shift, p->off,
 				   p->len, p->buf, np->fdp, p->cmd->pid, p->cmd->dsync);
+		if (p->fixed >= 0) {
+			/* the address stays in the command, inside the slot */
+			sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
+			sqe->buf_index = (uint16_t)p->fixed;
+		}
 		break;
 	case IO_DEALLOC:
 		ret = ng_encode_dsm(c, np->nsid, np->lba_shift, p->off, p->len,

@@ -289,6 +289,8 @@ static void key_done(struct key_req *kr, int status, uint64_t vlen)
 
 	staging_put(op->cache, kr->staging, kr->staging_cap);
 	kr->staging = NULL;
+	arena_put(kr->arena);
+	kr->arena = NULL;
 	op->status[kr->idx] = status;
 	op->vlen[kr->idx] = status == 0 ? vlen : 0;
 	op_put(op);
@@ -557,6 +559,11 @@ static void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
 		.done = write_done,
 		.arg = kr,
 	};
+	if (kr->arena) {
+		kr->cmd.buf2 = kr->buf.base;
+		kr->cmd.split = kr->size - kr->vlen;
+		kr->cmd.arena = kr->arena;
+	}
 	engine_submit(d->eng, &kr->cmd);
 }
 
@@ -605,9 +612,10 @@ static int reinsert_start(struct devctx *d, uint32_t s, struct index_entry *e)
 	kr->klen = e->klen;
 	kr->dev = e->dev;
 	kr->cls = FDPKV_CLASS_REINSERT;
-	kr->flags = OBJ_F_REINSERT;
+	/* the copy keeps the layout: an aligned value may be read in place */
+	kr->flags = OBJ_F_REINSERT | ((e->flags & IDX_F_ALIGNED) ? OBJ_F_ALIGNED : 0);
 	kr->vlen = e->vlen;
-	kr->size = obj_size(kr->klen, kr->vlen, d->sb.lba_size);
+	kr->size = obj_extent(kr->klen, kr->vlen, kr->flags, d->sb.lba_size);
 	kr->staging = staging_get(c, kr->size, &kr->staging_cap);
 	if (!kr->staging) {
 		free(r);
@@ -640,7 +648,8 @@ static void reinsert_read_done(struct io_cmd *cmd, int res)
 	struct key_req *kr = &r->kr;
 	struct devctx *d = r->d;
 	struct fdpkv_cache *c = d->cache;
-	uint8_t *p = kr->staging, *val = p + OBJ_HDR_SIZE + kr->klen;
+	uint64_t voff = obj_value_off(kr->klen, kr->flags, d->sb.lba_size);
+	uint8_t *p = kr->staging, *val = p + voff;
 	struct obj_hdr h;
 
 	if (res < 0)
@@ -648,6 +657,7 @@ static void reinsert_read_done(struct io_cmd *cmd, int res)
 	if (res >= 0 && obj_decode(p, kr->size, &h) == 0 && h.klen == kr->klen &&
 	    !memcmp(p + OBJ_HDR_SIZE, kr->key, kr->klen) && h.seg_seq == r->src_seg_seq &&
 	    h.vlen == kr->vlen && h.uuid64 == d->uuid64 && !(h.flags & OBJ_F_TOMBSTONE) &&
+	    (h.flags & OBJ_F_ALIGNED) == (kr->flags & OBJ_F_ALIGNED) &&
 	    crc32c(0, val, kr->vlen) == h.vcrc) {
 		kr->vcrc = h.vcrc;
 	} else {
@@ -655,7 +665,8 @@ static void reinsert_read_done(struct io_cmd *cmd, int res)
 			atomic_fetch_add(&c->st.corrupt_objects, 1);
 		r->failed = true;
 		memcpy(p + OBJ_HDR_SIZE, kr->key, kr->klen);
-		memset(val + kr->vlen, 0, kr->size - OBJ_HDR_SIZE - kr->klen - kr->vlen);
+		memset(p + OBJ_HDR_SIZE + kr->klen, 0, voff - OBJ_HDR_SIZE - kr->klen);
+		memset(val + kr->vlen, 0, kr->size - voff - kr->vlen);
 		kr->vcrc = crc32c(0, val, kr->vlen) ^ 1;	/* never matches */
 	}
 	pthread_mutex_lock(&c->lock);
@@ -889,6 +900,8 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 
 	atomic_fetch_add(&c->st.class_bytes[kr->cls], kr->size);
 	atomic_fetch_add(&c->st.bytes_written, kr->size);
+	if (kr->arena)
+		atomic_fetch_add(&c->st.direct_bytes, kr->vlen);
 	if (kr->flags & OBJ_F_TOMBSTONE)
 		return 0;	/* the key left the index when DELETE ran */
 	e = index_find(&c->ix, kr->key, kr->klen);
@@ -923,7 +936,7 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 	e->dev = kr->dev;
 	e->seg = kr->seg;
 	e->off_lba = (uint32_t)(kr->off / d->sb.lba_size);
-	e->flags = 0;
+	e->flags = (kr->flags & OBJ_F_ALIGNED) ? IDX_F_ALIGNED : 0;
 	seg_link(sg, e);
 	sg->live_objs++;
 	sg->live_bytes += e->vlen;
@@ -976,19 +989,27 @@ static void write_done(struct io_cmd *cmd, int res)
 
 /* ---- SET / DELETE ------------------------------------------------------------ */
 
+/*
+ * Stage @kr's object image: header room, key, then the value and zeros to
+ * the LBA end; with an arena only the head (header, key, zeros to the value's
+ * LBA boundary), as the value goes out from the caller's buffer.
+ */
 static int stage_object(struct fdpkv_cache *c, struct key_req *kr, const void *value)
 {
+	uint64_t head = kr->size - (kr->arena ? kr->vlen : 0);
+	uint64_t used = OBJ_HDR_SIZE + kr->klen;
 	uint8_t *p;
 
-	kr->staging = staging_get(c, kr->size, &kr->staging_cap);
+	kr->staging = staging_get(c, head, &kr->staging_cap);
 	if (!kr->staging)
 		return -ENOMEM;
 	p = kr->staging;
 	memcpy(p + OBJ_HDR_SIZE, kr->key, kr->klen);
-	if (kr->vlen)
-		memcpy(p + OBJ_HDR_SIZE + kr->klen, value, kr->vlen);
-	memset(p + OBJ_HDR_SIZE + kr->klen + kr->vlen, 0,
-	       kr->size - OBJ_HDR_SIZE - kr->klen - kr->vlen);
+	if (kr->vlen && !kr->arena) {
+		memcpy(p + used, value, kr->vlen);
+		used += kr->vlen;
+	}
+	memset(p + used, 0, head - used);
 	kr->vcrc = crc32c(0, value, kr->vlen);
 	return 0;
 }
@@ -1006,7 +1027,10 @@ static void run_set(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf
 		d = &c->devs[kr->dev];
 		kr->cls = (uint8_t)cache_key_class(c, kr->key, kr->klen);
 		kr->vlen = bufs[i].len;
-		kr->size = obj_size(kr->klen, kr->vlen, d->sb.lba_size);
+		kr->buf = bufs[i];
+		kr->arena = arena_get(c, bufs[i].base, bufs[i].len, d->sb.lba_size);
+		kr->flags = kr->arena ? OBJ_F_ALIGNED : 0;
+		kr->size = obj_extent(kr->klen, kr->vlen, kr->flags, d->sb.lba_size);
 		atomic_fetch_add(&c->st.sets, 1);
 		if (kr->size > d->sb.segment_bytes) {
 			key_done(kr, -EFBIG, 0);
@@ -1069,17 +1093,23 @@ static void read_done(struct io_cmd *cmd, int res)
 	struct fdpkv_cache *c = kr->op->cache;
 	struct devctx *d = &c->devs[kr->dev];
 	const uint8_t *p = kr->staging;
+	uint64_t voff = obj_value_off(kr->klen, kr->flags, d->sb.lba_size);
+	const uint8_t *val = kr->arena ? (const uint8_t *)kr->buf.base : p + voff;
 	struct obj_hdr h;
 	int status = -ENOENT;
 
 	if (res < 0) {
 		atomic_fetch_add(&c->st.io_errors, 1);
 		status = res;
-	} else if (obj_decode(p, kr->size, &h) == 0 && h.klen == kr->klen &&
+	} else if (obj_decode(p, kr->arena ? voff : kr->size, &h) == 0 && h.klen == kr->klen &&
 		   !memcmp(p + OBJ_HDR_SIZE, kr->key, kr->klen) && h.seg_seq == kr->seq &&
 		   h.vlen == kr->vlen && h.uuid64 == d->uuid64 && !(h.flags & OBJ_F_TOMBSTONE) &&
-		   crc32c(0, p + OBJ_HDR_SIZE + kr->klen, kr->vlen) == h.vcrc) {
-		memcpy(kr->buf.base, p + OBJ_HDR_SIZE + kr->klen, kr->vlen);
+		   (h.flags & OBJ_F_ALIGNED) == (kr->flags & OBJ_F_ALIGNED) &&
+		   crc32c(0, val, kr->vlen) == h.vcrc) {
+		if (kr->arena)
+			atomic_fetch_add(&c->st.direct_bytes, kr->vlen);
+		else
+			memcpy(kr->buf.base, val, kr->vlen);
 		status = 0;
 		atomic_fetch_add(&c->st.bytes_read, kr->vlen);
 	}
@@ -1108,6 +1138,7 @@ static void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf
 		struct key_req *kr = &op->reqs[i];
 		struct index_entry *e;
 		struct devctx *d;
+		uint64_t head;
 		int status = 0;
 
 		atomic_fetch_add(&c->st.gets, 1);
@@ -1128,7 +1159,8 @@ static void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf
 			 * the header's seg_seq when the read completes */
 			kr->seq = d->segs.segs[kr->seg].open_seq;
 			kr->vlen = e->vlen;
-			kr->size = obj_size(kr->klen, kr->vlen, d->sb.lba_size);
+			kr->flags = (e->flags & IDX_F_ALIGNED) ? OBJ_F_ALIGNED : 0;
+			kr->size = obj_extent(kr->klen, kr->vlen, kr->flags, d->sb.lba_size);
 			e->flags |= IDX_F_READ;
 			/* pins the segment: not evicted while this read runs */
 			d->segs.segs[kr->seg].readers++;
@@ -1140,7 +1172,11 @@ static void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf
 			continue;
 		}
 		d = &c->devs[kr->dev];
-		kr->staging = staging_get(c, kr->size, &kr->staging_cap);
+		/* an aligned value goes straight into an arena buffer */
+		if (kr->flags & OBJ_F_ALIGNED)
+			kr->arena = arena_get(c, kr->buf.base, kr->vlen, d->sb.lba_size);
+		head = kr->size - (kr->arena ? kr->vlen : 0);
+		kr->staging = staging_get(c, head, &kr->staging_cap);
 		if (!kr->staging) {
 			pthread_mutex_lock(&c->lock);
 			if (!--d->segs.segs[kr->seg].readers)
@@ -1157,6 +1193,11 @@ static void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf
 			.done = read_done,
 			.arg = kr,
 		};
+		if (kr->arena) {
+			kr->cmd.buf2 = kr->buf.base;
+			kr->cmd.split = head;
+			kr->cmd.arena = kr->arena;
+		}
 		engine_submit(d->eng, &kr->cmd);
 	}
 }
@@ -1508,6 +1549,8 @@ static void cache_free(struct fdpkv_cache *c)
 	}
 	free(c->buckets);
 	staging_pool_destroy(&c->pool);
+	arenas_free(c);
+	pthread_mutex_destroy(&c->arena_lock);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->idle);
 	free(c);
@@ -1558,6 +1601,7 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->idle, NULL);
 	pthread_mutex_init(&c->pool.lock, NULL);
+	pthread_mutex_init(&c->arena_lock, NULL);
 	atomic_init(&c->next_id, 1);
 	ret = cq_init(&c->cq);
 	if (ret) {

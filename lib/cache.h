@@ -30,7 +30,8 @@ struct key_req {
 	uint64_t seq;			/* write: its sequence; read: seg's open_seq */
 	uint32_t seg;
 	uint64_t off;			/* inside the segment */
-	void *staging;			/* LBA-aligned object image */
+	struct arena *arena;		/* buf is in it: the value moves without a copy */
+	void *staging;			/* LBA-aligned object image (its head only with arena) */
 	uint64_t staging_cap;		/* its allocated size (staging_put) */
 	struct io_cmd cmd;
 	bool io_done;
@@ -121,6 +122,8 @@ struct fdpkv_cache {
 
 	struct cq cq;
 	struct staging_pool pool;
+	pthread_mutex_t arena_lock;		/* protects arenas[] */
+	struct arena *arenas[ARENA_MAX];	/* by id, NULL = free */
 	atomic_ullong next_id;
 	atomic_bool closing;
 
@@ -133,6 +136,7 @@ struct fdpkv_cache {
 		atomic_ullong class_bytes[FDPKV_MAX_CLASSES];
 		atomic_ullong pad_bytes;
 		atomic_ullong segment_overlaps;
+		atomic_ullong direct_bytes;
 	} st;
 };
 
@@ -141,6 +145,15 @@ unsigned int cache_key_dev(const struct fdpkv_cache *c, const void *key, uint32_
 unsigned int cache_key_class(const struct fdpkv_cache *c, const void *key, uint32_t klen);
 void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign);
 uint64_t seg_base(const struct devctx *d, uint32_t s);
+
+/* arena.c */
+/*
+ * The arena holding @len bytes at @base if a value there may move without a
+ * copy on a device with LBAs of @lba, with a user reference taken; or NULL.
+ */
+struct arena *arena_get(struct fdpkv_cache *c, const void *base, uint64_t len, uint32_t lba);
+void arena_put(struct arena *a);
+void arenas_free(struct fdpkv_cache *c);		/* at close: engines are stopped */
 
 /* recovery.c */
 int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen);

@@ -45,11 +45,18 @@ struct engine {
 	unsigned int depth, inflight;
 
 	_Atomic uint64_t queued;	/* commands not yet completed */
+	_Atomic uint64_t fixed_cmds;	/* parts sent from registered buffers */
+	bool sparse_table;		/* the ring has ARENA_RING_SLOTS buffer slots */
 };
 
 uint64_t engine_inflight(struct engine *eng)
 {
 	return atomic_load(&eng->queued);
+}
+
+uint64_t engine_fixed_cmds(struct engine *eng)
+{
+	return atomic_load(&eng->fixed_cmds);
 }
 
 static void cmd_finish(struct engine *eng, struct io_cmd *cmd)
@@ -59,6 +66,24 @@ static void cmd_finish(struct engine *eng, struct io_cmd *cmd)
 
 	atomic_fetch_sub(&eng->queued, 1);
 	done(cmd, err);		/* may free cmd */
+}
+
+/*
+ * A part starting at p->buf inside arena @a: one registered buffer slot
+ * covers at most ARENA_SLOT_BYTES, so the part ends at its slot's end.
+ * Returns the part's length (at most @chunk) and sets p->fixed.
+ */
+static uint64_t arena_part(struct engine *eng, const struct arena *a, struct io_part *p,
+			   uint64_t chunk)
+{
+	uint64_t at = (uint64_t)((uint8_t *)p->buf - a->base);
+	uint64_t slot = at / ARENA_SLOT_BYTES;
+
+	if (!a->fixed || !eng->has_ring)
+		return chunk;
+	p->fixed = (int32_t)(a->first_slot + slot);
+	atomic_fetch_add_explicit(&eng->fixed_cmds, 1, memory_order_relaxed);
+	return MIN(chunk, (slot + 1) * ARENA_SLOT_BYTES - at);
 }
 
 /* Next part of the head command, or NULL when nothing is left to issue. */
@@ -79,9 +104,18 @@ static struct io_part *next_part(struct engine *eng)
 	eng->free_parts = p->next;
 	memset(p, 0, sizeof(*p));
 	p->cmd = cmd;
+	p->fixed = -1;
 	if (cmd->op == IO_READ || cmd->op == IO_WRITE) {
 		chunk = MIN(cmd->len - cmd->issued, (uint64_t)eng->dev->geo.max_transfer);
-		p->buf = (char *)cmd->buf + cmd->issued;
+		if (!cmd->buf2) {
+			p->buf = (char *)cmd->buf + cmd->issued;
+		} else if (cmd->issued < cmd->split) {
+			chunk = MIN(chunk, cmd->split - cmd->issued);
+			p->buf = (char *)cmd->buf + cmd->issued;
+		} else {
+			p->buf = (char *)cmd->buf2 + (cmd->issued - cmd->split);
+			chunk = arena_part(eng, cmd->arena, p, chunk);
+		}
 	} else {
 		chunk = cmd->len - cmd->issued;
 	}
@@ -269,6 +303,9 @@ int engine_start(struct engine **out, struct fdpkv_dev *dev, unsigned int depth)
 			ret = -errno;
 			goto exit_ring;
 		}
+		/* empty slots now, arenas later: a full table cannot be updated */
+		eng->sparse_table = io_uring_register_buffers_sparse(&eng->ring,
+								     ARENA_RING_SLOTS) == 0;
 	}
 	ret = -pthread_create(&eng->thr, NULL, eng->has_ring ? ring_thread : sync_thread, eng);
 	if (ret)
@@ -316,6 +353,47 @@ void engine_submit(struct engine *eng, struct io_cmd *cmd)
 	pthread_cond_signal(&eng->cond);
 	pthread_mutex_unlock(&eng->lock);
 	kick(eng);
+}
+
+void engine_arena_del(struct engine *eng, const struct arena *a)
+{
+	static const struct iovec none;
+	uint32_t i;
+
+	if (!eng->has_ring || !eng->sparse_table)
+		return;
+	/* an empty iovec clears a slot: its pages are unpinned */
+	for (i = 0; i < a->nslots; i++)
+		io_uring_register_buffers_update_tag(&eng->ring, a->first_slot + i, &none, NULL, 1);
+}
+
+int engine_arena_add(struct engine *eng, const struct arena *a)
+{
+	struct iovec *iov;
+	uint32_t i;
+	int ret;
+
+	if (!eng->has_ring)
+		return 0;
+	if (!eng->sparse_table)
+		return -EOPNOTSUPP;
+	iov = calloc(a->nslots, sizeof(*iov));
+	if (!iov)
+		return -ENOMEM;
+	for (i = 0; i < a->nslots; i++) {
+		uint64_t at = (uint64_t)i * ARENA_SLOT_BYTES;
+
+		iov[i].iov_base = a->base + at;
+		iov[i].iov_len = MIN(a->len - at, ARENA_SLOT_BYTES);
+	}
+	/* pins the pages: RLIMIT_MEMLOCK applies without CAP_IPC_LOCK */
+	ret = io_uring_register_buffers_update_tag(&eng->ring, a->first_slot, iov, NULL,
+						   a->nslots);
+	free(iov);
+	if (ret == (int)a->nslots)
+		return 0;
+	engine_arena_del(eng, a);	/* a partial update keeps what it did */
+	return ret < 0 ? ret : -ENOMEM;
 }
 
 struct sync_wait {

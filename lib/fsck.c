@@ -369,7 +369,7 @@ static int check_segment(struct fsck *fs, struct fsck_dev *d, unsigned int di, u
 					 sb->nclasses, sb->segment_bytes, lba)) {
 			uint8_t fk = 0;
 
-			size = obj_size(h.klen, h.vlen, lba);
+			size = obj_extent(h.klen, h.vlen, h.flags, lba);
 			memcpy(key, p + OBJ_HDR_SIZE, h.klen);
 			if (!nobj) {
 				seg_seq = h.seg_seq;
@@ -385,7 +385,7 @@ static int check_segment(struct fsck *fs, struct fsck_dev *d, unsigned int di, u
 				fs->records++;
 				fk = FK_TOMB;
 			} else {
-				ret = value_crc(fs, d, base, off + OBJ_HDR_SIZE + h.klen, h.vlen,
+				ret = value_crc(fs, d, base, off + obj_value_off(h.klen, h.flags, lba), h.vlen,
 						limit, &crc);
 				if (ret)
 					goto ioerr;

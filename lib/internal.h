@@ -70,6 +70,12 @@ uint64_t kv_hash(const void *data, size_t len);
 #define OBJ_HDR_SIZE		64
 #define OBJ_F_TOMBSTONE		0x0001u	/* a DELETE record: no value */
 #define OBJ_F_REINSERT		0x0002u	/* rewritten by eviction */
+/*
+ * The value starts on the first LBA boundary after the key, so that it can
+ * move by DMA straight between the device and a caller's buffer (a
+ * registered arena, fdpkv_register_arena): costs up to one LBA per object.
+ */
+#define OBJ_F_ALIGNED		0x0008u
 
 struct obj_hdr {
 	uint16_t flags;
@@ -86,6 +92,20 @@ struct obj_hdr {
 static inline uint64_t obj_size(uint32_t klen, uint64_t vlen, uint32_t lba)
 {
 	return ALIGN_UP(OBJ_HDR_SIZE + (uint64_t)klen + vlen, lba);
+}
+
+/* Offset of the value inside an object with header @flags. */
+static inline uint64_t obj_value_off(uint32_t klen, uint16_t flags, uint32_t lba)
+{
+	uint64_t head = OBJ_HDR_SIZE + (uint64_t)klen;
+
+	return (flags & OBJ_F_ALIGNED) ? ALIGN_UP(head, lba) : head;
+}
+
+/* Bytes an object with header @flags takes on the device. */
+static inline uint64_t obj_extent(uint32_t klen, uint64_t vlen, uint16_t flags, uint32_t lba)
+{
+	return ALIGN_UP(obj_value_off(klen, flags, lba) + vlen, lba);
 }
 
 /* Write the header into @buf, which must already hold the key at
@@ -131,6 +151,7 @@ int sb_write_both(struct engine *eng, uint32_t lba, const struct superblock *sb)
 /* ---- index.c ------------------------------------------------------------- */
 #define IDX_F_READ		0x01	/* read since written (reinsert candidate) */
 #define IDX_F_TOMBSTONE		0x02	/* recovery only: a delete record */
+#define IDX_F_ALIGNED		0x04	/* the object has OBJ_F_ALIGNED */
 
 /*
  * One live key: 48 bytes plus the key, kept small because a cache holds tens
@@ -263,13 +284,39 @@ enum io_op { IO_READ = 0, IO_WRITE, IO_DEALLOC, IO_FLUSH };
 struct io_cmd;
 typedef void (*io_done_fn)(struct io_cmd *cmd, int res);
 
+/*
+ * A caller's memory registered with fdpkv_register_arena: values inside it
+ * move without a copy, through io_uring fixed buffers. io_uring takes at
+ * most 1 GiB per registered buffer, so an arena occupies one buffer slot per
+ * started GiB, the same slots in every device's ring.
+ */
+#define ARENA_SLOT_BYTES	(1ull << 30)
+#define ARENA_RING_SLOTS	1024u	/* sparse buffer table of each ring */
+#define ARENA_MAX		16
+
+struct arena {
+	uint8_t *base;
+	uint64_t len;
+	uint32_t first_slot, nslots;	/* in the rings' buffer tables */
+	bool fixed;			/* every ring holds it */
+	atomic_uint users;		/* key requests using it now */
+};
+
 /* One device command; the engine splits it at the max transfer size. */
 struct io_cmd {
 	enum io_op op;
 	uint16_t pid;			/* placement id (writes) */
 	bool dsync;			/* FUA / RWF_DSYNC */
 	uint64_t off, len;		/* bytes, LBA aligned */
+	/*
+	 * Bytes [0, split) of the transfer come from (go to) buf, the rest
+	 * from buf2, which lies in @arena: an object whose header is staged
+	 * and whose value is the caller's. buf2 NULL: all of it is buf.
+	 */
 	void *buf;
+	void *buf2;
+	uint64_t split;
+	const struct arena *arena;
 	io_done_fn done;		/* runs on the device thread */
 	void *arg;
 	/* engine private */
@@ -284,6 +331,7 @@ struct io_part {
 	struct io_cmd *cmd;
 	uint64_t off, len;		/* absolute device offset, bytes */
 	void *buf;
+	int32_t fixed;			/* registered buffer slot, -1 = none */
 	struct io_part *next;
 	uint64_t pad[4];		/* backends keep per-command data here (ng: DSM range) */
 };
@@ -356,6 +404,16 @@ int engine_io_sync(struct engine *eng, enum io_op op, uint64_t off, uint64_t len
 		   uint16_t pid);
 void engine_stop(struct engine *eng);		/* waits for everything queued */
 uint64_t engine_inflight(struct engine *eng);
+/* Commands that used a registered buffer so far. */
+uint64_t engine_fixed_cmds(struct engine *eng);
+/*
+ * Put @a into the ring's buffer table (engine_arena_add) or take it out
+ * (engine_arena_del, only once no command uses it). 0 or -errno;
+ * -EOPNOTSUPP for a kernel without sparse buffer tables. Engines without a
+ * ring (sim) accept and ignore it.
+ */
+int engine_arena_add(struct engine *eng, const struct arena *a);
+void engine_arena_del(struct engine *eng, const struct arena *a);
 
 /* ---- completion.c: completion queue + eventfd ----------------------------- */
 struct cq_node {
@@ -422,7 +480,7 @@ static inline bool obj_chain_ok(const struct obj_hdr *h, uint64_t off, uint32_t 
 {
 	return h->uuid64 == uuid64 && (nobj ? h->seg_seq == seg_seq : h->seg_seq < h->seq) &&
 	       h->seq > last_seq && h->cls < nclasses &&
-	       off + obj_size(h->klen, h->vlen, lba) <= seg_bytes;
+	       off + obj_extent(h->klen, h->vlen, h->flags, lba) <= seg_bytes;
 }
 
 #endif /* FDPKV_INTERNAL_H */

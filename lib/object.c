@@ -3,7 +3,9 @@
  * object.c - the on-device object header.
  *
  * An object is header (64 bytes) + key + value, padded to the LBA size and
- * written with one write. All fields are little-endian. The header crc covers
+ * written with one write; with OBJ_F_ALIGNED the key is padded to the LBA
+ * size too, so that the value can move straight from or to a caller's
+ * buffer (then header and value are two commands of one extent). All fields are little-endian. The header crc covers
  * the header (crc field zero) and the key, so recovery can trust a key and
  * its location from one small read; the value has its own crc, checked on
  * every GET so that damaged bytes are a miss, never returned.
@@ -78,6 +80,9 @@ int obj_decode(const void *buf, size_t len, struct obj_hdr *h)
 	h->seg_seq = get64(p + 32);
 	h->uuid64 = get64(p + 40);
 	h->vcrc = get32(p + 48);
+	/* a flag this version does not know may change the layout: not ours */
+	if (h->flags & ~(OBJ_F_TOMBSTONE | OBJ_F_REINSERT | OBJ_F_FILLER | OBJ_F_ALIGNED))
+		return -EBADMSG;
 	/* a delete record has no value; a filler (fsck's repair) spans one */
 	if ((h->flags & OBJ_F_TOMBSTONE) && h->vlen && !(h->flags & OBJ_F_FILLER))
 		return -EBADMSG;

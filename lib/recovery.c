@@ -83,6 +83,8 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 	e->seg = w->seg;
 	e->off_lba = (uint32_t)(w->off / w->d->sb.lba_size);
 	e->flags = (h->flags & OBJ_F_TOMBSTONE) ? IDX_F_TOMBSTONE : 0;
+	if (h->flags & OBJ_F_ALIGNED)
+		e->flags |= IDX_F_ALIGNED;
 	if (!(e->flags & IDX_F_TOMBSTONE)) {
 		sg->live_objs++;
 		sg->live_bytes += e->vlen;
@@ -157,7 +159,7 @@ static void walk_done(struct io_cmd *cmd, int res)
 			if (w->off + need <= d->sb.segment_bytes && w->off + need > end)
 				break;	/* a long key runs past the bytes read */
 		}
-		size = ret ? 0 : obj_size(h.klen, h.vlen, d->sb.lba_size);
+		size = ret ? 0 : obj_extent(h.klen, h.vlen, h.flags, d->sb.lba_size);
 		if (ret || h.uuid64 != d->uuid64 || (w->nobj && h.seg_seq != w->seg_seq) ||
 		    (!w->nobj && h.seg_seq >= h.seq) || h.seq <= w->last_seq ||
 		    h.cls >= c->nclasses || w->off + size > d->sb.segment_bytes) {

@@ -128,6 +128,7 @@ FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
 	s->corrupt_objects = atomic_load(&c->st.corrupt_objects);
 	s->pad_bytes = atomic_load(&c->st.pad_bytes);
 	s->segment_overlaps = atomic_load(&c->st.segment_overlaps);
+	s->direct_bytes = atomic_load(&c->st.direct_bytes);
 	pthread_mutex_lock(&c->lock);
 	s->inflight_ops = c->inflight_ops;
 	for (i = 0; i < c->ndev; i++) {
@@ -145,8 +146,10 @@ FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
 				s->classes[k].open_segment_bytes += t->segs[t->open[k]].used;
 	}
 	pthread_mutex_unlock(&c->lock);
-	for (i = 0; i < c->ndev; i++)
+	for (i = 0; i < c->ndev; i++) {
 		s->inflight_cmds += engine_inflight(c->devs[i].eng);
+		s->fixed_cmds += engine_fixed_cmds(c->devs[i].eng);
+	}
 	s->nclasses = c->nclasses;
 	for (i = 0; i < c->nclasses && i < FDPKV_MAX_CLASSES; i++) {
 		s->classes[i].placement_id = c->devs[0].sb.class_pid[i];

@@ -145,7 +145,8 @@ struct fdpkv_key {
 /*
  * struct fdpkv_buf - a value buffer. For SET it is read, for GET written;
  * it must stay valid until the operation's completion has been drained.
- * Any address and length work: misaligned ones go through a bounce buffer.
+ * Any address and length work: misaligned ones go through a bounce buffer,
+ * and so does every value outside a registered arena (fdpkv_register_arena).
  */
 struct fdpkv_buf {
 	void *base;
@@ -251,6 +252,10 @@ struct fdpkv_stats {
 	 * two segments in one reclaim unit
 	 */
 	uint64_t segment_overlaps;
+	/* value bytes that moved between a device and an arena without a copy */
+	uint64_t direct_bytes;
+	/* device commands whose buffer was a registered (fixed) arena buffer */
+	uint64_t fixed_cmds;
 	uint64_t inflight_ops, inflight_cmds;
 	uint64_t segments_total, segments_free;
 	uint64_t index_entries, index_bytes;
@@ -262,6 +267,40 @@ struct fdpkv_stats {
 	} classes[FDPKV_MAX_CLASSES];
 };
 int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
+
+/*
+ * fdpkv_register_arena - register @len bytes at @base (e.g. LMCache's L1
+ * memory) so that values inside it move without a copy.
+ *
+ * A SET or GET buffer that lies wholly inside an arena, starts on a 4 KiB
+ * boundary and whose length is a whole number of the device's LBAs is not
+ * bounced: a SET stores the value on an LBA boundary of its own (its header
+ * and key take a block before it, up to one LBA more than a bounced object)
+ * and the device reads it from the buffer; a GET of such an object has the
+ * device write the value into the buffer. Other buffers work as before; an
+ * object stored either way can be read into either kind of buffer.
+ * The arena is an io_uring fixed buffer in every device's ring, so its pages
+ * are pinned while it is registered (RLIMIT_MEMLOCK applies without
+ * CAP_IPC_LOCK).
+ *
+ * One difference for the caller: a GET into an arena buffer whose stored
+ * value turns out to be damaged reports the key missing (-ENOENT), as
+ * always, but the buffer may have been written.
+ *
+ * Thread-safe; blocks briefly while the rings are updated. Returns an arena
+ * id >= 0, -EINVAL (NULL @base, @len 0), -EEXIST (overlaps a registered
+ * arena), -ENOSPC (no id or ring slots left: 16 arenas, 1 TiB in all),
+ * -EOPNOTSUPP (the kernel's io_uring cannot hold it), or the ring's -errno
+ * (-ENOMEM when the pages cannot be pinned).
+ */
+int fdpkv_register_arena(struct fdpkv_cache *cache, void *base, size_t len);
+
+/*
+ * fdpkv_unregister_arena - unpin arena @id. Returns 0, -ENOENT (no such
+ * arena), or -EBUSY while an operation using a buffer in it is in flight
+ * (drain first). fdpkv_close() releases every arena.
+ */
+int fdpkv_unregister_arena(struct fdpkv_cache *cache, int id);
 
 /*
  * struct fdpkv_device_stats - what one device of the cache has seen.

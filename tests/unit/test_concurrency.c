@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* test_concurrency - two submitter threads x 10,000 operations while a third
- * thread polls the eventfd and drains: every id completes exactly once.
- * Also built and run under ThreadSanitizer. */
+ * thread polls the eventfd and drains: every id completes exactly once; also
+ * with the values in a registered arena while a fourth thread registers and
+ * unregisters another one. Also built and run under ThreadSanitizer. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -24,14 +25,23 @@ static struct fdpkv_cache *cache;
 static atomic_uint seen[NTHREADS * OPS_PER_THREAD * 2 + 16];
 static atomic_uint submitted, completed;
 static atomic_bool submitters_done;
+static uint8_t *arena;		/* values live here when set */
 
 static void *submitter(void *arg)
 {
 	unsigned int t = (unsigned int)(uintptr_t)arg, i;
-	uint8_t val[700], out[700];
+	uint8_t val_local[700], out_local[700];
+	uint8_t *val = val_local, *out = out_local;
+	size_t vlen = sizeof(val_local);
 	char key[48];
 
-	memset(val, (int)t, sizeof(val));
+	if (arena) {
+		/* whole aligned blocks of the arena: the copy-free path */
+		val = arena + t * 8192;
+		out = arena + (NTHREADS + t) * 8192;
+		vlen = 4096;
+	}
+	memset(val, (int)t, vlen);
 	for (i = 0; i < OPS_PER_THREAD; i++) {
 		struct fdpkv_key k;
 		struct fdpkv_buf b;
@@ -43,11 +53,12 @@ static void *submitter(void *arg)
 		switch (i % 5) {
 		case 0:
 			op = FDPKV_OP_SET;
-			b = (struct fdpkv_buf){ val, sizeof(val) };
+			b = (struct fdpkv_buf){ val, vlen };
 			break;
 		case 1:
 			op = FDPKV_OP_GET;
-			b = (struct fdpkv_buf){ out + (i & 1), sizeof(val) - (i & 1) };
+			b = arena ? (struct fdpkv_buf){ out, vlen }
+				  : (struct fdpkv_buf){ out + (i & 1), vlen - (i & 1) };
 			break;
 		case 2:
 			op = FDPKV_OP_LOOKUP_LOCK;
@@ -103,9 +114,11 @@ static void *drainer(void *arg)
 	return NULL;
 }
 
-static void run(const char *kv)
+/* Run the submitters and the drainer, and @extra(@extra_arg) beside them. */
+static void run_with(const char *kv, void *(*extra)(void *), void *extra_arg,
+		     struct fdpkv_stats *st)
 {
-	pthread_t sub[NTHREADS], dr;
+	pthread_t sub[NTHREADS], dr, ex;
 	unsigned int i, total = NTHREADS * OPS_PER_THREAD;
 
 	memset(seen, 0, sizeof(seen));
@@ -113,13 +126,21 @@ static void run(const char *kv)
 	atomic_store(&completed, 0);
 	atomic_store(&submitters_done, false);
 	cache = tu_open(kv);
+	if (arena)
+		assert_true(fdpkv_register_arena(cache, arena, 64u << 10) >= 0);
 	assert_int_equal(pthread_create(&dr, NULL, drainer, NULL), 0);
+	if (extra)
+		assert_int_equal(pthread_create(&ex, NULL, extra, extra_arg), 0);
 	for (i = 0; i < NTHREADS; i++)
 		assert_int_equal(pthread_create(&sub[i], NULL, submitter, (void *)(uintptr_t)i), 0);
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(sub[i], NULL);
 	atomic_store(&submitters_done, true);
 	pthread_join(dr, NULL);
+	if (extra)
+		pthread_join(ex, NULL);
+	if (st)
+		assert_int_equal(fdpkv_stats(cache, st), 0);
 	assert_int_equal(atomic_load(&submitted), total);
 	assert_int_equal(atomic_load(&completed), total);
 	for (i = 1; i <= total; i++)
@@ -128,10 +149,48 @@ static void run(const char *kv)
 	fdpkv_close(cache);
 }
 
+static void run(const char *kv)
+{
+	run_with(kv, NULL, NULL, NULL);
+}
+
 static void test_sim(void **state)
 {
 	(void)state;
 	run("device=sim: capacity=64M segment_size=1M queue_depth=32");
+}
+
+/* Registers and unregisters an arena of its own while the others run. */
+static void *registrar(void *arg)
+{
+	uint8_t *other = arg;
+
+	while (!atomic_load(&submitters_done)) {
+		int id = fdpkv_register_arena(cache, other, 1u << 20);
+
+		assert_true(id >= 0);
+		assert_int_equal(fdpkv_unregister_arena(cache, id), 0);
+	}
+	return NULL;
+}
+
+static void test_file_arena(void **state)
+{
+	char *dir = tu_mkdtemp(), kv[600];
+	uint8_t *mem = NULL;
+	struct fdpkv_stats st;
+
+	(void)state;
+	assert_int_equal(posix_memalign((void **)&mem, 4096, 2u << 20), 0);
+	arena = mem;
+	snprintf(kv, sizeof(kv), "device=file:%s/c.img capacity=64M segment_size=1M", dir);
+	run_with(kv, registrar, mem + (1u << 20), &st);
+	/* the sets and the gets that hit went through the arena */
+	assert_true(st.direct_bytes > 0);
+	assert_true(st.fixed_cmds > 0);
+	arena = NULL;
+	free(mem);
+	tu_rmdir(dir);
 }
 
 static void test_file_io_uring(void **state)
@@ -149,6 +208,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sim),
 		cmocka_unit_test(test_file_io_uring),
+		cmocka_unit_test(test_file_arena),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

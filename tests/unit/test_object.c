@@ -94,6 +94,28 @@ static void test_garbage(void **state)
 	h.vlen = 1;
 	obj_encode(buf, &h, buf + OBJ_HDR_SIZE);
 	assert_int_equal(obj_decode(buf, sizeof(buf), &d), -EBADMSG);
+	/* a flag this version does not know may mean another layout */
+	h.flags = 0x0100;
+	h.vlen = 1;
+	obj_encode(buf, &h, buf + OBJ_HDR_SIZE);
+	assert_int_equal(obj_decode(buf, sizeof(buf), &d), -EBADMSG);
+}
+
+/* OBJ_F_ALIGNED: the value starts on the LBA boundary after the key. */
+static void test_aligned_layout(void **state)
+{
+	(void)state;
+	assert_int_equal(obj_value_off(4, 0, 4096), OBJ_HDR_SIZE + 4);
+	assert_int_equal(obj_value_off(4, OBJ_F_ALIGNED, 4096), 4096);
+	assert_int_equal(obj_value_off(4032, OBJ_F_ALIGNED, 4096), 4096);
+	assert_int_equal(obj_value_off(4033, OBJ_F_ALIGNED, 4096), 8192);
+	assert_int_equal(obj_value_off(4, OBJ_F_ALIGNED, 512), 512);
+	assert_int_equal(obj_extent(4, 4096, OBJ_F_ALIGNED, 4096), 8192);
+	assert_int_equal(obj_extent(4, 4096, 0, 4096), 8192);
+	assert_int_equal(obj_extent(4, 4000, 0, 4096), 4096);
+	assert_int_equal(obj_extent(4, 4000, OBJ_F_ALIGNED, 4096), 8192);
+	assert_int_equal(obj_extent(4, 1u << 20, OBJ_F_ALIGNED, 4096), (1u << 20) + 4096);
+	assert_int_equal(obj_extent(9, 77, 0, 512), obj_size(9, 77, 512));
 }
 
 int main(void)
@@ -103,6 +125,7 @@ int main(void)
 		cmocka_unit_test(test_every_bit_flip_detected),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_aligned_layout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * arena.c - caller memory registered for copy-free values
+ * (fdpkv_register_arena).
+ *
+ * A value normally goes through a staging buffer: its header precedes it on
+ * the device and the caller's buffer may have any alignment. A value that
+ * lies in a registered arena, starts on a 4 KiB boundary and is a whole
+ * number of LBAs is stored instead with its header in a block of its own
+ * (OBJ_F_ALIGNED), so the device reads and writes it in place; the arena is
+ * an io_uring fixed buffer in every device's ring, so its pages are pinned
+ * once instead of on every command.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cache.h"
+
+/* What O_DIRECT and NVMe PRPs accept on every device we drive. */
+#define ARENA_BUF_ALIGN		4096u
+
+struct arena *arena_get(struct fdpkv_cache *c, const void *base, uint64_t len, uint32_t lba)
+{
+	const uint8_t *p = base;
+	struct arena *found = NULL;
+	unsigned int i;
+
+	if (!len || len % lba || (uintptr_t)p % ARENA_BUF_ALIGN)
+		return NULL;
+	pthread_mutex_lock(&c->arena_lock);
+	for (i = 0; i < ARENA_MAX; i++) {
+		struct arena *a = c->arenas[i];
+
+		if (a && p >= a->base && len <= a->len && (uint64_t)(p - a->base) <= a->len - len) {
+			atomic_fetch_add(&a->users, 1);
+			found = a;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->arena_lock);
+	return found;
+}
+
+void arena_put(struct arena *a)
+{
+	if (a)
+		atomic_fetch_sub(&a->users, 1);
+}
+
+/* First run of @n free ring slots, or UINT32_MAX. arena_lock held. */
+static uint32_t slots_find(const struct fdpkv_cache *c, uint32_t n)
+{
+	uint32_t start = 0;
+	bool moved = true;
+	unsigned int i;
+
+	while (moved) {
+		moved = false;
+		for (i = 0; i < ARENA_MAX; i++) {
+			const struct arena *a = c->arenas[i];
+
+			if (a && start < a->first_slot + a->nslots && a->first_slot < start + n) {
+				start = a->first_slot + a->nslots;
+				moved = true;
+			}
+		}
+	}
+	return start + n <= ARENA_RING_SLOTS ? start : UINT32_MAX;
+}
+
+FDPKV_PUBLIC int fdpkv_register_arena(struct fdpkv_cache *c, void *base, size_t len)
+{
+	uint8_t *p = base;
+	struct arena *a;
+	unsigned int i, d;
+	int id = -1, ret;
+
+	if (!c || !base || !len || (uintptr_t)p > UINTPTR_MAX - len)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->base = p;
+	a->len = len;
+	a->nslots = (uint32_t)((len + ARENA_SLOT_BYTES - 1) / ARENA_SLOT_BYTES);
+	a->fixed = true;
+	/*
+	 * Held across the ring updates: registering is rare, and a second
+	 * caller must neither take the same slots nor see a half-made arena.
+	 */
+	pthread_mutex_lock(&c->arena_lock);
+	for (i = 0; i < ARENA_MAX; i++) {
+		const struct arena *o = c->arenas[i];
+
+		if (!o) {
+			if (id < 0)
+				id = (int)i;
+		} else if (p < o->base + o->len && o->base < p + len) {
+			ret = -EEXIST;
+			goto unlock;
+		}
+	}
+	ret = -ENOSPC;
+	if (id < 0)
+		goto unlock;
+	a->first_slot = a->nslots <= ARENA_RING_SLOTS ? slots_find(c, a->nslots) : UINT32_MAX;
+	if (a->first_slot == UINT32_MAX)
+		goto unlock;
+	for (d = 0; d < c->ndev; d++) {
+		ret = engine_arena_add(c->devs[d].eng, a);
+		if (ret) {
+			while (d--)
+				engine_arena_del(c->devs[d].eng, a);
+			goto unlock;
+		}
+	}
+	c->arenas[id] = a;
+	pthread_mutex_unlock(&c->arena_lock);
+	return id;
+unlock:
+	pthread_mutex_unlock(&c->arena_lock);
+	free(a);
+	return ret;
+}
+
+FDPKV_PUBLIC int fdpkv_unregister_arena(struct fdpkv_cache *c, int id)
+{
+	struct arena *a;
+	unsigned int d;
+
+	if (!c || id < 0 || id >= ARENA_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&c->arena_lock);
+	a = c->arenas[id];
+	if (!a || atomic_load(&a->users)) {
+		pthread_mutex_unlock(&c->arena_lock);
+		return a ? -EBUSY : -ENOENT;
+	}
+	c->arenas[id] = NULL;
+	/* under the lock: the slots must be empty before someone reuses them */
+	for (d = 0; d < c->ndev; d++)
+		engine_arena_del(c->devs[d].eng, a);
+	pthread_mutex_unlock(&c->arena_lock);
+	free(a);
+	return 0;
+}
+
+void arenas_free(struct fdpkv_cache *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARENA_MAX; i++) {
+		free(c->arenas[i]);
+		c->arenas[i] = NULL;
+	}
+}
