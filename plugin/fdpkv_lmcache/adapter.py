@@ -21,6 +21,7 @@ MemoryObj (their ``byte_array``) or any object exporting the buffer protocol.
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import select
 import threading
@@ -131,8 +132,10 @@ class FdpKvL2Adapter(L2AdapterInterface):
         super().__init__(max_capacity_bytes=config.max_capacity_bytes)
         self._listeners = []
         self._config = config
-        # Kept for fixed-buffer / DMA registration of the L1 arena (not used yet).
         self._l1_memory_desc = l1_memory_desc
+        self._arena_id = None
+        self._arena_bytes = 0
+        self._arena_error = None
 
         self._lock = threading.Lock()
         self._closed = False
@@ -159,6 +162,8 @@ class FdpKvL2Adapter(L2AdapterInterface):
             self._fds.append(self._load_efd)
             self._stop_efd = _eventfd()
             self._fds.append(self._stop_efd)
+            if l1_memory_desc is not None:
+                self._register_l1(l1_memory_desc)
             # Seed usage from what survived a restart.
             for s, vlen in self._cache.keys():
                 self._account_add(s, vlen, salt_of(None, s), None)
@@ -171,6 +176,28 @@ class FdpKvL2Adapter(L2AdapterInterface):
             for fd in self._fds:
                 os.close(fd)
             raise
+
+    def _register_l1(self, desc: Any) -> None:
+        """Register LMCache's L1 arena (L1MemoryDesc: ptr, size, align_bytes,
+        stable_registration_size) with the library: values in it then move
+        between the device and L1 without a copy, through io_uring fixed
+        buffers. Without it (or if the kernel refuses to pin it) every value
+        is bounced, which is slower but otherwise the same, so a failure is a
+        warning, reported by report_status(), not an error."""
+        try:
+            ptr = operator.index(getattr(desc, "ptr"))
+            size = getattr(desc, "stable_registration_size", None) or getattr(desc, "size")
+            size = operator.index(size)
+        except (AttributeError, TypeError) as e:
+            self._arena_error = "l1_memory_desc has no integer ptr/size: %s" % e
+            logger.warning("fdpkv: %s; L1 values will be copied", self._arena_error)
+            return
+        try:
+            self._arena_id = self._cache.register_arena(ptr, size)
+            self._arena_bytes = size
+        except (OSError, ValueError) as e:
+            self._arena_error = "register_arena(0x%x, %d): %s" % (ptr, size, e)
+            logger.warning("fdpkv: %s; L1 values will be copied", self._arena_error)
 
     # ------------------------------------------------------------------ fds
     def get_store_event_fd(self) -> int:
@@ -278,6 +305,8 @@ class FdpKvL2Adapter(L2AdapterInterface):
             "keys": nkeys,
             "bytes_used": total,
             "lmcache": HAVE_LMCACHE,
+            "l1_arena": {"registered": self._arena_id is not None,
+                         "bytes": self._arena_bytes, "error": self._arena_error},
         }
         if not closed:
             try:

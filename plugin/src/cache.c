@@ -939,6 +939,71 @@ static PyObject *cache_take_evicted(CacheObject *self, PyObject *unused)
 	return ctx.list;
 }
 
+PyDoc_STRVAR(register_arena_doc,
+"register_arena(address, size) -> int\n\n"
+"Register size bytes of memory at address (e.g. LMCache's L1 arena) so that\n"
+"values inside it move between device and memory without a copy, through\n"
+"io_uring fixed buffers (fdpkv_register_arena). The memory is pinned until\n"
+"unregister_arena() or close(). Returns the arena id; raises OSError with the\n"
+"library's errno (EEXIST overlap, ENOSPC too many, ENOMEM cannot pin).");
+
+static PyObject *cache_register_arena(CacheObject *self, PyObject *args)
+{
+	unsigned long long addr, size;
+	int rc = -ESHUTDOWN;
+
+	if (!PyArg_ParseTuple(args, "KK:register_arena", &addr, &size))
+		return NULL;
+	if (!addr || !size || addr > UINTPTR_MAX || size > SIZE_MAX) {
+		PyErr_Format(PyExc_ValueError,
+			     "register_arena: address and size must be non-zero and fit a pointer");
+		return NULL;
+	}
+	pthread_rwlock_rdlock(&self->rw);
+	if (self->cache) {
+		/* pinning many GiB takes a while: let other threads run */
+		Py_BEGIN_ALLOW_THREADS
+		rc = fdpkv_register_arena(self->cache, (void *)(uintptr_t)addr, (size_t)size);
+		Py_END_ALLOW_THREADS
+	}
+	pthread_rwlock_unlock(&self->rw);
+	if (rc == -ESHUTDOWN)
+		return err_closed();
+	if (rc < 0) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "register_arena: %s", strerror(-rc));
+		return native_set_errno(rc, msg);
+	}
+	return PyLong_FromLong(rc);
+}
+
+PyDoc_STRVAR(unregister_arena_doc,
+"unregister_arena(id)\n\n"
+"Unpin an arena. Raises OSError(EBUSY) while an operation using it is in\n"
+"flight, OSError(ENOENT) for an unknown id.");
+
+static PyObject *cache_unregister_arena(CacheObject *self, PyObject *args)
+{
+	int id, rc = -ESHUTDOWN;
+
+	if (!PyArg_ParseTuple(args, "i:unregister_arena", &id))
+		return NULL;
+	pthread_rwlock_rdlock(&self->rw);
+	if (self->cache)
+		rc = fdpkv_unregister_arena(self->cache, id);
+	pthread_rwlock_unlock(&self->rw);
+	if (rc == -ESHUTDOWN)
+		return err_closed();
+	if (rc < 0) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "unregister_arena: %s", strerror(-rc));
+		return native_set_errno(rc, msg);
+	}
+	Py_RETURN_NONE;
+}
+
 PyDoc_STRVAR(stats_doc, "stats() -> dict\n\nThe library's counters (struct fdpkv_stats).");
 
 static PyObject *cache_stats(CacheObject *self, PyObject *unused)
@@ -959,12 +1024,13 @@ static PyObject *cache_stats(CacheObject *self, PyObject *unused)
 		return native_set_errno(rc, NULL);
 
 #define U(f) #f, (unsigned long long)s.f
-	d = Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsK}",
+	d = Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsKsK}",
 			  U(hits), U(misses), U(sets), U(gets), U(exists), U(deletes),
 			  U(bytes_written), U(bytes_read), U(evicted_segments),
 			  U(evicted_objects), U(reinserted_objects), U(io_errors),
 			  U(corrupt_objects), U(inflight_ops), U(inflight_cmds),
-			  U(segments_total), U(segments_free), U(index_entries), U(index_bytes));
+			  U(segments_total), U(segments_free), U(index_entries), U(index_bytes),
+			  U(direct_bytes), U(fixed_cmds));
 #undef U
 	if (!d)
 		return NULL;
@@ -1015,6 +1081,9 @@ static PyMethodDef cache_methods[] = {
 	{"foreach_key", (PyCFunction)cache_keys, METH_NOARGS, keys_doc},
 	{"take_evicted", (PyCFunction)cache_take_evicted, METH_NOARGS, take_evicted_doc},
 	{"stats", (PyCFunction)cache_stats, METH_NOARGS, stats_doc},
+	{"register_arena", (PyCFunction)cache_register_arena, METH_VARARGS, register_arena_doc},
+	{"unregister_arena", (PyCFunction)cache_unregister_arena, METH_VARARGS,
+	 unregister_arena_doc},
 	{"close", (PyCFunction)cache_close, METH_NOARGS, close_doc},
 	{NULL, NULL, 0, NULL},
 };
