@@ -65,7 +65,7 @@ static uint32_t slots_find(const struct fdpkv_cache *c, uint32_t n)
 			}
 		}
 	}
-	return start + n <= ARENA_RING_SLOTS ? start : UINT32_MAX;
+	return start + n <= ARENA_PROBE_SLOT ? start : UINT32_MAX;
 }
 
 FDPKV_PUBLIC int fdpkv_register_arena(struct fdpkv_cache *c, void *base, size_t len)
@@ -103,7 +103,7 @@ FDPKV_PUBLIC int fdpkv_register_arena(struct fdpkv_cache *c, void *base, size_t 
 	ret = -ENOSPC;
 	if (id < 0)
 		goto unlock;
-	a->first_slot = a->nslots <= ARENA_RING_SLOTS ? slots_find(c, a->nslots) : UINT32_MAX;
+	a->first_slot = a->nslots <= ARENA_PROBE_SLOT ? slots_find(c, a->nslots) : UINT32_MAX;
 	if (a->first_slot == UINT32_MAX)
 		goto unlock;
 	for (d = 0; d < c->ndev; d++) {

@@ -47,6 +47,8 @@ struct engine {
 	_Atomic uint64_t queued;	/* commands not yet completed */
 	_Atomic uint64_t fixed_cmds;	/* parts sent from registered buffers */
 	bool sparse_table;		/* the ring has ARENA_RING_SLOTS buffer slots */
+	bool probed;			/* fixed_probe ran (under the cache's arena_lock) */
+	atomic_bool fixed_ok;		/* its verdict */
 };
 
 uint64_t engine_inflight(struct engine *eng)
@@ -79,7 +81,7 @@ static uint64_t arena_part(struct engine *eng, const struct arena *a, struct io_
 	uint64_t at = (uint64_t)((uint8_t *)p->buf - a->base);
 	uint64_t slot = at / ARENA_SLOT_BYTES;
 
-	if (!a->fixed || !eng->has_ring)
+	if (!a->fixed || !eng->has_ring || !(a->probe || atomic_load(&eng->fixed_ok)))
 		return chunk;
 	p->fixed = (int32_t)(a->first_slot + slot);
 	atomic_fetch_add_explicit(&eng->fixed_cmds, 1, memory_order_relaxed);
@@ -367,6 +369,59 @@ void engine_arena_del(struct engine *eng, const struct arena *a)
 		io_uring_register_buffers_update_tag(&eng->ring, a->first_slot + i, &none, NULL, 1);
 }
 
+static int io_sync_cmd(struct engine *eng, struct io_cmd *cmd);
+
+#define PROBE_BYTES	(64u << 10)
+#define PROBE_BUF_BYTES	(4u << 20)
+
+/*
+ * Can this device take a transfer from part of a large registered buffer?
+ * NVMe passthrough with a fixed buffer fails with EINVAL on some kernels
+ * when the registered buffer holds more pages past the transfer's start
+ * than the queue has segments (Debian's 6.1: the block layer counts the
+ * buffer's pages, not the transfer's; 6.12 does not), while plain user
+ * addresses work; file I/O takes fixed buffers everywhere. So read the
+ * device's first 64 KiB into the start of a 4 MiB buffer of our own (1024
+ * pages, more segments than any NVMe queue takes), registered in the
+ * reserved slot, once, before the first arena: if that fails, arena values
+ * still move without a copy, but as plain user addresses.
+ */
+static bool fixed_probe(struct engine *eng)
+{
+	struct arena probe = {
+		.first_slot = ARENA_PROBE_SLOT, .nslots = 1, .fixed = true, .probe = true,
+		.len = PROBE_BUF_BYTES,
+	};
+	struct iovec iov;
+	void *buf;
+	int ret;
+
+	if (posix_memalign(&buf, 4096, PROBE_BUF_BYTES))
+		return false;
+	probe.base = buf;
+	iov = (struct iovec){ .iov_base = buf, .iov_len = PROBE_BUF_BYTES };
+	ret = io_uring_register_buffers_update_tag(&eng->ring, ARENA_PROBE_SLOT, &iov, NULL, 1);
+	if (ret == 1) {
+		struct io_cmd cmd = {
+			.op = IO_READ,
+			.len = MIN((uint64_t)PROBE_BYTES, eng->dev->geo.capacity),
+			.buf2 = buf, .split = 0, .arena = &probe,
+		};
+
+		ret = io_sync_cmd(eng, &cmd);
+		engine_arena_del(eng, &probe);
+	} else {
+		ret = -EINVAL;
+	}
+	free(buf);
+	return ret == 0;
+}
+
+bool engine_fixed_usable(struct engine *eng)
+{
+	return eng->has_ring && atomic_load(&eng->fixed_ok);
+}
+
 int engine_arena_add(struct engine *eng, const struct arena *a)
 {
 	struct iovec *iov;
@@ -377,6 +432,10 @@ int engine_arena_add(struct engine *eng, const struct arena *a)
 		return 0;
 	if (!eng->sparse_table)
 		return -EOPNOTSUPP;
+	if (!eng->probed) {
+		atomic_store(&eng->fixed_ok, fixed_probe(eng));
+		eng->probed = true;
+	}
 	iov = calloc(a->nslots, sizeof(*iov));
 	if (!iov)
 		return -ENOMEM;
@@ -417,15 +476,20 @@ static void sync_done(struct io_cmd *cmd, int res)
 int engine_io_sync(struct engine *eng, enum io_op op, uint64_t off, uint64_t len, void *buf,
 		   uint16_t pid)
 {
-	struct sync_wait w = { .done = false };
-	struct io_cmd cmd = {
-		.op = op, .off = off, .len = len, .buf = buf, .pid = pid,
-		.done = sync_done, .arg = &w,
-	};
+	struct io_cmd cmd = { .op = op, .off = off, .len = len, .buf = buf, .pid = pid };
 
+	return io_sync_cmd(eng, &cmd);
+}
+
+static int io_sync_cmd(struct engine *eng, struct io_cmd *cmd)
+{
+	struct sync_wait w = { .done = false };
+
+	cmd->done = sync_done;
+	cmd->arg = &w;
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.cond, NULL);
-	engine_submit(eng, &cmd);
+	engine_submit(eng, cmd);
 	pthread_mutex_lock(&w.lock);
 	while (!w.done)
 		pthread_cond_wait(&w.cond, &w.lock);

@@ -292,6 +292,7 @@ typedef void (*io_done_fn)(struct io_cmd *cmd, int res);
  */
 #define ARENA_SLOT_BYTES	(1ull << 30)
 #define ARENA_RING_SLOTS	1024u	/* sparse buffer table of each ring */
+#define ARENA_PROBE_SLOT	(ARENA_RING_SLOTS - 1)	/* the engine's own probe */
 #define ARENA_MAX		16
 
 struct arena {
@@ -299,6 +300,7 @@ struct arena {
 	uint64_t len;
 	uint32_t first_slot, nslots;	/* in the rings' buffer tables */
 	bool fixed;			/* every ring holds it */
+	bool probe;			/* the engine's probe buffer (engine.c) */
 	atomic_uint users;		/* key requests using it now */
 };
 
@@ -414,6 +416,8 @@ uint64_t engine_fixed_cmds(struct engine *eng);
  */
 int engine_arena_add(struct engine *eng, const struct arena *a);
 void engine_arena_del(struct engine *eng, const struct arena *a);
+/* Whether arena parts go out as fixed buffers on this device (probed). */
+bool engine_fixed_usable(struct engine *eng);
 
 /* ---- completion.c: completion queue + eventfd ----------------------------- */
 struct cq_node {

@@ -170,5 +170,6 @@ FDPKV_PUBLIC int fdpkv_device_stats(struct fdpkv_cache *c, unsigned int dev,
 	s->segment_bytes = c->devs[dev].sb.segment_bytes;
 	s->segments = c->devs[dev].sb.nsegments;
 	s->lba_size = c->devs[dev].sb.lba_size;
+	s->fixed_buffers = engine_fixed_usable(c->devs[dev].eng);
 	return 0;
 }

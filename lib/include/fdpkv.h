@@ -311,6 +311,11 @@ int fdpkv_unregister_arena(struct fdpkv_cache *cache, int id);
  * @ru_realigned:	FDP backends (ng, fdpkv): placement ids whose reclaim
  *			unit was found partly written at open and moved to a
  *			fresh one so that segments start on RU boundaries
+ * @fixed_buffers:	1 when values in a registered arena go to this device
+ *			as io_uring fixed buffers; 0 when they go as plain
+ *			user addresses (still without a copy): no arena yet,
+ *			no ring (sim), or a kernel whose NVMe passthrough
+ *			refuses large fixed buffers (6.1; probed once)
  * Available since 0.1 (added with the library implementation).
  */
 struct fdpkv_device_stats {
@@ -320,6 +325,7 @@ struct fdpkv_device_stats {
 	uint64_t segments;
 	uint32_t lba_size;
 	uint64_t ru_realigned;
+	uint32_t fixed_buffers;
 };
 
 /* fdpkv_device_stats - counters of device @dev (0..ndevices-1). 0 or -EINVAL. */

@@ -15,6 +15,7 @@
 #include "native.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1009,14 +1010,21 @@ PyDoc_STRVAR(stats_doc, "stats() -> dict\n\nThe library's counters (struct fdpkv
 static PyObject *cache_stats(CacheObject *self, PyObject *unused)
 {
 	struct fdpkv_stats s;
-	PyObject *d, *classes;
+	PyObject *d, *classes, *fixed;
 	unsigned int i;
 	int rc = -ESHUTDOWN;
+	bool fixed_all = true;
 
 	memset(&s, 0, sizeof(s));
 	pthread_rwlock_rdlock(&self->rw);
-	if (self->cache)
+	if (self->cache) {
+		struct fdpkv_device_stats ds;
+
 		rc = fdpkv_stats(self->cache, &s);
+		/* arena values go as fixed buffers to every device (see fdpkv.h) */
+		for (i = 0; fdpkv_device_stats(self->cache, i, &ds) == 0; i++)
+			fixed_all = fixed_all && ds.fixed_buffers;
+	}
 	pthread_rwlock_unlock(&self->rw);
 	if (rc == -ESHUTDOWN)
 		return err_closed();
@@ -1034,6 +1042,13 @@ static PyObject *cache_stats(CacheObject *self, PyObject *unused)
 #undef U
 	if (!d)
 		return NULL;
+	fixed = PyBool_FromLong(fixed_all);
+	if (PyDict_SetItemString(d, "fixed_buffers", fixed) < 0) {
+		Py_DECREF(fixed);
+		Py_DECREF(d);
+		return NULL;
+	}
+	Py_DECREF(fixed);
 	if (s.nclasses > FDPKV_MAX_CLASSES)
 		s.nclasses = FDPKV_MAX_CLASSES;
 	classes = PyList_New(s.nclasses);

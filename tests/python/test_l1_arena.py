@@ -53,7 +53,7 @@ def store_load(a, view, keys, sizes, src_off, dst_off):
     return bits(bm, len(keys))
 
 
-def test_l1_arena_values_move_without_copy(plugin_params, l1):
+def test_l1_arena_values_move_without_copy(plugin_params, dev, l1):
     view, desc = l1
     a = FdpKvL2Adapter(FdpKvL2AdapterConfig.from_dict(plugin_params), l1_memory_desc=desc)
     try:
@@ -65,7 +65,13 @@ def test_l1_arena_values_move_without_copy(plugin_params, l1):
         after = lib_stats(a)
         # stored and loaded in place
         assert after["direct_bytes"] - before["direct_bytes"] == 2 * 8 * CHUNK
-        assert after["fixed_cmds"] > before["fixed_cmds"]
+        # fixed buffers where the kernel takes them (not Debian 6.1's NVMe
+        # passthrough: probed), plain addresses otherwise: no copy either way
+        if after["fixed_buffers"]:
+            assert after["fixed_cmds"] > before["fixed_cmds"]
+        else:
+            assert after["fixed_cmds"] == before["fixed_cmds"]
+            assert not dev.startswith("file:")
         # a chunk that is not whole blocks is copied, and still exact
         mid = lib_stats(a)["direct_bytes"]
         assert store_load(a, view, [okey(100)], [CHUNK + 100], 16 << 20, 20 << 20) == [True]
