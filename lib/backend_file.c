@@ -3,8 +3,12 @@
  * backend_file.c - "file:/path": a regular file or a block device, read and
  * written through io_uring READ/WRITE, flushed with FSYNC(DATASYNC) and
  * deallocated with FALLOCATE(PUNCH_HOLE|KEEP_SIZE), which also makes
- * deallocated ranges read back as zeroes (recovery relies on that to see an
- * evicted segment as empty). No placement: every class maps to id 0.
+ * deallocated ranges read back as zeroes where it works: on a filesystem
+ * that punches holes, and on a block device with write zeroes (the kernel
+ * punches a bdev with REQ_OP_WRITE_ZEROES and no fallback). Elsewhere the
+ * punch is refused (EOPNOTSUPP), the old bytes stay, and the cache has to
+ * overwrite what recovery would find (geometry dealloc_zeroes, dealloc_kept).
+ * No placement: every class maps to id 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +20,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -26,9 +31,46 @@
 struct file_priv {
 	bool direct;
 	bool bdev;
+	bool punch_zeroes;		/* a punched range reads back as zeroes */
 	uint32_t lba;
 	uint64_t size;
 };
+
+/* write_zeroes_max_bytes of the block device @rdev (or of its disk, for a
+ * partition); 0 when it cannot be read. */
+static uint64_t bdev_write_zeroes_max(dev_t rdev)
+{
+	/* a partition has no queue directory of its own: its disk's is one up */
+	static const char *const up[] = { "", "/.." };
+	unsigned long long v = 0;
+	char path[128];
+	unsigned int i;
+	FILE *f;
+
+	for (i = 0; i < ARRAY_SIZE(up); i++) {
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u%s/queue/write_zeroes_max_bytes",
+			 major(rdev), minor(rdev), up[i]);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+		return v;
+	}
+	return 0;
+}
+
+/*
+ * Can this file punch holes? Asked with a punch past its end, which changes
+ * nothing: a filesystem without hole punching refuses the mode before it
+ * looks at the range.
+ */
+static bool file_can_punch(int fd, uint64_t size, uint32_t lba)
+{
+	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			 (off_t)ALIGN_UP(size, lba), lba) == 0;
+}
 
 static int file_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_config *cfg,
 		     bool create, char *err, size_t errlen)
@@ -100,6 +142,7 @@ static int file_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv
 		}
 		fp->size = bytes;
 		fp->lba = MAX((uint32_t)ssz, FILE_LBA);
+		fp->punch_zeroes = bdev_write_zeroes_max(st.st_rdev) > 0;
 	} else if (S_ISREG(st.st_mode)) {
 		fp->size = (uint64_t)st.st_size;
 		if (create && cfg->capacity_bytes > fp->size) {
@@ -109,6 +152,7 @@ static int file_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv
 			}
 			fp->size = cfg->capacity_bytes;
 		}
+		fp->punch_zeroes = file_can_punch(fd, fp->size, fp->lba);
 	} else {
 		ret = -ENOTBLK;
 		fdpkv_seterr(err, errlen, "device '%s': not a regular file or block device", dev->uri);
@@ -139,6 +183,8 @@ static int file_geometry(struct fdpkv_dev *dev, struct fdpkv_geometry *g)
 	g->max_transfer = FILE_MAX_TRANSFER;
 	g->npids = 1;
 	g->pids[0] = 0;
+	g->dealloc_zeroes = fp->punch_zeroes;
+	g->dlfeat = -1;
 	return 0;
 }
 
@@ -176,9 +222,12 @@ static int file_prep(struct fdpkv_dev *dev, struct io_uring_sqe *sqe, struct io_
 
 static int file_result(struct fdpkv_dev *dev, const struct io_uring_cqe *cqe, struct io_part *p)
 {
-	(void)dev;
-	if (p->cmd->op == IO_DEALLOC && cqe->res == -EOPNOTSUPP)
-		return 0;	/* space stays allocated; recovery still sees seg_seq */
+	if (p->cmd->op == IO_DEALLOC && cqe->res == -EOPNOTSUPP) {
+		/* space stays allocated, and the old bytes with it: not an I/O
+		 * error, but the cache must wipe what recovery would find */
+		atomic_store(&dev->dealloc_kept, true);
+		return 0;
+	}
 	return cqe->res;
 }
 

@@ -56,6 +56,7 @@ struct ng_priv {
 	uint16_t pids[FDPKV_MAX_CLASSES];
 	uint64_t ru_bytes;
 	uint64_t capacity;		/* bytes the cache may use, 0: all */
+	int dlfeat;			/* Identify Namespace DLFEAT, -1: not known */
 	/* synchronous control commands (open, alignment) go through this ring */
 	pthread_mutex_t ctl_lock;
 	struct io_uring ctl;
@@ -174,7 +175,12 @@ static int ng_admin(int fd, uint8_t opcode, uint32_t nsid, void *buf, uint32_t l
 	return ret > 0 ? -EIO : 0;
 }
 
-/* LBA size, size and endurance group from Identify Namespace. */
+/* Identify Namespace byte 33: what a read of deallocated LBAs returns. */
+#define ID_NS_DLFEAT		33
+#define DLFEAT_READ_MASK	0x7
+#define DLFEAT_READ_ZEROES	0x1
+
+/* LBA size, size, endurance group and DLFEAT from Identify Namespace. */
 static int ng_identify(int fd, struct ng_priv *np, uint16_t *endgid)
 {
 	uint8_t *id = ng_zalloc(4096);
@@ -189,6 +195,7 @@ static int ng_identify(int fd, struct ng_priv *np, uint16_t *endgid)
 		np->lba_shift = id[128 + 4 * fmt + 2];
 		np->nlba = get64(id);
 		*endgid = get16(id + 102);
+		np->dlfeat = id[ID_NS_DLFEAT];
 		if (np->lba_shift < 9 || np->lba_shift > 16)
 			ret = -EINVAL;
 	}
@@ -301,6 +308,48 @@ static int ng_open_direct(struct fdpkv_dev *dev, struct ng_priv *np, const char 
 	return 0;
 }
 
+/*
+ * DLFEAT of the namespace behind an fdpkv namespace. The module does not
+ * report it (and struct fdpkv_ns_entry has no room without a new command),
+ * so ask the namespace itself: Identify through the block device it was
+ * attached from, or through its generic char device. Both need privileges an
+ * fdpkv user need not have: then it stays unknown (-1), which the cache
+ * treats as "deallocate may keep the old bytes".
+ */
+static int ng_module_dlfeat(const char *path, uint32_t nsid)
+{
+	const char *base = strrchr(path, '/');
+	char ng[64];
+	const char *try[2] = { path, NULL };
+	uint8_t *id;
+	unsigned int i;
+	int dlfeat = -1;
+
+	base = base ? base + 1 : path;
+	if (!strncmp(base, "nvme", 4)) {
+		snprintf(ng, sizeof(ng), "/dev/ng%s", base + 4);	/* nvme0n1 -> ng0n1 */
+		try[1] = ng;
+	}
+	id = ng_zalloc(4096);
+	if (!id)
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(try) && dlfeat < 0; i++) {
+		int fd;
+
+		if (!try[i] || !try[i][0])
+			continue;
+		fd = open(try[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (ioctl(fd, NVME_IOCTL_ID) == (int)nsid &&
+		    !ng_admin(fd, NVME_ADMIN_IDENTIFY, nsid, id, 4096, 0 /* CNS 0 */, 0, NULL))
+			dlfeat = id[ID_NS_DLFEAT];
+		close(fd);
+	}
+	free(id);
+	return dlfeat;
+}
+
 /* fdpkv:/dev/fdpkv?ns=N - the module's namespace N, granted to this process. */
 static int ng_open_module(struct fdpkv_dev *dev, struct ng_priv *np, const char *query,
 			  const struct fdpkv_config *cfg, char *err, size_t errlen)
@@ -350,6 +399,8 @@ static int ng_open_module(struct fdpkv_dev *dev, struct ng_priv *np, const char 
 	while ((uint64_t)np->max_transfer * 2 <= ents[i].max_transfer)
 		np->max_transfer *= 2;
 	want = MIN(ents[i].nr_pids, cfg->max_classes + FDPKV_CLASS_DATA0);
+	ents[i].path[sizeof(ents[i].path) - 1] = '\0';
+	np->dlfeat = ng_module_dlfeat(ents[i].path, np->nsid);
 	free(ents);
 
 	/* as many handles as there are classes, or as many as are free */
@@ -400,6 +451,7 @@ static int ng_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_c
 	if (!np)
 		return -ENOMEM;
 	pthread_mutex_init(&np->ctl_lock, NULL);
+	np->dlfeat = -1;
 	dev->priv = np;
 	snprintf(devpath, sizeof(devpath), "%.*s", q ? (int)(q - path) : (int)strlen(path), path);
 	dev->fd = open(devpath, O_RDWR | O_CLOEXEC);
@@ -449,6 +501,10 @@ static int ng_geometry(struct fdpkv_dev *dev, struct fdpkv_geometry *g)
 	g->max_transfer = np->max_transfer;
 	g->npids = np->fdp ? np->npids : 1;
 	memcpy(g->pids, np->pids, sizeof(g->pids));
+	/* NVMe promises zeroes after deallocate only with DLFEAT 2:0 = 001b */
+	g->dlfeat = np->dlfeat;
+	g->dealloc_zeroes = np->dlfeat >= 0 &&
+			    (np->dlfeat & DLFEAT_READ_MASK) == DLFEAT_READ_ZEROES;
 	return 0;
 }
 

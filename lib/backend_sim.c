@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * backend_sim.c - "sim:[handles=N][,op=PCT]": an in-memory SSD with
- * Flexible Data Placement, to measure write amplification on any machine.
+ * backend_sim.c - "sim:[handles=N][,op=PCT][,dealloc=zero|keep][,name=NAME]":
+ * an in-memory SSD with Flexible Data Placement, to measure write
+ * amplification on any machine.
+ *
+ * dealloc=keep models a device whose deallocate does not zero (NVMe DLFEAT
+ * 2:0 other than 001b): deallocated LBAs keep their old bytes. name=NAME
+ * keeps the device in this process when the cache closes, and the next open
+ * of the same name (same capacity and segment size) continues on it: a
+ * restart, for tests of what recovery finds.
  *
  * Data lives in an anonymous mapping indexed by logical address (so reads
  * are exact); beside it a page-mapped FTL does the accounting a real device
@@ -12,6 +19,7 @@
  * bytes is the device WAF. Runs only on its engine thread, so no locking.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +32,7 @@
 #define SIM_DEFAULT_HANDLES	8
 #define SIM_DEFAULT_OP_PCT	7
 #define INVALID			UINT32_MAX
+#define DLFEAT_ZEROES		0x1	/* what a device that zeroes reports */
 
 struct sim_priv {
 	uint8_t *data;
@@ -39,7 +48,15 @@ struct sim_priv {
 	unsigned int nhandles;
 	int64_t cur[FDPKV_MAX_CLASSES + 1];	/* +1: the GC stream */
 	uint64_t ru_bytes;
+	bool dealloc_keeps;		/* deallocate leaves the old bytes */
+	char name[64];			/* kept across close when set */
+	bool in_use;			/* named: opened by a cache; sim_lock */
+	struct sim_priv *next;		/* named devices; sim_lock */
 };
+
+/* Named devices, kept until the process exits (only tests name them). */
+static pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sim_priv *sim_named;
 
 static int64_t sim_pop_free(struct sim_priv *s)
 {
@@ -148,7 +165,9 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 	unsigned int handles = SIM_DEFAULT_HANDLES, op = SIM_DEFAULT_OP_PCT, i;
 	const char *p = path;
 	struct sim_priv *s;
-	uint64_t phys;
+	uint64_t phys, cap, ru;
+	bool keeps = false;
+	char name[64] = "", word[8];
 
 	(void)create;
 	while (*p) {
@@ -159,22 +178,52 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 			handles = v;
 		else if (sscanf(p, "op=%u%n", &v, &n) == 1 && n && v <= 100)
 			op = v;
+		else if (sscanf(p, "dealloc=%7[a-z]%n", word, &n) == 1 && n &&
+			 (!strcmp(word, "zero") || !strcmp(word, "keep")))
+			keeps = !strcmp(word, "keep");
+		else if (sscanf(p, "name=%63[^,&?]%n", name, &n) == 1 && n)
+			;
 		else {
 			fdpkv_seterr(err, errlen,
-				     "device '%s': sim options are handles=1..%d and op=0..100",
-				     dev->uri, FDPKV_MAX_CLASSES);
+				     "device '%s': sim options are handles=1..%d, op=0..100, "
+				     "dealloc=zero|keep and name=NAME", dev->uri, FDPKV_MAX_CLASSES);
 			return -EINVAL;
 		}
 		p += n;
 		if (*p == ',' || *p == '&' || *p == '?')
 			p++;
 	}
+	cap = cfg->capacity_bytes ? cfg->capacity_bytes : FDPKV_DEFAULT_SIM_CAP;
+	cap = cap / SIM_LBA * SIM_LBA;
+	ru = cfg->segment_bytes ? cfg->segment_bytes : default_segment_bytes(cap);
+	if (name[0]) {
+		int ret = 0;
+
+		pthread_mutex_lock(&sim_lock);
+		for (s = sim_named; s && strcmp(s->name, name); s = s->next)
+			;
+		if (s && (s->in_use || s->capacity != cap || s->ru_bytes != ru ||
+			  s->nhandles != handles || s->dealloc_keeps != keeps))
+			ret = s->in_use ? -EBUSY : -EINVAL;
+		else if (s)
+			s->in_use = true;
+		pthread_mutex_unlock(&sim_lock);
+		if (ret) {
+			fdpkv_seterr(err, errlen, "device '%s': sim device '%s' %s", dev->uri, name,
+				     ret == -EBUSY ? "is open" : "exists with other options");
+			return ret;
+		}
+		if (s) {
+			dev->priv = s;
+			return 0;
+		}
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->capacity = cfg->capacity_bytes ? cfg->capacity_bytes : FDPKV_DEFAULT_SIM_CAP;
-	s->capacity = s->capacity / SIM_LBA * SIM_LBA;
-	s->ru_bytes = cfg->segment_bytes ? cfg->segment_bytes : default_segment_bytes(s->capacity);
+	s->capacity = cap;
+	s->ru_bytes = ru;
+	s->dealloc_keeps = keeps;
 	if (s->ru_bytes % SIM_LBA || s->capacity < 4 * s->ru_bytes ||
 	    s->capacity / SIM_LBA >= INVALID) {
 		fdpkv_seterr(err, errlen, "device '%s': capacity must hold at least 4 segments",
@@ -207,6 +256,14 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 		s->free_stack[s->nfree++] = i;
 	for (i = 0; i <= FDPKV_MAX_CLASSES; i++)
 		s->cur[i] = -1;
+	if (name[0]) {
+		snprintf(s->name, sizeof(s->name), "%s", name);
+		s->in_use = true;
+		pthread_mutex_lock(&sim_lock);
+		s->next = sim_named;
+		sim_named = s;
+		pthread_mutex_unlock(&sim_lock);
+	}
 	dev->priv = s;
 	return 0;
 }
@@ -224,6 +281,8 @@ static int sim_geometry(struct fdpkv_dev *dev, struct fdpkv_geometry *g)
 	g->npids = s->nhandles;
 	for (i = 0; i < s->nhandles; i++)
 		g->pids[i] = (uint16_t)i;
+	g->dealloc_zeroes = !s->dealloc_keeps;
+	g->dlfeat = s->dealloc_keeps ? 0 : DLFEAT_ZEROES;
 	return 0;
 }
 
@@ -256,8 +315,10 @@ static int sim_exec(struct fdpkv_dev *dev, struct io_part *p)
 	case IO_DEALLOC:
 		for (i = 0; i < n; i++)
 			sim_invalidate(s, (uint32_t)(first + i));
-		/* deallocated LBAs read back as zeroes, as with DLFEAT=1 */
-		madvise(s->data + p->off, p->len, MADV_DONTNEED);
+		/* deallocated LBAs read back as zeroes, as with DLFEAT=1, or
+		 * (dealloc=keep) as they were, as with DLFEAT=0 */
+		if (!s->dealloc_keeps)
+			madvise(s->data + p->off, p->len, MADV_DONTNEED);
 		return (int)p->len;
 	default:
 		return -EINVAL;
@@ -270,8 +331,15 @@ static void sim_close(struct fdpkv_dev *dev)
 
 	if (!s)
 		return;
-	sim_free(s);
 	dev->priv = NULL;
+	if (s->name[0]) {
+		/* a named device outlives the cache: the next open continues */
+		pthread_mutex_lock(&sim_lock);
+		s->in_use = false;
+		pthread_mutex_unlock(&sim_lock);
+		return;
+	}
+	sim_free(s);
 }
 
 const struct fdpkv_backend_ops backend_sim_ops = {

@@ -298,12 +298,6 @@ static void key_done(struct key_req *kr, int status, uint64_t vlen)
 
 /* ---- space: eviction and re-insert ---------------------------------------- */
 
-struct dealloc_req {
-	struct io_cmd cmd;
-	struct devctx *d;
-	uint32_t seg;
-};
-
 /*
  * A re-insert copy (cfg.reinsert): an object read since it was written,
  * rescued from a segment being evicted into the re-insert class.
@@ -390,19 +384,16 @@ static void seg_try_dealloc(struct devctx *d, uint32_t s)
 		evict_entry(c, e);
 	}
 	sg->dealloc_sent = true;
-	dr = calloc(1, sizeof(*dr));
-	if (!dr) {
-		/* no memory for the command: reuse without deallocating */
-		segs_free(&d->segs, s);
-		return;
-	}
+	dr = &d->dreq[s];
 	dr->d = d;
 	dr->seg = s;
-	dr->cmd.op = IO_DEALLOC;
-	dr->cmd.off = seg_base(d, s);
-	dr->cmd.len = d->sb.segment_bytes;
-	dr->cmd.done = dealloc_done;
-	dr->cmd.arg = dr;
+	dr->cmd = (struct io_cmd){
+		.op = IO_DEALLOC,
+		.off = seg_base(d, s),
+		.len = d->sb.segment_bytes,
+		.done = dealloc_done,
+		.arg = dr,
+	};
 	engine_submit(d->eng, &dr->cmd);
 }
 
@@ -416,6 +407,19 @@ struct pad_req {
 };
 
 #define ZEROS_BYTES	(1u << 20)
+
+/* The device's buffer of zeroes (pads, wipes), allocated on first use.
+ * cache->lock held. NULL when out of memory. */
+static void *zeros_get(struct devctx *d)
+{
+	if (!d->zeros) {
+		if (posix_memalign(&d->zeros, STAGING_ALIGN, ZEROS_BYTES))
+			d->zeros = NULL;
+		else
+			memset(d->zeros, 0, ZEROS_BYTES);
+	}
+	return d->zeros;
+}
 
 static void pad_done(struct io_cmd *cmd, int res)
 {
@@ -459,12 +463,7 @@ static void pad_sealed(struct devctx *d)
 	t->pad_seg = UINT32_MAX;
 	if (!d->dev.ops->ru_align || !d->dev.geo.ru_bytes)
 		return;		/* no reclaim units to keep aligned */
-	if (!d->zeros) {
-		if (posix_memalign(&d->zeros, STAGING_ALIGN, ZEROS_BYTES))
-			d->zeros = NULL;
-		else
-			memset(d->zeros, 0, ZEROS_BYTES);
-	}
+	zeros_get(d);
 	n = (unsigned int)((len + ZEROS_BYTES - 1) / ZEROS_BYTES);
 	pr = d->zeros ? calloc(1, sizeof(*pr) + n * sizeof(pr->cmd[0])) : NULL;
 	if (!pr) {
@@ -854,20 +853,89 @@ static void complete_failed(struct key_req *failed)
 	}
 }
 
+/*
+ * Must the first LBA of a deallocated segment be zeroed? When deallocate
+ * may keep the old bytes, recovery would walk the evicted segment's chain
+ * (right uuid, its old seg_seq) and bring back evicted keys, and deleted
+ * ones once the segment holding their delete record was reused.
+ */
+static bool dealloc_needs_wipe(const struct devctx *d)
+{
+	/* a refused punch deallocated nothing, whatever the config says */
+	return d->wipe || atomic_load(&d->dev.dealloc_kept);
+}
+
+static void wipe_done(struct io_cmd *cmd, int res);
+
+/*
+ * Segment @dr->seg is deallocated (or that failed): free it, or first zero
+ * its first LBA, which ends its chain for recovery. Runs without cache->lock.
+ */
 static void dealloc_done(struct io_cmd *cmd, int res)
 {
 	struct dealloc_req *dr = cmd->arg;
 	struct devctx *d = dr->d;
 	struct fdpkv_cache *c = d->cache;
 	struct key_req *failed = NULL;
+	void *zeros;
 
 	if (res < 0)
 		atomic_fetch_add(&c->st.io_errors, 1);
 	pthread_mutex_lock(&c->lock);
+	/* a failed deallocate may have left the bytes even on a device that zeroes */
+	if (res < 0 || dealloc_needs_wipe(d)) {
+		zeros = zeros_get(d);
+		pthread_mutex_unlock(&c->lock);
+		dr->wipe = (struct io_cmd){
+			.op = IO_WRITE,
+			/* see wipe_pid_pick */
+			.pid = d->wipe_pid,
+			.off = seg_base(d, dr->seg),
+			.len = d->sb.lba_size,
+			.buf = zeros,
+			.done = wipe_done,
+			.arg = dr,
+		};
+		if (zeros)
+			engine_submit(d->eng, &dr->wipe);
+		else
+			wipe_done(&dr->wipe, -ENOMEM);
+		return;
+	}
 	segs_free(&d->segs, dr->seg);
 	retry_waiters(d, &failed);
 	pthread_mutex_unlock(&c->lock);
-	free(dr);
+	complete_failed(failed);
+}
+
+/*
+ * The zero write of an evicted segment's first LBA is done. Only now may
+ * the segment be reused: freed earlier, a restart before its next use would
+ * find its old chain. When the write failed the chain may still be there,
+ * so the segment is quarantined: never reused while the cache is open (after
+ * a restart recovery finds its objects again, intact as their crcs prove,
+ * and evicts it anew), and the delete records of metadata segments stay
+ * pinned by it (segs_pick_victim) so no deleted key can come back with it.
+ * Runs without cache->lock.
+ */
+static void wipe_done(struct io_cmd *cmd, int res)
+{
+	struct dealloc_req *dr = cmd->arg;
+	struct devctx *d = dr->d;
+	struct fdpkv_cache *c = d->cache;
+	struct key_req *failed = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (res < 0) {
+		atomic_fetch_add(&c->st.io_errors, 1);
+		segs_quarantine(&d->segs, dr->seg);
+	} else {
+		atomic_fetch_add(&d->wiped_segments, 1);
+		segs_free(&d->segs, dr->seg);
+	}
+	/* either way one segment less is pending: waiters retry (or fail) */
+	retry_waiters(d, &failed);
+	pthread_mutex_unlock(&c->lock);
 	complete_failed(failed);
 }
 
@@ -1537,6 +1605,7 @@ static void cache_free(struct fdpkv_cache *c)
 	for (i = 0; i < c->ndev; i++) {
 		engine_stop(c->devs[i].eng);
 		free(c->devs[i].zeros);
+		free(c->devs[i].dreq);
 		c->devs[i].eng = NULL;
 		backend_close(&c->devs[i].dev);
 		segs_destroy(&c->devs[i].segs);
@@ -1575,6 +1644,47 @@ static int align_device(struct devctx *d, unsigned int nclasses, char *err, size
 	}
 	atomic_fetch_add(&d->dev.cnt.ru_realigned, (uint64_t)ret);
 	return 0;
+}
+
+/*
+ * The placement id of wipes (one zeroed LBA per evicted segment). A segment
+ * is one reclaim unit of its class's id, kept so by writing exactly one
+ * segment's bytes per RU (pads included); one more LBA through a class's id
+ * would shift every later segment of that class across two RUs, and each
+ * eviction would leave the device live data to copy. So: an id no class
+ * uses, when the device has one (its RUs then hold only wipes, invalidated
+ * as segments are reused); otherwise the metadata class's, which carries
+ * only delete records, is rarely evicted, and so misaligns the least.
+ */
+static uint16_t wipe_pid_pick(const struct devctx *d, unsigned int nclasses)
+{
+	const struct fdpkv_geometry *g = &d->dev.geo;
+	unsigned int i, k;
+
+	for (i = 0; i < g->npids; i++) {
+		for (k = 0; k < nclasses && d->sb.class_pid[k] != g->pids[i]; k++)
+			;
+		if (k == nclasses)
+			return g->pids[i];
+	}
+	return d->sb.class_pid[FDPKV_CLASS_META];
+}
+
+/* Decide whether evicted segments of @d are wiped (struct devctx). */
+static void wipe_decide(const struct fdpkv_cache *c, struct devctx *d)
+{
+	switch (c->cfg.dealloc_zeroes) {
+	case FDPKV_DEALLOC_ZEROES_YES:
+		d->wipe = false;
+		break;
+	case FDPKV_DEALLOC_ZEROES_NO:
+		d->wipe = true;
+		break;
+	default:
+		d->wipe = !d->dev.geo.dealloc_zeroes;
+		break;
+	}
+	d->wipe_pid = wipe_pid_pick(d, d->sb.nclasses);
 }
 
 FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache **out, char *err,
@@ -1621,6 +1731,11 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		for (unsigned int k = 0; k < FDPKV_MAX_CLASSES; k++)
 			d->gate[k].cur_seg = UINT32_MAX;
 		ret = segs_init(&d->segs, (uint32_t)d->sb.nsegments, d->sb.segment_bytes);
+		if (!ret) {
+			d->dreq = calloc(d->sb.nsegments, sizeof(*d->dreq));
+			ret = d->dreq ? 0 : -ENOMEM;
+		}
+		wipe_decide(c, d);
 	}
 	if (!ret) {
 		c->nclasses = c->devs[0].sb.nclasses;

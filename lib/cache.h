@@ -57,6 +57,18 @@ struct op {
 	struct key_req reqs[];
 };
 
+/*
+ * Deallocating an evicted segment, and where deallocate may keep the old
+ * bytes, zeroing its first LBA after that. One per segment, preallocated:
+ * an eviction must never find itself without one.
+ */
+struct dealloc_req {
+	struct io_cmd cmd;
+	struct io_cmd wipe;
+	struct devctx *d;
+	uint32_t seg;
+};
+
 struct devctx {
 	struct fdpkv_cache *cache;
 	unsigned int idx;
@@ -67,6 +79,15 @@ struct devctx {
 	struct seg_table segs;			/* cache->lock */
 	struct key_req *waiters, *waiters_tail;	/* cache->lock */
 	void *zeros;				/* pad source, ZEROS_BYTES; cache->lock */
+	struct dealloc_req *dreq;		/* one per segment */
+	/*
+	 * Deallocate may keep the old bytes (cfg.dealloc_zeroes, geometry):
+	 * evicted segments get their first LBA zeroed through wipe_pid before
+	 * they are reused. Set at open.
+	 */
+	bool wipe;
+	uint16_t wipe_pid;
+	atomic_ullong wiped_segments;
 	/*
 	 * Per class: writes wait here until the class's previous segment has
 	 * none left in flight, so a device that reorders commands cannot put

@@ -37,6 +37,7 @@ FDPKV_PUBLIC void fdpkv_config_init(struct fdpkv_config *cfg)
 	cfg->max_classes = FDPKV_DEFAULT_CLASSES;
 	cfg->free_segments_low = FDPKV_DEFAULT_FREE_LOW;
 	cfg->reinsert = false;
+	cfg->dealloc_zeroes = FDPKV_DEALLOC_ZEROES_AUTO;
 }
 
 static int parse_size(const char *v, uint64_t *out)
@@ -203,11 +204,22 @@ FDPKV_PUBLIC int fdpkv_config_set(struct fdpkv_config *cfg, const char *key, con
 		ret = parse_uint(value, 1, 1u << 20, &cfg->free_segments_low);
 	} else if (!strcmp(key, "reinsert")) {
 		ret = parse_bool(value, &cfg->reinsert);
+	} else if (!strcmp(key, "dealloc_zeroes")) {
+		if (!strcmp(value, "auto"))
+			cfg->dealloc_zeroes = FDPKV_DEALLOC_ZEROES_AUTO;
+		else if (!strcmp(value, "yes"))
+			cfg->dealloc_zeroes = FDPKV_DEALLOC_ZEROES_YES;
+		else if (!strcmp(value, "no"))
+			cfg->dealloc_zeroes = FDPKV_DEALLOC_ZEROES_NO;
+		else
+			ret = -EINVAL;
 	} else {
 		fdpkv_seterr(err, errlen, "%s: unknown configuration key", key);
 		return -ENOENT;
 	}
-	if (ret)
+	if (ret && !strcmp(key, "dealloc_zeroes"))
+		fdpkv_seterr(err, errlen, "%s: bad value '%s' (auto, yes or no)", key, value);
+	else if (ret)
 		fdpkv_seterr(err, errlen, "%s: bad value '%s'", key, value);
 	return ret;
 }

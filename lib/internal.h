@@ -220,6 +220,12 @@ enum seg_state {
 	SEG_OPEN,	/* appended by its class */
 	SEG_SEALED,	/* full: eviction candidate */
 	SEG_RECLAIM,	/* evicted, deallocate in flight: not reusable yet */
+	/*
+	 * Evicted, but its chain could not be made unreadable (the zero write
+	 * of its first LBA failed): never reused while this cache is open, as
+	 * recovery may still find it. Not counted in nreclaim.
+	 */
+	SEG_QUARANTINE,
 };
 
 struct key_req;
@@ -273,6 +279,7 @@ void segs_seal(struct seg_table *t, uint32_t s);
 /* Oldest sealed segment that nothing pins, or -1. */
 int64_t segs_pick_victim(const struct seg_table *t);
 void segs_free(struct seg_table *t, uint32_t s);	/* RECLAIM -> FREE */
+void segs_quarantine(struct seg_table *t, uint32_t s);	/* RECLAIM -> QUARANTINE */
 void segs_take(struct seg_table *t, uint32_t s);	/* recovery: mark in use */
 void segs_rebuild_free(struct seg_table *t);		/* recovery: after segs_take */
 void seg_link(struct segment *sg, struct index_entry *e);
@@ -345,6 +352,13 @@ struct fdpkv_geometry {
 	uint32_t max_transfer;
 	unsigned int npids;
 	uint16_t pids[FDPKV_MAX_CLASSES];
+	/*
+	 * Deallocated LBAs are guaranteed to read back as zeroes (NVMe: DLFEAT
+	 * bits 2:0 = 001b; file: hole punching works). When false, recovery
+	 * would still find an evicted segment's chain unless it is overwritten.
+	 */
+	bool dealloc_zeroes;
+	int dlfeat;			/* NVMe Identify Namespace DLFEAT, -1: not known */
 };
 
 struct fdpkv_dev;
@@ -385,6 +399,8 @@ struct fdpkv_dev {
 	void *priv;
 	struct fdpkv_geometry geo;
 	struct fdpkv_dev_counters cnt;
+	/* a deallocate left the old bytes in place (file: punch refused) */
+	atomic_bool dealloc_kept;
 };
 
 /* Open by URI scheme; -EINVAL with a message for an unknown scheme. */

@@ -113,6 +113,8 @@ found:
  * A metadata segment holds delete records. One may only go while no data
  * segment older than its newest record is left, or a deleted key whose old
  * object still sits in that data segment would come back after a restart.
+ * An evicted data segment counts until it is free: while its deallocate (and
+ * wipe) is in flight, or when its wipe failed, recovery may still find it.
  */
 int64_t segs_pick_victim(const struct seg_table *t)
 {
@@ -123,8 +125,7 @@ int64_t segs_pick_victim(const struct seg_table *t)
 	for (i = 0; i < t->n; i++) {
 		const struct segment *sg = &t->segs[i];
 
-		if (sg->cls != FDPKV_CLASS_META &&
-		    (sg->state == SEG_OPEN || sg->state == SEG_SEALED))
+		if (sg->cls != FDPKV_CLASS_META && sg->state != SEG_FREE)
 			oldest_data = MIN(oldest_data, sg->open_seq);
 	}
 	for (i = 0; i < t->n; i++) {
@@ -146,6 +147,13 @@ void segs_free(struct seg_table *t, uint32_t s)
 	if (t->segs[s].state == SEG_RECLAIM)
 		t->nreclaim--;
 	push_free(t, s);
+}
+
+void segs_quarantine(struct seg_table *t, uint32_t s)
+{
+	if (t->segs[s].state == SEG_RECLAIM)
+		t->nreclaim--;
+	t->segs[s].state = SEG_QUARANTINE;
 }
 
 void segs_take(struct seg_table *t, uint32_t s)

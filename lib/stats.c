@@ -171,5 +171,10 @@ FDPKV_PUBLIC int fdpkv_device_stats(struct fdpkv_cache *c, unsigned int dev,
 	s->segments = c->devs[dev].sb.nsegments;
 	s->lba_size = c->devs[dev].sb.lba_size;
 	s->fixed_buffers = engine_fixed_usable(c->devs[dev].eng);
+	s->dlfeat = c->devs[dev].dev.geo.dlfeat;
+	/* what the next eviction does: a refused punch turns wiping on */
+	s->dealloc_zeroes = !c->devs[dev].wipe && !atomic_load(&c->devs[dev].dev.dealloc_kept);
+	s->wipe_placement_id = c->devs[dev].wipe_pid;
+	s->wiped_segments = atomic_load(&c->devs[dev].wiped_segments);
 	return 0;
 }

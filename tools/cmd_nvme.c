@@ -223,6 +223,7 @@ int cmd_info(int argc, char **argv, const struct cmd *cmd)
 	res.ns.nsze = le64_to_cpu(d.ns->nsze);
 	res.ns.ncap = le64_to_cpu(d.ns->ncap);
 	res.ns.nuse = le64_to_cpu(d.ns->nuse);
+	res.ns.dlfeat = d.ns->dlfeat;
 	res.ns.fdp_supported = ctrl_fdp_supported(d.ctrl);
 	res.ns.fdp_enabled = TRI_NO;
 	res.ns.fdp_config_index = -1;

@@ -179,6 +179,7 @@ struct ns_info {
 	uint32_t lba_size;
 	uint16_t ms;
 	uint64_t nsze, ncap, nuse;
+	uint8_t dlfeat;		/* Identify Namespace DLFEAT */
 };
 
 struct info_result {

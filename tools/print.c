@@ -135,6 +135,9 @@ static void n_info(const struct info_result *r)
 	printf("capacity         : %llu blocks, %llu bytes (%s)\n", (unsigned long long)s->nsze,
 	       (unsigned long long)s->nsze * s->lba_size,
 	       human_bytes(hb, sizeof(hb), (double)s->nsze * s->lba_size));
+	/* libfdpkv trusts deallocate to zero only with DLFEAT 2:0 = 001b */
+	printf("dlfeat           : 0x%02x (deallocated blocks read %s)\n", s->dlfeat,
+	       (s->dlfeat & 7) == 1 ? "zeroes" : (s->dlfeat & 7) == 2 ? "0xff" : "unspecified");
 	printf("fdp supported    : %s\n", s->fdp_supported ? "yes" : "no");
 	printf("fdp enabled      : %s", tri_str(s->fdp_enabled));
 	if (s->fdp_enabled == TRI_YES)
@@ -313,10 +316,19 @@ static void n_cache(const struct cache_result *r)
 
 	printf("uri              : %s\n", r->uri);
 	printf("devices          : %u\n", r->ndev);
-	for (i = 0; i < r->ndev; i++)
+	for (i = 0; i < r->ndev; i++) {
 		printf("  device %-7u : %llu segments x %llu bytes, LBA %u\n", i,
 		       (unsigned long long)r->dev[i].segments,
 		       (unsigned long long)r->dev[i].segment_bytes, r->dev[i].lba_size);
+		if (r->dev[i].dealloc_zeroes)
+			printf("    deallocate   : reads zeroes");
+		else
+			printf("    deallocate   : may keep data: evicted segments wiped "
+			       "through placement id %u", r->dev[i].wipe_placement_id);
+		if (r->dev[i].dlfeat >= 0)
+			printf(" (dlfeat 0x%02x)", (unsigned int)r->dev[i].dlfeat);
+		printf("\n");
+	}
 	printf("capacity         : %llu bytes of values (%s)\n",
 	       (unsigned long long)r->usage.bytes_capacity,
 	       human_bytes(hb, sizeof(hb), (double)r->usage.bytes_capacity));
@@ -640,6 +652,8 @@ static void j_info(const struct info_result *r)
 	json_u64(&j, "ncap", s->ncap);
 	json_u64(&j, "nuse", s->nuse);
 	json_u64(&j, "capacity_bytes", s->nsze * s->lba_size);
+	json_u64(&j, "dlfeat", s->dlfeat);
+	json_bool(&j, "dealloc_zeroes", (s->dlfeat & 7) == 1);
 	json_bool(&j, "fdp_supported", s->fdp_supported);
 	json_tri(&j, "fdp_enabled", s->fdp_enabled);
 	if (s->fdp_config_index >= 0)
@@ -887,6 +901,12 @@ static void j_cache(const struct cache_result *r)
 		json_u64(&j, "segments", r->dev[i].segments);
 		json_u64(&j, "segment_bytes", r->dev[i].segment_bytes);
 		json_u64(&j, "lba_size", r->dev[i].lba_size);
+		if (r->dev[i].dlfeat >= 0)
+			json_u64(&j, "dlfeat", (uint64_t)r->dev[i].dlfeat);
+		else
+			json_null(&j, "dlfeat");
+		json_bool(&j, "dealloc_zeroes", r->dev[i].dealloc_zeroes);
+		json_u64(&j, "wipe_placement_id", r->dev[i].wipe_placement_id);
 		json_obj_close(&j);
 	}
 	json_arr_close(&j);

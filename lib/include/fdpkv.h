@@ -49,6 +49,18 @@ enum fdpkv_format_mode {
 	FDPKV_FORMAT_ALWAYS,		/* wipe and format */
 };
 
+/*
+ * Whether a deallocated range reads back as zeroes. Recovery must not find
+ * the objects of an evicted segment again, so where zeroes are not
+ * guaranteed the first LBA of every evicted segment is also overwritten with
+ * zeroes (one LBA per segment) before the segment is reused.
+ */
+enum fdpkv_dealloc_zeroes {
+	FDPKV_DEALLOC_ZEROES_AUTO = 0,	/* ask the device: NVMe DLFEAT, file hole punching */
+	FDPKV_DEALLOC_ZEROES_YES,	/* trust deallocate (a refused punch still wipes) */
+	FDPKV_DEALLOC_ZEROES_NO,	/* always wipe evicted segments */
+};
+
 /**
  * struct fdpkv_config - how to open a cache
  * @struct_size:	sizeof(struct fdpkv_config) of the caller (for growth)
@@ -69,6 +81,8 @@ enum fdpkv_format_mode {
  *			device has fewer placement handles
  * @free_segments_low:	evict when fewer segments than this are free
  * @reinsert:		re-insert objects read since written on eviction
+ * @dealloc_zeroes:	see enum fdpkv_dealloc_zeroes (key dealloc_zeroes=
+ *			auto|yes|no); fdpkv_device_stats() shows the decision
  */
 struct fdpkv_config {
 	size_t struct_size;
@@ -84,6 +98,7 @@ struct fdpkv_config {
 	unsigned int max_classes;
 	unsigned int free_segments_low;
 	bool reinsert;
+	enum fdpkv_dealloc_zeroes dealloc_zeroes;
 };
 
 /* Fill @cfg with defaults. */
@@ -94,7 +109,8 @@ void fdpkv_config_init(struct fdpkv_config *cfg);
  * Keys: device (repeatable), devices (comma-separated), capacity, segment_size
  * (both accept K/M/G/T suffixes), queue_depth, durability (none|flush|fua),
  * format (never|auto|always), placement (salt|none), salt_separator,
- * max_classes, free_segments_low, reinsert (0|1).
+ * max_classes, free_segments_low, reinsert (0|1), dealloc_zeroes
+ * (auto|yes|no).
  * Returns 0, -ENOENT for an unknown key, -EINVAL for a bad value; in both
  * cases @err (if not NULL) receives a message naming the key.
  */
@@ -311,12 +327,22 @@ int fdpkv_unregister_arena(struct fdpkv_cache *cache, int id);
  * @ru_realigned:	FDP backends (ng, fdpkv): placement ids whose reclaim
  *			unit was found partly written at open and moved to a
  *			fresh one so that segments start on RU boundaries
+ * @dlfeat:		NVMe backends (ng, fdpkv): Identify Namespace DLFEAT as the
+ *			namespace reports it; bits 2:0 = 1 promise zeroes after
+ *			deallocate. -1: not known (fdpkv: could not be read
+ *			without privileges) or not NVMe
+ * @dealloc_zeroes:	the cache trusts deallocate to zero (cfg dealloc_zeroes,
+ *			else the device's answer). false: the first LBA of each
+ *			evicted segment is zeroed before the segment is reused
+ * @wipe_placement_id:	the placement id those zero writes go through
+ * @wiped_segments:	evicted segments zeroed so far
  * @fixed_buffers:	1 when values in a registered arena go to this device
  *			as io_uring fixed buffers; 0 when they go as plain
  *			user addresses (still without a copy): no arena yet,
  *			no ring (sim), or a kernel whose NVMe passthrough
  *			refuses large fixed buffers (6.1; probed once)
- * Available since 0.1 (added with the library implementation).
+ * Available since 0.1 (added with the library implementation); the fields
+ * from @dlfeat on came with deallocate detection and arenas.
  */
 struct fdpkv_device_stats {
 	uint64_t host_bytes_written;
@@ -325,6 +351,10 @@ struct fdpkv_device_stats {
 	uint64_t segments;
 	uint32_t lba_size;
 	uint64_t ru_realigned;
+	int32_t dlfeat;
+	bool dealloc_zeroes;
+	uint16_t wipe_placement_id;
+	uint64_t wiped_segments;
 	uint32_t fixed_buffers;
 };
 

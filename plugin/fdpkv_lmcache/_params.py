@@ -95,6 +95,7 @@ PARAMS = {
     "max_classes": ("max_classes", lambda n, v: _int(n, v, 1)),
     "free_segments_low": ("free_segments_low", lambda n, v: _int(n, v, 0)),
     "reinsert": ("reinsert", _bool),
+    "dealloc_zeroes": ("dealloc_zeroes", lambda n, v: _choice(n, v, ("auto", "yes", "no"))),
 }
 
 DEFAULTS = {"format": "auto"}

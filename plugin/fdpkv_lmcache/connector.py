@@ -24,7 +24,7 @@ class FdpKvConnector:
 
     Parameters are those of README.md (devices, capacity, segment_size,
     queue_depth, durability, format, placement, salt_separator, max_classes,
-    free_segments_low, reinsert). Ill-typed values raise TypeError, bad or
+    free_segments_low, reinsert, dealloc_zeroes). Ill-typed values raise TypeError, bad or
     unknown ones ValueError, both naming the parameter; a device that cannot
     be opened raises OSError.
 

@@ -262,6 +262,7 @@ def test_set_accepts_readonly_bytes(conn):
     ("placement", "tenant", ValueError), ("salt_separator", "::", ValueError),
     ("salt_separator", 1, TypeError), ("max_classes", 0, ValueError),
     ("free_segments_low", -1, ValueError), ("reinsert", "yes", TypeError),
+    ("dealloc_zeroes", "maybe", ValueError), ("dealloc_zeroes", True, TypeError),
     ("no_such_param", 1, ValueError),
 ])
 def test_params_errors_name_the_param(native_params, name, value, exc):
@@ -277,7 +278,7 @@ def test_params_sizes_and_device_string(tmp_path):
     c = FdpKvConnector(devices="file:%s" % (tmp_path / "d.img"), capacity=64 << 20,
                        segment_size="1M", queue_depth=8, durability="fua", format="always",
                        placement="none", salt_separator="/", max_classes=2,
-                       free_segments_low=1, reinsert=True)
+                       free_segments_low=1, reinsert=True, dealloc_zeroes="no")
     try:
         assert set_keys(c, [lmkey(1)], [b"abc"])[0] is True
     finally:

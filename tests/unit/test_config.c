@@ -22,6 +22,7 @@ static void test_defaults(void **state)
 	assert_true(c.placement_by_salt);
 	assert_int_equal(c.salt_separator, ':');
 	assert_int_equal(c.ndevices, 0);
+	assert_int_equal(c.dealloc_zeroes, FDPKV_DEALLOC_ZEROES_AUTO);
 }
 
 static void test_each_key(void **state)
@@ -68,6 +69,12 @@ static void test_each_key(void **state)
 	assert_true(c.reinsert);
 	assert_int_equal(fdpkv_config_set(&c, "reinsert", "false", err, sizeof(err)), 0);
 	assert_false(c.reinsert);
+	assert_int_equal(fdpkv_config_set(&c, "dealloc_zeroes", "no", err, sizeof(err)), 0);
+	assert_int_equal(c.dealloc_zeroes, FDPKV_DEALLOC_ZEROES_NO);
+	assert_int_equal(fdpkv_config_set(&c, "dealloc_zeroes", "yes", err, sizeof(err)), 0);
+	assert_int_equal(c.dealloc_zeroes, FDPKV_DEALLOC_ZEROES_YES);
+	assert_int_equal(fdpkv_config_set(&c, "dealloc_zeroes", "auto", err, sizeof(err)), 0);
+	assert_int_equal(c.dealloc_zeroes, FDPKV_DEALLOC_ZEROES_AUTO);
 }
 
 static void expect_bad(const char *key, const char *val, int want)
@@ -99,8 +106,22 @@ static void test_bad_values(void **state)
 	expect_bad("max_classes", "63", -EINVAL);
 	expect_bad("free_segments_low", "0", -EINVAL);
 	expect_bad("reinsert", "maybe", -EINVAL);
+	expect_bad("dealloc_zeroes", "1", -EINVAL);
+	expect_bad("dealloc_zeroes", "Yes", -EINVAL);
 	expect_bad("devices", ",,", -EINVAL);
 	expect_bad("no_such_key", "1", -ENOENT);
+}
+
+static void test_dealloc_zeroes_message(void **state)
+{
+	struct fdpkv_config c;
+	char err[128] = "";
+
+	(void)state;
+	fdpkv_config_init(&c);
+	assert_int_equal(fdpkv_config_parse(&c, "dealloc_zeroes=maybe", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "dealloc_zeroes: bad value 'maybe' (auto, yes or no)");
+	assert_int_equal(c.dealloc_zeroes, FDPKV_DEALLOC_ZEROES_AUTO);
 }
 
 static void test_parse(void **state)
@@ -128,6 +149,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_each_key),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_dealloc_zeroes_message),
 		cmocka_unit_test(test_parse),
 	};
 

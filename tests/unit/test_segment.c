@@ -103,8 +103,38 @@ static void test_meta_pinned_by_older_data(void **state)
 	assert_int_equal(segs_pick_victim(&t), data);
 	t.segs[data].state = SEG_RECLAIM;
 	t.nreclaim++;
+	/* until its deallocate (and wipe) is done, recovery may still find it */
+	assert_int_equal(segs_pick_victim(&t), -1);
 	segs_free(&t, data);
 	assert_int_equal(segs_pick_victim(&t), meta);
+	segs_destroy(&t);
+}
+
+/* A data segment whose wipe failed is never reused and keeps pinning the
+ * delete records that may hide its objects. */
+static void test_quarantine(void **state)
+{
+	struct seg_table t;
+	uint64_t seq = 0, off;
+	uint32_t data, meta;
+
+	(void)state;
+	assert_int_equal(segs_init(&t, 4, SEG), 0);
+	assert_int_equal(segs_reserve(&t, 2, SEG, &seq, &data, &off), 0);
+	assert_int_equal(segs_reserve(&t, FDPKV_CLASS_META, SEG, &seq, &meta, &off), 0);
+	segs_seal(&t, data);
+	segs_seal(&t, meta);
+	t.segs[data].state = SEG_RECLAIM;
+	t.nreclaim++;
+	segs_quarantine(&t, data);
+	assert_int_equal(t.nreclaim, 0);
+	assert_int_equal(t.nfree, 2);
+	assert_int_equal(segs_pick_victim(&t), -1);
+	/* the free ones are handed out, never the quarantined one */
+	assert_int_equal(segs_reserve(&t, 3, SEG, &seq, &(uint32_t){0}, &off), 0);
+	assert_int_equal(segs_reserve(&t, 4, SEG, &seq, &(uint32_t){0}, &off), 0);
+	assert_int_equal(segs_reserve(&t, 5, SEG, &seq, &(uint32_t){0}, &off), -ENOSPC);
+	assert_int_equal(t.segs[data].state, SEG_QUARANTINE);
 	segs_destroy(&t);
 }
 
@@ -132,6 +162,7 @@ int main(void)
 		cmocka_unit_test(test_append_and_seal),
 		cmocka_unit_test(test_fifo_and_pins),
 		cmocka_unit_test(test_meta_pinned_by_older_data),
+		cmocka_unit_test(test_quarantine),
 		cmocka_unit_test(test_seg_lists),
 	};
 

@@ -16,8 +16,15 @@
  *    open) plus one per RU the churn filled exactly — QEMU 10.0 logs that
  *    event for an exactly filled RU too (FDP.md §3); any more would be a
  *    segment that was not RU aligned.
+ *  - the namespace's DLFEAT (Identify Namespace) is what the library read,
+ *    and the library's decision follows it (or the extra config): where it
+ *    does not trust deallocate, every evicted segment's first LBA was zeroed
+ *    through the placement id it reports; those writes are counted in that
+ *    id's RUAMW, and when that id is a class's, its open-segment check is
+ *    skipped (the wipes sit between the class's segments in its RUs).
  *
- * usage: lib_churn URI NG_DEV CTRL_DEV   e.g. lib_churn ng:/dev/ng0n1 /dev/ng0n1 /dev/nvme0
+ * usage: lib_churn URI NG_DEV CTRL_DEV [CONFIG]
+ *   e.g. lib_churn ng:/dev/ng0n1 /dev/ng0n1 /dev/nvme0 dealloc_zeroes=no
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,6 +109,22 @@ static void forget_evicted(void *arg, const void *key, uint32_t klen, uint64_t v
 	}
 }
 
+/* Identify Namespace DLFEAT (byte 33) of the namespace behind @fd, or -1. */
+static int ns_dlfeat(int fd)
+{
+	uint8_t *id = nvme_alloc(4096);
+	int nsid = ioctl(fd, NVME_IOCTL_ID), ret = -1;
+	struct nvme_admin_cmd c = {
+		.opcode = 0x06, .nsid = (uint32_t)nsid, .addr = (uintptr_t)id, .data_len = 4096,
+		.cdw10 = 0,	/* CNS 0: Identify Namespace */
+	};
+
+	if (nsid > 0 && !ioctl(fd, NVME_IOCTL_ADMIN_CMD, &c))
+		ret = id[33];
+	free(id);
+	return ret;
+}
+
 static int host_events(int fd)
 {
 	uint8_t *log = nvme_alloc(4096);
@@ -129,6 +152,7 @@ int main(int argc, char **argv)
 	const char *uri = argc > 1 ? argv[1] : "ng:/dev/ng0n1";
 	const char *ng = argc > 2 ? argv[2] : "/dev/ng0n1";
 	const char *ctrl = argc > 3 ? argv[3] : "/dev/nvme0";
+	const char *extra = argc > 4 ? argv[4] : "";
 	struct ruh_desc ruh0[64], ruh1[64];
 	struct fdpkv_key keys[BATCH];
 	struct fdpkv_buf bufs[BATCH];
@@ -144,7 +168,8 @@ int main(int argc, char **argv)
 	unsigned int r, i, k, bad = 0, hits = 0, misses = 0, nruh0, nruh1;
 	uint64_t class_bytes[FDPKV_MAX_CLASSES] = { 0 }, open_bytes[FDPKV_MAX_CLASSES] = { 0 };
 	uint64_t fills = 0;
-	int ngfd, ctlfd, ev0, ev1, ret, ok_ids = 1, used;
+	int ngfd, ctlfd, ev0, ev1, ret, ok_ids = 1, used, dlfeat, tries;
+	uint64_t wipe_bytes;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ngfd = open(ng, O_RDWR);
@@ -162,10 +187,22 @@ int main(int argc, char **argv)
 					 "placement=salt max_classes=3 free_segments_low=4",
 					 err, sizeof(err));
 	if (!ret)
+		ret = fdpkv_config_parse(&cfg, extra, err, sizeof(err));
+	if (!ret)
 		ret = fdpkv_open(&cfg, &c, err, sizeof(err));
 	if (!tap_ok(ret == 0, "open %s: %s", uri, ret ? err : "ok"))
 		return tap_done();
 	fdpkv_device_stats(c, 0, &ds);
+	dlfeat = ns_dlfeat(ngfd);
+	printf("# %s: namespace DLFEAT 0x%02x (deallocated blocks read %s); config '%s'; "
+	       "the library read DLFEAT %d and %s\n", uri, dlfeat,
+	       (dlfeat & 7) == 1 ? "zeroes" : "unspecified", extra, ds.dlfeat,
+	       ds.dealloc_zeroes ? "trusts deallocate to zero" : "wipes evicted segments");
+	tap_ok(dlfeat >= 0 && ds.dlfeat == dlfeat, "the library read DLFEAT 0x%02x", dlfeat);
+	tap_ok(strstr(extra, "dealloc_zeroes=no") ? !ds.dealloc_zeroes
+						  : ds.dealloc_zeroes == ((dlfeat & 7) == 1),
+	       "deallocate %s", ds.dealloc_zeroes ? "trusted to zero"
+			: "not trusted: evicted segments are wiped");
 	tap_ok(ds.segment_bytes == RU_BYTES, "segment size %" PRIu64 " is the RU size (%u)",
 	       ds.segment_bytes, RU_BYTES);
 	for (i = 0; i < BATCH; i++)
@@ -227,6 +264,18 @@ int main(int argc, char **argv)
 	}
 	fdpkv_stats(c, &st);
 	fdpkv_device_stats(c, 0, &ds);
+	/* the last evictions' deallocates and wipes may still be in flight */
+	for (tries = 0; !ds.dealloc_zeroes && ds.wiped_segments < st.evicted_segments &&
+			tries < 200; tries++) {
+		usleep(50000);
+		fdpkv_stats(c, &st);
+		fdpkv_device_stats(c, 0, &ds);
+	}
+	wipe_bytes = ds.dealloc_zeroes ? 0 : ds.wiped_segments * 4096;
+	if (!ds.dealloc_zeroes)
+		tap_ok(ds.wiped_segments == st.evicted_segments && st.io_errors == 0,
+		       "every evicted segment wiped through pid %u: %" PRIu64 " of %" PRIu64,
+		       ds.wipe_placement_id, ds.wiped_segments, st.evicted_segments);
 	tap_ok(r == ROUNDS && bad == 0, "%u rounds: %u gets hit, %u missed, %u wrong", r, hits,
 	       misses, bad);
 	tap_ok(st.bytes_written >= 3 * CAPACITY, "wrote %" PRIu64 " MiB, %.1fx the capacity",
@@ -252,6 +301,7 @@ int main(int argc, char **argv)
 	       st.pad_bytes);
 	for (k = 0; k < nruh1 && k < nruh0; k++) {
 		uint64_t bytes = 0, open = 0;
+		int wipes = wipe_bytes && ruh1[k].pid == ds.wipe_placement_id;
 
 		used = 0;
 		for (i = 0; i < st.nclasses; i++) {
@@ -261,23 +311,37 @@ int main(int argc, char **argv)
 			bytes += class_bytes[i];
 			open += open_bytes[i];
 		}
+		if (!used && wipes) {
+			/* an id of wipes only: not aligned at open, so count from its start */
+			uint64_t left = ruh0[k].ruamw * 4096;
+			int64_t d = (int64_t)left - (int64_t)wipe_bytes - (int64_t)ruh1[k].ruamw * 4096;
+
+			fills += wipe_bytes >= left ? 1 + (wipe_bytes - left) / RU_BYTES : 0;
+			printf("# pid %u: %" PRIu64 " bytes of wipes, RUAMW %" PRIu64 " -> %" PRIu64 "\n",
+			       ruh1[k].pid, wipe_bytes, ruh0[k].ruamw, ruh1[k].ruamw);
+			if ((d % (int64_t)RU_BYTES + RU_BYTES) % RU_BYTES)
+				ok_ids = 0;
+			continue;
+		}
 		if (!used) {
 			if (ruh1[k].ruamw != ruh0[k].ruamw)
 				ok_ids = 0;
 			continue;
 		}
+		if (wipes)
+			bytes += wipe_bytes;
 		fills += bytes / RU_BYTES;
-		printf("# pid %u: %" PRIu64 " bytes written, RUAMW %" PRIu64 " -> %" PRIu64
-		       ", open segment %" PRIu64 "\n", ruh1[k].pid, bytes, ruh0[k].ruamw, ruh1[k].ruamw,
-		       open);
+		printf("# pid %u: %" PRIu64 " bytes written%s, RUAMW %" PRIu64 " -> %" PRIu64
+		       ", open segment %" PRIu64 "\n", ruh1[k].pid, bytes, wipes ? " with wipes" : "",
+		       ruh0[k].ruamw, ruh1[k].ruamw, open);
 		/* the written part of the current RU is exactly the open segment */
 		if (ruh1[k].ruamw != (RU_BYTES - bytes % RU_BYTES) / 4096 ||
-		    (RU_BYTES - ruh1[k].ruamw * 4096) % RU_BYTES != open % RU_BYTES)
+		    (!wipes && (RU_BYTES - ruh1[k].ruamw * 4096) % RU_BYTES != open % RU_BYTES))
 			ok_ids = 0;
 	}
 	tap_ok(nruh1 == nruh0 && ok_ids,
 	       "every class wrote through its own placement id, segments on RU boundaries; "
-	       "unused ids untouched");
+	       "wipes counted on their id; unused ids untouched");
 	ev1 = host_events(ctlfd);
 	tap_ok(ev0 >= 0 && ev1 >= 0, "FDP host events readable (%d before, %d after)", ev0, ev1);
 	printf("# RU not fully written events: %d; cache-requested RU swaps at open: %" PRIu64
