@@ -30,7 +30,7 @@ import threading
 from types import MappingProxyType
 from typing import Any
 
-from . import _native
+from . import _native, _placement
 from ._compat import (HAVE_LMCACHE, AdapterUsage, Bitmap, KeyEntry, KeyListPage,
                       L2AdapterConfigBase, L2AdapterInterface, L2StoreResult)
 from ._params import PARAMS, lib_params, parse_size
@@ -189,6 +189,8 @@ class FdpKvL2Adapter(L2AdapterInterface):
             self._fds.append(self._load_efd)
             self._stop_efd = _eventfd()
             self._fds.append(self._stop_efd)
+            _placement.warn_if_folded(self._cache, config.lib_params.get("device"),
+                                      "FdpKvL2Adapter")
             # Seed usage from what survived a restart.
             for s, vlen in self._cache.keys():
                 self._account_add(s, vlen, salt_of(None, s), None)
@@ -363,6 +365,10 @@ class FdpKvL2Adapter(L2AdapterInterface):
             try:
                 status["lib"] = self._cache.stats()
                 status["lib_usage"] = self._cache.usage()
+                # Classes folded onto one FDP handle (0: each has its own).
+                placement = _placement.report(self._cache)
+                status["placement"] = placement
+                status["placement_shared_classes"] = _placement.shared_classes(placement)
             except Exception as e:  # noqa: BLE001
                 status["is_healthy"] = False
                 status["error"] = str(e)

@@ -1225,6 +1225,70 @@ static PyObject *cache_stats(CacheObject *self, PyObject *unused)
 	return d;
 }
 
+PyDoc_STRVAR(placement_doc,
+"placement() -> list[dict]\n\n"
+"Per device, the class -> placement id map (fdpkv_placement_report): fdp,\n"
+"handles, shared_handles, shared_classes and classes, a list of\n"
+"{placement_id, sharing} (sharing: how many other classes write through the\n"
+"same placement id). shared_classes > 0 means classes were folded onto one\n"
+"handle because the device had fewer handles than classes.");
+
+static PyObject *placement_dict(const struct fdpkv_placement_report *r)
+{
+	PyObject *d, *classes;
+	unsigned int i;
+
+	classes = PyList_New(r->nclasses);
+	if (!classes)
+		return NULL;
+	for (i = 0; i < r->nclasses; i++) {
+		PyObject *t = Py_BuildValue("{sisi}", "placement_id",
+					    (int)r->classes[i].placement_id, "sharing",
+					    (int)r->classes[i].sharing);
+
+		if (!t) {
+			Py_DECREF(classes);
+			return NULL;
+		}
+		PyList_SET_ITEM(classes, i, t);
+	}
+	d = Py_BuildValue("{sOsIsIsIsN}", "fdp", r->fdp ? Py_True : Py_False,
+			  "handles", r->handles, "shared_handles", r->shared_handles,
+			  "shared_classes", r->shared_classes, "classes", classes);
+	return d;
+}
+
+static PyObject *cache_placement(CacheObject *self, PyObject *unused)
+{
+	struct fdpkv_placement_report r[FDPKV_MAX_DEVICES];
+	PyObject *list;
+	unsigned int n = 0, i;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&self->rw);
+	if (!self->cache)
+		rc = -ESHUTDOWN;
+	/* -EINVAL past the last device: the library keeps the count */
+	while (!rc && n < FDPKV_MAX_DEVICES && !fdpkv_placement_report(self->cache, n, &r[n]))
+		n++;
+	pthread_rwlock_unlock(&self->rw);
+	if (rc == -ESHUTDOWN)
+		return err_closed();
+	list = PyList_New(n);
+	if (!list)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		PyObject *d = placement_dict(&r[i]);
+
+		if (!d) {
+			Py_DECREF(list);
+			return NULL;
+		}
+		PyList_SET_ITEM(list, i, d);
+	}
+	return list;
+}
+
 /* --- type ---------------------------------------------------------------- */
 
 static PyMethodDef cache_methods[] = {
@@ -1246,6 +1310,7 @@ static PyMethodDef cache_methods[] = {
 	{"foreach_key", (PyCFunction)cache_keys, METH_NOARGS, keys_doc},
 	{"take_evicted", (PyCFunction)cache_take_evicted, METH_NOARGS, take_evicted_doc},
 	{"stats", (PyCFunction)cache_stats, METH_NOARGS, stats_doc},
+	{"placement", (PyCFunction)cache_placement, METH_NOARGS, placement_doc},
 	{"close", (PyCFunction)cache_close, METH_NOARGS, close_doc},
 	{NULL, NULL, 0, NULL},
 };
