@@ -213,6 +213,13 @@ unsigned int placement_class(const char *bucket, unsigned int ndata);
 /* Fill class_pid[] for @nclasses from the device's @npids placement ids @pids. */
 void placement_map(uint16_t *class_pid, unsigned int nclasses, const uint16_t *pids,
 		   unsigned int npids);
+/*
+ * For each of @nclasses classes, how many other classes share its placement
+ * id in @class_pid (into @sharing); returns how many classes share one, and
+ * how many placement ids carry more than one class in *@shared_handles.
+ */
+unsigned int placement_sharing(const uint16_t *class_pid, unsigned int nclasses,
+			       uint16_t *sharing, unsigned int *shared_handles);
 
 /* ---- segment.c ----------------------------------------------------------- */
 enum seg_state {

@@ -68,3 +68,30 @@ void placement_map(uint16_t *class_pid, unsigned int nclasses, const uint16_t *p
 					    (c - FDPKV_CLASS_DATA0) % (npids - FDPKV_CLASS_DATA0)];
 	}
 }
+
+unsigned int placement_sharing(const uint16_t *class_pid, unsigned int nclasses,
+			       uint16_t *sharing, unsigned int *shared_handles)
+{
+	unsigned int c, o, classes = 0, handles = 0;
+
+	/* at most FDPKV_MAX_CLASSES classes: quadratic is cheaper than a map */
+	for (c = 0; c < nclasses; c++) {
+		bool first = true;
+
+		sharing[c] = 0;
+		for (o = 0; o < nclasses; o++) {
+			if (o == c || class_pid[o] != class_pid[c])
+				continue;
+			sharing[c]++;
+			if (o < c)
+				first = false;
+		}
+		if (sharing[c]) {
+			classes++;
+			handles += first;
+		}
+	}
+	if (shared_handles)
+		*shared_handles = handles;
+	return classes;
+}

@@ -178,3 +178,29 @@ FDPKV_PUBLIC int fdpkv_device_stats(struct fdpkv_cache *c, unsigned int dev,
 	s->wiped_segments = atomic_load(&c->devs[dev].wiped_segments);
 	return 0;
 }
+
+FDPKV_PUBLIC int fdpkv_placement_report(struct fdpkv_cache *c, unsigned int dev,
+					struct fdpkv_placement_report *r)
+{
+	uint16_t sharing[FDPKV_MAX_CLASSES];
+	const struct devctx *d;
+	unsigned int i, n;
+
+	if (!c || !r || dev >= c->ndev)
+		return -EINVAL;
+	d = &c->devs[dev];
+	memset(r, 0, sizeof(*r));
+	n = MIN(d->sb.nclasses, (uint32_t)FDPKV_MAX_CLASSES);
+	r->nclasses = n;
+	/* the same test as RU alignment at open: no reclaim units, no placement */
+	r->fdp = d->dev.geo.ru_bytes != 0;
+	if (!r->fdp)
+		return 0;
+	r->handles = d->dev.geo.npids;
+	r->shared_classes = placement_sharing(d->sb.class_pid, n, sharing, &r->shared_handles);
+	for (i = 0; i < n; i++) {
+		r->classes[i].placement_id = d->sb.class_pid[i];
+		r->classes[i].sharing = sharing[i];
+	}
+	return 0;
+}

@@ -59,13 +59,49 @@ int cache_config(struct fdpkv_config *cfg, const char *uri, const char *set,
 	return 0;
 }
 
+unsigned int cache_warn_shared_placement(struct fdpkv_cache *c, const char *cmd,
+					 const struct fdpkv_config *cfg)
+{
+	struct fdpkv_placement_report r, first;
+	unsigned int i, ndev = 0, total = 0, at = 0;
+
+	for (i = 0; i < cfg->ndevices; i++) {
+		if (fdpkv_placement_report(c, i, &r) || !r.shared_classes)
+			continue;
+		if (!ndev++) {
+			first = r;
+			at = i;
+		}
+		total += r.shared_classes;
+	}
+	if (!ndev)
+		return 0;
+	/*
+	 * Once per command, not per device: the cause (too few handles for
+	 * max_classes) is the same everywhere, and so is the fix.
+	 */
+	fprintf(stderr,
+		"%s %s: warning: %s: %u of %u placement classes share %u placement handle%s "
+		"(the device has %u)%s: their data mixes in reclaim units",
+		PROG, cmd, cfg->devices[at], first.shared_classes, first.nclasses,
+		first.shared_handles, first.shared_handles == 1 ? "" : "s", first.handles,
+		ndev > 1 ? " (and on other devices)" : "");
+	if (first.handles >= 3)
+		fprintf(stderr, "; format with --set max_classes=%u to give every class its own",
+			first.handles - 2);
+	fputc('\n', stderr);
+	return total;
+}
+
 static int fill_cache_result(struct fdpkv_cache *c, struct cache_result *r, unsigned int ndev)
 {
 	unsigned int i;
 
 	r->ndev = ndev;
-	for (i = 0; i < ndev; i++)
+	for (i = 0; i < ndev; i++) {
 		fdpkv_device_stats(c, i, &r->dev[i]);
+		fdpkv_placement_report(c, i, &r->place[i]);
+	}
 	fdpkv_usage(c, &r->usage);
 	return fdpkv_stats(c, &r->st);
 }
@@ -141,6 +177,7 @@ int cmd_format(int argc, char **argv, const struct cmd *cmd)
 	res->clean = true;
 	fill_cache_result(c, res, fc.ndevices);
 	ops->cache(res);
+	cache_warn_shared_placement(c, cmd->name, &fc);
 	rc = 0;
 out:
 	free(res);
@@ -365,6 +402,8 @@ int cmd_dump(int argc, char **argv, const struct cmd *cmd)
 	if (res.n)
 		qsort(res.e, res.n, sizeof(*res.e), dump_cmp);
 	ops->dump(&res);
+	/* the one command that opens an existing cache without changing it */
+	cache_warn_shared_placement(c, cmd->name, &fc);
 	rc = 0;
 out:
 	for (i = 0; i < res.n; i++)

@@ -285,6 +285,7 @@ struct cache_result {
 	struct fdpkv_device_stats dev[FDPKV_MAX_DEVICES];
 	struct fdpkv_stats st;
 	struct fdpkv_usage usage;
+	struct fdpkv_placement_report place[FDPKV_MAX_DEVICES];
 	bool clean;			/* fsck: no corrupt objects, no I/O errors */
 };
 
@@ -319,6 +320,9 @@ int cache_begin(int argc, char **argv, const struct cmd_spec *spec, const char *
 		const char *const *fmt, const struct print_ops **ops);
 int cache_config(struct fdpkv_config *cfg, const char *uri, const char *set,
 		 enum fdpkv_format_mode mode, char *err, size_t len);
+/* one warning on stderr when classes of @c share a placement handle; how many do */
+unsigned int cache_warn_shared_placement(struct fdpkv_cache *c, const char *cmd,
+					 const struct fdpkv_config *cfg);
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
 const char *uuid_str(const uint8_t *uuid, char *buf, size_t len);
 

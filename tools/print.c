@@ -317,9 +317,18 @@ static void n_cache(const struct cache_result *r)
 	printf("uri              : %s\n", r->uri);
 	printf("devices          : %u\n", r->ndev);
 	for (i = 0; i < r->ndev; i++) {
+		const struct fdpkv_placement_report *p = &r->place[i];
+
 		printf("  device %-7u : %llu segments x %llu bytes, LBA %u\n", i,
 		       (unsigned long long)r->dev[i].segments,
 		       (unsigned long long)r->dev[i].segment_bytes, r->dev[i].lba_size);
+		if (!p->fdp)
+			printf("    placement    : none (no FDP)\n");
+		else if (!p->shared_classes)
+			printf("    placement    : %u handles, every class on its own\n", p->handles);
+		else
+			printf("    placement    : %u handles, %u of %u classes share %u of them\n",
+			       p->handles, p->shared_classes, p->nclasses, p->shared_handles);
 		if (r->dev[i].dealloc_zeroes)
 			printf("    deallocate   : reads zeroes");
 		else
@@ -339,8 +348,14 @@ static void n_cache(const struct cache_result *r)
 	printf("index            : %llu entries, %llu bytes\n",
 	       (unsigned long long)r->st.index_entries, (unsigned long long)r->st.index_bytes);
 	printf("classes          : %u\n", r->st.nclasses);
-	for (i = 0; i < r->st.nclasses && i < FDPKV_MAX_CLASSES; i++)
-		printf("  class %-8u : placement id %u\n", i, r->st.classes[i].placement_id);
+	for (i = 0; i < r->st.nclasses && i < FDPKV_MAX_CLASSES; i++) {
+		unsigned int k = r->ndev ? r->place[0].classes[i].sharing : 0;
+
+		printf("  class %-8u : placement id %u", i, r->st.classes[i].placement_id);
+		if (k)
+			printf(", shared with %u other class%s", k, k == 1 ? "" : "es");
+		putchar('\n');
+	}
 	if (!strcmp(r->command, "fsck")) {
 		printf("corrupt objects  : %llu\n", (unsigned long long)r->st.corrupt_objects);
 		printf("io errors        : %llu\n", (unsigned long long)r->st.io_errors);
@@ -891,6 +906,7 @@ static void j_cache(const struct cache_result *r)
 {
 	struct json j;
 	unsigned int i;
+	uint64_t shared = 0;
 
 	json_init(&j, stdout);
 	json_obj_open(&j, NULL);
@@ -907,9 +923,15 @@ static void j_cache(const struct cache_result *r)
 			json_null(&j, "dlfeat");
 		json_bool(&j, "dealloc_zeroes", r->dev[i].dealloc_zeroes);
 		json_u64(&j, "wipe_placement_id", r->dev[i].wipe_placement_id);
+		json_bool(&j, "fdp", r->place[i].fdp);
+		json_u64(&j, "placement_handles", r->place[i].handles);
+		json_u64(&j, "shared_handles", r->place[i].shared_handles);
+		json_u64(&j, "shared_classes", r->place[i].shared_classes);
 		json_obj_close(&j);
+		shared += r->place[i].shared_classes;
 	}
 	json_arr_close(&j);
+	json_u64(&j, "shared_classes", shared);
 	json_u64(&j, "bytes_capacity", r->usage.bytes_capacity);
 	json_u64(&j, "bytes_used", r->usage.bytes_used);
 	json_u64(&j, "objects", r->usage.objects);
@@ -921,6 +943,7 @@ static void j_cache(const struct cache_result *r)
 	for (i = 0; i < r->st.nclasses && i < FDPKV_MAX_CLASSES; i++) {
 		json_obj_open(&j, NULL);
 		json_u64(&j, "placement_id", r->st.classes[i].placement_id);
+		json_u64(&j, "shared_with", r->ndev ? r->place[0].classes[i].sharing : 0);
 		json_obj_close(&j);
 	}
 	json_arr_close(&j);

@@ -361,6 +361,49 @@ struct fdpkv_device_stats {
 /* fdpkv_device_stats - counters of device @dev (0..ndevices-1). 0 or -EINVAL. */
 int fdpkv_device_stats(struct fdpkv_cache *cache, unsigned int dev, struct fdpkv_device_stats *s);
 
+/*
+ * struct fdpkv_placement_report - which placement id (reclaim unit handle)
+ * each placement class of one device writes its segments through.
+ * Class 0 holds metadata, class 1 objects re-inserted by eviction, classes
+ * 2.. the data of the cache-salt buckets (one class per bucket group).
+ * @fdp:		the device separates writes by placement id (ng: or fdpkv:
+ *			on an FDP namespace, sim:); false on file: and on
+ *			namespaces without FDP, where every class is one write
+ *			stream anyway and nothing below counts as shared
+ * @handles:		placement ids the device offers (0 when !@fdp)
+ * @nclasses:		entries used in @classes
+ * @shared_handles:	placement ids written by more than one class
+ * @shared_classes:	classes whose placement id another class also writes;
+ *			non-zero when the device had fewer handles than classes
+ *			at format and several classes were folded onto one
+ *			handle: their segments then interleave in one reclaim
+ *			unit stream, mixing data that ages at different rates
+ *			(the separation FDP is for is lost between them)
+ * @classes[].placement_id:	the placement id of the class (0 when !@fdp)
+ * @classes[].sharing:		how many other classes write through the
+ *				same placement id (0: the class has its own)
+ * Available since 0.1 (added with the folded-class report).
+ */
+struct fdpkv_placement_report {
+	bool fdp;
+	unsigned int handles;
+	unsigned int nclasses;
+	unsigned int shared_handles;
+	unsigned int shared_classes;
+	struct {
+		uint16_t placement_id;
+		uint16_t sharing;
+	} classes[FDPKV_MAX_CLASSES];
+};
+
+/*
+ * fdpkv_placement_report - fill @r with the class -> placement id map of
+ * device @dev (0..ndevices-1), as its superblock recorded it at format.
+ * Never blocks. Returns 0, or -EINVAL for a NULL argument or a bad @dev.
+ */
+int fdpkv_placement_report(struct fdpkv_cache *cache, unsigned int dev,
+			   struct fdpkv_placement_report *r);
+
 /* Run-time version, to compare against FDPKV_VERSION_MAJOR/MINOR. */
 int fdpkv_version_major(void);
 int fdpkv_version_minor(void);

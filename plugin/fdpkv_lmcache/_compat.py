@@ -5,7 +5,8 @@ With LMCache installed, FdpKvL2Adapter subclasses LMCache's
 L2AdapterInterface and returns LMCache's own Bitmap, L2StoreResult and
 AdapterUsage, so the `plugin` factory accepts it. Without LMCache the same
 names are defined here with the same behaviour, so the package works (and is
-tested) standalone.
+tested) standalone; so are list_l2_keys' KeyListPage, KeyEntry and
+EncodedObjectKey (the same fields as lmcache.v1.distributed.api's).
 """
 from __future__ import annotations
 
@@ -137,5 +138,39 @@ except ImportError:
             raise NotImplementedError(
                 "%s does not implement list_l2_keys" % type(self).__name__)
 
-__all__ = ["HAVE_LMCACHE", "AdapterUsage", "Bitmap", "L2AdapterConfigBase",
-           "L2AdapterInterface", "L2StoreResult", "ObjectKey"]
+# list_l2_keys' result types (lmcache.v1.distributed.api), newer than the rest:
+# an LMCache without them never calls list_l2_keys, so the stand-ins serve.
+try:  # pragma: no cover - depends on the deployment
+    from lmcache.v1.distributed.api import KeyEntry, KeyListPage  # type: ignore
+except ImportError:
+    @dataclass(frozen=True)
+    class KeyEntry:  # type: ignore[no-redef]
+        """One listed key (its EncodedObjectKey) and its value bytes on the device."""
+        key: object
+        size_bytes: int
+
+    @dataclass(frozen=True)
+    class KeyListPage:  # type: ignore[no-redef]
+        """A page of list_l2_keys: next_page_token is None iff the listing is done."""
+        entries: tuple
+        next_page_token: "str | None"
+
+try:  # pragma: no cover - depends on the deployment
+    from lmcache.v1.distributed.api import EncodedObjectKey  # type: ignore
+except ImportError:
+    if HAVE_LMCACHE and ObjectKey is not None:
+        # Versions whose KeyEntry carried the ObjectKey itself.
+        EncodedObjectKey = None  # type: ignore
+    else:
+        @dataclass(frozen=True)
+        class EncodedObjectKey:  # type: ignore[no-redef]
+            """ObjectKey's JSON-safe projection: the chunk hash as hex."""
+            chunk_hash_hex: str
+            model_name: str
+            kv_rank: int
+            object_group_id: int = 0
+            cache_salt: str = ""
+
+__all__ = ["HAVE_LMCACHE", "AdapterUsage", "Bitmap", "EncodedObjectKey", "KeyEntry",
+           "KeyListPage", "L2AdapterConfigBase", "L2AdapterInterface", "L2StoreResult",
+           "ObjectKey"]

@@ -20,6 +20,8 @@ MemoryObj (their ``byte_array``) or any object exporting the buffer protocol.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import operator
 import os
@@ -28,11 +30,11 @@ import threading
 from types import MappingProxyType
 from typing import Any
 
-from . import _native
-from ._compat import (HAVE_LMCACHE, AdapterUsage, Bitmap, L2AdapterConfigBase,
-                      L2AdapterInterface, L2StoreResult)
+from . import _native, _placement
+from ._compat import (HAVE_LMCACHE, AdapterUsage, Bitmap, KeyEntry, KeyListPage,
+                      L2AdapterConfigBase, L2AdapterInterface, L2StoreResult)
 from ._params import PARAMS, lib_params, parse_size
-from .keys import key_to_string, salt_of, string_to_key
+from .keys import SEP, key_to_string, salt_of, string_to_encoded_key, string_to_key
 
 logger = logging.getLogger("fdpkv_lmcache")
 
@@ -42,6 +44,33 @@ _POLL_MS = 500
 
 # Adapter-level parameters (everything else goes to the library).
 _ADAPTER_PARAMS = ("max_capacity_gb", "max_capacity_bytes")
+
+# list_l2_keys: the cursor is the last key returned, as "k1." + base64url of
+# its bytes (opaque, and safe in the query string of LMCache's HTTP API).
+_CURSOR_PREFIX = "k1."
+# Most keys asked of the library per walk (its keys_page limit).
+_PAGE_CHUNK = 65536
+
+
+def _cursor_encode(key: bytes) -> str:
+    return _CURSOR_PREFIX + base64.urlsafe_b64encode(key).decode("ascii").rstrip("=")
+
+
+def _cursor_decode(cursor) -> bytes | None:
+    if cursor is None:
+        return None
+    if not isinstance(cursor, str) or not cursor.startswith(_CURSOR_PREFIX):
+        raise ValueError("malformed cursor %r: pass the previous page's next_page_token"
+                         % (cursor,))
+    body = cursor[len(_CURSOR_PREFIX):]
+    try:
+        key = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError("malformed cursor %r: pass the previous page's next_page_token"
+                         % (cursor,)) from None
+    if not key:
+        raise ValueError("malformed cursor %r: empty key" % (cursor,))
+    return key
 
 
 class FdpKvL2AdapterConfig(L2AdapterConfigBase):
@@ -162,6 +191,8 @@ class FdpKvL2Adapter(L2AdapterInterface):
             self._fds.append(self._load_efd)
             self._stop_efd = _eventfd()
             self._fds.append(self._stop_efd)
+            _placement.warn_if_folded(self._cache, config.lib_params.get("device"),
+                                      "FdpKvL2Adapter")
             if l1_memory_desc is not None:
                 self._register_l1(l1_memory_desc)
             # Seed usage from what survived a restart.
@@ -269,6 +300,56 @@ class FdpKvL2Adapter(L2AdapterInterface):
                 self._delete_waiters.pop(task_id, None)
             logger.warning("fdpkv: delete() of %d keys timed out", len(strs))
 
+    # -------------------------------------------------------------- listing
+    def list_l2_keys(self, model_name: str | None = None, page_size: int = 500,
+                     cursor: str | None = None) -> KeyListPage:
+        """One page (a KeyListPage) of the keys held, ordered by their bytes,
+        of every model or of @model_name only. Pass the page's
+        next_page_token as @cursor for the next page; it is None once the
+        listing is done. The cursor is the last key returned, so a key held
+        during the whole listing is listed exactly once whatever is stored or
+        deleted between pages; keys stored or deleted meanwhile may or may not
+        appear. Keys that are not LMCache keys (written by other tools) are
+        skipped. Each entry is a KeyEntry(key=EncodedObjectKey, size_bytes=
+        value bytes). Raises ValueError for a page_size that is not an int
+        >= 1, a model_name with '@' or a malformed cursor. Walks the library's
+        index without the GIL: O(keys held) per page."""
+        if isinstance(page_size, bool):
+            raise ValueError("page_size must be an int >= 1, not bool")
+        try:
+            page_size = operator.index(page_size)
+        except TypeError:
+            raise ValueError("page_size must be an int >= 1, not %s"
+                             % type(page_size).__name__) from None
+        if page_size < 1:
+            raise ValueError("page_size must be an int >= 1, got %d" % page_size)
+        prefix = None
+        if model_name is not None:
+            if not isinstance(model_name, str):
+                raise ValueError("model_name must be a str or None, not %s"
+                                 % type(model_name).__name__)
+            if SEP in model_name:
+                raise ValueError("model_name must not contain '@' (got %r)" % model_name)
+            # model_name has no '@', so "<model>@" selects exactly its keys.
+            prefix = (model_name + SEP).encode("utf-8", "surrogateescape")
+        after = _cursor_decode(cursor)
+        if self._closed:
+            raise ValueError("operation on a closed FdpKvL2Adapter")
+        entries = []
+        more = True
+        # Skipped (foreign) keys leave a page short: ask again from the last one.
+        while more and len(entries) < page_size:
+            batch, more = self._cache.keys_page(
+                after, min(page_size - len(entries), _PAGE_CHUNK), prefix)
+            for s, vlen in batch:
+                ek = string_to_encoded_key(s)
+                if ek is not None:
+                    entries.append(KeyEntry(key=ek, size_bytes=vlen))
+            if batch:
+                after = batch[-1][0].encode("utf-8", "surrogateescape")
+        return KeyListPage(entries=tuple(entries),
+                           next_page_token=_cursor_encode(after) if more else None)
+
     # ---------------------------------------------------------------- usage
     def get_usage(self):
         with self._lock:
@@ -312,6 +393,10 @@ class FdpKvL2Adapter(L2AdapterInterface):
             try:
                 status["lib"] = self._cache.stats()
                 status["lib_usage"] = self._cache.usage()
+                # Classes folded onto one FDP handle (0: each has its own).
+                placement = _placement.report(self._cache)
+                status["placement"] = placement
+                status["placement_shared_classes"] = _placement.shared_classes(placement)
             except Exception as e:  # noqa: BLE001
                 status["is_healthy"] = False
                 status["error"] = str(e)

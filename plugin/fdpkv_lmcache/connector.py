@@ -10,7 +10,7 @@ methods LMCache expects.
 """
 from __future__ import annotations
 
-from . import _native
+from . import _native, _placement
 from ._params import lib_params
 
 _OP_SET = _native.OP_SET
@@ -37,8 +37,10 @@ class FdpKvConnector:
 
     def __init__(self, **adapter_params) -> None:
         self._cache = None
-        self._cache = _native.Cache(lib_params(adapter_params))
+        params = lib_params(adapter_params)
+        self._cache = _native.Cache(params)
         self._fd = self._cache.event_fd()
+        _placement.warn_if_folded(self._cache, params.get("device"), "FdpKvConnector")
 
     def event_fd(self) -> int:
         """The library eventfd: readable while completions are queued. Never read
@@ -76,6 +78,10 @@ class FdpKvConnector:
 
     def stats(self) -> dict:
         return self._cache.stats()
+
+    def placement(self) -> list:
+        """Per device, each class's placement id and whether it shares it."""
+        return _placement.report(self._cache)
 
     def __del__(self) -> None:
         try:

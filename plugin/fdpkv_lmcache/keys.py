@@ -17,7 +17,7 @@ key_to_string() accepts, in this order:
 """
 from __future__ import annotations
 
-from ._compat import ObjectKey
+from ._compat import EncodedObjectKey, ObjectKey
 
 SEP = "@"
 
@@ -64,3 +64,37 @@ def string_to_key(s: str):
                          cache_salt=parts[4] if len(parts) == 5 else "")
     except Exception:  # noqa: BLE001 - a foreign key format: keep the string
         return s
+
+
+def _fields(s: str):
+    """(model, kv_rank, group, hash_hex, salt) of an LMCache key string, or None."""
+    parts = s.split(SEP)
+    if len(parts) not in (4, 5) or not parts[0]:
+        return None
+    try:
+        rank, group = int(parts[1], 16), int(parts[2], 16)
+        bytes.fromhex(parts[3])
+    except ValueError:
+        return None
+    if rank < 0 or group < 0:
+        return None
+    return parts[0], rank, group, parts[3], parts[4] if len(parts) == 5 else ""
+
+
+def string_to_encoded_key(s: str):
+    """The key list_l2_keys reports for the stored string @s: LMCache's
+    EncodedObjectKey (the stand-in without LMCache; ObjectKey itself on
+    LMCache versions without EncodedObjectKey), or None when @s is not an
+    LMCache key (e.g. written by fdpkvctl bench), which cannot be reported."""
+    f = _fields(s)
+    if f is None:
+        return None
+    model, rank, group, hash_hex, salt = f
+    try:
+        if EncodedObjectKey is None:
+            return ObjectKey(chunk_hash=bytes.fromhex(hash_hex), model_name=model, kv_rank=rank,
+                             object_group_id=group, cache_salt=salt)
+        return EncodedObjectKey(chunk_hash_hex=hash_hex, model_name=model, kv_rank=rank,
+                                object_group_id=group, cache_salt=salt)
+    except Exception:  # noqa: BLE001 - LMCache's own checks refused it (e.g. a bad salt)
+        return None

@@ -15,9 +15,9 @@
 #include "native.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -899,6 +899,234 @@ static PyObject *cache_keys(CacheObject *self, PyObject *unused)
 	return list;
 }
 
+/* --- one page of keys, in key-byte order ---------------------------------- */
+
+/* A key copied out of the library's index. */
+struct page_key {
+	uint64_t vlen;
+	uint32_t klen;
+	uint8_t key[];
+};
+
+/*
+ * keys_page() state. The walk runs under the library's lock and without the
+ * GIL, so it only copies: it keeps the @want smallest keys after @after in a
+ * max-heap (the largest kept is the first to go).
+ */
+struct page_ctx {
+	const uint8_t *after;		/* NULL: from the first key */
+	size_t after_len;
+	const uint8_t *prefix;		/* NULL: every key */
+	size_t prefix_len;
+	size_t want;			/* page size + 1: the extra key says "more" */
+	size_t n, cap;
+	struct page_key **heap;
+	int err;
+};
+
+static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	int r = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (r)
+		return r;
+	return (alen > blen) - (alen < blen);
+}
+
+static int page_key_cmp(const struct page_key *a, const struct page_key *b)
+{
+	return key_cmp(a->key, a->klen, b->key, b->klen);
+}
+
+static void page_sift_down(struct page_ctx *x, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, big = i;
+		struct page_key *t;
+
+		if (l < x->n && page_key_cmp(x->heap[l], x->heap[big]) > 0)
+			big = l;
+		if (r < x->n && page_key_cmp(x->heap[r], x->heap[big]) > 0)
+			big = r;
+		if (big == i)
+			return;
+		t = x->heap[i];
+		x->heap[i] = x->heap[big];
+		x->heap[big] = t;
+		i = big;
+	}
+}
+
+static void page_sift_up(struct page_ctx *x, size_t i)
+{
+	while (i) {
+		size_t up = (i - 1) / 2;
+		struct page_key *t;
+
+		if (page_key_cmp(x->heap[i], x->heap[up]) <= 0)
+			return;
+		t = x->heap[i];
+		x->heap[i] = x->heap[up];
+		x->heap[up] = t;
+		i = up;
+	}
+}
+
+/* fdpkv_foreach_key callback: no GIL, no Python, the library's lock held. */
+static int page_cb(void *arg, const void *key, uint32_t klen, uint64_t vlen)
+{
+	struct page_ctx *x = arg;
+	struct page_key *k;
+	bool replaced = x->n == x->want;
+
+	if (x->prefix && (klen < x->prefix_len || memcmp(key, x->prefix, x->prefix_len)))
+		return 0;
+	if (x->after && key_cmp(key, klen, x->after, x->after_len) <= 0)
+		return 0;
+	if (replaced) {
+		if (key_cmp(key, klen, x->heap[0]->key, x->heap[0]->klen) >= 0)
+			return 0;
+		k = realloc(x->heap[0], sizeof(*k) + klen);
+		if (!k)
+			return x->err = -ENOMEM;
+		x->heap[0] = k;
+	} else {
+		if (x->n == x->cap) {
+			size_t cap = x->cap ? 2 * x->cap : 64;
+			void *h;
+
+			if (cap > x->want)
+				cap = x->want;
+			h = realloc(x->heap, cap * sizeof(*x->heap));
+			if (!h)
+				return x->err = -ENOMEM;
+			x->heap = h;
+			x->cap = cap;
+		}
+		k = malloc(sizeof(*k) + klen);
+		if (!k)
+			return x->err = -ENOMEM;
+		x->heap[x->n++] = k;
+	}
+	k->vlen = vlen;
+	k->klen = klen;
+	memcpy(k->key, key, klen);
+	if (replaced)
+		page_sift_down(x, 0);
+	else
+		page_sift_up(x, x->n - 1);
+	return 0;
+}
+
+static int page_qsort_cmp(const void *a, const void *b)
+{
+	return page_key_cmp(*(struct page_key *const *)a, *(struct page_key *const *)b);
+}
+
+/* Copy bytes or None from @o into a malloc'd buffer (NULL, 0 for None). Needs the GIL. */
+static int bytes_copy(PyObject *o, const char *what, uint8_t **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (o == Py_None)
+		return 0;
+	if (!PyBytes_Check(o)) {
+		PyErr_Format(PyExc_TypeError, "%s must be bytes or None, not %s", what,
+			     Py_TYPE(o)->tp_name);
+		return -1;
+	}
+	*len = (size_t)PyBytes_GET_SIZE(o);
+	/* a copy: the walk runs without the GIL */
+	*out = malloc(*len ? *len : 1);
+	if (!*out) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	memcpy(*out, PyBytes_AS_STRING(o), *len);
+	return 0;
+}
+
+PyDoc_STRVAR(keys_page_doc,
+"keys_page(after, limit, prefix=None) -> (list[(key, value_len)], more)\n\n"
+"Up to limit live keys strictly after the key bytes `after` (bytes, or None\n"
+"to start at the first key) that begin with the bytes `prefix` (None: any),\n"
+"ordered by their UTF-8 bytes; keys decoded with surrogateescape. `more` is\n"
+"True when further such keys exist, so the last key returned is the cursor\n"
+"of the next page: a key present during the whole listing is returned exactly\n"
+"once whatever is added or removed between calls. The index is walked\n"
+"without the GIL (O(keys) per call). limit: 1..65536, else ValueError.");
+
+#define KEYS_PAGE_MAX	65536
+
+static PyObject *cache_keys_page(CacheObject *self, PyObject *args, PyObject *kwds)
+{
+	static char *kwlist[] = {"after", "limit", "prefix", NULL};
+	struct page_ctx x;
+	PyObject *after_o, *prefix_o = Py_None, *list = NULL, *ret = NULL;
+	uint8_t *after = NULL, *prefix = NULL;
+	Py_ssize_t limit;
+	size_t i, n;
+	int rc = -ESHUTDOWN, more;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "On|O:keys_page", kwlist, &after_o, &limit,
+					 &prefix_o))
+		return NULL;
+	if (limit < 1 || limit > KEYS_PAGE_MAX) {
+		PyErr_Format(PyExc_ValueError, "limit must be 1..%d, got %zd", KEYS_PAGE_MAX,
+			     limit);
+		return NULL;
+	}
+	memset(&x, 0, sizeof(x));
+	if (bytes_copy(after_o, "after", &after, &x.after_len) < 0 ||
+	    bytes_copy(prefix_o, "prefix", &prefix, &x.prefix_len) < 0)
+		goto out;
+	x.after = after;
+	x.prefix = prefix;
+	x.want = (size_t)limit + 1;
+
+	Py_BEGIN_ALLOW_THREADS
+	pthread_rwlock_rdlock(&self->rw);
+	if (self->cache)
+		rc = fdpkv_foreach_key(self->cache, page_cb, &x);
+	pthread_rwlock_unlock(&self->rw);
+	if (rc >= 0 && x.n > 1)
+		qsort(x.heap, x.n, sizeof(*x.heap), page_qsort_cmp);
+	Py_END_ALLOW_THREADS
+
+	if (rc == -ESHUTDOWN) {
+		err_closed();
+		goto out;
+	}
+	if (rc < 0) {
+		native_set_errno(x.err ? x.err : rc, NULL);
+		goto out;
+	}
+	more = x.n == x.want;
+	n = more ? x.n - 1 : x.n;
+	list = PyList_New((Py_ssize_t)n);
+	if (!list)
+		goto out;
+	for (i = 0; i < n; i++) {
+		PyObject *t = Py_BuildValue("(NK)",
+					    PyUnicode_DecodeUTF8((const char *)x.heap[i]->key,
+								 x.heap[i]->klen, "surrogateescape"),
+					    (unsigned long long)x.heap[i]->vlen);
+
+		if (!t)
+			goto out;
+		PyList_SET_ITEM(list, (Py_ssize_t)i, t);
+	}
+	ret = Py_BuildValue("(OO)", list, more ? Py_True : Py_False);
+out:
+	Py_XDECREF(list);
+	for (i = 0; i < x.n; i++)
+		free(x.heap[i]);
+	free(x.heap);
+	free(after);
+	free(prefix);
+	return ret;
+}
+
 struct evicted_ctx {
 	PyObject *list;
 	int failed;
@@ -1077,6 +1305,70 @@ static PyObject *cache_stats(CacheObject *self, PyObject *unused)
 	return d;
 }
 
+PyDoc_STRVAR(placement_doc,
+"placement() -> list[dict]\n\n"
+"Per device, the class -> placement id map (fdpkv_placement_report): fdp,\n"
+"handles, shared_handles, shared_classes and classes, a list of\n"
+"{placement_id, sharing} (sharing: how many other classes write through the\n"
+"same placement id). shared_classes > 0 means classes were folded onto one\n"
+"handle because the device had fewer handles than classes.");
+
+static PyObject *placement_dict(const struct fdpkv_placement_report *r)
+{
+	PyObject *d, *classes;
+	unsigned int i;
+
+	classes = PyList_New(r->nclasses);
+	if (!classes)
+		return NULL;
+	for (i = 0; i < r->nclasses; i++) {
+		PyObject *t = Py_BuildValue("{sisi}", "placement_id",
+					    (int)r->classes[i].placement_id, "sharing",
+					    (int)r->classes[i].sharing);
+
+		if (!t) {
+			Py_DECREF(classes);
+			return NULL;
+		}
+		PyList_SET_ITEM(classes, i, t);
+	}
+	d = Py_BuildValue("{sOsIsIsIsN}", "fdp", r->fdp ? Py_True : Py_False,
+			  "handles", r->handles, "shared_handles", r->shared_handles,
+			  "shared_classes", r->shared_classes, "classes", classes);
+	return d;
+}
+
+static PyObject *cache_placement(CacheObject *self, PyObject *unused)
+{
+	struct fdpkv_placement_report r[FDPKV_MAX_DEVICES];
+	PyObject *list;
+	unsigned int n = 0, i;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&self->rw);
+	if (!self->cache)
+		rc = -ESHUTDOWN;
+	/* -EINVAL past the last device: the library keeps the count */
+	while (!rc && n < FDPKV_MAX_DEVICES && !fdpkv_placement_report(self->cache, n, &r[n]))
+		n++;
+	pthread_rwlock_unlock(&self->rw);
+	if (rc == -ESHUTDOWN)
+		return err_closed();
+	list = PyList_New(n);
+	if (!list)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		PyObject *d = placement_dict(&r[i]);
+
+		if (!d) {
+			Py_DECREF(list);
+			return NULL;
+		}
+		PyList_SET_ITEM(list, i, d);
+	}
+	return list;
+}
+
 /* --- type ---------------------------------------------------------------- */
 
 static PyMethodDef cache_methods[] = {
@@ -1093,12 +1385,15 @@ static PyMethodDef cache_methods[] = {
 	{"usage_by_bucket", (PyCFunction)cache_usage_by_bucket, METH_NOARGS,
 	 usage_by_bucket_doc},
 	{"keys", (PyCFunction)cache_keys, METH_NOARGS, keys_doc},
+	{"keys_page", (PyCFunction)(void (*)(void))cache_keys_page, METH_VARARGS | METH_KEYWORDS,
+	 keys_page_doc},
 	{"foreach_key", (PyCFunction)cache_keys, METH_NOARGS, keys_doc},
 	{"take_evicted", (PyCFunction)cache_take_evicted, METH_NOARGS, take_evicted_doc},
 	{"stats", (PyCFunction)cache_stats, METH_NOARGS, stats_doc},
 	{"register_arena", (PyCFunction)cache_register_arena, METH_VARARGS, register_arena_doc},
 	{"unregister_arena", (PyCFunction)cache_unregister_arena, METH_VARARGS,
 	 unregister_arena_doc},
+	{"placement", (PyCFunction)cache_placement, METH_NOARGS, placement_doc},
 	{"close", (PyCFunction)cache_close, METH_NOARGS, close_doc},
 	{NULL, NULL, 0, NULL},
 };

@@ -271,6 +271,49 @@ def test_format_fsck_dump_bench_roundtrip(tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout)["objects"] == 0
 
 
+def test_format_reports_classes_folded_onto_one_handle():
+    """sim with 4 handles and 2 + 8 classes: the 8 data classes fold onto the 2
+    data handles; format says so per class, in JSON, and warns once."""
+    r = ctl("format", "sim:handles=4", "--set", "capacity=64M segment_size=1M max_classes=8",
+            "-o", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    d = doc["devices"][0]
+    assert d["fdp"] is True and d["placement_handles"] == 4
+    assert d["shared_handles"] == 2 and d["shared_classes"] == 8 and doc["shared_classes"] == 8
+    assert [c["shared_with"] for c in doc["classes"]] == [0, 0] + [3] * 8
+    assert {c["placement_id"] for c in doc["classes"][2:]} == {2, 3}
+    warnings = [l for l in r.stderr.splitlines() if "warning" in l]
+    assert len(warnings) == 1, r.stderr
+    assert ("fdpkvctl format: warning: sim:handles=4: 8 of 10 placement classes share 2 "
+            "placement handles (the device has 4)") in warnings[0]
+    assert "max_classes=2" in warnings[0]
+
+    r = ctl("format", "sim:handles=4", "--set", "capacity=64M segment_size=1M max_classes=8")
+    assert r.returncode == 0, r.stderr
+    assert "4 handles, 8 of 10 classes share 2 of them" in r.stdout
+    assert "class 4        : placement id 2, shared with 3 other classes" in r.stdout
+    assert "class 1        : placement id 1\n" in r.stdout
+    assert r.stderr.count("warning") == 1
+
+
+def test_format_no_warning_when_every_class_has_a_handle(tmp_path):
+    r = ctl("format", "sim:handles=16", "--set", "capacity=64M segment_size=1M max_classes=8",
+            "-o", "json")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["shared_classes"] == 0 and doc["devices"][0]["placement_handles"] == 16
+    assert all(c["shared_with"] == 0 for c in doc["classes"])
+    # file: has no placement at all: one stream, nothing "shared", no warning
+    uri = "file:%s" % (tmp_path / "cache.img")
+    r = ctl("format", uri, "--capacity", "16M", "--segment-size", "1M", "-o", "json")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["devices"][0]["fdp"] is False and doc["shared_classes"] == 0
+    assert "placement    : none (no FDP)" in ctl("format", uri, "--capacity", "16M",
+                                                 "--segment-size", "1M", "--force").stdout
+
+
 def test_bench_sim_reports_waf():
     r = ctl("bench", "sim:", "--set", "capacity=32M segment_size=1M", "-w", "fill", "-n", "200",
             "-b", "2", "-s", "64K", "-o", "json")
