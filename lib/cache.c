@@ -20,6 +20,31 @@
  * Eviction is FIFO by segment; with cfg.reinsert the objects of an evicted
  * segment that were read since written are copied to the re-insert class
  * first (see struct reinsert_req).
+ *
+ * Shadowed objects (issue #4). Recovery lets the highest sequence of a key
+ * win, so an object that was dead before a restart comes back if the record
+ * that hid it (a delete record, or a newer version) was evicted while the
+ * object's own segment stayed: FIFO skips pinned segments, open segments of
+ * rarely written classes are never evicted, and re-insert copies live in
+ * another class. Eviction cannot simply be ordered around this (a delete
+ * record would then pin every metadata segment behind the oldest open data
+ * segment, and a lock would pin newer segments too: the device fills). So
+ * the hiding record is carried forward instead: when a segment goes, every
+ * record in it that still hides an older object on the device is rewritten
+ * as a delete record into the metadata class, durable before the segment is
+ * deallocated (shadow_carry). Only what is needed is remembered, and memory
+ * stays small: a flag bit in the index entry (IDX_F_SHADOW: an older
+ * version may still be on the device, set when a key is overwritten), and
+ * on each metadata segment the list of its delete records that still hide
+ * something (struct shadow_rec), rare in LMCache use. A record is needed
+ * while a segment that may hold the hidden object is not free; a carried
+ * record keeps that condition, so it expires once those segments are gone,
+ * and it never hides a version written after it (a live or in-flight newer
+ * version of the key takes the duty over instead). Nothing here runs when
+ * nothing is shadowed: SET and GET do no extra I/O, and eviction only looks
+ * at segments whose counters say they hold something to carry. Carried
+ * records need room in the metadata class while the device is full: while
+ * anything is shadowed, user writes leave the last free segment to them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -291,6 +316,8 @@ static void key_done(struct key_req *kr, int status, uint64_t vlen)
 	kr->staging = NULL;
 	arena_put(kr->arena);
 	kr->arena = NULL;
+	free(kr->shadow);	/* a delete record that did not commit */
+	kr->shadow = NULL;
 	op->status[kr->idx] = status;
 	op->vlen[kr->idx] = status == 0 ? vlen : 0;
 	op_put(op);
@@ -332,6 +359,7 @@ static struct fdpkv_cache *kr_cache(const struct key_req *kr)
 
 static void dealloc_done(struct io_cmd *cmd, int res);
 static void write_done(struct io_cmd *cmd, int res);
+static void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e);
 static void gate_submit(struct devctx *d, struct key_req *kr);
 static void gate_release(struct devctx *d);
 
@@ -367,12 +395,12 @@ static struct index_entry *seg_oldest(const struct segment *sg)
 
 /*
  * Deallocate an evicted segment once nothing reads it any more: no re-insert
- * copy and no GET in flight. Entries still left (copies that failed or were
- * overtaken) are evicted first. cache->lock held.
+ * copy, no carried delete record being written and no GET in flight. Entries
+ * still left (copies that failed or were overtaken) are evicted first.
+ * cache->lock held.
  */
 static void seg_try_dealloc(struct devctx *d, uint32_t s)
 {
-	struct fdpkv_cache *c = d->cache;
 	struct segment *sg = &d->segs.segs[s];
 	struct index_entry *e, *prev;
 	struct dealloc_req *dr;
@@ -381,8 +409,10 @@ static void seg_try_dealloc(struct devctx *d, uint32_t s)
 		return;
 	for (e = seg_oldest(sg); e; e = prev) {
 		prev = e->seg_prev;
-		evict_entry(c, e);
+		evict_entry_shadow(d, s, e);
 	}
+	if (sg->copies)
+		return;	/* carried delete records land first: reinsert_finish */
 	sg->dealloc_sent = true;
 	dr = &d->dreq[s];
 	dr->d = d;
@@ -499,10 +529,23 @@ static void pad_sealed(struct devctx *d)
 static int slot_reserve(struct devctx *d, struct key_req *kr)
 {
 	struct fdpkv_cache *c = d->cache;
+	struct seg_table *t = &d->segs;
 	struct segment *sg;
 	int ret;
 
-	ret = segs_reserve(&d->segs, kr->cls, kr->size, &c->seq, &kr->seg, &kr->off);
+	/*
+	 * While anything is shadowed, the last free segment is left to the
+	 * internal writes of evictions (carried delete records, re-insert
+	 * copies): the segment evicted is deallocated only once they are
+	 * written, so if user writes could take it, every eviction could end
+	 * up waiting for room that only an eviction gives back.
+	 */
+	if (kr->op && t->nfree <= 1 &&
+	    (t->open[kr->cls] < 0 || t->segs[t->open[kr->cls]].broken ||
+	     t->segs[t->open[kr->cls]].used + kr->size > t->seg_bytes) &&
+	    segs_have_shadows(t))
+		return -ENOSPC;
+	ret = segs_reserve(t, kr->cls, kr->size, &c->seq, &kr->seg, &kr->off);
 	pad_sealed(d);
 	if (ret)
 		return ret;
@@ -687,6 +730,9 @@ static void reinsert_finish(struct key_req *kr)
 	staging_put(c, kr->staging, kr->staging_cap);
 	if (r->committed)
 		atomic_fetch_add(&c->st.reinserted_objects, 1);
+	if (kr->carry && !kr->shadow)
+		atomic_fetch_add(&c->st.carried_records, 1);	/* committed: linked */
+	free(kr->shadow);	/* a carried record that was not written */
 	pthread_mutex_lock(&c->lock);
 	d->segs.segs[r->src_seg].copies--;
 	seg_try_dealloc(d, r->src_seg);
@@ -697,6 +743,166 @@ static void reinsert_finish(struct key_req *kr)
 	pthread_mutex_unlock(&c->lock);
 	free(r);
 	complete_failed(failed);
+}
+
+/* ---- shadowed objects (see the top of this file) ---------------------------- */
+
+static struct shadow_rec *shadow_rec_new(const uint8_t *key, uint32_t klen, uint32_t seg,
+					 uint64_t bound)
+{
+	struct shadow_rec *rec = malloc(sizeof(*rec) + klen);
+
+	if (!rec)
+		return NULL;
+	rec->next = NULL;
+	rec->bound = bound;
+	rec->seg = seg;
+	rec->klen = (uint16_t)klen;
+	memcpy(rec->key, key, klen);
+	return rec;
+}
+
+/* Mark a live entry as hiding an older version. cache->lock held. */
+static void entry_set_shadow(struct fdpkv_cache *c, struct index_entry *e)
+{
+	if (e->flags & IDX_F_SHADOW)
+		return;
+	e->flags |= IDX_F_SHADOW;
+	c->devs[e->dev].segs.segs[e->seg].shadows++;
+}
+
+/*
+ * Hand the hiding duty to writes of @key reserved and not yet committed:
+ * each is newer than what is to be hidden (user writes of a class commit in
+ * order; a copy is only started for a key without a reserved user write).
+ * Returns whether there was one. cache->lock held.
+ */
+static bool shadow_to_pending_writes(struct devctx *d, const uint8_t *key, uint32_t klen)
+{
+	struct seg_table *t = &d->segs;
+	struct key_req *kr;
+	bool any = false;
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++) {
+		for (kr = t->segs[i].wq_head; kr; kr = kr->wq_next) {
+			if (kr->klen != klen || memcmp(kr->key, key, klen))
+				continue;
+			if (!(kr->flags & OBJ_F_TOMBSTONE)) {
+				kr->shadows = true;
+			} else if (kr->shadow) {
+				/* a delete record in flight: hide all before it */
+				kr->shadow->seg = SHADOW_ANY;
+				kr->shadow->bound = kr->seq;
+			} else {
+				continue;
+			}
+			any = true;
+		}
+	}
+	return any;
+}
+
+/*
+ * Write @rec as a delete record into the metadata class; segment @src waits
+ * for it (copies) before it is deallocated. cache->lock held; takes @rec.
+ */
+static void shadow_write(struct devctx *d, uint32_t src, struct shadow_rec *rec)
+{
+	struct fdpkv_cache *c = d->cache;
+	struct reinsert_req *r = calloc(1, sizeof(*r) + rec->klen);
+	struct key_req *kr = r ? &r->kr : NULL;
+	uint8_t *p;
+
+	if (kr) {
+		kr->size = obj_size(rec->klen, 0, d->sb.lba_size);
+		kr->staging = staging_get(c, kr->size, &kr->staging_cap);
+	}
+	if (!kr || !kr->staging) {
+		/* nothing else keeps the object hidden: count it as an error */
+		atomic_fetch_add(&c->st.io_errors, 1);
+		free(r);
+		free(rec);
+		return;
+	}
+	memcpy(r->key, rec->key, rec->klen);
+	r->d = d;
+	r->src_seg = src;
+	kr->key = r->key;
+	kr->klen = rec->klen;
+	kr->dev = (uint8_t)d->idx;
+	kr->cls = FDPKV_CLASS_META;
+	kr->flags = OBJ_F_TOMBSTONE;
+	kr->carry = true;
+	kr->shadow = rec;
+	p = kr->staging;
+	memcpy(p + OBJ_HDR_SIZE, rec->key, rec->klen);
+	memset(p + OBJ_HDR_SIZE + rec->klen, 0, kr->size - OBJ_HDR_SIZE - rec->klen);
+	kr->vcrc = crc32c(0, NULL, 0);
+	d->segs.segs[src].copies++;
+	c->inflight_ops++;	/* fdpkv_close waits for it */
+	if (slot_reserve(d, kr) == 0) {
+		gate_submit(d, kr);
+		return;
+	}
+	/*
+	 * -ENOSPC (a record is far smaller than a segment: never -EFBIG). First
+	 * in line for the next free segment, which user writes leave to it.
+	 */
+	kr->wait_next = d->waiters;
+	d->waiters = kr;
+	if (!d->waiters_tail)
+		d->waiters_tail = kr;
+}
+
+/*
+ * @rec describes a record that hides older objects of its key and leaves
+ * with segment @src (being evicted): keep those objects hidden if any can
+ * still be on the device. cache->lock held; takes @rec.
+ */
+static void shadow_carry(struct devctx *d, uint32_t src, struct shadow_rec *rec)
+{
+	struct fdpkv_cache *c = d->cache;
+	struct index_entry *e;
+
+	if (!segs_shadow_needed(&d->segs, src, rec->seg, rec->bound)) {
+		free(rec);
+		return;
+	}
+	/*
+	 * A newer version of the key is live or on its way: it hides the old
+	 * objects itself, and a delete record written now would hide it too.
+	 */
+	e = index_find(&c->ix, rec->key, rec->klen);
+	if (e) {
+		entry_set_shadow(c, e);
+		free(rec);
+		return;
+	}
+	if (shadow_to_pending_writes(d, rec->key, rec->klen)) {
+		free(rec);
+		return;
+	}
+	shadow_write(d, src, rec);
+}
+
+/* Drop @e of segment @s (being evicted), keeping hidden what it hides.
+ * cache->lock held. */
+static void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e)
+{
+	struct fdpkv_cache *c = d->cache;
+	struct shadow_rec *rec = NULL;
+
+	if (e->flags & IDX_F_SHADOW) {
+		/* older versions: below e's sequence, so in segments opened
+		 * before the last sequence of e's segment */
+		rec = shadow_rec_new(e->key, e->klen, SHADOW_ANY, d->segs.segs[s].last_seq);
+		if (!rec)
+			atomic_fetch_add(&c->st.io_errors, 1);
+	}
+	evict_entry(c, e);
+	if (rec)
+		shadow_carry(d, s, rec);
 }
 
 /*
@@ -712,6 +918,33 @@ static void evict_segment(struct devctx *d, uint32_t s)
 	uint32_t *busy = NULL;
 	int64_t nbusy = -1;
 
+	/* first: nothing below may pick this segment again */
+	sg->state = SEG_RECLAIM;
+	d->segs.nreclaim++;
+	if (sg->pending) {
+		struct shadow_rec *rec = sg->pending, *next;
+
+		sg->pending = NULL;
+		sg->npending = 0;
+		for (; rec; rec = next) {
+			next = rec->next;
+			shadow_carry(d, s, rec);
+		}
+	}
+	/*
+	 * Carried records first, copies after: a copy may take the last free
+	 * segment and is dropped when there is none, while a carried record
+	 * must wait for one; if copies went first, this segment could wait for
+	 * a record that waits for room only this segment gives back. Entries
+	 * that hide an older version are therefore not copied (rare).
+	 */
+	if (sg->shadows) {
+		for (e = seg_oldest(sg); e; e = prev) {
+			prev = e->seg_prev;
+			if (e->flags & IDX_F_SHADOW)
+				evict_entry_shadow(d, s, e);
+		}
+	}
 	if (c->cfg.reinsert)
 		busy = malloc(sizeof(*busy) * d->segs.n);
 	for (e = seg_oldest(sg); e; e = prev) {
@@ -719,11 +952,9 @@ static void evict_segment(struct devctx *d, uint32_t s)
 		if (busy && (e->flags & IDX_F_READ) && !key_write_pending(d, e, busy, &nbusy) &&
 		    reinsert_start(d, s, e) == 0)
 			continue;
-		evict_entry(c, e);
+		evict_entry_shadow(d, s, e);
 	}
 	free(busy);
-	sg->state = SEG_RECLAIM;
-	d->segs.nreclaim++;
 	atomic_fetch_add(&c->st.evicted_segments, 1);
 	seg_try_dealloc(d, s);
 }
@@ -807,9 +1038,18 @@ static int reserve_and_submit(struct key_req *kr)
 
 	ret = slot_reserve(d, kr);
 	if (ret == -ENOSPC) {
-		evict_until(d, MAX(1u, c->cfg.free_segments_low));
+		/* one more while the last free segment is kept (slot_reserve) */
+		evict_until(d, MAX(1u, c->cfg.free_segments_low) + segs_have_shadows(&d->segs));
 		if (!d->segs.nreclaim)
 			return -ENOSPC;	/* everything left is pinned: fail, never wait forever */
+		if (kr->carry) {
+			/* the segment it is carried from waits for it */
+			kr->wait_next = d->waiters;
+			d->waiters = kr;
+			if (!d->waiters_tail)
+				d->waiters_tail = kr;
+			return 0;
+		}
 		kr->wait_next = NULL;
 		if (d->waiters_tail)
 			d->waiters_tail->wait_next = kr;
@@ -820,9 +1060,21 @@ static int reserve_and_submit(struct key_req *kr)
 	}
 	if (ret)
 		return ret;
-	if (d->segs.nfree < c->cfg.free_segments_low)
-		evict_until(d, c->cfg.free_segments_low);
+	/*
+	 * Submitted before evicting: eviction may reserve carried delete
+	 * records behind @kr in the same class, and the gate lets a class's
+	 * writes go in reservation order only.
+	 */
 	gate_submit(d, kr);
+	if (d->segs.nfree < c->cfg.free_segments_low) {
+		uint32_t want = c->cfg.free_segments_low;
+
+		/* one more for slot_reserve's last segment; looked up once per
+		 * segment opened, not per write */
+		if (d->segs.nfree + d->segs.nreclaim <= want && segs_have_shadows(&d->segs))
+			want++;
+		evict_until(d, want);
+	}
 	return 0;
 }
 
@@ -849,7 +1101,10 @@ static void complete_failed(struct key_req *failed)
 
 	for (; failed; failed = next) {
 		next = failed->wait_next;
-		key_done(failed, failed->io_res, 0);
+		if (failed->op)
+			key_done(failed, failed->io_res, 0);
+		else
+			reinsert_finish(failed);
 	}
 }
 
@@ -965,13 +1220,23 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 	struct devctx *d = &c->devs[kr->dev];
 	struct segment *sg = &d->segs.segs[kr->seg];
 	struct index_entry *e;
+	bool shadow = kr->shadows;
 
 	atomic_fetch_add(&c->st.class_bytes[kr->cls], kr->size);
 	atomic_fetch_add(&c->st.bytes_written, kr->size);
 	if (kr->arena)
 		atomic_fetch_add(&c->st.direct_bytes, kr->vlen);
-	if (kr->flags & OBJ_F_TOMBSTONE)
-		return 0;	/* the key left the index when DELETE ran */
+	if (kr->flags & OBJ_F_TOMBSTONE) {
+		/* the key left the index when DELETE ran; the record stays
+		 * known while it hides something (shadow_carry) */
+		if (kr->shadow) {
+			kr->shadow->next = sg->pending;
+			sg->pending = kr->shadow;
+			sg->npending++;
+			kr->shadow = NULL;
+		}
+		return 0;
+	}
 	e = index_find(&c->ix, kr->key, kr->klen);
 	if (!kr->op) {
 		struct reinsert_req *r = (struct reinsert_req *)kr;
@@ -982,11 +1247,18 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 			return 0;
 		r->committed = true;
 	} else if (e && entry_newer(c, e, kr)) {
-		return 0;	/* a newer version won; this one is garbage already */
+		/* a newer version won; this one is garbage already, but on
+		 * the device below it */
+		entry_set_shadow(c, e);
+		return 0;
 	}
 	if (e) {
 		struct segment *old = &c->devs[e->dev].segs.segs[e->seg];
 
+		/* the version replaced stays on the device (a copy's source is
+		 * the same version), and so does anything it hid */
+		shadow |= (e->flags & IDX_F_SHADOW) ||
+			  (kr->op && (e->dev != kr->dev || e->seg != kr->seg));
 		seg_unlink(old, e);
 		old->live_objs--;
 		old->live_bytes -= e->vlen;
@@ -1004,7 +1276,8 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 	e->dev = kr->dev;
 	e->seg = kr->seg;
 	e->off_lba = (uint32_t)(kr->off / d->sb.lba_size);
-	e->flags = (kr->flags & OBJ_F_ALIGNED) ? IDX_F_ALIGNED : 0;
+	e->flags = (shadow ? IDX_F_SHADOW : 0) |
+		   ((kr->flags & OBJ_F_ALIGNED) ? IDX_F_ALIGNED : 0);
 	seg_link(sg, e);
 	sg->live_objs++;
 	sg->live_bytes += e->vlen;
@@ -1132,6 +1405,11 @@ static void run_delete(struct fdpkv_cache *c, struct op *op)
 		kr->size = obj_size(kr->klen, 0, c->devs[kr->dev].sb.lba_size);
 		/* staged before taking the lock: it is cheap and may fail */
 		ret = stage_object(c, kr, NULL);
+		if (!ret) {
+			kr->shadow = shadow_rec_new(kr->key, kr->klen, SHADOW_ANY, 0);
+			if (!kr->shadow)
+				ret = -ENOMEM;
+		}
 		pthread_mutex_lock(&c->lock);
 		e = index_find(&c->ix, kr->key, kr->klen);
 		if (!e)
@@ -1139,6 +1417,19 @@ static void run_delete(struct fdpkv_cache *c, struct op *op)
 		else if (e->lock)
 			ret = -EBUSY;
 		else if (!ret) {
+			struct segment *es = &c->devs[e->dev].segs.segs[e->seg];
+
+			/*
+			 * What the record hides: the object dropped here, or,
+			 * when older versions may be about too (or a copy of
+			 * it is being written), everything written so far.
+			 */
+			if (!(e->flags & IDX_F_SHADOW) && es->state != SEG_RECLAIM) {
+				kr->shadow->seg = e->seg;
+				kr->shadow->bound = es->open_seq;
+			} else {
+				kr->shadow->bound = c->seq + 1;
+			}
 			/*
 			 * Gone from memory now; the delete record makes it stay
 			 * gone after a restart, where the older object would

@@ -39,6 +39,10 @@ struct key_req {
 	struct key_req *wq_next;	/* segment write FIFO */
 	struct key_req *wait_next;	/* waiting for a free segment */
 	struct key_req *gate_next;	/* waiting for the class's previous segment */
+	/* delete records: what the record hides, linked to its segment on commit */
+	struct shadow_rec *shadow;
+	bool carry;			/* a delete record carried forward (shadow_carry) */
+	bool shadows;			/* commit marks the entry IDX_F_SHADOW */
 };
 
 struct op {
@@ -158,6 +162,7 @@ struct fdpkv_cache {
 		atomic_ullong pad_bytes;
 		atomic_ullong segment_overlaps;
 		atomic_ullong direct_bytes;
+		atomic_ullong carried_records;
 	} st;
 };
 

@@ -151,7 +151,13 @@ int sb_write_both(struct engine *eng, uint32_t lba, const struct superblock *sb)
 /* ---- index.c ------------------------------------------------------------- */
 #define IDX_F_READ		0x01	/* read since written (reinsert candidate) */
 #define IDX_F_TOMBSTONE		0x02	/* recovery only: a delete record */
-#define IDX_F_ALIGNED		0x04	/* the object has OBJ_F_ALIGNED */
+/*
+ * An older version of the key may still be on the device, in another
+ * segment: when this entry's segment goes first, a delete record must keep
+ * that version hidden (cache.c: shadow_carry). Counted in segment.shadows.
+ */
+#define IDX_F_SHADOW		0x04
+#define IDX_F_ALIGNED		0x08	/* the object has OBJ_F_ALIGNED */
 
 /*
  * One live key: 48 bytes plus the key, kept small because a cache holds tens
@@ -237,6 +243,24 @@ enum seg_state {
 
 struct key_req;
 
+/*
+ * A delete record that still hides an older object of its key somewhere on
+ * the device, kept in memory on the metadata segment that holds it, so that
+ * evicting that segment can carry it forward (cache.c: shadow_carry).
+ * Needed while segment @seg still has open sequence @bound (the deleted
+ * object's segment), or, with @seg == SHADOW_ANY, while any data segment
+ * opened before @bound is still on the device.
+ */
+#define SHADOW_ANY	UINT32_MAX
+
+struct shadow_rec {
+	struct shadow_rec *next;
+	uint64_t bound;
+	uint32_t seg;
+	uint16_t klen;
+	uint8_t key[];
+};
+
 struct segment {
 	uint8_t state;
 	uint8_t cls;
@@ -253,6 +277,9 @@ struct segment {
 	struct index_entry *entries;	/* live entries in this segment */
 	struct key_req *wq_head, *wq_tail;	/* writes in offset order */
 	uint32_t next_free;
+	uint32_t shadows;		/* live entries with IDX_F_SHADOW */
+	uint32_t npending;		/* metadata: records on @pending */
+	struct shadow_rec *pending;	/* metadata: delete records still needed */
 };
 
 struct seg_table {
@@ -285,10 +312,19 @@ int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint64_t 
 void segs_seal(struct seg_table *t, uint32_t s);
 /* Oldest sealed segment that nothing pins, or -1. */
 int64_t segs_pick_victim(const struct seg_table *t);
+/*
+ * Might a segment other than @skip still hold an object hidden by a delete
+ * record that needs @seg/@bound (struct shadow_rec)?
+ */
+bool segs_shadow_needed(const struct seg_table *t, uint32_t skip, uint32_t seg, uint64_t bound);
+/* Does any segment hold shadowing entries or pending delete records? */
+bool segs_have_shadows(const struct seg_table *t);
+void shadow_list_free(struct segment *sg);
 void segs_free(struct seg_table *t, uint32_t s);	/* RECLAIM -> FREE */
 void segs_quarantine(struct seg_table *t, uint32_t s);	/* RECLAIM -> QUARANTINE */
 void segs_take(struct seg_table *t, uint32_t s);	/* recovery: mark in use */
 void segs_rebuild_free(struct seg_table *t);		/* recovery: after segs_take */
+/* Link / unlink a live entry; both keep sg->shadows. */
 void seg_link(struct segment *sg, struct index_entry *e);
 void seg_unlink(struct segment *sg, struct index_entry *e);
 

@@ -15,9 +15,13 @@
  * previous read's completion on the device thread.
  *
  * The highest sequence of a key wins; a delete record that wins hides the
- * key. Delete records only exist in the index during the scan. Entries keep
- * their sequence in scan_seq while the scan runs and are linked into their
- * segments, in offset order, once it is over (struct index_entry).
+ * key. Delete records only exist in the index during the scan; afterwards
+ * each one stays known on its segment (struct shadow_rec) while a data
+ * segment written before it is left, since it may hide an object there, and
+ * a winner with an older version below it is marked IDX_F_SHADOW: eviction
+ * keeps both kinds of hidden objects hidden (cache.c: shadow_carry).
+ * Entries keep their sequence in scan_seq while the scan runs and are linked
+ * into their segments, in offset order, once it is over (struct index_entry).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -59,12 +63,33 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 {
 	struct segment *sg = &w->d->segs.segs[w->seg];
 	struct index_entry *e = index_find(&c->ix, key, h->klen);
+	bool tomb = h->flags & OBJ_F_TOMBSTONE;
+	uint8_t shadow = 0;
 
 	if (h->seq > c->seq)
 		c->seq = h->seq;
-	if (e && e->scan_seq >= h->seq)
-		return 0;	/* an older version: garbage */
+	if (tomb) {
+		/* what it hides is unknown here: anything written before it */
+		struct shadow_rec *rec = malloc(sizeof(*rec) + h->klen);
+
+		if (!rec)
+			return -ENOMEM;
+		rec->bound = h->seq;
+		rec->seg = SHADOW_ANY;
+		rec->klen = (uint16_t)h->klen;
+		memcpy(rec->key, key, h->klen);
+		rec->next = sg->pending;
+		sg->pending = rec;
+		sg->npending++;
+	}
+	if (e && e->scan_seq >= h->seq) {
+		/* an older version: garbage, but the winner must hide it */
+		if (!tomb && e->scan_seq > h->seq)
+			e->flags |= IDX_F_SHADOW;
+		return 0;
+	}
 	if (e) {
+		shadow = (e->flags & IDX_F_SHADOW) || !(e->flags & IDX_F_TOMBSTONE) ? IDX_F_SHADOW : 0;
 		if (!(e->flags & IDX_F_TOMBSTONE)) {
 			struct segment *old = &c->devs[e->dev].segs.segs[e->seg];
 
@@ -82,7 +107,7 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 	e->dev = (uint8_t)w->d->idx;
 	e->seg = w->seg;
 	e->off_lba = (uint32_t)(w->off / w->d->sb.lba_size);
-	e->flags = (h->flags & OBJ_F_TOMBSTONE) ? IDX_F_TOMBSTONE : 0;
+	e->flags = (tomb ? IDX_F_TOMBSTONE : 0) | shadow;
 	if (h->flags & OBJ_F_ALIGNED)
 		e->flags |= IDX_F_ALIGNED;
 	if (!(e->flags & IDX_F_TOMBSTONE)) {
@@ -220,6 +245,26 @@ static int drop_tombstone(void *arg, struct index_entry *e)
 	return 0;
 }
 
+/* Forget the delete records that no longer hide anything. cache->lock held. */
+static void prune_pending(struct seg_table *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++) {
+		struct shadow_rec **pp = &t->segs[i].pending, *rec;
+
+		while ((rec = *pp)) {
+			if (segs_shadow_needed(t, UINT32_MAX, rec->seg, rec->bound)) {
+				pp = &rec->next;
+				continue;
+			}
+			*pp = rec->next;
+			t->segs[i].npending--;
+			free(rec);
+		}
+	}
+}
+
 struct link_ctx {
 	struct fdpkv_cache *c;
 	size_t base[FDPKV_MAX_DEVICES];	/* first slot of each device's segments */
@@ -335,8 +380,10 @@ int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
 	index_foreach(&c->ix, drop_tombstone, &c->ix);
 	if (!ret)
 		ret = link_entries(c);
-	for (i = 0; i < c->ndev; i++)
+	for (i = 0; i < c->ndev; i++) {
 		segs_rebuild_free(&c->devs[i].segs);
+		prune_pending(&c->devs[i].segs);
+	}
 	pthread_mutex_unlock(&c->lock);
 	if (ret)
 		fdpkv_seterr(err, errlen, "recovery: %s", strerror(-ret));

@@ -42,8 +42,24 @@ int segs_init(struct seg_table *t, uint32_t n, uint64_t seg_bytes)
 	return 0;
 }
 
+void shadow_list_free(struct segment *sg)
+{
+	struct shadow_rec *r, *next;
+
+	for (r = sg->pending; r; r = next) {
+		next = r->next;
+		free(r);
+	}
+	sg->pending = NULL;
+	sg->npending = 0;
+}
+
 void segs_destroy(struct seg_table *t)
 {
+	uint32_t i;
+
+	for (i = 0; t->segs && i < t->n; i++)
+		shadow_list_free(&t->segs[i]);
 	free(t->segs);
 	memset(t, 0, sizeof(*t));
 }
@@ -52,6 +68,7 @@ static void push_free(struct seg_table *t, uint32_t s)
 {
 	struct segment *sg = &t->segs[s];
 
+	shadow_list_free(sg);	/* eviction has carried what was needed */
 	memset(sg, 0, sizeof(*sg));
 	sg->state = SEG_FREE;
 	sg->next_free = t->free_head;
@@ -110,24 +127,16 @@ found:
 }
 
 /*
- * A metadata segment holds delete records. One may only go while no data
- * segment older than its newest record is left, or a deleted key whose old
- * object still sits in that data segment would come back after a restart.
- * An evicted data segment counts until it is free: while its deallocate (and
- * wipe) is in flight, or when its wipe failed, recovery may still find it.
+ * FIFO, skipping pinned segments. A metadata segment may go like any other:
+ * the delete records in it that still hide an object elsewhere are carried
+ * forward by the caller (cache.c: shadow_carry), so no ordering rule here
+ * can let delete records pin the device.
  */
 int64_t segs_pick_victim(const struct seg_table *t)
 {
-	uint64_t oldest_data = UINT64_MAX;
 	int64_t best = -1;
 	uint32_t i;
 
-	for (i = 0; i < t->n; i++) {
-		const struct segment *sg = &t->segs[i];
-
-		if (sg->cls != FDPKV_CLASS_META && sg->state != SEG_FREE)
-			oldest_data = MIN(oldest_data, sg->open_seq);
-	}
 	for (i = 0; i < t->n; i++) {
 		const struct segment *sg = &t->segs[i];
 
@@ -135,11 +144,41 @@ int64_t segs_pick_victim(const struct seg_table *t)
 			continue;
 		if (best >= 0 && t->segs[best].open_seq < sg->open_seq)
 			continue;
-		if (sg->cls == FDPKV_CLASS_META && oldest_data < sg->last_seq)
-			continue;
 		best = i;
 	}
 	return best;
+}
+
+/*
+ * A hidden object is in a data (or re-insert) segment that is not free: an
+ * evicted one counts until its deallocation is done. Its segment was opened
+ * before the hiding record was written, hence open_seq < @bound.
+ */
+bool segs_shadow_needed(const struct seg_table *t, uint32_t skip, uint32_t seg, uint64_t bound)
+{
+	uint32_t i;
+
+	if (seg != SHADOW_ANY)
+		return seg != skip && seg < t->n && t->segs[seg].state != SEG_FREE &&
+		       t->segs[seg].open_seq == bound;
+	for (i = 0; i < t->n; i++) {
+		const struct segment *sg = &t->segs[i];
+
+		if (i != skip && sg->state != SEG_FREE && sg->cls != FDPKV_CLASS_META &&
+		    sg->open_seq < bound)
+			return true;
+	}
+	return false;
+}
+
+bool segs_have_shadows(const struct seg_table *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->segs[i].shadows || t->segs[i].pending)
+			return true;
+	return false;
 }
 
 void segs_free(struct seg_table *t, uint32_t s)
@@ -178,6 +217,8 @@ void segs_rebuild_free(struct seg_table *t)
 
 void seg_link(struct segment *sg, struct index_entry *e)
 {
+	if (e->flags & IDX_F_SHADOW)
+		sg->shadows++;
 	e->seg_prev = NULL;
 	e->seg_next = sg->entries;
 	if (sg->entries)
@@ -187,6 +228,8 @@ void seg_link(struct segment *sg, struct index_entry *e)
 
 void seg_unlink(struct segment *sg, struct index_entry *e)
 {
+	if (e->flags & IDX_F_SHADOW)
+		sg->shadows--;
 	if (e->seg_prev)
 		e->seg_prev->seg_next = e->seg_next;
 	else if (sg->entries == e)

@@ -129,6 +129,7 @@ FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
 	s->pad_bytes = atomic_load(&c->st.pad_bytes);
 	s->segment_overlaps = atomic_load(&c->st.segment_overlaps);
 	s->direct_bytes = atomic_load(&c->st.direct_bytes);
+	s->carried_records = atomic_load(&c->st.carried_records);
 	pthread_mutex_lock(&c->lock);
 	s->inflight_ops = c->inflight_ops;
 	for (i = 0; i < c->ndev; i++) {
@@ -144,6 +145,10 @@ FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
 		for (k = 0; k < c->nclasses && k < FDPKV_MAX_CLASSES; k++)
 			if (t->open[k] >= 0)
 				s->classes[k].open_segment_bytes += t->segs[t->open[k]].used;
+		for (k = 0; k < t->n; k++) {
+			s->pending_delete_records += t->segs[k].npending;
+			s->shadowing_entries += t->segs[k].shadows;
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	for (i = 0; i < c->ndev; i++) {

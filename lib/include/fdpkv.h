@@ -281,6 +281,18 @@ struct fdpkv_stats {
 		uint64_t bytes_written;		/* objects and pads */
 		uint64_t open_segment_bytes;	/* filled in its open segment(s) */
 	} classes[FDPKV_MAX_CLASSES];
+	/*
+	 * Added for issue #4. A deleted or overwritten key must not come
+	 * back after a restart while an older object of it is still on the
+	 * device: delete records rewritten into the metadata class because the
+	 * record hiding such an object was evicted first (carried_records);
+	 * delete records held in memory because they still hide something
+	 * (pending_delete_records); live keys whose older version may still
+	 * be on the device (shadowing_entries).
+	 */
+	uint64_t carried_records;
+	uint64_t pending_delete_records;
+	uint64_t shadowing_entries;
 };
 int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
 

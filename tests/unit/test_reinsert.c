@@ -107,13 +107,19 @@ static void run(const char *kv, bool reinsert, bool restart)
 	assert_int_equal(fdpkv_stats(c, &st), 0);
 	assert_int_equal(st.reinserted_objects, reinsert ? want_copies : 0);
 	fdpkv_take_evicted(c, on_evicted, &ev);
-	assert_int_equal(ev.fillers, 0);
+	/*
+	 * r4's delete record is held (it hides r4's object while that segment
+	 * is on the device), and while one is, the cache keeps one more
+	 * segment free for carrying it forward (cache.c: slot_reserve): at
+	 * most the oldest filler segment (five objects) goes too.
+	 */
+	assert_true(ev.fillers <= 5);
 	for (k = 0; k < NKEYS; k++) {
 		bool survives = reinsert && is_read(k) && k != DELETED;
 
 		assert_int_equal(ev.seen[k], !survives && k != DELETED);
 	}
-	assert_int_equal(ev.n, reinsert ? NKEYS - want_copies - 1 : NKEYS - 1);
+	assert_int_equal(ev.n - ev.fillers, reinsert ? NKEYS - want_copies - 1 : NKEYS - 1);
 	if (restart) {
 		fdpkv_close(c);
 		c = tu_open(kv);
