@@ -6,7 +6,10 @@
  * A SET copies each value behind its header into an LBA-aligned staging
  * buffer (the header must precede the value anyway, and the caller's buffer
  * may have any alignment and length), reserves space in its class's open
- * segment and writes the object with one command. A key is acknowledged only
+ * segment and writes the object with one command. A value in a registered
+ * arena (arena.c) is not copied: only header and key are staged, in a block of
+ * their own (OBJ_F_ALIGNED), and the command's second part is the caller's
+ * buffer. A key is acknowledged only
  * when every earlier write of the same segment has completed too: recovery
  * walks a segment's header chain and stops at the first hole, so an object
  * behind a hole left by a crash would be unreachable. Completion order within
@@ -15,7 +18,9 @@
  * A GET reads the whole object into an aligned bounce buffer and checks
  * header, key, segment sequence and value crc before copying to the caller: damaged
  * bytes become a miss and the caller's buffer is only written when the value
- * is known good.
+ * is known good. An aligned value read into an arena buffer goes there
+ * directly and is checked in place: damaged, it is a miss all the same, but
+ * the buffer has been written (fdpkv.h says so).
  *
  * Eviction is FIFO by segment; with cfg.reinsert the objects of an evicted
  * segment that were read since written are copied to the re-insert class
@@ -841,18 +846,19 @@ static void shadow_write(struct devctx *d, uint32_t src, struct shadow_rec *rec)
 	kr->vcrc = crc32c(0, NULL, 0);
 	d->segs.segs[src].copies++;
 	c->inflight_ops++;	/* fdpkv_close waits for it */
-	if (slot_reserve(d, kr) == 0) {
-		gate_submit(d, kr);
+	/* &r->kr, not kr: the request lives on in the lists it joins */
+	if (slot_reserve(d, &r->kr) == 0) {
+		gate_submit(d, &r->kr);
 		return;
 	}
 	/*
 	 * -ENOSPC (a record is far smaller than a segment: never -EFBIG). First
 	 * in line for the next free segment, which user writes leave to it.
 	 */
-	kr->wait_next = d->waiters;
-	d->waiters = kr;
+	r->kr.wait_next = d->waiters;
+	d->waiters = &r->kr;
 	if (!d->waiters_tail)
-		d->waiters_tail = kr;
+		d->waiters_tail = &r->kr;
 }
 
 /*

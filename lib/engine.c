@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <liburing.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -369,7 +370,7 @@ void engine_arena_del(struct engine *eng, const struct arena *a)
 		io_uring_register_buffers_update_tag(&eng->ring, a->first_slot + i, &none, NULL, 1);
 }
 
-static int io_sync_cmd(struct engine *eng, struct io_cmd *cmd);
+static int io_sync_cmd(struct engine *eng, const struct io_cmd *tmpl);
 
 #define PROBE_BYTES	(64u << 10)
 #define PROBE_BUF_BYTES	(4u << 20)
@@ -455,7 +456,9 @@ int engine_arena_add(struct engine *eng, const struct arena *a)
 	return ret < 0 ? ret : -ENOMEM;
 }
 
+/* A command and its waiter: sync_done finds one from the other. */
 struct sync_wait {
+	struct io_cmd cmd;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool done;
@@ -464,7 +467,7 @@ struct sync_wait {
 
 static void sync_done(struct io_cmd *cmd, int res)
 {
-	struct sync_wait *w = cmd->arg;
+	struct sync_wait *w = (struct sync_wait *)((char *)cmd - offsetof(struct sync_wait, cmd));
 
 	pthread_mutex_lock(&w->lock);
 	w->res = res;
@@ -476,20 +479,20 @@ static void sync_done(struct io_cmd *cmd, int res)
 int engine_io_sync(struct engine *eng, enum io_op op, uint64_t off, uint64_t len, void *buf,
 		   uint16_t pid)
 {
-	struct io_cmd cmd = { .op = op, .off = off, .len = len, .buf = buf, .pid = pid };
+	const struct io_cmd cmd = { .op = op, .off = off, .len = len, .buf = buf, .pid = pid };
 
 	return io_sync_cmd(eng, &cmd);
 }
 
-static int io_sync_cmd(struct engine *eng, struct io_cmd *cmd)
+/* Run a copy of @tmpl and wait for it. */
+static int io_sync_cmd(struct engine *eng, const struct io_cmd *tmpl)
 {
-	struct sync_wait w = { .done = false };
+	struct sync_wait w = { .cmd = *tmpl, .done = false };
 
-	cmd->done = sync_done;
-	cmd->arg = &w;
+	w.cmd.done = sync_done;
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.cond, NULL);
-	engine_submit(eng, cmd);
+	engine_submit(eng, &w.cmd);
 	pthread_mutex_lock(&w.lock);
 	while (!w.done)
 		pthread_cond_wait(&w.cond, &w.lock);
