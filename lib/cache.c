@@ -576,8 +576,8 @@ static void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
 	struct obj_hdr h;
 
 	/* the invariant the gate keeps, measured where writes leave */
-	if (prev != UINT32_MAX && prev != kr->seg && d->segs.segs[prev].writes &&
-	    d->segs.segs[prev].cls == kr->cls)
+	if (d->dev.geo.ru_bytes && prev != UINT32_MAX && prev != kr->seg &&
+	    d->segs.segs[prev].writes && d->segs.segs[prev].cls == kr->cls)
 		atomic_fetch_add(&c->st.segment_overlaps, 1);
 	d->gate[kr->cls].cur_seg = kr->seg;
 
@@ -988,6 +988,11 @@ static void gate_submit(struct devctx *d, struct key_req *kr)
 	typeof(d->gate[0]) *g = &d->gate[kr->cls];
 	uint32_t cur = g->cur_seg;
 
+	/* no reclaim units (file, ng without FDP): nothing to keep apart */
+	if (!d->dev.geo.ru_bytes) {
+		write_submit(d, kr, d->segs.segs[kr->seg].open_seq);
+		return;
+	}
 	/*
 	 * Writes to the current segment always go, even past parked ones: the
 	 * parked writes wait for exactly these (a re-insert copy reserved
