@@ -31,7 +31,8 @@ struct arena *arena_get(struct fdpkv_cache *c, const void *base, uint64_t len, u
 	for (i = 0; i < ARENA_MAX; i++) {
 		struct arena *a = c->arenas[i];
 
-		if (a && p >= a->base && len <= a->len && (uint64_t)(p - a->base) <= a->len - len) {
+		if (a && a->ready && p >= a->base && len <= a->len &&
+		    (uint64_t)(p - a->base) <= a->len - len) {
 			atomic_fetch_add(&a->users, 1);
 			found = a;
 			break;
@@ -77,6 +78,8 @@ FDPKV_PUBLIC int fdpkv_register_arena(struct fdpkv_cache *c, void *base, size_t 
 
 	if (!c || !base || !len || (uintptr_t)p > UINTPTR_MAX - len)
 		return -EINVAL;
+	if (len > (uint64_t)ARENA_PROBE_SLOT * ARENA_SLOT_BYTES)
+		return -ENOSPC;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -85,9 +88,11 @@ FDPKV_PUBLIC int fdpkv_register_arena(struct fdpkv_cache *c, void *base, size_t 
 	a->nslots = (uint32_t)((len + ARENA_SLOT_BYTES - 1) / ARENA_SLOT_BYTES);
 	a->fixed = true;
 	/*
-	 * Held across the ring updates: registering is rare, and a second
-	 * caller must neither take the same slots nor see a half-made arena.
+	 * reg_lock orders registrations (slots, the engines' probe); the table
+	 * lock is only held to claim and to publish, because SET and GET take
+	 * it (arena_get) and must not wait while pages are pinned.
 	 */
+	pthread_mutex_lock(&c->arena_reg_lock);
 	pthread_mutex_lock(&c->arena_lock);
 	for (i = 0; i < ARENA_MAX; i++) {
 		const struct arena *o = c->arenas[i];
@@ -103,22 +108,34 @@ FDPKV_PUBLIC int fdpkv_register_arena(struct fdpkv_cache *c, void *base, size_t 
 	ret = -ENOSPC;
 	if (id < 0)
 		goto unlock;
-	a->first_slot = a->nslots <= ARENA_PROBE_SLOT ? slots_find(c, a->nslots) : UINT32_MAX;
+	a->first_slot = slots_find(c, a->nslots);
 	if (a->first_slot == UINT32_MAX)
 		goto unlock;
+	c->arenas[id] = a;		/* claimed; arena_get skips it until ready */
+	pthread_mutex_unlock(&c->arena_lock);
+
 	for (d = 0; d < c->ndev; d++) {
 		ret = engine_arena_add(c->devs[d].eng, a);
-		if (ret) {
-			while (d--)
-				engine_arena_del(c->devs[d].eng, a);
-			goto unlock;
-		}
+		if (ret)
+			break;
 	}
-	c->arenas[id] = a;
+	pthread_mutex_lock(&c->arena_lock);
+	if (ret) {
+		c->arenas[id] = NULL;
+		pthread_mutex_unlock(&c->arena_lock);
+		while (d--)
+			engine_arena_del(c->devs[d].eng, a);
+		pthread_mutex_unlock(&c->arena_reg_lock);
+		free(a);
+		return ret;
+	}
+	a->ready = true;
 	pthread_mutex_unlock(&c->arena_lock);
+	pthread_mutex_unlock(&c->arena_reg_lock);
 	return id;
 unlock:
 	pthread_mutex_unlock(&c->arena_lock);
+	pthread_mutex_unlock(&c->arena_reg_lock);
 	free(a);
 	return ret;
 }
@@ -130,17 +147,20 @@ FDPKV_PUBLIC int fdpkv_unregister_arena(struct fdpkv_cache *c, int id)
 
 	if (!c || id < 0 || id >= ARENA_MAX)
 		return -EINVAL;
+	pthread_mutex_lock(&c->arena_reg_lock);
 	pthread_mutex_lock(&c->arena_lock);
 	a = c->arenas[id];
-	if (!a || atomic_load(&a->users)) {
+	if (!a || !a->ready || atomic_load(&a->users)) {
 		pthread_mutex_unlock(&c->arena_lock);
-		return a ? -EBUSY : -ENOENT;
+		pthread_mutex_unlock(&c->arena_reg_lock);
+		return a && a->ready ? -EBUSY : -ENOENT;
 	}
-	c->arenas[id] = NULL;
-	/* under the lock: the slots must be empty before someone reuses them */
+	c->arenas[id] = NULL;		/* no arena_get finds it from now on */
+	pthread_mutex_unlock(&c->arena_lock);
+	/* under reg_lock: the slots are empty before anyone claims them again */
 	for (d = 0; d < c->ndev; d++)
 		engine_arena_del(c->devs[d].eng, a);
-	pthread_mutex_unlock(&c->arena_lock);
+	pthread_mutex_unlock(&c->arena_reg_lock);
 	free(a);
 	return 0;
 }

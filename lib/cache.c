@@ -793,6 +793,13 @@ static bool shadow_to_pending_writes(struct devctx *d, const uint8_t *key, uint3
 		for (kr = t->segs[i].wq_head; kr; kr = kr->wq_next) {
 			if (kr->klen != klen || memcmp(kr->key, key, klen))
 				continue;
+			/*
+			 * A re-insert copy never takes the duty over: it is an
+			 * old version itself, and it cannot commit once the key
+			 * has left the index (which is why we are here).
+			 */
+			if (!kr->op && !kr->carry)
+				continue;
 			if (!(kr->flags & OBJ_F_TOMBSTONE)) {
 				kr->shadows = true;
 			} else if (kr->shadow) {
@@ -966,8 +973,39 @@ static void evict_segment(struct devctx *d, uint32_t s)
 }
 
 /* Evict until @want segments are free or being freed. Returns how many are. */
+/*
+ * While anything is shadowed, the oldest data on the device must go first,
+ * also when it sits in a class's open segment: a rarely written class keeps
+ * its open segment, and with it the oldest objects, for ever, and every
+ * delete record that may hide something in it stays needed and is carried
+ * again at each metadata eviction, until carried records fill the device
+ * and evictions wait on each other for room. So seal that segment (padded to
+ * its RU end, like any segment sealed for lack of room): FIFO takes it next,
+ * and the records it kept alive expire. cache->lock held.
+ */
+static void seal_oldest_open(struct devctx *d)
+{
+	struct seg_table *t = &d->segs;
+	int64_t oldest = -1;
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++) {
+		const struct segment *sg = &t->segs[i];
+
+		if ((sg->state == SEG_OPEN || sg->state == SEG_SEALED) &&
+		    (oldest < 0 || sg->open_seq < t->segs[oldest].open_seq))
+			oldest = i;
+	}
+	if (oldest < 0 || t->segs[oldest].state != SEG_OPEN)
+		return;
+	segs_seal_padded(t, (uint32_t)oldest);
+	pad_sealed(d);
+}
+
 static uint32_t evict_until(struct devctx *d, uint32_t want)
 {
+	if (d->segs.nfree + d->segs.nreclaim < want && segs_have_shadows(&d->segs))
+		seal_oldest_open(d);
 	while (d->segs.nfree + d->segs.nreclaim < want) {
 		int64_t v = segs_pick_victim(&d->segs);
 
@@ -1922,6 +1960,7 @@ static void cache_free(struct fdpkv_cache *c)
 	staging_pool_destroy(&c->pool);
 	arenas_free(c);
 	pthread_mutex_destroy(&c->arena_lock);
+	pthread_mutex_destroy(&c->arena_reg_lock);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->idle);
 	free(c);
@@ -2014,6 +2053,7 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 	pthread_cond_init(&c->idle, NULL);
 	pthread_mutex_init(&c->pool.lock, NULL);
 	pthread_mutex_init(&c->arena_lock, NULL);
+	pthread_mutex_init(&c->arena_reg_lock, NULL);
 	atomic_init(&c->next_id, 1);
 	ret = cq_init(&c->cq);
 	if (ret) {

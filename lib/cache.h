@@ -147,7 +147,8 @@ struct fdpkv_cache {
 
 	struct cq cq;
 	struct staging_pool pool;
-	pthread_mutex_t arena_lock;		/* protects arenas[] */
+	pthread_mutex_t arena_reg_lock;		/* one (un)registration at a time */
+	pthread_mutex_t arena_lock;		/* protects arenas[] and ready */
 	struct arena *arenas[ARENA_MAX];	/* by id, NULL = free */
 	atomic_ullong next_id;
 	atomic_bool closing;

@@ -81,12 +81,24 @@ static uint64_t arena_part(struct engine *eng, const struct arena *a, struct io_
 {
 	uint64_t at = (uint64_t)((uint8_t *)p->buf - a->base);
 	uint64_t slot = at / ARENA_SLOT_BYTES;
+	uint64_t room = (slot + 1) * ARENA_SLOT_BYTES - at;
 
 	if (!a->fixed || !eng->has_ring || !(a->probe || atomic_load(&eng->fixed_ok)))
 		return chunk;
+	if (room < chunk) {
+		/*
+		 * Cut at the slot's end, in whole LBAs: the arena's base,
+		 * and with it the boundary, need not be LBA aligned. Less
+		 * than an LBA left: that part goes as a plain address.
+		 */
+		room -= room % eng->dev->geo.lba_size;
+		if (!room)
+			return chunk;
+		chunk = room;
+	}
 	p->fixed = (int32_t)(a->first_slot + slot);
 	atomic_fetch_add_explicit(&eng->fixed_cmds, 1, memory_order_relaxed);
-	return MIN(chunk, (slot + 1) * ARENA_SLOT_BYTES - at);
+	return chunk;
 }
 
 /* Next part of the head command, or NULL when nothing is left to issue. */

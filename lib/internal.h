@@ -310,6 +310,8 @@ void segs_destroy(struct seg_table *t);
 int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint64_t *seq,
 		 uint32_t *seg, uint64_t *off);
 void segs_seal(struct seg_table *t, uint32_t s);
+/* Seal @s and, if it has an unwritten tail, leave it in pad_seg to be padded. */
+void segs_seal_padded(struct seg_table *t, uint32_t s);
 /* Oldest sealed segment that nothing pins, or -1. */
 int64_t segs_pick_victim(const struct seg_table *t);
 /*
@@ -351,6 +353,7 @@ struct arena {
 	uint32_t first_slot, nslots;	/* in the rings' buffer tables */
 	bool fixed;			/* every ring holds it */
 	bool probe;			/* the engine's probe buffer (engine.c) */
+	bool ready;			/* in every ring: arena_get may use it */
 	atomic_uint users;		/* key requests using it now */
 };
 

@@ -87,6 +87,18 @@ void segs_seal(struct seg_table *t, uint32_t s)
 	}
 }
 
+void segs_seal_padded(struct seg_table *t, uint32_t s)
+{
+	struct segment *sg = &t->segs[s];
+
+	if (sg->state == SEG_OPEN && !sg->broken && sg->used < t->seg_bytes) {
+		t->pad_seg = s;
+		t->pad_off = sg->used;
+		t->pad_len = t->seg_bytes - sg->used;
+	}
+	segs_seal(t, s);
+}
+
 int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint64_t *seq,
 		 uint32_t *seg, uint64_t *off)
 {
@@ -100,12 +112,7 @@ int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint64_t 
 		sg = &t->segs[s];
 		if (!sg->broken && sg->used + size <= t->seg_bytes)
 			goto found;
-		if (!sg->broken && sg->used < t->seg_bytes) {
-			t->pad_seg = s;
-			t->pad_off = sg->used;
-			t->pad_len = t->seg_bytes - sg->used;
-		}
-		segs_seal(t, s);
+		segs_seal_padded(t, s);
 	}
 	if (t->free_head == NO_SEG)
 		return -ENOSPC;

@@ -313,11 +313,14 @@ int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
  *
  * One difference for the caller: a GET into an arena buffer whose stored
  * value turns out to be damaged reports the key missing (-ENOENT), as
- * always, but the buffer may have been written.
+ * always, and one whose read fails reports the error, but in both cases the
+ * buffer may have been written.
  *
- * Thread-safe; blocks briefly while the rings are updated. Returns an arena
- * id >= 0, -EINVAL (NULL @base, @len 0), -EEXIST (overlaps a registered
- * arena), -ENOSPC (no id or ring slots left: 16 arenas, 1 TiB in all),
+ * Thread-safe. Blocks while the pages are pinned (and, the first time, while
+ * each device is probed with one 64 KiB read); SETs and GETs meanwhile do
+ * not wait for it. Returns an arena id >= 0, -EINVAL (NULL @base, @len 0),
+ * -EEXIST (overlaps a registered arena), -ENOSPC (no id or ring slots
+ * left: 16 arenas, 1023 GiB in all),
  * -EOPNOTSUPP (the kernel's io_uring cannot hold it), or the ring's -errno
  * (-ENOMEM when the pages cannot be pinned).
  */
@@ -350,9 +353,10 @@ int fdpkv_unregister_arena(struct fdpkv_cache *cache, int id);
  * @wiped_segments:	evicted segments zeroed so far
  * @fixed_buffers:	1 when values in a registered arena go to this device
  *			as io_uring fixed buffers; 0 when they go as plain
- *			user addresses (still without a copy): no arena yet,
- *			no ring (sim), or a kernel whose NVMe passthrough
- *			refuses large fixed buffers (6.1; probed once)
+ *			user addresses (still without a copy): no arena
+ *			registered yet, no ring (sim), or a kernel whose NVMe
+ *			passthrough refuses large fixed buffers (6.1; probed
+ *			once, at the first arena; the answer stays)
  * Available since 0.1 (added with the library implementation); the fields
  * from @dlfeat on came with deallocate detection and arenas.
  */

@@ -13,6 +13,12 @@
  *     its older value; nor does an older re-insert copy in the re-insert
  *     class once the newer version is evicted.
  *
+ * (c) Overwrites while a rarely written class keeps the oldest open segment:
+ *     the records that hide the old versions must not pile up until the
+ *     device is full of carried records and evictions wait on each other
+ *     (found in review: the 11th round hung); SETs keep completing and the
+ *     newest values stay loadable.
+ *
  * File backend, clean close and reopen: close writes nothing recovery needs
  * (fdpkv_close), so this is also what a crash leaves once writes are acked.
  */
@@ -256,10 +262,15 @@ static void test_delete_outlives_meta_segment(void **state)
 
 	c = tu_open(kv);
 	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, key), -ENOENT);
-	/* set again: the new version wins over every carried delete record */
+	/*
+	 * Set again: the new version wins over every carried delete record.
+	 * A short churn only: with records held, the cold class's open
+	 * segment is sealed and evicted once it holds the oldest data
+	 * (seal_oldest_open), and K with it, as FIFO should.
+	 */
 	tu_fill(v, sizeof(v), 9);
 	assert_int_equal(tu_set1(c, key, v, sizeof(v)), 0);
-	delete_churn(c, 80, 1);
+	delete_churn(c, 8, 1);
 	fdpkv_close(c);
 	c = tu_open(kv);
 	memset(o, 0, sizeof(o));
@@ -307,6 +318,77 @@ static void test_delete_in_pinned_segment(void **state)
 	free(v);
 }
 
+/* One op with a deadline: -ETIMEDOUT instead of hanging the suite. */
+static int run_timed(struct fdpkv_cache *c, enum fdpkv_op op, unsigned int n,
+		     const struct fdpkv_key *keys, const struct fdpkv_buf *bufs)
+{
+	struct fdpkv_completion done;
+	uint64_t id;
+	int ret;
+
+	ret = fdpkv_submit(c, op, n, keys, bufs, NULL, &id);
+	if (ret)
+		return ret;
+	for (;;) {
+		if (fdpkv_wait(c, 10000) == 0)
+			return -ETIMEDOUT;
+		if (fdpkv_drain(c, &done, 1) != 1)
+			continue;
+		ret = done.result;
+		fdpkv_completion_release(&done);
+		return ret;
+	}
+}
+
+static void test_overwrites_behind_a_cold_open_segment(void **state)
+{
+	enum { N = 256, ROUNDS = 40 };
+	static char names[N][48];
+	struct fdpkv_key keys[N];
+	struct fdpkv_buf bufs[N];
+	struct fdpkv_stats st;
+	struct fdpkv_cache *c;
+	char kv[512], bucket[32], key[64];
+	uint8_t v1[3000], v2[3000], got[3000];
+	unsigned int r, i;
+
+	(void)state;
+	snprintf(kv, sizeof(kv), "device=file:%s/cold.img capacity=16M segment_size=1M max_classes=2",
+		 dir);
+	c = tu_open(kv);
+	cold_bucket(bucket, sizeof(bucket), c->ndata);
+	snprintf(key, sizeof(key), "m@0@0@C@%s", bucket);
+	tu_fill(v1, sizeof(v1), 1);
+	tu_fill(v2, sizeof(v2), 2);
+	assert_int_equal(tu_set1(c, key, v1, sizeof(v1)), 0);	/* the cold class's open segment */
+	for (r = 0; r < ROUNDS; r++) {
+		for (i = 0; i < N; i++) {
+			snprintf(names[i], sizeof(names[i]), "m@0@0@o%u-%u@hot", r, i);
+			keys[i] = tu_key(names[i]);
+			bufs[i] = (struct fdpkv_buf){ v1, sizeof(v1) };
+		}
+		assert_int_equal(run_timed(c, FDPKV_OP_SET, N, keys, bufs), 0);
+		for (i = 0; i < N; i++)
+			bufs[i].base = v2;
+		/* the second version lands in the next segment: shadowing */
+		assert_int_equal(run_timed(c, FDPKV_OP_SET, N, keys, bufs), 0);
+	}
+	assert_int_equal(fdpkv_stats(c, &st), 0);
+	print_message("carried %llu, pending %llu, shadowing %llu\n",
+		      (unsigned long long)st.carried_records,
+		      (unsigned long long)st.pending_delete_records,
+		      (unsigned long long)st.shadowing_entries);
+	fdpkv_close(c);
+	/* the last round is whole and has its second value, also after reopen */
+	c = tu_open(kv);
+	for (i = 0; i < N; i += 17) {
+		snprintf(key, sizeof(key), "m@0@0@o%u-%u@hot", ROUNDS - 1, i);
+		assert_int_equal(tu_get1(c, key, got, sizeof(got)), 0);
+		assert_memory_equal(got, v2, sizeof(got));
+	}
+	fdpkv_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_reinsert_copy_under_newer),
 		cmocka_unit_test(test_delete_outlives_meta_segment),
 		cmocka_unit_test(test_delete_in_pinned_segment),
+		cmocka_unit_test(test_overwrites_behind_a_cold_open_segment),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
