@@ -404,6 +404,30 @@ static struct index_entry *seg_oldest(const struct segment *sg)
  * still left (copies that failed or were overtaken) are evicted first.
  * cache->lock held.
  */
+static void dealloc_submit(struct dealloc_req *dr)
+{
+	struct devctx *d = dr->d;
+
+	dr->cmd = (struct io_cmd){
+		.op = IO_DEALLOC,
+		.off = seg_base(d, dr->seg),
+		.len = d->sb.segment_bytes,
+		.done = dealloc_done,
+		.arg = dr,
+	};
+	engine_submit(d->eng, &dr->cmd);
+}
+
+/* The flush before a deallocate is done (device thread, no cache->lock). */
+static void dealloc_flushed(struct io_cmd *cmd, int res)
+{
+	struct dealloc_req *dr = cmd->arg;
+
+	if (res < 0)
+		atomic_fetch_add(&dr->d->cache->st.io_errors, 1);
+	dealloc_submit(dr);
+}
+
 static void seg_try_dealloc(struct devctx *d, uint32_t s)
 {
 	struct segment *sg = &d->segs.segs[s];
@@ -422,14 +446,23 @@ static void seg_try_dealloc(struct devctx *d, uint32_t s)
 	dr = &d->dreq[s];
 	dr->d = d;
 	dr->seg = s;
-	dr->cmd = (struct io_cmd){
-		.op = IO_DEALLOC,
-		.off = seg_base(d, s),
-		.len = d->sb.segment_bytes,
-		.done = dealloc_done,
-		.arg = dr,
-	};
-	engine_submit(d->eng, &dr->cmd);
+	if (d->cache->cfg.durability == FDPKV_DURABILITY_FLUSH) {
+		/*
+		 * What hides this segment's dead objects (delete records,
+		 * newer versions, carried records behind user records not
+		 * yet flushed) must be durable before the objects go: else a
+		 * power loss could leave a hole in front of a hiding record,
+		 * recovery would stop there, and the objects, gone from the
+		 * device or not, would be looked for again. One flush per
+		 * evicted segment.
+		 */
+		dr->cmd = (struct io_cmd){
+			.op = IO_FLUSH, .done = dealloc_flushed, .arg = dr,
+		};
+		engine_submit(d->eng, &dr->cmd);
+		return;
+	}
+	dealloc_submit(dr);
 }
 
 /* One write of a pad: zeros into the unwritten tail of a sealed segment. */
@@ -1197,6 +1230,8 @@ static void dealloc_done(struct io_cmd *cmd, int res)
 			.off = seg_base(d, dr->seg),
 			.len = d->sb.lba_size,
 			.buf = zeros,
+			/* the segment is reused once this is done: make it last */
+			.dsync = c->cfg.durability != FDPKV_DURABILITY_NONE,
 			.done = wipe_done,
 			.arg = dr,
 		};
