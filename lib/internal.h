@@ -73,7 +73,8 @@ uint64_t kv_hash(const void *data, size_t len);
 /*
  * The value starts on the first LBA boundary after the key, so that it can
  * move by DMA straight between the device and a caller's buffer (a
- * registered arena, fdpkv_register_arena): costs up to one LBA per object.
+ * registered arena, fdpkv_register_arena). For a value of whole LBAs (the
+ * only kind stored so) it takes the same space as the packed layout.
  */
 #define OBJ_F_ALIGNED		0x0008u
 

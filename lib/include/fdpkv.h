@@ -302,9 +302,9 @@ int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
  *
  * A SET or GET buffer that lies wholly inside an arena, starts on a 4 KiB
  * boundary and whose length is a whole number of the device's LBAs is not
- * bounced: a SET stores the value on an LBA boundary of its own (its header
- * and key take a block before it, up to one LBA more than a bounced object)
- * and the device reads it from the buffer; a GET of such an object has the
+ * bounced: a SET stores the value on an LBA boundary of its own (header and
+ * key in the blocks before it: for a value of whole LBAs that is the same
+ * space a bounced object takes) and the device reads it from the buffer; a GET of such an object has the
  * device write the value into the buffer. Other buffers work as before; an
  * object stored either way can be read into either kind of buffer.
  * The arena is an io_uring fixed buffer in every device's ring, so its pages

@@ -116,6 +116,10 @@ static void test_aligned_layout(void **state)
 	assert_int_equal(obj_extent(4, 4000, OBJ_F_ALIGNED, 4096), 8192);
 	assert_int_equal(obj_extent(4, 1u << 20, OBJ_F_ALIGNED, 4096), (1u << 20) + 4096);
 	assert_int_equal(obj_extent(9, 77, 0, 512), obj_size(9, 77, 512));
+	/* a value of whole LBAs takes the same space either way */
+	for (uint32_t k = 1; k <= 8192; k += 509)
+		assert_int_equal(obj_extent(k, 3 * 4096, OBJ_F_ALIGNED, 4096),
+				 obj_size(k, 3 * 4096, 4096));
 }
 
 int main(void)
