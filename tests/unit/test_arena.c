@@ -185,46 +185,12 @@ static void test_restart_and_fsck(void **state)
 	munmap(a, ARENA_BYTES);
 }
 
-/* Offset of the first occurrence of @pat in the device file. */
-static off_t find_in_file(const uint8_t *pat, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	uint8_t *buf = malloc(1u << 20);
-	off_t at = 0, found = -1;
-	ssize_t n;
-
-	assert_true(fd >= 0);
-	while (found < 0 && (n = pread(fd, buf, 1u << 20, at)) > 0) {
-		for (ssize_t i = 0; i + (ssize_t)len <= n; i += 512)
-			if (!memcmp(buf + i, pat, len)) {
-				found = at + i;
-				break;
-			}
-		at += n;
-	}
-	close(fd);
-	free(buf);
-	return found;
-}
-
-static void flip_byte(off_t at)
-{
-	int fd = open(path, O_RDWR);
-	uint8_t b;
-
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &b, 1, at), 1);
-	b ^= 0x40;
-	assert_int_equal(pwrite(fd, &b, 1, at), 1);
-	close(fd);
-}
-
 /* A damaged aligned value is a miss on the direct path, not bytes. */
 static void test_damaged_value_miss(void **state)
 {
 	struct fdpkv_cache *c = open_fresh("");
 	uint8_t *a = arena_alloc(ARENA_BYTES);
-	off_t at;
+	long long at;
 
 	(void)state;
 	assert_true(fdpkv_register_arena(c, a, ARENA_BYTES) >= 0);
@@ -232,10 +198,10 @@ static void test_damaged_value_miss(void **state)
 	assert_int_equal(tu_set1(c, "m@0@0@bad", a, 16384), 0);
 	fdpkv_close(c);
 	/* the value sits on an LBA boundary of its own: found at 4 KiB granularity */
-	at = find_in_file(a, 64);
+	at = tu_find_bytes(path, a, 64);
 	assert_true(at > 0);
 	assert_int_equal(at % 4096, 0);
-	flip_byte(at + 9000);
+	tu_flip_bits(path, at + 9000, 0x40);
 
 	c = tu_open(kv);
 	assert_true(fdpkv_register_arena(c, a, ARENA_BYTES) >= 0);

@@ -104,18 +104,6 @@ static off_t find_obj(const char *key)
 	return best;
 }
 
-static void flip(off_t off)
-{
-	int fd = open(path, O_RDWR);
-	uint8_t b;
-
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &b, 1, off), 1);
-	b ^= 0x04;
-	assert_int_equal(pwrite(fd, &b, 1, off), 1);
-	close(fd);
-}
-
 static void fill_cache(unsigned int n)
 {
 	struct fdpkv_cache *c;
@@ -184,9 +172,9 @@ static void test_damage_found_then_repaired(void **state)
 	ov = find_obj("k003");
 	oh = find_obj("k005");
 	assert_true(ov > 0 && oh > 0);
-	flip(ov + OBJ_HDR_SIZE + 4 + 5000);	/* value of the newest k003 */
-	flip(oh + 30);				/* header of k005 (its seq) */
-	flip(100);				/* superblock copy 0 */
+	tu_flip_bits(path, ov + OBJ_HDR_SIZE + 4 + 5000, 0x04);	/* newest k003's value */
+	tu_flip_bits(path, oh + 30, 0x04);	/* header of k005 (its seq) */
+	tu_flip_bits(path, 100, 0x04);		/* superblock copy 0 */
 
 	before = malloc(sz);
 	after = malloc(sz);
@@ -283,11 +271,11 @@ static void test_probe(void **state)
 	assert_int_equal(info.ndevices, 1);
 	assert_int_equal(info.dev_index, 0);
 	assert_int_equal(info.lba_size, 4096);
-	flip(100);
+	tu_flip_bits(path, 100, 0x04);
 	assert_int_equal(fdpkv_probe(uri, &info, err, sizeof(err)), 0);
 	assert_true(info.formatted);
 	assert_int_equal(info.copies_valid, 1);
-	flip(4096 + 100);
+	tu_flip_bits(path, 4096 + 100, 0x04);
 	assert_int_equal(fdpkv_probe(uri, &info, err, sizeof(err)), 0);
 	assert_false(info.formatted);
 	assert_true(info.damaged);

@@ -117,40 +117,6 @@ static void test_reopen(void **state)
 	fdpkv_close(c);
 }
 
-/* Find the device offset of the object holding @marker in its value. */
-static off_t find_marker(const char *marker)
-{
-	int fd = open(path, O_RDONLY);
-	size_t len = strlen(marker), chunk = 1 << 20;
-	char *buf = malloc(chunk + len);
-	off_t off = 0, found = -1;
-	ssize_t n;
-
-	assert_true(fd >= 0);
-	while (found < 0 && (n = pread(fd, buf, chunk + len, off)) > 0) {
-		char *p = memmem(buf, (size_t)n, marker, len);
-
-		if (p)
-			found = off + (p - buf);
-		off += (off_t)chunk;
-	}
-	free(buf);
-	close(fd);
-	return found;
-}
-
-static void flip(off_t at)
-{
-	int fd = open(path, O_RDWR);
-	uint8_t b;
-
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &b, 1, at), 1);
-	b ^= 0x10;
-	assert_int_equal(pwrite(fd, &b, 1, at), 1);
-	close(fd);
-}
-
 static void test_bit_flips(void **state)
 {
 	struct fdpkv_cache *c;
@@ -170,9 +136,9 @@ static void test_bit_flips(void **state)
 	fdpkv_close(c);
 
 	/* value bit flip: recovery keeps the key (headers only), GET finds it bad */
-	at = find_marker("VALUE-MARK-1");
+	at = tu_find_bytes(path, "VALUE-MARK-1", strlen("VALUE-MARK-1"));
 	assert_true(at > 0);
-	flip(at + 2);
+	tu_flip_bits(path, at + 2, 0x10);
 	c = tu_open(kv);
 	memset(o, 0x33, sizeof(o));
 	assert_int_equal(tu_get1(c, "m@0@0@value-damaged", o, sizeof(o)), -ENOENT);
@@ -183,9 +149,9 @@ static void test_bit_flips(void **state)
 
 	/* header bit flip: the chain stops there; later objects of that
 	 * segment are lost (misses), earlier ones stay */
-	at = find_marker("m@0@0@header-damaged");
+	at = tu_find_bytes(path, "m@0@0@header-damaged", strlen("m@0@0@header-damaged"));
 	assert_true(at > 0);
-	flip(at + 3);
+	tu_flip_bits(path, at + 3, 0x10);
 	c = tu_open(kv);
 	assert_int_equal(tu_get1(c, "m@0@0@header-damaged", o, sizeof(o)), -ENOENT);
 	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, "m@0@0@after-damage"), -ENOENT);

@@ -88,33 +88,25 @@ static void churn_until_evicted(struct fdpkv_cache *c, const char *key, const ch
 	free(v);
 }
 
-/* Carried records commit when their write completes: wait for @want. */
-static void wait_carried(struct fdpkv_cache *c, uint64_t want)
+/*
+ * Wait (up to 5 s) until the counter at @field of struct fdpkv_stats reaches
+ * @want: carried records and re-insert copies count when their write
+ * completes, after the operation that caused them.
+ */
+static void wait_stat(struct fdpkv_cache *c, size_t field, uint64_t want, const char *what)
 {
 	struct fdpkv_stats st;
+	uint64_t v;
 	int i;
 
 	for (i = 0; i < 5000; i++) {
 		assert_int_equal(fdpkv_stats(c, &st), 0);
-		if (st.carried_records >= want)
+		memcpy(&v, (const char *)&st + field, sizeof(v));
+		if (v >= want)
 			return;
 		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	}
-	fail_msg("carried record did not commit");
-}
-
-static void wait_copies(struct fdpkv_cache *c, uint64_t want)
-{
-	struct fdpkv_stats st;
-	int i;
-
-	for (i = 0; i < 5000; i++) {
-		assert_int_equal(fdpkv_stats(c, &st), 0);
-		if (st.reinserted_objects >= want)
-			return;
-		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	}
-	fail_msg("re-insert copy did not finish");
+	fail_msg("%s did not finish", what);
 }
 
 /* (b) K v1 in S1, K v2 in S2; S1 pinned by a lock on L, so S2 goes first. */
@@ -147,7 +139,7 @@ static void test_newer_version_evicted_first(void **state)
 	churn_until_evicted(c, "m@0@0@K", "f");
 	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, "m@0@0@K"), -ENOENT);
 	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, "m@0@0@L"), 0);	/* still pinned */
-	wait_carried(c, 1);
+	wait_stat(c, offsetof(struct fdpkv_stats, carried_records), 1, "carried record");
 	assert_int_equal(fdpkv_stats(c, &st), 0);
 	assert_int_equal(st.carried_records, 1);
 	assert_int_equal(st.io_errors, 0);
@@ -196,7 +188,7 @@ static void test_reinsert_copy_under_newer(void **state)
 	}
 	assert_int_equal(tu_get1(c, "m@0@0@K", o, BIG), 0);	/* read: copied on eviction */
 	churn_until_evicted(c, "m@0@0@s1-0", "f");
-	wait_copies(c, 1);
+	wait_stat(c, offsetof(struct fdpkv_stats, reinserted_objects), 1, "re-insert copy");
 	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, "m@0@0@K"), 0);
 	tu_fill(v, BIG, 2);
 	assert_int_equal(tu_set1(c, "m@0@0@K", v, BIG), 0);	/* v2 in the data class */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -123,4 +124,39 @@ void tu_fill(void *buf, uint64_t len, uint32_t seed)
 		x ^= x << 5;
 		p[i] = (uint8_t)x;
 	}
+}
+
+long long tu_find_bytes(const char *path, const void *pat, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	size_t chunk = 1 << 20;
+	char *buf = malloc(chunk + len);
+	long long off = 0, found = -1;
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	assert_non_null(buf);
+	/* chunks overlap by @len so that a match across their edge is found */
+	while (found < 0 && (n = pread(fd, buf, chunk + len, off)) > 0) {
+		char *p = memmem(buf, (size_t)n, pat, len);
+
+		if (p)
+			found = off + (p - buf);
+		off += (long long)chunk;
+	}
+	free(buf);
+	close(fd);
+	return found;
+}
+
+void tu_flip_bits(const char *path, long long off, uint8_t mask)
+{
+	int fd = open(path, O_RDWR);
+	uint8_t b;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, off), 1);
+	b ^= mask;
+	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+	close(fd);
 }

@@ -24,5 +24,9 @@ int tu_get1(struct fdpkv_cache *c, const char *key, void *val, uint64_t len);
 int tu_op1(struct fdpkv_cache *c, enum fdpkv_op op, const char *key);
 void tu_fill(void *buf, uint64_t len, uint32_t seed);
 struct fdpkv_key tu_key(const char *s);
+/* Offset in file @path of the first occurrence of @len bytes @pat, or -1. */
+long long tu_find_bytes(const char *path, const void *pat, size_t len);
+/* XOR the byte at @off of file @path with @mask (damage for the tests). */
+void tu_flip_bits(const char *path, long long off, uint8_t mask);
 
 #endif
