@@ -600,6 +600,24 @@ static int slot_reserve(struct devctx *d, struct key_req *kr)
 	return 0;
 }
 
+/* Bytes of @kr's object that pass through its staging buffer: all of
+ * them, or with an arena only the head in front of the value. */
+static uint64_t staged_bytes(const struct key_req *kr)
+{
+	return kr->size - (kr->arena ? kr->vlen : 0);
+}
+
+/* With an arena, the part of @kr's command after the head is the caller's
+ * buffer (struct io_cmd: buf2). */
+static void cmd_value_part(struct key_req *kr)
+{
+	if (!kr->arena)
+		return;
+	kr->cmd.buf2 = kr->buf.base;
+	kr->cmd.split = staged_bytes(kr);
+	kr->cmd.arena = kr->arena;
+}
+
 /* Encode @kr's header into its staging image and write it. cache->lock held
  * (for the gate's bookkeeping); the slot is reserved. */
 static void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
@@ -639,11 +657,7 @@ static void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
 		.done = write_done,
 		.arg = kr,
 	};
-	if (kr->arena) {
-		kr->cmd.buf2 = kr->buf.base;
-		kr->cmd.split = kr->size - kr->vlen;
-		kr->cmd.arena = kr->arena;
-	}
+	cmd_value_part(kr);
 	engine_submit(d->eng, &kr->cmd);
 }
 
@@ -1421,7 +1435,7 @@ static void write_done(struct io_cmd *cmd, int res)
  */
 static int stage_object(struct fdpkv_cache *c, struct key_req *kr, const void *value)
 {
-	uint64_t head = kr->size - (kr->arena ? kr->vlen : 0);
+	uint64_t head = staged_bytes(kr);
 	uint64_t used = OBJ_HDR_SIZE + kr->klen;
 	uint8_t *p;
 
@@ -1618,7 +1632,7 @@ static void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf
 		/* an aligned value goes straight into an arena buffer */
 		if (kr->flags & OBJ_F_ALIGNED)
 			kr->arena = arena_get(c, kr->buf.base, kr->vlen, d->sb.lba_size);
-		head = kr->size - (kr->arena ? kr->vlen : 0);
+		head = staged_bytes(kr);
 		kr->staging = staging_get(c, head, &kr->staging_cap);
 		if (!kr->staging) {
 			pthread_mutex_lock(&c->lock);
@@ -1636,11 +1650,7 @@ static void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf
 			.done = read_done,
 			.arg = kr,
 		};
-		if (kr->arena) {
-			kr->cmd.buf2 = kr->buf.base;
-			kr->cmd.split = head;
-			kr->cmd.arena = kr->arena;
-		}
+		cmd_value_part(kr);
 		engine_submit(d->eng, &kr->cmd);
 	}
 }
