@@ -25,7 +25,9 @@ WARN		:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS		?= -O2 -g
 BASE_CFLAGS	:= -std=gnu11 $(WARN) -D_GNU_SOURCE -fPIC -pthread \
 		   -Iinclude -Ilib/include -Ilib
-LDLIBS_LIB	:= -luring -lpthread
+# ISA-L (crc32c.c) is referenced weakly, so --as-needed would drop it: keep it
+ISAL_LIB	:= -Wl,--push-state,--no-as-needed -lisal -Wl,--pop-state
+LDLIBS_LIB	:= -luring $(ISAL_LIB) -lpthread
 SAN_FLAGS	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		   -fno-sanitize-recover=undefined
 TSAN_FLAGS	:= -O1 -g -fsanitize=thread
@@ -46,7 +48,7 @@ TSAN_BINS	:= $(patsubst tests/unit/%.c,$(B)/tests/tsan/%,$(wildcard tests/unit/t
 KVERS		:= $(strip $(KVER_61) $(KVER_612))
 
 .PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build dkms-src \
-	tsan-build vm-build check-setup bench
+	tsan-build vm-build check-setup bench bench-build
 all: lib tools plugin kmod $(B)/examples/roundtrip
 
 setup:
@@ -131,8 +133,11 @@ demo: setup
 	@scripts/demo.sh
 
 # --- benchmarks (programs, not tests; not part of all): see bench/README.md ----
+# `make bench` runs the set (bench/run.sh: CSV + PNG in build/bench/).
 BENCH_BINS	:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
-bench: $(BENCH_BINS)
+bench-build: $(BENCH_BINS)
+bench: bench-build
+	bench/run.sh $(B)/bench
 
 $(B)/bench/%: bench/%.c $(B)/lib/libfdpkv.a $(LIB_HDRS)
 	@mkdir -p $(@D)

@@ -7,13 +7,13 @@
 # divided by N. The sim's own work (sim_exec: the memcpy that stands in for
 # the device) is subtracted and shown apart.
 #
-#   bench/callgrind.sh [N] [VALUE_BYTES]	(defaults 20000 4096; make bench first)
+#   bench/callgrind.sh [N] [VALUE_BYTES]	(defaults 20000 4096; make bench-build first)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/build/bench/bench_ops
 n=${1:-20000}
 len=${2:-4096}
-[ -x "$bin" ] || { echo "callgrind.sh: run make bench first" >&2; exit 1; }
+[ -x "$bin" ] || { echo "callgrind.sh: run make bench-build first" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
