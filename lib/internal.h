@@ -59,6 +59,11 @@ void fdpkv_seterr(char *err, size_t errlen, const char *fmt, ...)
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 /* The portable table implementation crc32c() uses without SSE4.2 (tests). */
 uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
+/* Ours: SSE4.2 crc32 instruction where present, else the table. */
+uint32_t crc32c_ours(uint32_t crc, const void *buf, size_t len);
+/* ISA-L's crc32_iscsi when libisal.so.2 loaded (else crc32c_ours). */
+uint32_t crc32c_isal(uint32_t crc, const void *buf, size_t len);
+bool crc32c_has_isal(void);
 
 /* ---- hash.c -------------------------------------------------------------- */
 /* Stable 64-bit hash: persisted decisions (device, class) depend on it. */

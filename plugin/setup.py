@@ -45,6 +45,8 @@ native = Extension(
                         "-Wno-missing-field-initializers", "-D_GNU_SOURCE", "-pthread"],
     extra_objects=[LIBA],
     libraries=["uring", "pthread"],
+    # ISA-L's crc32_iscsi is referenced weakly (lib/crc32c.c): --as-needed would drop it
+    extra_link_args=["-Wl,--push-state,--no-as-needed", "-lisal", "-Wl,--pop-state"],
     depends=glob.glob(os.path.join(HERE, "src", "*.h")) + [LIBA],
 )
 
