@@ -175,8 +175,10 @@ uint64_t seg_base(const struct devctx *d, uint32_t s);
 
 /* arena.c */
 /*
- * The arena holding @len bytes at @base if a value there may move without a
- * copy on a device with LBAs of @lba, with a user reference taken; or NULL.
+ * Where a value of @len bytes at @base may move without a copy on a device
+ * with LBAs of @lba: the registered arena holding it (a user reference
+ * taken), else a shared unregistered one (plain addresses) when @base is
+ * 4 KiB aligned and @len whole LBAs; NULL (bounce it) otherwise.
  */
 struct arena *arena_get(struct fdpkv_cache *c, const void *base, uint64_t len, uint32_t lba);
 void arena_put(struct arena *a);

@@ -79,12 +79,14 @@ static void cmd_finish(struct engine *eng, struct io_cmd *cmd)
 static uint64_t arena_part(struct engine *eng, const struct arena *a, struct io_part *p,
 			   uint64_t chunk)
 {
-	uint64_t at = (uint64_t)((uint8_t *)p->buf - a->base);
-	uint64_t slot = at / ARENA_SLOT_BYTES;
-	uint64_t room = (slot + 1) * ARENA_SLOT_BYTES - at;
+	uint64_t at, slot, room;
 
+	/* not fixed (a plain aligned buffer, arena.c): its plain address */
 	if (!a->fixed || !eng->has_ring || !(a->probe || atomic_load(&eng->fixed_ok)))
 		return chunk;
+	at = (uint64_t)((uint8_t *)p->buf - a->base);
+	slot = at / ARENA_SLOT_BYTES;
+	room = (slot + 1) * ARENA_SLOT_BYTES - at;
 	if (room < chunk) {
 		/*
 		 * Cut at the slot's end, in whole LBAs: the arena's base,

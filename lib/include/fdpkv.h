@@ -161,8 +161,11 @@ struct fdpkv_key {
 /*
  * struct fdpkv_buf - a value buffer. For SET it is read, for GET written;
  * it must stay valid until the operation's completion has been drained.
- * Any address and length work: misaligned ones go through a bounce buffer,
- * and so does every value outside a registered arena (fdpkv_register_arena).
+ * Any address and length work. A buffer that starts on a 4 KiB boundary and
+ * is a whole number of the device's LBAs moves without a copy, as in an
+ * arena (see fdpkv_register_arena for the layout and the one difference on
+ * GET), through its plain address; an arena adds pinning once (fixed
+ * buffers). Other buffers go through a bounce buffer.
  */
 struct fdpkv_buf {
 	void *base;
@@ -268,7 +271,7 @@ struct fdpkv_stats {
 	 * two segments in one reclaim unit
 	 */
 	uint64_t segment_overlaps;
-	/* value bytes that moved between a device and an arena without a copy */
+	/* value bytes that moved between a device and the caller without a copy */
 	uint64_t direct_bytes;
 	/* device commands whose buffer was a registered (fixed) arena buffer */
 	uint64_t fixed_cmds;
@@ -311,10 +314,11 @@ int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
  * are pinned while it is registered (RLIMIT_MEMLOCK applies without
  * CAP_IPC_LOCK).
  *
- * One difference for the caller: a GET into an arena buffer whose stored
- * value turns out to be damaged reports the key missing (-ENOENT), as
- * always, and one whose read fails reports the error, but in both cases the
- * buffer may have been written.
+ * One difference for the caller: a GET into an arena buffer (or any buffer
+ * that moves without a copy, struct fdpkv_buf) whose stored value turns out
+ * to be damaged reports the key missing (-ENOENT), as always, and one whose
+ * read fails reports the error, but in both cases the buffer may have been
+ * written.
  *
  * Thread-safe. Blocks while the pages are pinned (and, the first time, while
  * each device is probed with one 64 KiB read); SETs and GETs meanwhile do

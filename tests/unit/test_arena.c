@@ -3,7 +3,8 @@
  * without a copy (direct_bytes) through io_uring fixed buffers (fixed_cmds)
  * on the file backend with O_DIRECT, and on sim; objects stored either way
  * read back byte-exact into either kind of buffer, also after a restart and
- * under fsck; ineligible buffers in an arena are bounced; a damaged aligned
+ * under fsck; ineligible buffers in an arena are bounced; aligned buffers
+ * outside any arena move without a copy too (plain addresses); a damaged aligned
  * value is a miss; a value across the 1 GiB slot boundary; the refusals. */
 #include <errno.h>
 #include <fcntl.h>
@@ -90,7 +91,7 @@ static void test_file_fixed(void **state)
 	int id;
 
 	(void)state;
-	assert_true(posix_memalign((void **)&plain, 4096, 16u << 20) == 0);
+	assert_true(posix_memalign((void **)&plain, 4096, (16u << 20) + 4096) == 0);
 	id = fdpkv_register_arena(c, a, ARENA_BYTES);
 	assert_true(id >= 0);
 	for (unsigned int i = 0; i < 3; i++) {
@@ -100,12 +101,12 @@ static void test_file_fixed(void **state)
 		/* arena to arena: both directions direct */
 		snprintf(key, sizeof(key), "m@0@0@aa%u", i);
 		roundtrip(c, key, a, a + (24u << 20), len, 2 * len);
-		/* an aligned object read into a plain buffer: bounced out */
+		/* an aligned object read into a misaligned buffer: bounced out */
 		snprintf(key, sizeof(key), "m@0@0@ap%u", i);
-		roundtrip(c, key, a, plain, len, len);
-		/* a packed object read into the arena: bounced in */
+		roundtrip(c, key, a, plain + 64, len, len);
+		/* a packed object (misaligned source) read into the arena: bounced in */
 		snprintf(key, sizeof(key), "m@0@0@pa%u", i);
-		roundtrip(c, key, plain, a, len, 0);
+		roundtrip(c, key, plain + 64, a, len, 0);
 	}
 	s = stats_of(c);
 	/* the first 4 KiB value alone took one fixed write and one fixed read */
@@ -133,13 +134,49 @@ static void test_ineligible_bounced(void **state)
 	roundtrip(c, "m@0@0@odd2", a, a + (8u << 20), 4095, 0);
 	roundtrip(c, "m@0@0@odd3", a, a + (8u << 20), (1u << 20) + 1, 0);
 	roundtrip(c, "m@0@0@odd4", a + 512, a + (8u << 20) + 512, 8192, 0);
-	/* runs past the arena's end: bounced both ways */
-	roundtrip(c, "m@0@0@odd5", a + ARENA_BYTES / 2 - 4096, a + ARENA_BYTES / 2 - 4096, 8192, 0);
+	/* runs past the arena's end: aligned, so without a copy, but not fixed */
+	roundtrip(c, "m@0@0@odd5", a + ARENA_BYTES / 2 - 4096, a + ARENA_BYTES / 2 - 4096, 8192,
+		  2 * 8192);
 	/* the arena's last block: direct both ways */
 	roundtrip(c, "m@0@0@odd6", a + ARENA_BYTES / 2 - 4096, a, 4096, 8192);
 	assert_int_equal(stats_of(c).fixed_cmds - fixed, 2);
 	fdpkv_close(c);
 	munmap(a, ARENA_BYTES);
+}
+
+/*
+ * No arena at all: a 4 KiB aligned buffer of whole LBAs moves without a copy
+ * (plain addresses, no fixed buffer) both ways; misaligned ones are bounced;
+ * an object stored either way reads into either kind of buffer.
+ */
+static void test_plain_aligned_direct(void **state)
+{
+	struct fdpkv_cache *c = open_fresh("");
+	static const uint64_t sizes[] = { 4096, 1u << 20, (8u << 20) + 4096 };
+	uint8_t *src = NULL, *dst = NULL;
+	unsigned int i;
+
+	(void)state;
+	assert_true(posix_memalign((void **)&src, 4096, (9u << 20) + 4096) == 0);
+	assert_true(posix_memalign((void **)&dst, 4096, (9u << 20) + 4096) == 0);
+	for (i = 0; i < 3; i++) {
+		uint64_t len = sizes[i];
+		char key[64];
+
+		snprintf(key, sizeof(key), "m@0@0@pp%u", i);
+		roundtrip(c, key, src, dst, len, 2 * len);
+		snprintf(key, sizeof(key), "m@0@0@pm%u", i);
+		roundtrip(c, key, src, dst + 8, len, len);		/* stored direct, bounced out */
+		snprintf(key, sizeof(key), "m@0@0@mp%u", i);
+		roundtrip(c, key, src + 8, dst, len, 0);		/* packed: bounced both ways */
+		snprintf(key, sizeof(key), "m@0@0@odd%u", i);
+		roundtrip(c, key, src, dst, len - 1, 0);		/* not whole LBAs */
+	}
+	assert_int_equal(stats_of(c).fixed_cmds, 0);
+	assert_int_equal(stats_of(c).corrupt_objects, 0);
+	fdpkv_close(c);
+	free(src);
+	free(dst);
 }
 
 /* Aligned objects are found again by recovery, read directly, and fsck agrees. */
@@ -341,6 +378,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_file_fixed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ineligible_bounced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_aligned_direct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_and_fsck, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_value_miss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slot_boundary, setup, teardown),
