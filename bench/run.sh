@@ -5,7 +5,9 @@
 # loop, lib copy path, lib arena path, in the same run) and fio with
 # ioengine=io_uring on the same file, at LMCache's chunk sizes, on tmpfs and
 # on a disk file, with 1..4 submitting threads. Writes one CSV and a PNG plot
-# of throughput vs value size (1 thread, tmpfs and disk).
+# of throughput vs value size (1 thread, tmpfs and disk). With the plugin
+# built (make plugin), also plugin/bench_overhead.py (Python cost per key at
+# batch 1/16/256) and plugin/bench_submit_latency.py (submit_latency.csv).
 #
 #   bench/run.sh [OUTDIR]          (default build/bench; make bench first)
 #
@@ -84,6 +86,17 @@ for fsdir in $tmpfs $disk; do
 		done
 	done
 done
+
+# the plugin (make plugin): Python overhead per key, and submit latency on an
+# aged device; BENCH_PLUGIN=0 skips them
+if [ "${BENCH_PLUGIN:-1}" != 0 ] && ls "$top"/plugin/fdpkv_lmcache/_native*.so >/dev/null 2>&1; then
+	echo "== plugin overhead per key" | tee -a "$log"
+	/usr/bin/python3 "$top/plugin/bench_overhead.py" --dir "${tmpfs:-/tmp}" | tee -a "$log"
+	echo "== submit latency, aged device" | tee -a "$log"
+	rm -f "$out/submit_latency.csv"
+	/usr/bin/python3 "$top/plugin/bench_submit_latency.py" --dir "${disk:-/var/tmp}" \
+		--csv "$out/submit_latency.csv" | tee -a "$log"
+fi
 
 if command -v gnuplot >/dev/null; then
 	gnuplot -e "csv='$csv'; png='$out/throughput.png'" "$top/bench/throughput.gp"

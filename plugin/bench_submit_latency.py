@@ -1,0 +1,215 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Submit-call latency of FdpKvConnector and FdpKvL2Adapter on an aged device (not a test).
+
+LMCache's contract: submit never blocks. This drives each adapter as LMCache's
+controllers do, on a file device aged by churn: values are stored (several
+times the capacity, so the library evicts whole segments), a share of them
+deleted (the library carries delete records forward when it evicts their
+segment) and read back, with a bounded number of operations in flight. Every
+submit call (set/store, get/load, exists/lookup, delete) is timed from call to
+return, and p50/p99/p99.9/max in milliseconds are printed per adapter, with
+the count of calls over 10 ms and over 100 ms. Only the warm phase (after one
+capacity of churn) counts: it is the aged device the issue is about.
+
+    /usr/bin/python3 plugin/bench_submit_latency.py [--dir DIR] [--capacity 2G]
+        [--segment-size 128M] [--value-size 65536] [--churn 3] [--batch 1]
+        [--delete-every 4] [--csv FILE]
+
+Run `make plugin` first. The device file is made in DIR (default /var/tmp:
+a disk file; it is deleted at the end).
+"""
+import argparse
+import ctypes
+import os
+import select
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from fdpkv_lmcache import FdpKvConnector, FdpKvL2Adapter  # noqa: E402
+
+INFLIGHT = 32
+
+
+def size_arg(s):
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    s = str(s).strip().upper().rstrip("IB")
+    return int(s[:-1]) * mult[s[-1]] if s and s[-1] in mult else int(s)
+
+
+def pct(sorted_ms, p):
+    return sorted_ms[min(len(sorted_ms) - 1, int(len(sorted_ms) * p / 100.0))]
+
+
+def summary(name, lat):
+    ms = sorted(x * 1e3 for x in lat)
+    return {"adapter": name, "calls": len(ms), "p50_ms": pct(ms, 50), "p99_ms": pct(ms, 99),
+            "p99.9_ms": pct(ms, 99.9), "max_ms": ms[-1],
+            "over_10ms": sum(1 for x in ms if x > 10), "over_100ms": sum(1 for x in ms if x > 100)}
+
+
+class Buffers:
+    """One value buffer per in-flight slot, 4 KiB aligned (LMCache's L1 chunks are)."""
+
+    def __init__(self, n, size):
+        self.raw = (ctypes.c_ubyte * (n * size + 4096))()
+        base = (4096 - ctypes.addressof(self.raw) % 4096) % 4096
+        self.views = [memoryview((ctypes.c_ubyte * size).from_buffer(self.raw, base + i * size))
+                      for i in range(n)]
+        ctypes.memset(ctypes.addressof(self.raw), 0x5A, n * size + 4096)
+
+
+def key(i):
+    return "bench-model@000000ff@0@%064x@tenant:%d" % (i, i % 4)
+
+
+def churn_plan(args):
+    """(op, first_key, count) in order: store, and every delete_every-th batch
+    delete an older batch and read/lookup a recent one."""
+    total = args.churn * args.capacity // args.value_size
+    i = 0
+    while i < total:
+        yield "set", i, args.batch
+        j = i // args.batch
+        if j % args.delete_every == 0 and i >= 8 * args.batch:
+            yield "delete", i - 8 * args.batch, args.batch
+            yield "exists", i - args.batch, args.batch
+            yield "get", i - args.batch, args.batch
+        i += args.batch
+
+
+def run_connector(args, path):
+    conn = FdpKvConnector(devices="file:" + path, capacity=args.capacity,
+                          segment_size=args.segment_size, format="always",
+                          free_segments_low=2)
+    fd = conn.event_fd()
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    bufs = Buffers(INFLIGHT * args.batch, args.value_size)
+    outstanding = set()
+    lat = []
+    warm_after = args.capacity // args.value_size
+    slot = 0
+
+    def reap(block):
+        if block:
+            poller.poll(1000)
+        for c in conn.drain_completions():
+            outstanding.discard(c[0])
+
+    for op, first, n in churn_plan(args):
+        while len(outstanding) >= INFLIGHT:
+            reap(True)
+        keys = [key(first + k) for k in range(n)]
+        if op in ("set", "get"):
+            views = [bufs.views[(slot + k) % len(bufs.views)] for k in range(n)]
+            slot += n
+        fn = getattr(conn, "submit_batch_" + op)
+        t0 = time.perf_counter()
+        fid = fn(keys, views) if op in ("set", "get") else fn(keys)
+        dt = time.perf_counter() - t0
+        outstanding.add(fid)
+        if first >= warm_after:
+            lat.append(dt)
+        reap(False)
+    while outstanding:
+        reap(True)
+    conn.close()
+    return lat
+
+
+def run_adapter(args, path):
+    a = FdpKvL2Adapter({"devices": "file:" + path, "capacity": args.capacity,
+                        "segment_size": args.segment_size, "format": "always",
+                        "free_segments_low": 2, "reinsert": True})
+    bufs = Buffers(INFLIGHT * args.batch, args.value_size)
+    lat = []
+    warm_after = args.capacity // args.value_size
+    stores, loads, lookups = [], [], []
+    slot = 0
+
+    def reap(block):
+        if block:
+            time.sleep(0.0005)
+        done = a.pop_completed_store_tasks()
+        stores[:] = [t for t in stores if t not in done]
+        loads[:] = [t for t in loads if a.query_load_result(t) is None]
+        keep = []
+        for t in lookups:
+            r = a.query_lookup_and_lock_result(t)
+            if r is None:
+                keep.append(t)
+        lookups[:] = keep
+
+    for op, first, n in churn_plan(args):
+        while len(stores) + len(loads) + len(lookups) >= INFLIGHT:
+            reap(True)
+        keys = [key(first + k) for k in range(n)]
+        if op in ("set", "get"):
+            views = [bufs.views[(slot + k) % len(bufs.views)] for k in range(n)]
+            slot += n
+        t0 = time.perf_counter()
+        if op == "set":
+            stores.append(a.submit_store_task(keys, views))
+        elif op == "get":
+            loads.append(a.submit_load_task(keys, views))
+        elif op == "exists":
+            lookups.append(a.submit_lookup_and_lock_task(keys, None))
+        else:
+            a.submit_unlock(keys)
+        dt = time.perf_counter() - t0
+        if op == "delete":
+            a.delete(keys)     # waits for its result by contract: not a submit, not timed
+        if first >= warm_after:
+            lat.append(dt)
+        reap(False)
+    while stores or loads or lookups:
+        reap(True)
+    a.close()
+    return lat
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dir", default="/var/tmp")
+    ap.add_argument("--capacity", type=size_arg, default="2G")
+    ap.add_argument("--segment-size", type=size_arg, default="128M")
+    ap.add_argument("--value-size", type=size_arg, default="64K")
+    ap.add_argument("--churn", type=float, default=3, help="capacities stored in all")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--delete-every", type=int, default=4)
+    ap.add_argument("--csv", default=None, help="append one row per adapter")
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        path = os.path.join(tmp, "aged.img")
+        rows.append(summary("FdpKvConnector", run_connector(args, path)))
+        os.unlink(path)
+        rows.append(summary("FdpKvL2Adapter", run_adapter(args, path)))
+    print("submit latency, aged file device %s: capacity %d MiB, segments %d MiB, "
+          "%d B values, batch %d, churn %.1fx, delete every %d batches"
+          % (args.dir, args.capacity >> 20, args.segment_size >> 20, args.value_size,
+             args.batch, args.churn, args.delete_every))
+    print("%-16s %8s %9s %9s %9s %9s %8s %8s" % ("adapter", "calls", "p50 ms", "p99 ms",
+                                                 "p99.9 ms", "max ms", ">10ms", ">100ms"))
+    for r in rows:
+        print("%-16s %8d %9.3f %9.3f %9.3f %9.3f %8d %8d" % (
+            r["adapter"], r["calls"], r["p50_ms"], r["p99_ms"], r["p99.9_ms"], r["max_ms"],
+            r["over_10ms"], r["over_100ms"]))
+    if args.csv:
+        new = not os.path.exists(args.csv)
+        with open(args.csv, "a") as f:
+            if new:
+                f.write("adapter,calls,p50_ms,p99_ms,p99.9_ms,max_ms,over_10ms,over_100ms\n")
+            for r in rows:
+                f.write("%s,%d,%.3f,%.3f,%.3f,%.3f,%d,%d\n" % (
+                    r["adapter"], r["calls"], r["p50_ms"], r["p99_ms"], r["p99.9_ms"],
+                    r["max_ms"], r["over_10ms"], r["over_100ms"]))
+
+
+if __name__ == "__main__":
+    main()
