@@ -64,6 +64,8 @@ uint32_t crc32c_ours(uint32_t crc, const void *buf, size_t len);
 /* ISA-L's crc32_iscsi when libisal.so.2 loaded (else crc32c_ours). */
 uint32_t crc32c_isal(uint32_t crc, const void *buf, size_t len);
 bool crc32c_has_isal(void);
+/* memcpy(@dst, @src, @len) and crc32c(@crc, @src, @len) in one pass. */
+uint32_t crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len);
 
 /* ---- hash.c -------------------------------------------------------------- */
 /* Stable 64-bit hash: persisted decisions (device, class) depend on it. */

@@ -14,7 +14,7 @@ capacity of churn) counts: it is the aged device the issue is about.
 
     /usr/bin/python3 plugin/bench_submit_latency.py [--dir DIR] [--capacity 2G]
         [--segment-size 128M] [--value-size 65536] [--churn 3] [--batch 1]
-        [--delete-every 4] [--csv FILE]
+        [--delete-every 4] [--csv FILE] [--only connector|adapter]
 
 Run `make plugin` first. The device file is made in DIR (default /var/tmp:
 a disk file; it is deleted at the end).
@@ -183,13 +183,16 @@ def main():
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--delete-every", type=int, default=4)
     ap.add_argument("--csv", default=None, help="append one row per adapter")
+    ap.add_argument("--only", choices=("connector", "adapter"), default=None)
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         path = os.path.join(tmp, "aged.img")
-        rows.append(summary("FdpKvConnector", run_connector(args, path)))
-        os.unlink(path)
-        rows.append(summary("FdpKvL2Adapter", run_adapter(args, path)))
+        if args.only != "adapter":
+            rows.append(summary("FdpKvConnector", run_connector(args, path)))
+            os.unlink(path)
+        if args.only != "connector":
+            rows.append(summary("FdpKvL2Adapter", run_adapter(args, path)))
     print("submit latency, aged file device %s: capacity %d MiB, segments %d MiB, "
           "%d B values, batch %d, churn %.1fx, delete every %d batches"
           % (args.dir, args.capacity >> 20, args.segment_size >> 20, args.value_size,

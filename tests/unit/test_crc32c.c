@@ -95,6 +95,30 @@ static void test_isal_loaded_and_matches(void **state)
 	assert_int_equal(crc32c_isal(0, "123456789", 9), 0xe3069283);
 }
 
+/* crc32c_copy copies exactly and gives the crc of what it copied, across
+ * its internal block boundary and at odd alignments. */
+static void test_copy(void **state)
+{
+	static uint8_t src[300000], dst[300000 + 16];
+	static const size_t lens[] = { 0, 1, 4095, 65536, 65537, 200001, 299990 };
+	uint32_t x = 3;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(src); i++) {
+		x = x * 1103515245u + 12345u;
+		src[i] = (uint8_t)(x >> 16);
+	}
+	for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		memset(dst, 0xee, sizeof(dst));
+		assert_int_equal(crc32c_copy(5, dst + 3, src + 7, lens[k]),
+				 crc32c(5, src + 7, lens[k]));
+		assert_memory_equal(dst + 3, src + 7, lens[k]);
+		assert_int_equal(dst[2], 0xee);
+		assert_int_equal(dst[3 + lens[k]], 0xee);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -102,6 +126,7 @@ int main(void)
 		cmocka_unit_test(test_chaining_and_alignment),
 		cmocka_unit_test(test_hw_matches_table),
 		cmocka_unit_test(test_isal_loaded_and_matches),
+		cmocka_unit_test(test_copy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
