@@ -248,6 +248,9 @@ int reinsert_start(struct devctx *d, uint32_t s, struct index_entry *e);
 void reinsert_finish(struct key_req *kr);
 
 /* shadow.c */
+bool shadow_keeps_segment(const struct devctx *d, const struct key_req *kr);
+uint32_t shadow_kept_segments(const struct devctx *d);
+void shadow_wait_first(struct devctx *d, struct key_req *kr);
 struct shadow_rec *shadow_rec_new(const uint8_t *key, uint32_t klen, uint32_t seg,
 				  uint64_t bound);
 void entry_set_shadow(struct fdpkv_cache *c, struct index_entry *e);

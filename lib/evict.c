@@ -118,7 +118,6 @@ static void evict_segment(struct devctx *d, uint32_t s)
 	seg_try_dealloc(d, s);
 }
 
-/* Evict until @want segments are free or being freed. Returns how many are. */
 /*
  * While anything is shadowed, the oldest data on the device must go first,
  * also when it sits in a class's open segment: a rarely written class keeps
@@ -148,6 +147,7 @@ static void seal_oldest_open(struct devctx *d)
 	pad_sealed(d);
 }
 
+/* Evict until @want segments are free or being freed. Returns how many are. */
 uint32_t evict_until(struct devctx *d, uint32_t want)
 {
 	if (d->segs.nfree + d->segs.nreclaim < want && segs_have_shadows(&d->segs))

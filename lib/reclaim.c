@@ -10,12 +10,7 @@
 
 static void dealloc_done(struct io_cmd *cmd, int res);
 
-/*
- * Deallocate an evicted segment once nothing reads it any more: no re-insert
- * copy, no carried delete record being written and no GET in flight. Entries
- * still left (copies that failed or were overtaken) are evicted first.
- * cache->lock held.
- */
+/* Deallocate segment @dr->seg (its flush, if any, is done). */
 static void dealloc_submit(struct dealloc_req *dr)
 {
 	struct devctx *d = dr->d;
@@ -40,6 +35,12 @@ static void dealloc_flushed(struct io_cmd *cmd, int res)
 	dealloc_submit(dr);
 }
 
+/*
+ * Deallocate an evicted segment once nothing reads it any more: no re-insert
+ * copy, no carried delete record being written and no GET in flight. Entries
+ * still left (copies that failed or were overtaken) are evicted first.
+ * cache->lock held.
+ */
 void seg_try_dealloc(struct devctx *d, uint32_t s)
 {
 	struct segment *sg = &d->segs.segs[s];

@@ -32,6 +32,50 @@
 
 #include "cache.h"
 
+/* ---- the last free segment, kept for carried records ------------------------ */
+
+/*
+ * While anything is shadowed, the last free segment is left to the
+ * internal writes of evictions (carried delete records, re-insert
+ * copies): the segment evicted is deallocated only once they are
+ * written, so if user writes could take it, every eviction could end
+ * up waiting for room that only an eviction gives back.
+ *
+ * Must the reservation of @kr fail to leave that segment alone? Only a
+ * user write that needs a new segment must. cache->lock held.
+ */
+bool shadow_keeps_segment(const struct devctx *d, const struct key_req *kr)
+{
+	const struct seg_table *t = &d->segs;
+
+	return kr->op && t->nfree <= 1 &&
+	       (t->open[kr->cls] < 0 || t->segs[t->open[kr->cls]].broken ||
+		t->segs[t->open[kr->cls]].used + kr->size > t->seg_bytes) &&
+	       segs_have_shadows(t);
+}
+
+/*
+ * Segments eviction keeps free or being freed on top of its target: the
+ * one above while anything is shadowed, else none. cache->lock held.
+ */
+uint32_t shadow_kept_segments(const struct devctx *d)
+{
+	return segs_have_shadows(&d->segs);
+}
+
+/*
+ * Queue the carried record @kr first in line for the next free segment,
+ * which user writes leave to it: the segment it is carried from waits for
+ * it. cache->lock held.
+ */
+void shadow_wait_first(struct devctx *d, struct key_req *kr)
+{
+	kr->wait_next = d->waiters;
+	d->waiters = kr;
+	if (!d->waiters_tail)
+		d->waiters_tail = kr;
+}
+
 /* ---- shadowed objects (see the top of this file) ---------------------------- */
 
 struct shadow_rec *shadow_rec_new(const uint8_t *key, uint32_t klen, uint32_t seg,
@@ -140,14 +184,8 @@ static void shadow_write(struct devctx *d, uint32_t src, struct shadow_rec *rec)
 		gate_submit(d, &r->kr);
 		return;
 	}
-	/*
-	 * -ENOSPC (a record is far smaller than a segment: never -EFBIG). First
-	 * in line for the next free segment, which user writes leave to it.
-	 */
-	r->kr.wait_next = d->waiters;
-	d->waiters = &r->kr;
-	if (!d->waiters_tail)
-		d->waiters_tail = &r->kr;
+	/* -ENOSPC (a record is far smaller than a segment: never -EFBIG) */
+	shadow_wait_first(d, &r->kr);
 }
 
 /*

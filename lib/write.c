@@ -34,17 +34,8 @@ int slot_reserve(struct devctx *d, struct key_req *kr)
 	struct segment *sg;
 	int ret;
 
-	/*
-	 * While anything is shadowed, the last free segment is left to the
-	 * internal writes of evictions (carried delete records, re-insert
-	 * copies): the segment evicted is deallocated only once they are
-	 * written, so if user writes could take it, every eviction could end
-	 * up waiting for room that only an eviction gives back.
-	 */
-	if (kr->op && t->nfree <= 1 &&
-	    (t->open[kr->cls] < 0 || t->segs[t->open[kr->cls]].broken ||
-	     t->segs[t->open[kr->cls]].used + kr->size > t->seg_bytes) &&
-	    segs_have_shadows(t))
+	/* the last free segment may be kept for internal writes (shadow.c) */
+	if (shadow_keeps_segment(d, kr))
 		return -ENOSPC;
 	ret = segs_reserve(t, kr->cls, kr->size, &c->seq, &kr->seg, &kr->off);
 	pad_sealed(d);
@@ -117,16 +108,13 @@ int reserve_and_submit(struct key_req *kr)
 
 	ret = slot_reserve(d, kr);
 	if (ret == -ENOSPC) {
-		/* one more while the last free segment is kept (slot_reserve) */
-		evict_until(d, MAX(1u, c->cfg.free_segments_low) + segs_have_shadows(&d->segs));
+		/* one more while the last free segment is kept (shadow.c) */
+		evict_until(d, MAX(1u, c->cfg.free_segments_low) + shadow_kept_segments(d));
 		if (!d->segs.nreclaim)
 			return -ENOSPC;	/* everything left is pinned: fail, never wait forever */
 		if (kr->carry) {
 			/* the segment it is carried from waits for it */
-			kr->wait_next = d->waiters;
-			d->waiters = kr;
-			if (!d->waiters_tail)
-				d->waiters_tail = kr;
+			shadow_wait_first(d, kr);
 			return 0;
 		}
 		kr->wait_next = NULL;
@@ -148,10 +136,10 @@ int reserve_and_submit(struct key_req *kr)
 	if (d->segs.nfree < c->cfg.free_segments_low) {
 		uint32_t want = c->cfg.free_segments_low;
 
-		/* one more for slot_reserve's last segment; looked up once per
-		 * segment opened, not per write */
-		if (d->segs.nfree + d->segs.nreclaim <= want && segs_have_shadows(&d->segs))
-			want++;
+		/* one more while the last free segment is kept (shadow.c);
+		 * looked up once per segment opened, not per write */
+		if (d->segs.nfree + d->segs.nreclaim <= want)
+			want += shadow_kept_segments(d);
 		evict_until(d, want);
 	}
 	return 0;
