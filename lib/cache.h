@@ -38,6 +38,8 @@ struct key_req {
 	bool io_done;
 	int io_res;
 	struct key_req *wq_next;	/* segment write FIFO */
+	struct key_req *pend_next;	/* same-hash writes in flight (pending.c) */
+	uint32_t pend_hash;
 	struct key_req *wait_next;	/* waiting for a free segment */
 	struct key_req *gate_next;	/* waiting for the class's previous segment */
 	/* delete records: what the record hides, linked to its segment on commit */
@@ -74,6 +76,13 @@ struct dealloc_req {
 	uint32_t seg;
 };
 
+/* Writes reserved and not yet committed, by key (pending.c). cache->lock. */
+struct pend_tab {
+	struct key_req **buckets;
+	uint32_t nbuckets;		/* power of two */
+	uint64_t count;
+};
+
 struct devctx {
 	struct fdpkv_cache *cache;
 	unsigned int idx;
@@ -82,6 +91,7 @@ struct devctx {
 	struct superblock sb;
 	uint64_t uuid64;
 	struct seg_table segs;			/* cache->lock */
+	struct pend_tab pend;			/* cache->lock */
 	struct key_req *waiters, *waiters_tail;	/* cache->lock */
 	void *zeros;				/* pad source, ZEROS_BYTES; cache->lock */
 	struct dealloc_req *dreq;		/* one per segment */
@@ -156,6 +166,7 @@ struct fdpkv_cache {
 	struct arena *arenas[ARENA_MAX];	/* by id, NULL = free */
 	atomic_ullong next_id;
 	atomic_bool closing;
+	struct evictor *evictor;		/* evictor.c; NULL: evict inline */
 
 	unsigned int nclasses, ndata;
 	struct {
@@ -259,6 +270,22 @@ void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e);
 
 /* reclaim.c */
 void seg_try_dealloc(struct devctx *d, uint32_t s);
+
+/* pending.c */
+int pend_init(struct pend_tab *t);
+void pend_destroy(struct pend_tab *t);
+void pend_add(struct pend_tab *t, struct key_req *kr);
+void pend_del(struct pend_tab *t, struct key_req *kr);
+/* The next write in flight of @key after @after (NULL: the first), or NULL. */
+struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
+			  const void *key, uint32_t klen);
+
+/* evictor.c */
+int evictor_start(struct fdpkv_cache *c);
+void evictor_stop(struct fdpkv_cache *c);
+void evictor_kick(struct fdpkv_cache *c);		/* never blocks on eviction */
+bool evictor_is_self(const struct fdpkv_cache *c);	/* or no evictor: evict inline */
+void evictor_hold(struct fdpkv_cache *c, bool hold);	/* tests */
 
 /* arena.c */
 /*

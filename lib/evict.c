@@ -42,27 +42,10 @@ struct index_entry *seg_oldest(const struct segment *sg)
 		;
 	return e;
 }
-/* Is a write of @e's key reserved and not yet committed? cache->lock held.
- * @busy caches the segments with writes in flight across calls (*nbusy < 0:
- * not collected yet). */
-static bool key_write_pending(struct devctx *d, const struct index_entry *e, uint32_t *busy,
-			      int64_t *nbusy)
+/* Is a write of @e's key reserved and not yet committed? cache->lock held. */
+static bool key_write_pending(const struct devctx *d, const struct index_entry *e)
 {
-	struct seg_table *t = &d->segs;
-	const struct key_req *kr;
-	int64_t i;
-
-	if (*nbusy < 0) {
-		*nbusy = 0;
-		for (i = 0; i < t->n; i++)
-			if (t->segs[i].wq_head)
-				busy[(*nbusy)++] = (uint32_t)i;
-	}
-	for (i = 0; i < *nbusy; i++)
-		for (kr = t->segs[busy[i]].wq_head; kr; kr = kr->wq_next)
-			if (kr->klen == e->klen && !memcmp(kr->key, e->key, e->klen))
-				return true;
-	return false;
+	return pend_find(&d->pend, NULL, e->key, e->klen) != NULL;
 }
 /*
  * Evict segment @s: drop its entries (reported by fdpkv_take_evicted, oldest
@@ -74,8 +57,6 @@ static void evict_segment(struct devctx *d, uint32_t s)
 	struct fdpkv_cache *c = d->cache;
 	struct segment *sg = &d->segs.segs[s];
 	struct index_entry *e, *prev;
-	uint32_t *busy = NULL;
-	int64_t nbusy = -1;
 
 	/* first: nothing below may pick this segment again */
 	sg->state = SEG_RECLAIM;
@@ -104,16 +85,13 @@ static void evict_segment(struct devctx *d, uint32_t s)
 				evict_entry_shadow(d, s, e);
 		}
 	}
-	if (c->cfg.reinsert)
-		busy = malloc(sizeof(*busy) * d->segs.n);
 	for (e = seg_oldest(sg); e; e = prev) {
 		prev = e->seg_prev;
-		if (busy && (e->flags & IDX_F_READ) && !key_write_pending(d, e, busy, &nbusy) &&
+		if (c->cfg.reinsert && (e->flags & IDX_F_READ) && !key_write_pending(d, e) &&
 		    reinsert_start(d, s, e) == 0)
 			continue;
 		evict_entry_shadow(d, s, e);
 	}
-	free(busy);
 	atomic_fetch_add(&c->st.evicted_segments, 1);
 	seg_try_dealloc(d, s);
 }

@@ -184,8 +184,10 @@ static void cache_free(struct fdpkv_cache *c)
 	unsigned int i;
 	struct evicted *ev, *next;
 
+	evictor_stop(c);
 	for (i = 0; i < c->ndev; i++) {
 		engine_stop(c->devs[i].eng);
+		pend_destroy(&c->devs[i].pend);
 		free(c->devs[i].zeros);
 		free(c->devs[i].dreq);
 		c->devs[i].eng = NULL;
@@ -315,6 +317,8 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		for (unsigned int k = 0; k < FDPKV_MAX_CLASSES; k++)
 			d->gate[k].cur_seg = UINT32_MAX;
 		ret = segs_init(&d->segs, (uint32_t)d->sb.nsegments, d->sb.segment_bytes);
+		if (!ret)
+			ret = pend_init(&d->pend);
 		if (!ret) {
 			d->dreq = calloc(d->sb.nsegments, sizeof(*d->dreq));
 			ret = d->dreq ? 0 : -ENOMEM;
@@ -334,6 +338,8 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		cache_free(c);
 		return ret;
 	}
+	/* without the thread (-EAGAIN), writes evict inline as they used to */
+	evictor_start(c);
 	*out = c;
 	return 0;
 }

@@ -110,33 +110,27 @@ void entry_set_shadow(struct fdpkv_cache *c, struct index_entry *e)
  */
 static bool shadow_to_pending_writes(struct devctx *d, const uint8_t *key, uint32_t klen)
 {
-	struct seg_table *t = &d->segs;
-	struct key_req *kr;
+	struct key_req *kr = NULL;
 	bool any = false;
-	uint32_t i;
 
-	for (i = 0; i < t->n; i++) {
-		for (kr = t->segs[i].wq_head; kr; kr = kr->wq_next) {
-			if (kr->klen != klen || memcmp(kr->key, key, klen))
-				continue;
-			/*
-			 * A re-insert copy never takes the duty over: it is an
-			 * old version itself, and it cannot commit once the key
-			 * has left the index (which is why we are here).
-			 */
-			if (!kr->op && !kr->carry)
-				continue;
-			if (!(kr->flags & OBJ_F_TOMBSTONE)) {
-				kr->shadows = true;
-			} else if (kr->shadow) {
-				/* a delete record in flight: hide all before it */
-				kr->shadow->seg = SHADOW_ANY;
-				kr->shadow->bound = kr->seq;
-			} else {
-				continue;
-			}
-			any = true;
+	while ((kr = pend_find(&d->pend, kr, key, klen))) {
+		/*
+		 * A re-insert copy never takes the duty over: it is an old
+		 * version itself, and it cannot commit once the key has left
+		 * the index (which is why we are here).
+		 */
+		if (!kr->op && !kr->carry)
+			continue;
+		if (!(kr->flags & OBJ_F_TOMBSTONE)) {
+			kr->shadows = true;
+		} else if (kr->shadow) {
+			/* a delete record in flight: hide all before it */
+			kr->shadow->seg = SHADOW_ANY;
+			kr->shadow->bound = kr->seq;
+		} else {
+			continue;
 		}
+		any = true;
 	}
 	return any;
 }

@@ -102,10 +102,11 @@ int stage_object(struct fdpkv_cache *c, struct key_req *kr, const void *value)
 	p = kr->staging;
 	memcpy(p + OBJ_HDR_SIZE, kr->key, kr->klen);
 	if (kr->vlen && !kr->arena) {
-		memcpy(p + used, value, kr->vlen);
+		kr->vcrc = crc32c_copy(0, p + used, value, kr->vlen);
 		used += kr->vlen;
+	} else {
+		kr->vcrc = crc32c(0, value, kr->vlen);
 	}
 	memset(p + used, 0, head - used);
-	kr->vcrc = crc32c(0, value, kr->vlen);
 	return 0;
 }

@@ -51,6 +51,7 @@ int slot_reserve(struct devctx *d, struct key_req *kr)
 	else
 		sg->wq_head = kr;
 	sg->wq_tail = kr;
+	pend_add(&d->pend, kr);
 	return 0;
 }
 /* Encode @kr's header into its staging image and write it. cache->lock held
@@ -99,14 +100,30 @@ void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
  * Reserve space for @kr and submit its write, or queue it until a segment
  * being deallocated is free. Called with cache->lock held. Returns 0 when
  * submitted or queued, else -errno (the caller completes the key).
+ *
+ * A user write never evicts here (fdpkv_submit must not block): without room
+ * it queues and the evictor (evictor.c) evicts and retries it, failing it
+ * with -ENOSPC there if nothing can be evicted. Writes eviction starts
+ * itself, and any write when there is no evictor, evict inline.
  */
 int reserve_and_submit(struct key_req *kr)
 {
 	struct fdpkv_cache *c = kr_cache(kr);
 	struct devctx *d = &c->devs[kr->dev];
+	bool inline_evict = !kr->op || evictor_is_self(c);
 	int ret;
 
 	ret = slot_reserve(d, kr);
+	if (ret == -ENOSPC && !inline_evict) {
+		kr->wait_next = NULL;
+		if (d->waiters_tail)
+			d->waiters_tail->wait_next = kr;
+		else
+			d->waiters = kr;
+		d->waiters_tail = kr;
+		evictor_kick(c);
+		return 0;
+	}
 	if (ret == -ENOSPC) {
 		/* one more while the last free segment is kept (shadow.c) */
 		evict_until(d, MAX(1u, c->cfg.free_segments_low) + shadow_kept_segments(d));
@@ -133,7 +150,9 @@ int reserve_and_submit(struct key_req *kr)
 	 * writes go in reservation order only.
 	 */
 	gate_submit(d, kr);
-	if (d->segs.nfree < c->cfg.free_segments_low) {
+	if (d->segs.nfree < c->cfg.free_segments_low && !inline_evict) {
+		evictor_kick(c);	/* keeps the reserve ahead of need */
+	} else if (d->segs.nfree < c->cfg.free_segments_low) {
 		uint32_t want = c->cfg.free_segments_low;
 
 		/* one more while the last free segment is kept (shadow.c);
@@ -283,6 +302,7 @@ static void write_done(struct io_cmd *cmd, int res)
 		sg->wq_head = h->wq_next;
 		if (!sg->wq_head)
 			sg->wq_tail = NULL;
+		pend_del(&d->pend, h);
 		sg->writes--;
 		if (h->io_res < 0 && !sg->broken) {
 			sg->broken = true;
