@@ -7,7 +7,8 @@
 # on a disk file, with 1..4 submitting threads. Writes one CSV and a PNG plot
 # of throughput vs value size (1 thread, tmpfs and disk). With the plugin
 # built (make plugin), also plugin/bench_overhead.py (Python cost per key at
-# batch 1/16/256) and plugin/bench_submit_latency.py (submit_latency.csv).
+# batch 1/16/256), plugin/bench_plugin_tput.py (FdpKvConnector / lib at
+# 32 MiB) and plugin/bench_submit_latency.py (submit_latency.csv).
 #
 #   bench/run.sh [OUTDIR]          (default build/bench; make bench first)
 #
@@ -92,6 +93,8 @@ done
 if [ "${BENCH_PLUGIN:-1}" != 0 ] && ls "$top"/plugin/fdpkv_lmcache/_native*.so >/dev/null 2>&1; then
 	echo "== plugin overhead per key" | tee -a "$log"
 	/usr/bin/python3 "$top/plugin/bench_overhead.py" --dir "${tmpfs:-/tmp}" | tee -a "$log"
+	echo "== plugin vs lib throughput, 32 MiB, aligned buffers" | tee -a "$log"
+	/usr/bin/python3 "$top/plugin/bench_plugin_tput.py" --dir "${tmpfs:-/tmp}" | tee -a "$log"
 	echo "== submit latency, aged device" | tee -a "$log"
 	rm -f "$out/submit_latency.csv"
 	/usr/bin/python3 "$top/plugin/bench_submit_latency.py" --dir "${disk:-/var/tmp}" \
