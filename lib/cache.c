@@ -14,6 +14,8 @@
  *   staging.c   staging buffers and their pool; what of an object is staged
  *   read.c      GET, EXISTS, LOOKUP_LOCK and unlock
  *   evict.c     eviction: FIFO by segment, and what of a segment is copied
+ *   evictor.c   the thread that evicts ahead of need, so that submits never do
+ *   pending.c   writes reserved and not yet committed, found by key
  *   reinsert.c  re-insert copies of evicted objects that were read
  *   shadow.c    shadowed objects: carried delete records
  *   reclaim.c   deallocating evicted segments: flush, deallocate, wipe, quarantine

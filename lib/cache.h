@@ -6,8 +6,9 @@
  *
  * Locking: cache->lock protects the index, every device's segment table and
  * space waiters, usage, the evicted list and the sequence counter. It nests
- * outside an engine's queue lock and the completion queue lock; completion
- * callbacks run on device threads and take it themselves.
+ * outside an engine's queue lock, the completion queue lock and the
+ * evictor's (evictor_kick is called with it held); completion callbacks run
+ * on device threads and take it themselves, and so does the evictor thread.
  */
 #ifndef FDPKV_CACHE_H
 #define FDPKV_CACHE_H

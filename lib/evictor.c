@@ -65,25 +65,38 @@ void evictor_hold(struct fdpkv_cache *c, bool hold)
 	pthread_mutex_unlock(&ev->mu);
 }
 
-/* One pass over every device: evict to the reserve, retry waiting writes. */
+/*
+ * One pass over every device: evict to the reserve, one segment per hold of
+ * the cache lock (submits take it too: they wait for one segment's eviction
+ * at most, never for the whole reserve), then retry waiting writes.
+ */
 static void evictor_pass(struct fdpkv_cache *c)
 {
 	struct key_req *failed = NULL;
 	unsigned int i;
 
-	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < c->ndev; i++) {
 		struct devctx *d = &c->devs[i];
-		uint32_t want = MAX(1u, c->cfg.free_segments_low);
 
-		if (d->segs.nfree + d->segs.nreclaim <= want)
-			want += shadow_kept_segments(d);
-		if (d->segs.nfree < want)
-			evict_until(d, want);
+		for (;;) {
+			uint32_t want = MAX(1u, c->cfg.free_segments_low), have;
+
+			pthread_mutex_lock(&c->lock);
+			have = d->segs.nfree + d->segs.nreclaim;
+			if (have <= want)
+				want += shadow_kept_segments(d);
+			if (d->segs.nfree >= want || have >= want ||
+			    evict_until(d, have + 1) <= have) {
+				pthread_mutex_unlock(&c->lock);
+				break;
+			}
+			pthread_mutex_unlock(&c->lock);
+		}
+		pthread_mutex_lock(&c->lock);
 		if (d->waiters)
 			retry_waiters(d, &failed);
+		pthread_mutex_unlock(&c->lock);
 	}
-	pthread_mutex_unlock(&c->lock);
 	complete_failed(failed);
 }
 

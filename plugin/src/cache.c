@@ -764,10 +764,13 @@ static PyObject *cache_unlock(CacheObject *self, PyObject *keys_in)
 		Py_DECREF(keys);
 		return NULL;
 	}
+	/* the cache lock may be held by eviction: never wait for it with the GIL */
+	Py_BEGIN_ALLOW_THREADS
 	pthread_rwlock_rdlock(&self->rw);
 	if (self->cache)
 		fdpkv_unlock(self->cache, (unsigned int)n, karr);
 	pthread_rwlock_unlock(&self->rw);
+	Py_END_ALLOW_THREADS
 	PyMem_Free(karr);
 	Py_DECREF(keys);
 	Py_RETURN_NONE;
@@ -1127,18 +1130,41 @@ out:
 	return ret;
 }
 
+/*
+ * Evicted keys are collected without the GIL (fdpkv_take_evicted takes the
+ * cache lock, which eviction may hold: no Python thread may wait for that),
+ * then turned into Python objects.
+ */
+struct evicted_key {
+	struct evicted_key *next;
+	uint64_t vlen;
+	uint32_t klen;
+	uint8_t key[];
+};
+
 struct evicted_ctx {
-	PyObject *list;
+	struct evicted_key *head, **tail;
+	size_t n;
 	int failed;
 };
 
 static void evicted_cb(void *arg, const void *key, uint32_t klen, uint64_t vlen)
 {
 	struct evicted_ctx *ctx = arg;
+	struct evicted_key *e = malloc(sizeof(*e) + klen);
 
-	/* The library forgets reported keys: keep appending even after a failure. */
-	if (!ctx->failed && key_append(ctx->list, key, klen, vlen) < 0)
+	/* The library forgets reported keys: keep the others after a failure. */
+	if (!e) {
 		ctx->failed = 1;
+		return;
+	}
+	e->next = NULL;
+	e->vlen = vlen;
+	e->klen = klen;
+	memcpy(e->key, key, klen);
+	*ctx->tail = e;
+	ctx->tail = &e->next;
+	ctx->n++;
 }
 
 PyDoc_STRVAR(take_evicted_doc,
@@ -1148,24 +1174,30 @@ PyDoc_STRVAR(take_evicted_doc,
 
 static PyObject *cache_take_evicted(CacheObject *self, PyObject *unused)
 {
-	struct evicted_ctx ctx = { PyList_New(0), 0 };
+	struct evicted_ctx ctx = { NULL, NULL, 0, 0 };
+	struct evicted_key *e, *next;
+	PyObject *list;
 	int rc = 0;
 
-	if (!ctx.list)
-		return NULL;
+	ctx.tail = &ctx.head;
+	Py_BEGIN_ALLOW_THREADS
 	pthread_rwlock_rdlock(&self->rw);
 	if (self->cache)
 		rc = fdpkv_take_evicted(self->cache, evicted_cb, &ctx);
 	pthread_rwlock_unlock(&self->rw);
-	if (ctx.failed) {
-		Py_DECREF(ctx.list);
-		return NULL;
+	Py_END_ALLOW_THREADS
+	list = rc < 0 || ctx.failed ? NULL : PyList_New(0);
+	for (e = ctx.head; e; e = next) {
+		next = e->next;
+		if (list && key_append(list, e->key, e->klen, e->vlen) < 0)
+			Py_CLEAR(list);
+		free(e);
 	}
-	if (rc < 0) {
-		Py_DECREF(ctx.list);
+	if (rc < 0)
 		return native_set_errno(rc, NULL);
-	}
-	return ctx.list;
+	if (ctx.failed)
+		return PyErr_NoMemory();
+	return list;
 }
 
 PyDoc_STRVAR(register_arena_doc,
