@@ -96,6 +96,17 @@ void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
 	cmd_value_part(kr);
 	engine_submit(d->eng, &kr->cmd);
 }
+/* Queue @kr last among the writes waiting for a free segment. cache->lock held. */
+static void wait_for_room(struct devctx *d, struct key_req *kr)
+{
+	kr->wait_next = NULL;
+	if (d->waiters_tail)
+		d->waiters_tail->wait_next = kr;
+	else
+		d->waiters = kr;
+	d->waiters_tail = kr;
+}
+
 /*
  * Reserve space for @kr and submit its write, or queue it until a segment
  * being deallocated is free. Called with cache->lock held. Returns 0 when
@@ -115,12 +126,7 @@ int reserve_and_submit(struct key_req *kr)
 
 	ret = slot_reserve(d, kr);
 	if (ret == -ENOSPC && !inline_evict) {
-		kr->wait_next = NULL;
-		if (d->waiters_tail)
-			d->waiters_tail->wait_next = kr;
-		else
-			d->waiters = kr;
-		d->waiters_tail = kr;
+		wait_for_room(d, kr);
 		evictor_kick(c);
 		return 0;
 	}
@@ -134,12 +140,7 @@ int reserve_and_submit(struct key_req *kr)
 			shadow_wait_first(d, kr);
 			return 0;
 		}
-		kr->wait_next = NULL;
-		if (d->waiters_tail)
-			d->waiters_tail->wait_next = kr;
-		else
-			d->waiters = kr;
-		d->waiters_tail = kr;
+		wait_for_room(d, kr);
 		return 0;
 	}
 	if (ret)
