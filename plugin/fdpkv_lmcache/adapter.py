@@ -550,6 +550,10 @@ class FdpKvL2Adapter(L2AdapterInterface):
     def _process(self, completions) -> None:
         stored_keys, stored_sizes, accessed, deleted = [], [], [], []
         kinds, waiters = set(), []
+        # Taken before the adapter's lock (and after the drain, as before):
+        # it takes the cache's lock, which eviction may hold for a while, and
+        # submits must not wait for that behind our lock.
+        evicted = self._cache.take_evicted()
         with self._lock:
             for lid, op, result, status, vlen in completions:
                 t = self._pending.pop(lid, None)
@@ -586,7 +590,7 @@ class FdpKvL2Adapter(L2AdapterInterface):
                     if ev is not None:
                         waiters.append(ev)
             # Keys the library evicted by itself: deleted as far as LMCache knows.
-            for s, _vlen in self._cache.take_evicted():
+            for s, _vlen in evicted:
                 rec = self._account_remove(s)
                 if rec is not None:
                     deleted.append(rec[2])
