@@ -285,6 +285,36 @@ static struct fdpkv_cache *open_fresh(const struct fdpkv_config *cfg, const char
 	return c;
 }
 
+/*
+ * A SET phase then a GET phase on a fresh cache, keeping the best of each;
+ * with @arena, registered first (and the stats kept in @st).
+ */
+static void lib_round(struct phase *ph, const struct fdpkv_config *cfg, const char *path,
+		      void *arena, size_t arena_len, struct result *set, struct result *get,
+		      bool first, struct fdpkv_stats *st)
+{
+	struct result r;
+	int ret;
+
+	ph->c = open_fresh(cfg, path);
+	if (arena) {
+		ret = fdpkv_register_arena(ph->c, arena, arena_len);
+		if (ret < 0) {
+			fprintf(stderr, "register_arena: %s\n", strerror(-ret));
+			exit(1);
+		}
+	}
+	ph->op = FDPKV_OP_SET;
+	run_phase(ph, lib_thread, &r);
+	keep_best(set, &r, first);
+	ph->op = FDPKV_OP_GET;
+	run_phase(ph, lib_thread, &r);
+	keep_best(get, &r, first);
+	if (st)
+		fdpkv_stats(ph->c, st);
+	fdpkv_close(ph->c);
+}
+
 static int open_raw(const char *path, bool *direct)
 {
 	int fd;
@@ -310,9 +340,7 @@ int main(int argc, char **argv)
 	struct result ls, lg, ps, pg, as, ag, rw, rr, r;
 	struct fdpkv_stats st;
 	uint8_t *arena;
-	int ret;
 	struct fdpkv_config cfg;
-	struct fdpkv_cache *c;
 	char err[256], uri[300];
 	const char *path, *label = NULL;
 	void **bufs, **mis;
@@ -373,41 +401,12 @@ int main(int argc, char **argv)
 		keep_best(&rr, &r, !round);
 		close(ph.fd);
 
-		ph.c = c = open_fresh(&cfg, path);
 		ph.bufs = mis;
-		ph.op = FDPKV_OP_SET;
-		run_phase(&ph, lib_thread, &r);
-		keep_best(&ls, &r, !round);
-		ph.op = FDPKV_OP_GET;
-		run_phase(&ph, lib_thread, &r);
-		keep_best(&lg, &r, !round);
-		fdpkv_close(c);
-
-		ph.c = c = open_fresh(&cfg, path);
+		lib_round(&ph, &cfg, path, NULL, 0, &ls, &lg, !round, NULL);
 		ph.bufs = bufs;
-		ph.op = FDPKV_OP_SET;
-		run_phase(&ph, lib_thread, &r);
-		keep_best(&ps, &r, !round);
-		ph.op = FDPKV_OP_GET;
-		run_phase(&ph, lib_thread, &r);
-		keep_best(&pg, &r, !round);
-		fdpkv_close(c);
-
+		lib_round(&ph, &cfg, path, NULL, 0, &ps, &pg, !round, NULL);
 		/* the same with the buffers registered: values move without a copy */
-		ph.c = c = open_fresh(&cfg, path);
-		ret = fdpkv_register_arena(c, arena, (size_t)qd * size);
-		if (ret < 0) {
-			fprintf(stderr, "register_arena: %s\n", strerror(-ret));
-			return 1;
-		}
-		ph.op = FDPKV_OP_SET;
-		run_phase(&ph, lib_thread, &r);
-		keep_best(&as, &r, !round);
-		ph.op = FDPKV_OP_GET;
-		run_phase(&ph, lib_thread, &r);
-		keep_best(&ag, &r, !round);
-		fdpkv_stats(c, &st);
-		fdpkv_close(c);
+		lib_round(&ph, &cfg, path, arena, (size_t)qd * size, &as, &ag, !round, &st);
 		unlink(path);
 	}
 
