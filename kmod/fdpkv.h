@@ -21,6 +21,7 @@
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 
+#include "fdpkv_cmd.h"
 #include "fdpkv_compat.h"
 #include "fdpkv_tables.h"
 
@@ -40,6 +41,7 @@ struct fdpkv_ns {
 	u32			max_transfer;
 	u64			capacity;		/* logical blocks */
 	u64			ru_size;		/* bytes, as told at attach */
+	struct fdpkv_ns_format	format;			/* as identified at attach */
 	char			path[FDPKV_PATH_MAX];
 	struct fdpkv_bdev	bdev;
 	struct request_queue	*queue;
@@ -63,6 +65,7 @@ int fdpkv_ns_detach(u32 index);
 void fdpkv_ns_detach_all(void);
 unsigned int fdpkv_ns_count(void);
 
+int fdpkv_admin_identify(struct block_device *bdev, u8 cns, u32 nsid, void *out);
 int fdpkv_io_ruh_status(struct fdpkv_ns *ns, struct block_device *bdev, u32 nsid,
 			u16 *pids, unsigned int max);
 int fdpkv_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);

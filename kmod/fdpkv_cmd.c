@@ -5,6 +5,7 @@
 #include <linux/bitfield.h>
 #include <linux/errno.h>
 #include <linux/nvme.h>
+#include <linux/string.h>
 
 #include "fdpkv_cmd.h"
 
@@ -62,4 +63,37 @@ bool fdpkv_cmd_changes_media(u8 opcode)
 	default:
 		return false;
 	}
+}
+
+/**
+ * fdpkv_id_ns_format - the current LBA format of a namespace (Identify Namespace)
+ * @id: the Identify Namespace data
+ * @f: filled with the format
+ *
+ * Return: 0, or -EOPNOTSUPP when the format carries metadata or protection
+ * information (@f says which), or -EINVAL when FLBAS names a format the
+ * namespace does not list or the data size is not 512 B..64 KiB.
+ */
+int fdpkv_id_ns_format(const struct nvme_id_ns *id, struct fdpkv_ns_format *f)
+{
+	u8 idx = nvme_lbaf_index(id->flbas);
+
+	memset(f, 0, sizeof(*f));
+	if (idx > id->nlbaf || idx >= ARRAY_SIZE(id->lbaf))
+		return -EINVAL;
+	f->lba_shift = id->lbaf[idx].ds;
+	f->ms = le16_to_cpu(id->lbaf[idx].ms);
+	f->extended = !!(id->flbas & NVME_NS_FLBAS_META_EXT);
+	f->pi_type = id->dps & NVME_NS_DPS_PI_MASK;
+	f->nsze = le64_to_cpu(id->nsze);
+	if (f->lba_shift < 9 || f->lba_shift > 16)
+		return -EINVAL;
+	/*
+	 * With metadata the device moves NLB x (LBA + MS) bytes (extended
+	 * LBAs) or DMAs metadata to the command's metadata pointer (separate):
+	 * either way more than the data buffer the module maps.
+	 */
+	if (f->ms || f->pi_type)
+		return -EOPNOTSUPP;
+	return 0;
 }

@@ -46,6 +46,7 @@ struct fdpkv_nvme_request_head {
 };
 
 #define FDPKV_NVME_REQ_CANCELLED	BIT(0)	/* NVME_REQ_CANCELLED */
+#define FDPKV_NVME_REQ_USERCMD		BIT(1)	/* NVME_REQ_USERCMD */
 
 static struct fdpkv_nvme_request_head *fdpkv_nvme_req(struct request *rq)
 {
@@ -315,6 +316,13 @@ static int fdpkv_uring_submit(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 	if (ret)
 		goto free_rq;
 	nvme_init_request(rq, &nc);
+	/*
+	 * As the driver's own passthrough marks it: a user command, which
+	 * nvme-pci sends with SGLs where the controller has them, so the
+	 * transfer is bounded by the descriptor's length, not only by the
+	 * command's NLB.
+	 */
+	fdpkv_nvme_req(rq)->flags |= FDPKV_NVME_REQ_USERCMD;
 	if (c->timeout_ms)
 		rq->timeout = msecs_to_jiffies(c->timeout_ms);
 	ret = fdpkv_uring_map(ns, rq, c, ioucmd, payload, len);

@@ -88,18 +88,56 @@ static int fdpkv_ns_learn_nsid(struct block_device *bdev)
 	return bdev->bd_disk->fops->ioctl(bdev, FDPKV_BLK_MODE_READ, NVME_IOCTL_ID, 0);
 }
 
+/*
+ * The namespace's current LBA format, from the device: refuse metadata and
+ * protection information, whose transfers the module cannot bound to the
+ * buffer it maps (see fdpkv_cmd_check()).
+ */
+static int fdpkv_ns_check_format(struct fdpkv_ns *ns, struct block_device *bdev, void *id)
+{
+	const char *name = bdev->bd_disk->disk_name;
+	struct fdpkv_ns_format *f = &ns->format;
+	int ret;
+
+	ret = fdpkv_admin_identify(bdev, NVME_ID_CNS_NS, ns->nsid, id);
+	if (ret) {
+		pr_err("%s: Identify Namespace failed (%d)\n", name, ret);
+		return ret < 0 ? ret : -EIO;
+	}
+	ret = fdpkv_id_ns_format(id, f);
+	if (ret == -EOPNOTSUPP) {
+		pr_err("%s: LBA format has %u bytes of metadata per block (%s, protection information type %u); refused: the device would transfer more than the data buffer. Reformat without metadata.\n",
+		       name, f->ms, f->extended ? "extended LBA" : "separate buffer", f->pi_type);
+		return ret;
+	}
+	if (ret) {
+		pr_err("%s: Identify Namespace names no valid LBA format\n", name);
+		return ret;
+	}
+	/* the block layer must agree, or it has not caught up with a format */
+	if ((1U << f->lba_shift) != bdev_logical_block_size(bdev) || !bdev_nr_sectors(bdev)) {
+		pr_err("%s: LBA size %u per the device, %u per the block layer; refused\n",
+		       name, 1U << f->lba_shift, bdev_logical_block_size(bdev));
+		return -ESTALE;
+	}
+	return 0;
+}
+
 static int fdpkv_ns_open(struct fdpkv_ns *ns, const char *path, u32 want_nsid)
 {
 	struct block_device *bdev;
 	int ret, nsid;
 	u16 *pids;
+	void *id;
 
-	pids = kcalloc(FDPKV_MAX_PIDS, sizeof(*pids), GFP_KERNEL);
-	if (!pids)
+	/* room for FDPKV_MAX_PIDS placement ids or one Identify data structure */
+	id = kzalloc(4096, GFP_KERNEL);
+	if (!id)
 		return -ENOMEM;
+	pids = id;
 	ret = fdpkv_bdev_open(&ns->bdev, path);
 	if (ret)
-		goto free_pids;
+		goto free_id;
 	bdev = fdpkv_bdev(&ns->bdev);
 	ret = fdpkv_ns_check_bdev(bdev);
 	if (ret)
@@ -110,6 +148,9 @@ static int fdpkv_ns_open(struct fdpkv_ns *ns, const char *path, u32 want_nsid)
 		goto close_bdev;
 	}
 	ns->nsid = nsid;
+	ret = fdpkv_ns_check_format(ns, bdev, id);
+	if (ret)
+		goto close_bdev;
 	ns->queue = bdev->bd_disk->queue;
 	ns->lba_shift = ilog2(bdev_logical_block_size(bdev));
 	ns->capacity = bdev_nr_sectors(bdev) >> (ns->lba_shift - SECTOR_SHIFT);
@@ -132,13 +173,13 @@ static int fdpkv_ns_open(struct fdpkv_ns *ns, const char *path, u32 want_nsid)
 	}
 	fdpkv_ph_table_init(&ns->ph, pids, ret);
 	fdpkv_lease_table_init(&ns->leases, ns->capacity);
-	kfree(pids);
+	kfree(id);
 	return 0;
 
 close_bdev:
 	fdpkv_bdev_close(&ns->bdev);
-free_pids:
-	kfree(pids);
+free_id:
+	kfree(id);
 	return ret;
 }
 

@@ -102,7 +102,19 @@ static int fdpkv_check_placement(const struct nvme_uring_cmd *c,
 	return 0;
 }
 
-/* Read, Write, Write Zeroes: one LBA range in the caller's leases. */
+/*
+ * Read, Write, Write Zeroes: one LBA range in the caller's leases.
+ *
+ * The device must never transfer more than the buffer the module maps. It
+ * moves NLB x (LBA size + metadata size) bytes, plus metadata to the
+ * metadata pointer when that is separate; so, with the namespace formatted
+ * without metadata (attach refuses any other format) and its LBA size the
+ * current one (the caller checks the geometry before this):
+ *  - data_len is exactly NLB x LBA size, and the mapping is data_len long;
+ *  - no metadata pointer or length (fdpkv_cmd_check());
+ *  - no protection information: PRINFO (CDW12[29:26]) and the PI tags of
+ *    CDW14/CDW15 are zero, so the device neither inserts nor strips any.
+ */
 static int fdpkv_check_rw(const struct nvme_uring_cmd *c, const struct fdpkv_cmd_ctx *ctx,
 			  enum fdpkv_reject *why, struct fdpkv_cmd_effect *eff)
 {
@@ -110,6 +122,8 @@ static int fdpkv_check_rw(const struct nvme_uring_cmd *c, const struct fdpkv_cmd
 	bool has_data = c->opcode != nvme_cmd_write_zeroes;
 	int ret;
 
+	if (FIELD_GET(FDPKV_CDW12_PRINFO, c->cdw12) || c->cdw14 || c->cdw15)
+		return fdpkv_reject(FDPKV_REJECT_FIELD, why);
 	if (has_data) {
 		if (bytes > ctx->max_transfer)
 			return fdpkv_reject(FDPKV_REJECT_TOO_BIG, why);
