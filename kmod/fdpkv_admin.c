@@ -19,8 +19,6 @@
 
 #include "fdpkv.h"
 
-#define FDPKV_ID_LEN	4096	/* every Identify data structure */
-
 /**
  * fdpkv_admin_identify - one Identify command to the namespace's controller
  * @bdev: the namespace's block device (an NVMe namespace, checked)

@@ -18,6 +18,8 @@
 
 /* I/O Management Receive/Send CDW10 bits 7:0: Management Operation. */
 #define FDPKV_IO_MGMT_MO		GENMASK(7, 0)
+/* I/O Management Receive CDW10 bits 31:16: Management Operation Specific. */
+#define FDPKV_IO_MGMT_RECV_MOS		GENMASK(31, 16)
 #define FDPKV_IO_MGMT_MO_RUH_STATUS	1	/* Receive */
 #define FDPKV_IO_MGMT_MO_RUH_UPDATE	1	/* Send */
 /* I/O Management Send CDW10 bits 31:16: number of placement ids, 0's based. */
@@ -124,6 +126,9 @@ static int fdpkv_check_rw(const struct nvme_uring_cmd *c, const struct fdpkv_cmd
 
 	if (FIELD_GET(FDPKV_CDW12_PRINFO, c->cdw12) || c->cdw14 || c->cdw15)
 		return fdpkv_reject(FDPKV_REJECT_FIELD, why);
+	/* reserved bits reach the device as the caller set them: refuse any */
+	if ((c->cdw12 & FDPKV_CDW12_RSVD) || (c->cdw13 & FDPKV_CDW13_RSVD))
+		return fdpkv_reject(FDPKV_REJECT_FIELD, why);
 	if (has_data) {
 		if (bytes > ctx->max_transfer)
 			return fdpkv_reject(FDPKV_REJECT_TOO_BIG, why);
@@ -218,7 +223,8 @@ int fdpkv_cmd_check(const struct nvme_uring_cmd *c, const struct fdpkv_cmd_ctx *
 		return fdpkv_check_dsm(c, ctx, why);
 	case FDPKV_NVME_CMD_IO_MGMT_RECV:
 		/* RUH Status only; it reveals no data, so no lease is needed */
-		if (FIELD_GET(FDPKV_IO_MGMT_MO, c->cdw10) != FDPKV_IO_MGMT_MO_RUH_STATUS)
+		if (FIELD_GET(FDPKV_IO_MGMT_MO, c->cdw10) != FDPKV_IO_MGMT_MO_RUH_STATUS ||
+		    FIELD_GET(FDPKV_IO_MGMT_RECV_MOS, c->cdw10) || (c->cdw10 & GENMASK(15, 8)))
 			return fdpkv_reject(FDPKV_REJECT_FIELD, why);
 		if (!c->data_len || c->data_len > ctx->max_transfer || !c->addr ||
 		    c->data_len != (c->cdw11 + 1ULL) * 4)

@@ -518,6 +518,31 @@ static void check_refuses_protection_information(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
 }
 
+static void check_refuses_reserved_bits(struct kunit *test)
+{
+	struct check_env *e = check_env(test);
+	struct nvme_uring_cmd c;
+	enum fdpkv_reject why;
+
+	c = rw_cmd(nvme_cmd_write, 0, 1, e->granted[0]);
+	c.cdw12 |= 1u << 16;	/* CDW12[19:16] */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_FIELD);
+	c = rw_cmd(nvme_cmd_read, 0, 1, -1);
+	c.cdw13 |= 1u << 8;	/* CDW13[15:8] */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	c = rw_cmd(nvme_cmd_read, 0, 1, -1);
+	c.cdw13 |= 0x7;		/* DSM hints CDW13[7:0] are allowed */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), 0);
+	c = (struct nvme_uring_cmd){ .opcode = FDPKV_NVME_CMD_IO_MGMT_RECV, .nsid = 1,
+				     .addr = 0x1000, .data_len = 4096, .cdw10 = 1 | (1 << 16),
+				     .cdw11 = 4096 / 4 - 1 };	/* MOS set */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_FIELD);
+	c.cdw10 = 1 | (1 << 8);		/* CDW10[15:8] reserved */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+}
+
 static void uapi_struct_sizes(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_info), 96u);
@@ -563,6 +588,7 @@ static struct kunit_case fdpkv_check_cases[] = {
 	KUNIT_CASE(check_ruh_update_pids),
 	KUNIT_CASE(check_transfer_never_exceeds_buffer),
 	KUNIT_CASE(check_refuses_protection_information),
+	KUNIT_CASE(check_refuses_reserved_bits),
 	{}
 };
 
@@ -625,12 +651,48 @@ static void id_ns_format_refuses_metadata(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fdpkv_id_ns_format(id_ns(test, 4, 0, 0, 0), &f), -EINVAL);
 }
 
+static void ns_ident_same_namespace(struct kunit *test)
+{
+	struct fdpkv_ns_ident *a = kunit_kzalloc(test, 2 * sizeof(*a), GFP_KERNEL), *b;
+
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	b = a + 1;
+	a->nsid = 1;
+	strscpy(a->subnqn, "nqn.2019-08.org.qemu:fdpkv-subsys0", sizeof(a->subnqn));
+	*b = *a;
+	/* no unique id: NSID within the subsystem NQN decides */
+	KUNIT_EXPECT_TRUE(test, fdpkv_ns_ident_same(a, b));
+	b->nsid = 2;
+	KUNIT_EXPECT_FALSE(test, fdpkv_ns_ident_same(a, b));
+	b->nsid = 1;
+	b->subnqn[strlen(b->subnqn) - 1] = '1';
+	KUNIT_EXPECT_FALSE(test, fdpkv_ns_ident_same(a, b));
+	/* an EUI-64 both report decides, whatever the NQN says */
+	a->eui64[7] = 1;
+	b->eui64[7] = 1;
+	KUNIT_EXPECT_TRUE(test, fdpkv_ns_ident_same(a, b));
+	b->subnqn[strlen(b->subnqn) - 1] = '0';
+	b->eui64[7] = 2;
+	KUNIT_EXPECT_FALSE(test, fdpkv_ns_ident_same(a, b));
+	/* NGUID comes first */
+	a->nguid[0] = 9;
+	b->nguid[0] = 9;
+	KUNIT_EXPECT_TRUE(test, fdpkv_ns_ident_same(a, b));
+	b->nguid[15] = 1;
+	b->eui64[7] = 1;
+	KUNIT_EXPECT_FALSE(test, fdpkv_ns_ident_same(a, b));
+	/* an empty NQN never matches by itself */
+	memset(a, 0, 2 * sizeof(*a));
+	KUNIT_EXPECT_FALSE(test, fdpkv_ns_ident_same(a, b));
+}
+
 static struct kunit_case fdpkv_cmd_cases[] = {
 	KUNIT_CASE(changes_media_opcodes),
 	KUNIT_CASE(placement_encode_sets_nlb_dtype_dspec),
 	KUNIT_CASE(placement_encode_limits),
 	KUNIT_CASE(placement_decode_roundtrip),
 	KUNIT_CASE(id_ns_format_refuses_metadata),
+	KUNIT_CASE(ns_ident_same_namespace),
 	{}
 };
 

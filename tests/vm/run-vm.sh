@@ -43,7 +43,8 @@ subsys() { # $1 = subsystem number
 [ "${VM_SHARED:-0}" = 1 ] && subsys 0
 for c in $(seq 0 $((ctrls - 1))); do
 	if [ "${VM_SHARED:-0}" = 1 ]; then
-		devs+=(-device "nvme,id=ctrl$c,serial=fdpkv$c,subsys=subsys0,mdts=${VM_MDTS:-7}")
+		# controllers of one subsystem share its serial number
+		devs+=(-device "nvme,id=ctrl$c,serial=fdpkv,subsys=subsys0,mdts=${VM_MDTS:-7}")
 		continue
 	fi
 	subsys "$c"
