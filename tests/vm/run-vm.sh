@@ -16,6 +16,8 @@
 #   VM_LBS      logical block size of every namespace (default 4096)
 #   VM_NS_OPTS  extra nvme-ns properties of every namespace, e.g. metadata
 #               and protection information: "ms=8,mset=1,pi=1"
+#   VM_DRIVE_OPTS extra -drive properties of every namespace's image, e.g. a
+#               slow device: "throttling.bps-total=8388608"
 #   VM_SHARED   1: one FDP subsystem whose namespaces every controller sees
 #               (VM_CTRLS paths to the same namespaces), instead of one
 #               subsystem per controller
@@ -34,7 +36,7 @@ devs=()
 nsdev() { # $1 = drive id, $2 = nsid, $3 = bus property ("" for the subsystem)
 	local img=$work/$1.img
 	truncate -s "${VM_NS_SIZE:-1G}" "$img"
-	devs+=(-drive "id=$1,file=$img,format=raw,if=none")
+	devs+=(-drive "id=$1,file=$img,format=raw,if=none${VM_DRIVE_OPTS:+,$VM_DRIVE_OPTS}")
 	devs+=(-device "nvme-ns,drive=$1,$3nsid=$2,logical_block_size=${VM_LBS:-4096},physical_block_size=${VM_LBS:-4096},fdp.ruhs=0-$((${VM_NRUH:-8} - 1))${VM_NS_OPTS:+,$VM_NS_OPTS}")
 }
 subsys() { # $1 = subsystem number
