@@ -21,15 +21,22 @@
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 
+#include "fdpkv_cmd.h"
 #include "fdpkv_compat.h"
 #include "fdpkv_tables.h"
 
 #define FDPKV_MODULE_VERSION	"0.1.0"
 #define FDPKV_MAX_NAMESPACES	16
+/* bytes of every Identify data structure */
+#define FDPKV_ID_LEN		4096
 
+/*
+ * @tgid: the opener's thread group, shown to readers as seen from their own
+ * pid namespace (pid_vnr())
+ */
 struct fdpkv_file {
-	pid_t	tgid;
-	char	comm[TASK_COMM_LEN];
+	struct pid	*tgid;
+	char		comm[TASK_COMM_LEN];
 };
 
 struct fdpkv_ns {
@@ -40,9 +47,12 @@ struct fdpkv_ns {
 	u32			max_transfer;
 	u64			capacity;		/* logical blocks */
 	u64			ru_size;		/* bytes, as told at attach */
+	struct fdpkv_ns_format	format;			/* as identified at attach */
+	struct fdpkv_ns_ident	ident;			/* as identified at attach */
 	char			path[FDPKV_PATH_MAX];
 	struct fdpkv_bdev	bdev;
 	struct request_queue	*queue;
+	unsigned long		flags;			/* FDPKV_NS_*, atomic bitops */
 
 	spinlock_t		lock;			/* protects the fields below */
 	bool			detached;		/* protected by lock */
@@ -52,6 +62,9 @@ struct fdpkv_ns {
 	u64			rejected[FDPKV_REJECT_NR]; /* protected by lock */
 	atomic64_t		errors;
 };
+
+/* fdpkv_ns.flags: the geometry changed since attach; I/O gets ESTALE */
+#define FDPKV_NS_STALE		0
 
 extern struct mutex fdpkv_ns_mutex;
 extern struct fdpkv_ns *fdpkv_namespaces[FDPKV_MAX_NAMESPACES];
@@ -63,8 +76,9 @@ int fdpkv_ns_detach(u32 index);
 void fdpkv_ns_detach_all(void);
 unsigned int fdpkv_ns_count(void);
 
-int fdpkv_io_ruh_status(struct fdpkv_ns *ns, struct block_device *bdev, u32 nsid,
-			u16 *pids, unsigned int max);
+int fdpkv_admin_identify(struct block_device *bdev, u8 cns, u32 nsid, void *out);
+int fdpkv_io_ruh_status(struct fdpkv_ns *ns, struct block_device *bdev, u16 *pids,
+			unsigned int max);
 int fdpkv_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 
 long fdpkv_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

@@ -26,6 +26,14 @@ static inline const void *fdpkv_uring_cmd_payload(struct io_uring_cmd *ioucmd)
 }
 #endif
 
+/*
+ * Namespaces are opened exclusively, with this holder: a file system or
+ * another exclusive opener cannot share a namespace the module hands out
+ * (EBUSY), while the module may open one namespace twice (its attach of an
+ * already attached namespace then fails with EEXIST, not EBUSY).
+ */
+extern char fdpkv_bdev_holder;
+
 #ifdef FDPKV_HAVE_BDEV_FILE
 /* An opened block device is a struct file. */
 struct fdpkv_bdev {
@@ -36,7 +44,8 @@ struct fdpkv_bdev {
 
 static inline int fdpkv_bdev_open(struct fdpkv_bdev *b, const char *path)
 {
-	b->file = bdev_file_open_by_path(path, BLK_OPEN_READ | BLK_OPEN_WRITE, NULL, NULL);
+	b->file = bdev_file_open_by_path(path, BLK_OPEN_READ | BLK_OPEN_WRITE,
+					 &fdpkv_bdev_holder, NULL);
 	return PTR_ERR_OR_ZERO(b->file);
 }
 
@@ -58,7 +67,8 @@ struct fdpkv_bdev {
 
 static inline int fdpkv_bdev_open(struct fdpkv_bdev *b, const char *path)
 {
-	b->bdev = blkdev_get_by_path(path, FMODE_READ | FMODE_WRITE, NULL);
+	b->bdev = blkdev_get_by_path(path, FMODE_READ | FMODE_WRITE | FMODE_EXCL,
+				     &fdpkv_bdev_holder);
 	return PTR_ERR_OR_ZERO(b->bdev);
 }
 
@@ -69,7 +79,7 @@ static inline struct block_device *fdpkv_bdev(const struct fdpkv_bdev *b)
 
 static inline void fdpkv_bdev_close(struct fdpkv_bdev *b)
 {
-	blkdev_put(b->bdev, FMODE_READ | FMODE_WRITE);
+	blkdev_put(b->bdev, FMODE_READ | FMODE_WRITE | FMODE_EXCL);
 }
 #endif
 

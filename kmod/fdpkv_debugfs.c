@@ -4,6 +4,7 @@
  * counters for humans. Programs use FDPKV_IOC_LIST.
  */
 #include <linux/debugfs.h>
+#include <linux/pid.h>
 #include <linux/seq_file.h>
 
 #include "fdpkv.h"
@@ -41,7 +42,7 @@ static void fdpkv_debugfs_show_ns(struct seq_file *m, struct fdpkv_ns *ns)
 			   s->shared ? " shared" : "", s->nr_holders, s->cmds, s->bytes_written);
 		if (s->nr_holders) {
 			ff = s->holders[0];
-			seq_printf(m, " holder %d (%s)", ff->tgid, ff->comm);
+			seq_printf(m, " holder %d (%s)", pid_vnr(ff->tgid), ff->comm);
 		}
 		seq_putc(m, '\n');
 	}
@@ -52,8 +53,8 @@ static void fdpkv_debugfs_show_ns(struct seq_file *m, struct fdpkv_ns *ns)
 			continue;
 		ff = s->owner;
 		seq_printf(m, "  lease %u slba %llu nlb %llu%s holder %d (%s)\n", s->id, s->slba,
-			   s->nlb, s->flags & FDPKV_LEASE_SHARED ? " shared" : "", ff->tgid,
-			   ff->comm);
+			   s->nlb, s->flags & FDPKV_LEASE_SHARED ? " shared" : "",
+			   pid_vnr(ff->tgid), ff->comm);
 	}
 	spin_unlock(&ns->lock);
 }

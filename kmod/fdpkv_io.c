@@ -20,7 +20,9 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/blk-integrity.h>
 #include <linux/blk-mq.h>
+#include <linux/capability.h>
 #include <linux/nvme.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -46,6 +48,7 @@ struct fdpkv_nvme_request_head {
 };
 
 #define FDPKV_NVME_REQ_CANCELLED	BIT(0)	/* NVME_REQ_CANCELLED */
+#define FDPKV_NVME_REQ_USERCMD		BIT(1)	/* NVME_REQ_USERCMD */
 
 static struct fdpkv_nvme_request_head *fdpkv_nvme_req(struct request *rq)
 {
@@ -90,48 +93,33 @@ static int fdpkv_request_status(struct request *rq, blk_status_t err)
 	return blk_status_to_errno(err);
 }
 
-/**
- * fdpkv_io_ruh_status - placement identifiers of a namespace (RUH Status)
- * @ns: namespace being attached (queue and lba geometry set)
- * @bdev: its block device
- * @nsid: its namespace id
- * @pids: filled with up to @max placement identifiers
- * @max: room in @pids
+/*
+ * One I/O Management Receive of @len bytes into @buf, sent as the module
+ * sends every command, and checked for the head of the driver's request
+ * data: after nvme_init_request() its cmd must point at a copy of ours.
  *
- * Also checks that the NVMe driver's per-request data starts as expected:
- * nothing is forwarded to a driver whose layout this module does not know.
- *
- * Return: number of identifiers, a positive NVMe status mapped to -EIO, or
- * a negative errno (-EOPNOTSUPP: unknown driver layout).
+ * Return: 0, the NVMe status (positive) or a negative errno (-EOPNOTSUPP:
+ * unknown driver layout).
  */
-int fdpkv_io_ruh_status(struct fdpkv_ns *ns, struct block_device *bdev, u32 nsid,
-			u16 *pids, unsigned int max)
+static int fdpkv_io_mgmt_recv(struct fdpkv_ns *ns, struct block_device *bdev, u32 cdw10,
+			      void *buf, u32 len)
 {
-	const u32 len = 16 + 32 * FDPKV_MAX_PIDS;	/* header + descriptors */
 	const struct fdpkv_nvme_request_head *nr;
 	struct nvme_command nc;
 	struct request *rq;
-	unsigned int i, n;
-	u8 *buf;
 	int ret;
 
-	buf = kzalloc(len, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
 	memset(&nc, 0, sizeof(nc));
 	nc.common.opcode = FDPKV_NVME_CMD_IO_MGMT_RECV;
-	nc.common.nsid = cpu_to_le32(nsid);
-	nc.common.cdw10 = cpu_to_le32(1);		/* MO 1: RUH Status */
+	nc.common.nsid = cpu_to_le32(ns->nsid);
+	nc.common.cdw10 = cpu_to_le32(cdw10);
 	nc.common.cdw11 = cpu_to_le32(len / 4 - 1);	/* NUMD, 0's based */
 	rq = fdpkv_alloc_request(ns, &nc, 0);
-	if (IS_ERR(rq)) {
-		ret = PTR_ERR(rq);
-		goto free_buf;
-	}
+	if (IS_ERR(rq))
+		return PTR_ERR(rq);
+	rq->rq_flags |= RQF_QUIET;
 	nr = fdpkv_nvme_req(rq);
 	if (!nr->cmd || memcmp(nr->cmd, &nc, sizeof(nc)) || nr->status || nr->flags) {
-		pr_err("%s: NVMe driver request layout not recognized; passthrough disabled\n",
-		       bdev->bd_disk->disk_name);
 		ret = -EOPNOTSUPP;
 		goto free_rq;
 	}
@@ -139,20 +127,65 @@ int fdpkv_io_ruh_status(struct fdpkv_ns *ns, struct block_device *bdev, u32 nsid
 	if (ret)
 		goto free_rq;
 	ret = fdpkv_request_status(rq, blk_execute_rq(rq, false));
+free_rq:
+	blk_mq_free_request(rq);
+	return ret;
+}
+
+/**
+ * fdpkv_io_ruh_status - placement identifiers of a namespace (RUH Status)
+ * @ns: namespace being attached (nsid, queue and lba geometry set)
+ * @bdev: its block device
+ * @pids: filled with up to @max placement identifiers
+ * @max: room in @pids
+ *
+ * Also checks that the NVMe driver's per-request data is laid out as this
+ * module reads it, nothing is forwarded otherwise: the cmd pointer after
+ * nvme_init_request(), and the status of a command that must fail (an
+ * unknown Management Operation), which a moved status field would read as
+ * success.
+ *
+ * Return: number of identifiers, or a negative errno (-EOPNOTSUPP: RUH
+ * Status failed with an NVMe status, or unknown driver layout).
+ */
+int fdpkv_io_ruh_status(struct fdpkv_ns *ns, struct block_device *bdev, u16 *pids,
+			unsigned int max)
+{
+	const u32 len = 16 + 32 * FDPKV_MAX_PIDS;	/* header + descriptors */
+	const char *name = bdev->bd_disk->disk_name;
+	unsigned int i, n;
+	u8 *buf;
+	int ret;
+
+	buf = kzalloc(len, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	/* MO 0xff is reserved: Invalid Field in Command */
+	ret = fdpkv_io_mgmt_recv(ns, bdev, 0xff, buf, 4096);
+	if (ret <= 0) {
+		pr_err("%s: NVMe driver request layout not recognized (probe status %d); passthrough disabled\n",
+		       name, ret);
+		ret = -EOPNOTSUPP;
+		goto free_buf;
+	}
+	ret = fdpkv_io_mgmt_recv(ns, bdev, 1, buf, len);	/* MO 1: RUH Status */
 	if (ret > 0) {
-		pr_info("%s: RUH Status failed with NVMe status %#x (FDP not enabled?)\n",
-			bdev->bd_disk->disk_name, ret);
+		pr_info("%s: RUH Status failed with NVMe status %#x (FDP not enabled?)\n", name,
+			ret);
 		ret = -EOPNOTSUPP;
 	}
 	if (ret)
-		goto free_rq;
+		goto free_buf;
 	/* header: NRUHSD at byte 14; 32-byte descriptors from byte 16, PID first */
-	n = min_t(unsigned int, le16_to_cpu(*(__le16 *)(buf + 14)), max);
+	n = le16_to_cpu(*(__le16 *)(buf + 14));
+	if (n > max) {
+		pr_warn("%s: %u reclaim unit handles; only the first %u are managed\n", name, n,
+			max);
+		n = max;
+	}
 	for (i = 0; i < n; i++)
 		pids[i] = le16_to_cpu(*(__le16 *)(buf + 16 + 32 * i));
 	ret = n;
-free_rq:
-	blk_mq_free_request(rq);
 free_buf:
 	kfree(buf);
 	return ret;
@@ -228,8 +261,32 @@ static int fdpkv_uring_copy_payload(const struct nvme_uring_cmd *c, void **paylo
 	return len;
 }
 
+/*
+ * Whether the namespace still has the geometry it was attached with. An
+ * admin Format (or a resize) changes the LBA size or capacity under the
+ * module: the length check would then use the old LBA size and the device
+ * would move more than the mapped buffer. Read per command from the block
+ * layer, which the NVMe driver revalidates after a format; once changed,
+ * the namespace stays refused until it is detached and attached again.
+ */
+static int fdpkv_ns_check_geometry(struct fdpkv_ns *ns)
+{
+	struct block_device *bdev = fdpkv_bdev(&ns->bdev);
+
+	if (likely(!test_bit(FDPKV_NS_STALE, &ns->flags) &&
+		   bdev_logical_block_size(bdev) == 1U << ns->lba_shift &&
+		   bdev_nr_sectors(bdev) >> (ns->lba_shift - SECTOR_SHIFT) == ns->capacity &&
+		   !blk_get_integrity(bdev->bd_disk)))
+		return 0;
+	if (!test_and_set_bit(FDPKV_NS_STALE, &ns->flags))
+		pr_warn("%s: LBA size, capacity or metadata changed since attach (now %u-byte blocks, %llu sectors); I/O refused with ESTALE until detached and attached again\n",
+			ns->path, bdev_logical_block_size(bdev), bdev_nr_sectors(bdev));
+	return -ESTALE;
+}
+
 static int fdpkv_uring_check(struct fdpkv_ns *ns, struct fdpkv_file *ff,
-			     const struct nvme_uring_cmd *c, const void *payload, int payload_len)
+			     const struct nvme_uring_cmd *c, const void *payload, int payload_len,
+			     struct fdpkv_cmd_effect *eff)
 {
 	struct fdpkv_cmd_ctx ctx = {
 		.nsid		= ns->nsid,
@@ -241,28 +298,35 @@ static int fdpkv_uring_check(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 		.payload	= payload,
 		.payload_len	= payload_len > 0 ? payload_len : 0,
 	};
-	struct fdpkv_cmd_effect eff;
 	enum fdpkv_reject why;
 	int ret;
 
+	ret = fdpkv_ns_check_geometry(ns);
+	if (ret)
+		return ret;
 	spin_lock(&ns->lock);
 	if (payload_len < 0) {
 		why = FDPKV_REJECT_LENGTH;
 		ret = payload_len;
 	} else {
-		ret = fdpkv_cmd_check(c, &ctx, &why, &eff);
+		ret = fdpkv_cmd_check(c, &ctx, &why, eff);
 	}
-	if (ret) {
+	if (ret)
 		ns->rejected[why]++;
-	} else {
-		ns->cmds++;
-		if (eff.ph) {
-			eff.ph->cmds++;
-			eff.ph->bytes_written += eff.bytes;
-		}
-	}
 	spin_unlock(&ns->lock);
 	return ret;
+}
+
+/* Count a command that is about to be sent (checked, and its buffer mapped). */
+static void fdpkv_uring_count(struct fdpkv_ns *ns, const struct fdpkv_cmd_effect *eff)
+{
+	spin_lock(&ns->lock);
+	ns->cmds++;
+	if (eff->ph) {
+		eff->ph->cmds++;
+		eff->ph->bytes_written += eff->bytes;
+	}
+	spin_unlock(&ns->lock);
 }
 
 static int fdpkv_uring_map(struct fdpkv_ns *ns, struct request *rq,
@@ -292,6 +356,7 @@ static int fdpkv_uring_submit(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 			      unsigned int issue_flags)
 {
 	struct fdpkv_uring_pdu *pdu = fdpkv_uring_pdu(ioucmd);
+	struct fdpkv_cmd_effect eff;
 	struct nvme_command nc;
 	struct request *rq;
 	void *payload;
@@ -311,15 +376,28 @@ static int fdpkv_uring_submit(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 		ret = PTR_ERR(rq);
 		goto free_payload;
 	}
-	ret = fdpkv_uring_check(ns, ff, c, payload, len);
+	ret = fdpkv_uring_check(ns, ff, c, payload, len, &eff);
 	if (ret)
 		goto free_rq;
 	nvme_init_request(rq, &nc);
-	if (c->timeout_ms)
+	/*
+	 * As the driver's own passthrough marks it: a user command, which
+	 * nvme-pci sends with SGLs where the controller has them, so the
+	 * transfer is bounded by the descriptor's length, not only by the
+	 * command's NLB.
+	 */
+	fdpkv_nvme_req(rq)->flags |= FDPKV_NVME_REQ_USERCMD;
+	/*
+	 * Only an admin's timeout applies (the opener's credentials). A
+	 * tenant's short one would make the driver abort commands and reset
+	 * the controller for every tenant: it gets the driver's default.
+	 */
+	if (c->timeout_ms && file_ns_capable(ioucmd->file, &init_user_ns, CAP_SYS_ADMIN))
 		rq->timeout = msecs_to_jiffies(c->timeout_ms);
 	ret = fdpkv_uring_map(ns, rq, c, ioucmd, payload, len);
 	if (ret)
 		goto free_rq;
+	fdpkv_uring_count(ns, &eff);
 
 	pdu->has_payload = !!payload;
 	if (payload)
@@ -348,7 +426,8 @@ free_payload:
  * errno: -ENOTTY (unknown cmd_op), -EOPNOTSUPP (ring without SQE128 and
  * CQE32, polled ring), -EINVAL (reserved field), -EBADF (a command that
  * changes media on a file not open for writing), -ENODEV (no such
- * namespace), or a refusal of fdpkv_cmd_check().
+ * namespace), -ESTALE (its geometry changed since attach), or a refusal of
+ * fdpkv_cmd_check().
  */
 int fdpkv_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 {

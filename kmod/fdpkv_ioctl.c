@@ -5,6 +5,7 @@
  */
 #include <linux/capability.h>
 #include <linux/fs.h>
+#include <linux/pid.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -61,6 +62,7 @@ static long fdpkv_ioctl_ns_attach(void __user *argp)
 	a.nr_pids = ns->ph.nr;
 	a.max_transfer = ns->max_transfer;
 	a.capacity = ns->capacity;
+	fdpkv_ns_put(ns);
 	ret = copy_to_user(argp, &a, sizeof(a)) ? -EFAULT : 0;
 free_path:
 	kfree(path);
@@ -169,7 +171,7 @@ static void fdpkv_holder(const void *owner, __u32 *pid, char *comm)
 {
 	const struct fdpkv_file *ff = owner;
 
-	*pid = ff->tgid;
+	*pid = pid_vnr(ff->tgid);	/* as the reader's pid namespace sees it */
 	memcpy(comm, ff->comm, TASK_COMM_LEN);
 }
 

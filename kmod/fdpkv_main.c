@@ -13,6 +13,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
@@ -25,7 +26,7 @@ static int fdpkv_open(struct inode *inode, struct file *file)
 	ff = kzalloc(sizeof(*ff), GFP_KERNEL);
 	if (!ff)
 		return -ENOMEM;
-	ff->tgid = task_tgid_vnr(current);
+	ff->tgid = get_task_pid(current, PIDTYPE_TGID);
 	get_task_comm(ff->comm, current);
 	file->private_data = ff;
 	return nonseekable_open(inode, file);
@@ -52,6 +53,7 @@ static int fdpkv_release(struct inode *inode, struct file *file)
 		spin_unlock(&ns->lock);
 	}
 	mutex_unlock(&fdpkv_ns_mutex);
+	put_pid(ff->tgid);
 	kfree(ff);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blk-mq.h>
+#include <linux/device.h>
 #include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/nvme_ioctl.h>
@@ -22,6 +23,8 @@
 DEFINE_MUTEX(fdpkv_ns_mutex);
 struct fdpkv_ns *fdpkv_namespaces[FDPKV_MAX_NAMESPACES];	/* fdpkv_ns_table_lock */
 static DEFINE_SPINLOCK(fdpkv_ns_table_lock);
+/* the holder of every block device the module opens exclusively */
+char fdpkv_bdev_holder;
 
 /* Take a reference on namespace @index, or NULL if none is attached there. */
 struct fdpkv_ns *fdpkv_ns_get(u32 index)
@@ -63,13 +66,19 @@ unsigned int fdpkv_ns_count(void)
 	return n;
 }
 
-/* Whether @bdev is a whole NVMe namespace the passthrough path can drive. */
+/*
+ * Whether @bdev is a whole NVMe namespace the passthrough path can drive.
+ * Told by the class of the disk's parent device, which does not depend on
+ * whether nvme-core is a module or built in: a namespace disk hangs off its
+ * controller (class "nvme"), a native-multipath head node off its subsystem
+ * (class "nvme-subsystem").
+ */
 static int fdpkv_ns_check_bdev(struct block_device *bdev)
 {
 	struct gendisk *disk = bdev->bd_disk;
+	struct device *parent = disk_to_dev(disk)->parent;
+	const char *class = parent && parent->class ? parent->class->name : "";
 
-	if (!disk->fops->owner || strcmp(module_name(disk->fops->owner), "nvme_core"))
-		return -ENODEV;
 	if (bdev_is_partition(bdev))
 		return -EINVAL;
 	/*
@@ -77,6 +86,10 @@ static int fdpkv_ns_check_bdev(struct block_device *bdev)
 	 * to allocate a passthrough request on, and its paths are hidden
 	 * disks without a device node. Refuse it; see kmod/README.md.
 	 */
+	if (!strcmp(class, "nvme-subsystem"))
+		return -EOPNOTSUPP;
+	if (strcmp(class, "nvme") || !disk->fops->ioctl)
+		return -ENODEV;
 	if (!queue_is_mq(disk->queue))
 		return -EOPNOTSUPP;
 	return 0;
@@ -88,18 +101,76 @@ static int fdpkv_ns_learn_nsid(struct block_device *bdev)
 	return bdev->bd_disk->fops->ioctl(bdev, FDPKV_BLK_MODE_READ, NVME_IOCTL_ID, 0);
 }
 
+/*
+ * The namespace's current LBA format, from the device: refuse metadata and
+ * protection information, whose transfers the module cannot bound to the
+ * buffer it maps (see fdpkv_cmd_check()).
+ */
+static int fdpkv_ns_check_format(struct fdpkv_ns *ns, struct block_device *bdev, void *id)
+{
+	const char *name = bdev->bd_disk->disk_name;
+	struct fdpkv_ns_format *f = &ns->format;
+	int ret;
+
+	ret = fdpkv_admin_identify(bdev, NVME_ID_CNS_NS, ns->nsid, id);
+	if (ret) {
+		pr_err("%s: Identify Namespace failed (%d)\n", name, ret);
+		return ret < 0 ? ret : -EIO;
+	}
+	ret = fdpkv_id_ns_format(id, f);
+	if (ret == -EOPNOTSUPP) {
+		pr_err("%s: LBA format has %u bytes of metadata per block (%s, protection information type %u); refused: the device would transfer more than the data buffer. Reformat without metadata.\n",
+		       name, f->ms, f->extended ? "extended LBA" : "separate buffer", f->pi_type);
+		return ret;
+	}
+	if (ret) {
+		pr_err("%s: Identify Namespace names no valid LBA format\n", name);
+		return ret;
+	}
+	/* the block layer must agree, or it has not caught up with a format */
+	if ((1U << f->lba_shift) != bdev_logical_block_size(bdev) || !bdev_nr_sectors(bdev)) {
+		pr_err("%s: LBA size %u per the device, %u per the block layer; refused\n",
+		       name, 1U << f->lba_shift, bdev_logical_block_size(bdev));
+		return -ESTALE;
+	}
+	return 0;
+}
+
+/*
+ * What identifies the namespace across controllers (see
+ * fdpkv_ns_ident_same()): @id holds its Identify Namespace data, and room
+ * after it for the controller's.
+ */
+static int fdpkv_ns_learn_ident(struct fdpkv_ns *ns, struct block_device *bdev, void *id)
+{
+	struct nvme_id_ctrl *ctrl = id + FDPKV_ID_LEN;
+	int ret;
+
+	ret = fdpkv_admin_identify(bdev, NVME_ID_CNS_CTRL, 0, ctrl);
+	if (ret) {
+		pr_err("%s: Identify Controller failed (%d)\n", bdev->bd_disk->disk_name, ret);
+		return ret < 0 ? ret : -EIO;
+	}
+	fdpkv_ns_ident_fill(&ns->ident, ns->nsid, id, ctrl);
+	return 0;
+}
+
 static int fdpkv_ns_open(struct fdpkv_ns *ns, const char *path, u32 want_nsid)
 {
 	struct block_device *bdev;
 	int ret, nsid;
 	u16 *pids;
+	void *id;
 
-	pids = kcalloc(FDPKV_MAX_PIDS, sizeof(*pids), GFP_KERNEL);
-	if (!pids)
+	/* two Identify data structures, then room for the placement ids */
+	BUILD_BUG_ON(FDPKV_MAX_PIDS * sizeof(*pids) > 2 * FDPKV_ID_LEN);
+	id = kzalloc(2 * FDPKV_ID_LEN, GFP_KERNEL);
+	if (!id)
 		return -ENOMEM;
+	pids = id;
 	ret = fdpkv_bdev_open(&ns->bdev, path);
 	if (ret)
-		goto free_pids;
+		goto free_id;
 	bdev = fdpkv_bdev(&ns->bdev);
 	ret = fdpkv_ns_check_bdev(bdev);
 	if (ret)
@@ -110,6 +181,12 @@ static int fdpkv_ns_open(struct fdpkv_ns *ns, const char *path, u32 want_nsid)
 		goto close_bdev;
 	}
 	ns->nsid = nsid;
+	ret = fdpkv_ns_check_format(ns, bdev, id);
+	if (ret)
+		goto close_bdev;
+	ret = fdpkv_ns_learn_ident(ns, bdev, id);
+	if (ret)
+		goto close_bdev;
 	ns->queue = bdev->bd_disk->queue;
 	ns->lba_shift = ilog2(bdev_logical_block_size(bdev));
 	ns->capacity = bdev_nr_sectors(bdev) >> (ns->lba_shift - SECTOR_SHIFT);
@@ -123,7 +200,7 @@ static int fdpkv_ns_open(struct fdpkv_ns *ns, const char *path, u32 want_nsid)
 	ns->max_transfer = round_down(ns->max_transfer, 1U << ns->lba_shift);
 	strscpy(ns->path, path, sizeof(ns->path));
 
-	ret = fdpkv_io_ruh_status(ns, bdev, ns->nsid, pids, FDPKV_MAX_PIDS);
+	ret = fdpkv_io_ruh_status(ns, bdev, pids, FDPKV_MAX_PIDS);
 	if (ret < 0)
 		goto close_bdev;
 	if (ret == 0) {		/* FDP is off or the namespace has no handles */
@@ -132,14 +209,21 @@ static int fdpkv_ns_open(struct fdpkv_ns *ns, const char *path, u32 want_nsid)
 	}
 	fdpkv_ph_table_init(&ns->ph, pids, ret);
 	fdpkv_lease_table_init(&ns->leases, ns->capacity);
-	kfree(pids);
+	kfree(id);
 	return 0;
 
 close_bdev:
 	fdpkv_bdev_close(&ns->bdev);
-free_pids:
-	kfree(pids);
+free_id:
+	kfree(id);
 	return ret;
+}
+
+/* Whether @a and @b are one namespace: one block device, or one identity. */
+static bool fdpkv_ns_same(const struct fdpkv_ns *a, const struct fdpkv_ns *b)
+{
+	return fdpkv_bdev(&a->bdev) == fdpkv_bdev(&b->bdev) ||
+	       fdpkv_ns_ident_same(&a->ident, &b->ident);
 }
 
 /**
@@ -147,7 +231,11 @@ free_pids:
  * @path: block device path
  * @nsid: the namespace id the caller expects, 0 for any
  * @ru_size: reclaim unit size in bytes from the admin, 0 if unknown
- * @out: set to the namespace (no reference is taken for the caller)
+ * @out: set to the namespace, with a reference the caller puts
+ *
+ * The device is opened and asked (Identify, RUH Status) without the table
+ * mutex, so a slow device does not stall every other attach, detach, list
+ * and release; the table is checked for the same namespace afterwards.
  *
  * Return: the namespace number, or a negative errno.
  */
@@ -162,13 +250,22 @@ int fdpkv_ns_attach(const char *path, u32 nsid, u64 ru_size, struct fdpkv_ns **o
 	kref_init(&ns->ref);
 	spin_lock_init(&ns->lock);
 	atomic64_set(&ns->errors, 0);
+	ns->ru_size = ru_size;
+	ret = fdpkv_ns_open(ns, path, nsid);
+	if (ret)
+		goto free_ns;
 
 	mutex_lock(&fdpkv_ns_mutex);
 	for (i = 0; i < FDPKV_MAX_NAMESPACES; i++) {
-		if (!fdpkv_namespaces[i]) {
+		struct fdpkv_ns *other = fdpkv_namespaces[i];
+
+		if (!other) {
 			if (slot < 0)
 				slot = i;
-		} else if (!strcmp(fdpkv_namespaces[i]->path, path)) {
+		} else if (fdpkv_ns_same(other, ns)) {
+			/* by another path, a symlink, or another controller */
+			pr_info("%s is %s (nsid %u of %s), attached already as namespace %u\n",
+				path, other->path, ns->nsid, ns->ident.subnqn, other->index);
 			ret = -EEXIST;
 			goto unlock;
 		}
@@ -177,32 +274,23 @@ int fdpkv_ns_attach(const char *path, u32 nsid, u64 ru_size, struct fdpkv_ns **o
 		ret = -ENOSPC;
 		goto unlock;
 	}
-	ret = fdpkv_ns_open(ns, path, nsid);
-	if (ret)
-		goto unlock;
-	for (i = 0; i < FDPKV_MAX_NAMESPACES; i++) {
-		struct fdpkv_ns *other = fdpkv_namespaces[i];
-
-		/* the same namespace by another path (a symlink, a new node) */
-		if (other && fdpkv_bdev(&other->bdev) == fdpkv_bdev(&ns->bdev)) {
-			fdpkv_bdev_close(&ns->bdev);
-			ret = -EEXIST;
-			goto unlock;
-		}
-	}
 	ns->index = slot;
-	ns->ru_size = ru_size;
+	/* the caller's reference: it reads the fields after the mutex is dropped */
+	kref_get(&ns->ref);
 	spin_lock(&fdpkv_ns_table_lock);
 	fdpkv_namespaces[slot] = ns;
 	spin_unlock(&fdpkv_ns_table_lock);
 	mutex_unlock(&fdpkv_ns_mutex);
-	pr_info("attached %s (nsid %u, %u placement handles, %llu blocks of %u bytes)\n",
-		ns->path, ns->nsid, ns->ph.nr, ns->capacity, 1U << ns->lba_shift);
+	pr_info("attached %s (nsid %u of %s, %u placement handles, %llu blocks of %u bytes)\n",
+		ns->path, ns->nsid, ns->ident.subnqn, ns->ph.nr, ns->capacity,
+		1U << ns->lba_shift);
 	*out = ns;
 	return slot;
 
 unlock:
 	mutex_unlock(&fdpkv_ns_mutex);
+	fdpkv_bdev_close(&ns->bdev);
+free_ns:
 	kvfree(ns);
 	return ret;
 }
@@ -218,18 +306,22 @@ static void fdpkv_ns_remove(struct fdpkv_ns *ns)
 	fdpkv_ns_put(ns);
 }
 
-/* Return: 0, -ENOENT (not attached), -EBUSY (handles granted or leases held). */
+/*
+ * Return: 0, -ENODEV (not attached), -EBUSY (handles granted or leases
+ * held). Commands already sent are not waited for: each holds its own
+ * reference, and the block device closes when the last one completes.
+ */
 int fdpkv_ns_detach(u32 index)
 {
 	struct fdpkv_ns *ns;
 	int ret = 0;
 
 	if (index >= FDPKV_MAX_NAMESPACES)
-		return -ENOENT;
+		return -ENODEV;
 	mutex_lock(&fdpkv_ns_mutex);
 	ns = fdpkv_namespaces[index];
 	if (!ns) {
-		ret = -ENOENT;
+		ret = -ENODEV;
 		goto unlock;
 	}
 	spin_lock(&ns->lock);

@@ -18,6 +18,8 @@
 
 /* I/O Management Receive/Send CDW10 bits 7:0: Management Operation. */
 #define FDPKV_IO_MGMT_MO		GENMASK(7, 0)
+/* I/O Management Receive CDW10 bits 31:16: Management Operation Specific. */
+#define FDPKV_IO_MGMT_RECV_MOS		GENMASK(31, 16)
 #define FDPKV_IO_MGMT_MO_RUH_STATUS	1	/* Receive */
 #define FDPKV_IO_MGMT_MO_RUH_UPDATE	1	/* Send */
 /* I/O Management Send CDW10 bits 31:16: number of placement ids, 0's based. */
@@ -102,7 +104,19 @@ static int fdpkv_check_placement(const struct nvme_uring_cmd *c,
 	return 0;
 }
 
-/* Read, Write, Write Zeroes: one LBA range in the caller's leases. */
+/*
+ * Read, Write, Write Zeroes: one LBA range in the caller's leases.
+ *
+ * The device must never transfer more than the buffer the module maps. It
+ * moves NLB x (LBA size + metadata size) bytes, plus metadata to the
+ * metadata pointer when that is separate; so, with the namespace formatted
+ * without metadata (attach refuses any other format) and its LBA size the
+ * current one (the caller checks the geometry before this):
+ *  - data_len is exactly NLB x LBA size, and the mapping is data_len long;
+ *  - no metadata pointer or length (fdpkv_cmd_check());
+ *  - no protection information: PRINFO (CDW12[29:26]) and the PI tags of
+ *    CDW14/CDW15 are zero, so the device neither inserts nor strips any.
+ */
 static int fdpkv_check_rw(const struct nvme_uring_cmd *c, const struct fdpkv_cmd_ctx *ctx,
 			  enum fdpkv_reject *why, struct fdpkv_cmd_effect *eff)
 {
@@ -110,6 +124,11 @@ static int fdpkv_check_rw(const struct nvme_uring_cmd *c, const struct fdpkv_cmd
 	bool has_data = c->opcode != nvme_cmd_write_zeroes;
 	int ret;
 
+	if (FIELD_GET(FDPKV_CDW12_PRINFO, c->cdw12) || c->cdw14 || c->cdw15)
+		return fdpkv_reject(FDPKV_REJECT_FIELD, why);
+	/* reserved bits reach the device as the caller set them: refuse any */
+	if ((c->cdw12 & FDPKV_CDW12_RSVD) || (c->cdw13 & FDPKV_CDW13_RSVD))
+		return fdpkv_reject(FDPKV_REJECT_FIELD, why);
 	if (has_data) {
 		if (bytes > ctx->max_transfer)
 			return fdpkv_reject(FDPKV_REJECT_TOO_BIG, why);
@@ -204,7 +223,8 @@ int fdpkv_cmd_check(const struct nvme_uring_cmd *c, const struct fdpkv_cmd_ctx *
 		return fdpkv_check_dsm(c, ctx, why);
 	case FDPKV_NVME_CMD_IO_MGMT_RECV:
 		/* RUH Status only; it reveals no data, so no lease is needed */
-		if (FIELD_GET(FDPKV_IO_MGMT_MO, c->cdw10) != FDPKV_IO_MGMT_MO_RUH_STATUS)
+		if (FIELD_GET(FDPKV_IO_MGMT_MO, c->cdw10) != FDPKV_IO_MGMT_MO_RUH_STATUS ||
+		    FIELD_GET(FDPKV_IO_MGMT_RECV_MOS, c->cdw10) || (c->cdw10 & GENMASK(15, 8)))
 			return fdpkv_reject(FDPKV_REJECT_FIELD, why);
 		if (!c->data_len || c->data_len > ctx->max_transfer || !c->addr ||
 		    c->data_len != (c->cdw11 + 1ULL) * 4)

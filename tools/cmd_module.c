@@ -120,7 +120,7 @@ int cmd_detach(int argc, char **argv, const struct cmd *cmd)
 
 		rc = print_fail(ops, cmd->name, FDPKV_DEV, "detach namespace %llu: %s%s", ns,
 				strerror(e), e == EBUSY ? " (handles or leases are held)" :
-					     e == ENOENT ? " (not attached)" : "");
+					     e == ENODEV ? " (not attached)" : "");
 		goto out;
 	}
 	memset(&res, 0, sizeof(res));

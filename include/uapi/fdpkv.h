@@ -18,8 +18,12 @@
 #include <linux/nvme_ioctl.h>
 #include <linux/types.h>
 
-/* 0xFD is not assigned in Documentation/userspace-api/ioctl/ioctl-number.rst */
-#define FDPKV_IOC_MAGIC		0xFD
+/*
+ * 0xE6: free in Documentation/userspace-api/ioctl/ioctl-number.rst (as of
+ * Linux 6.12; 0xFD, used before, is device-mapper's). The numbers are read
+ * from this header by the module, libfdpkv and fdpkvctl alike.
+ */
+#define FDPKV_IOC_MAGIC		0xE6
 
 /*
  * FDPKV_ABI_VERSION - bumped when a command is added. Userspace learns what
@@ -79,10 +83,19 @@ struct fdpkv_info {
  *		commands); 0 if unknown. Reported to users in fdpkv_ns_entry.
  * @rsvd:	reserved, zero
  *
- * Needs CAP_SYS_ADMIN. Errors: EPERM, EFAULT, EINVAL (flags, reserved,
- * path), ENODEV (not an NVMe namespace), EOPNOTSUPP (a native-multipath head
- * node, which has no request queue of its own, or no FDP), EEXIST (already
- * attached), ENOSPC (too many namespaces), EIO (RUH Status failed).
+ * Needs CAP_SYS_ADMIN. The block device is opened exclusively (the module
+ * is its holder). The module asks the device (Identify) for the namespace's
+ * LBA format and identity. Errors: EPERM, EFAULT, EINVAL (flags, reserved,
+ * path, a partition, nsid not the device's), ENODEV (not an NVMe
+ * namespace), EBUSY (opened exclusively by another holder, e.g. mounted),
+ * EOPNOTSUPP (a native-multipath head node, which has no request queue of
+ * its own; a format with metadata or protection information, whose
+ * transfers the module cannot bound to the data buffer; no FDP, RUH Status
+ * failed with an NVMe status; an NVMe driver whose request layout the
+ * module does not know), ESTALE (the block layer's LBA size disagrees with
+ * the device's), EEXIST (the same namespace is attached already, by any
+ * path or controller: same NGUID, else EUI-64, else NSID and subsystem
+ * NQN), ENOSPC (too many namespaces), EIO (an Identify failed).
  */
 struct fdpkv_ns_attach {
 	__u64	path;
@@ -102,8 +115,9 @@ struct fdpkv_ns_attach {
  * @ns:		the fdpkv namespace number
  * @flags:	none defined, zero
  *
- * Needs CAP_SYS_ADMIN. EBUSY while any handle is granted or any lease held;
- * commands in flight finish first.
+ * Needs CAP_SYS_ADMIN. ENODEV when not attached, EBUSY while any handle is
+ * granted or any lease held. Commands already sent are not waited for:
+ * they complete on their own (each holds the namespace).
  */
 struct fdpkv_ns_detach {
 	__u32	ns;
@@ -180,7 +194,7 @@ struct fdpkv_lease {
 /* Reasons a passthrough command is refused; index of fdpkv_ns_entry.rejected. */
 enum fdpkv_reject {
 	FDPKV_REJECT_OPCODE,		/* not an allowed I/O command: EOPNOTSUPP */
-	FDPKV_REJECT_FIELD,		/* flags, reserved, metadata, fuse: EINVAL */
+	FDPKV_REJECT_FIELD,		/* flags, reserved, metadata, PI, fuse: EINVAL */
 	FDPKV_REJECT_NSID,		/* nsid is not the namespace's: EINVAL */
 	FDPKV_REJECT_LENGTH,		/* data length is not nlb x lba size: EINVAL */
 	FDPKV_REJECT_TOO_BIG,		/* beyond the max transfer: E2BIG */
@@ -290,8 +304,15 @@ struct fdpkv_list {
  * 80 bytes: it fills the command area of a 128-byte SQE, so the ring must be
  * set up with IORING_SETUP_SQE128 | IORING_SETUP_CQE32 (else EOPNOTSUPP).
  * Allowed opcodes: Flush, Write, Read, Write Zeroes, Dataset Management,
- * I/O Management Receive and Send. cqe->res is 0, a positive NVMe status or
- * a negative errno (enum fdpkv_reject says which); big_cqe[0] holds the
+ * I/O Management Receive and Send. No metadata and no protection
+ * information (PRINFO, CDW14/15 zero): the device never moves more than
+ * addr/data_len. @nvme.timeout_ms applies only when the file was opened by
+ * a CAP_SYS_ADMIN process; anyone else's commands get the NVMe driver's
+ * default I/O timeout (a short one would make the driver abort and reset
+ * the controller for every tenant). cqe->res is 0, a positive NVMe status
+ * or a negative errno (enum fdpkv_reject says which; ESTALE, not counted:
+ * the namespace's LBA size, capacity or metadata changed since attach,
+ * until it is detached and attached again); big_cqe[0] holds the
  * command's result dword.
  */
 struct fdpkv_uring_cmd {

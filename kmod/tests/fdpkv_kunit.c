@@ -455,6 +455,94 @@ static void check_ruh_update_pids(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fdpkv_cmd_payload_len(&c), -EINVAL);
 }
 
+/*
+ * The rule the check exists for: whatever it accepts, the device moves no
+ * more than the mapped buffer: data_len is exactly NLB x LBA size, with no
+ * metadata and no protection information.
+ */
+static void check_transfer_never_exceeds_buffer(struct kunit *test)
+{
+	static const u32 nlbs[] = { 1, 2, 7, 128 };
+	static const s32 skew[] = { 0, -4096, 4096, -512, 512, 1 };
+	static const u32 extra[] = { 0, 1u << 26, 1u << 27, 1u << 28, 1u << 29, 0xfu << 26 };
+	const unsigned int n_extra = ARRAY_SIZE(extra) * 3;	/* x (none, metadata, tag) */
+	struct check_env *e = check_env(test);
+	unsigned int n, accepted = 0;
+	enum fdpkv_reject why;
+
+	for (n = 0; n < 2 * ARRAY_SIZE(nlbs) * ARRAY_SIZE(skew) * n_extra; n++) {
+		unsigned int k = n % n_extra, j = n / n_extra % ARRAY_SIZE(skew);
+		unsigned int i = n / n_extra / ARRAY_SIZE(skew) % ARRAY_SIZE(nlbs);
+		bool write = n / n_extra / ARRAY_SIZE(skew) / ARRAY_SIZE(nlbs);
+		struct nvme_uring_cmd c = rw_cmd(write ? nvme_cmd_write : nvme_cmd_read, 0, nlbs[i],
+						 write ? e->granted[0] : -1);
+
+		c.data_len += skew[j];
+		c.cdw12 |= extra[k % ARRAY_SIZE(extra)];
+		if (k / ARRAY_SIZE(extra) == 1)
+			c.metadata_len = 8 * nlbs[i];
+		if (k / ARRAY_SIZE(extra) == 2)
+			c.cdw14 = 1;	/* expected initial reference tag */
+		if (check(e, &c, &why))
+			continue;
+		accepted++;
+		KUNIT_EXPECT_EQ(test, (u64)c.data_len, (u64)nlbs[i] << 12);
+		KUNIT_EXPECT_EQ(test, c.metadata | c.metadata_len, 0u);
+		KUNIT_EXPECT_EQ(test, FIELD_GET(FDPKV_CDW12_PRINFO, c.cdw12), 0u);
+	}
+	/* one per opcode and length: exact length, no PRINFO, no metadata */
+	KUNIT_EXPECT_EQ(test, accepted, 2u * ARRAY_SIZE(nlbs));
+}
+
+static void check_refuses_protection_information(struct kunit *test)
+{
+	struct check_env *e = check_env(test);
+	struct nvme_uring_cmd c;
+	enum fdpkv_reject why;
+	u32 bit;
+
+	for (bit = 26; bit <= 29; bit++) {
+		c = rw_cmd(nvme_cmd_read, 0, 1, -1);
+		c.cdw12 |= 1u << bit;
+		KUNIT_EXPECT_EQ_MSG(test, check(e, &c, &why), -EINVAL, "PRINFO bit %u", bit);
+		KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_FIELD);
+		c = rw_cmd(nvme_cmd_write_zeroes, 0, 1, e->granted[0]);
+		c.cdw12 |= 1u << bit;
+		KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	}
+	c = rw_cmd(nvme_cmd_write, 0, 1, e->granted[0]);
+	c.cdw15 = 0xffff;	/* application tag mask */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	c = rw_cmd(nvme_cmd_read, 0, 1, -1);
+	c.metadata_len = 8;
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+}
+
+static void check_refuses_reserved_bits(struct kunit *test)
+{
+	struct check_env *e = check_env(test);
+	struct nvme_uring_cmd c;
+	enum fdpkv_reject why;
+
+	c = rw_cmd(nvme_cmd_write, 0, 1, e->granted[0]);
+	c.cdw12 |= 1u << 16;	/* CDW12[19:16] */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_FIELD);
+	c = rw_cmd(nvme_cmd_read, 0, 1, -1);
+	c.cdw13 |= 1u << 8;	/* CDW13[15:8] */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	c = rw_cmd(nvme_cmd_read, 0, 1, -1);
+	c.cdw13 |= 0x7;		/* DSM hints CDW13[7:0] are allowed */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), 0);
+	c = (struct nvme_uring_cmd){ .opcode = FDPKV_NVME_CMD_IO_MGMT_RECV, .nsid = 1,
+				     .addr = 0x1000, .data_len = 4096, .cdw10 = 1 | (1 << 16),
+				     .cdw11 = 4096 / 4 - 1 };	/* MOS set */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_FIELD);
+	c.cdw10 = 1 | (1 << 8);		/* CDW10[15:8] reserved */
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
+}
+
 static void uapi_struct_sizes(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_info), 96u);
@@ -498,6 +586,9 @@ static struct kunit_case fdpkv_check_cases[] = {
 	KUNIT_CASE(check_placement_must_be_granted),
 	KUNIT_CASE(check_dsm_every_range),
 	KUNIT_CASE(check_ruh_update_pids),
+	KUNIT_CASE(check_transfer_never_exceeds_buffer),
+	KUNIT_CASE(check_refuses_protection_information),
+	KUNIT_CASE(check_refuses_reserved_bits),
 	{}
 };
 
@@ -517,11 +608,91 @@ static void changes_media_opcodes(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, fdpkv_cmd_changes_media(FDPKV_NVME_CMD_IO_MGMT_RECV));
 }
 
+static struct nvme_id_ns *id_ns(struct kunit *test, u8 flbas, u16 ms, u8 ds, u8 dps)
+{
+	struct nvme_id_ns *id = kunit_kzalloc(test, sizeof(*id), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, id);
+	id->nsze = cpu_to_le64(1 << 20);
+	id->nlbaf = 7;
+	id->lbaf[0].ds = 9;
+	id->lbaf[4].ds = 12;
+	id->lbaf[flbas & 0xf].ds = ds;
+	id->lbaf[flbas & 0xf].ms = cpu_to_le16(ms);
+	id->flbas = flbas;
+	id->dps = dps;
+	return id;
+}
+
+static void id_ns_format_refuses_metadata(struct kunit *test)
+{
+	struct fdpkv_ns_format f;
+	u8 mset, pi;
+
+	KUNIT_EXPECT_EQ(test, fdpkv_id_ns_format(id_ns(test, 4, 0, 12, 0), &f), 0);
+	KUNIT_EXPECT_EQ(test, f.lba_shift, 12);
+	KUNIT_EXPECT_EQ(test, f.nsze, 1ULL << 20);
+	KUNIT_EXPECT_EQ(test, fdpkv_id_ns_format(id_ns(test, 0, 0, 9, 0), &f), 0);
+	KUNIT_EXPECT_EQ(test, f.lba_shift, 9);
+	for (mset = 0; mset <= 1; mset++)
+		for (pi = 0; pi <= 1; pi++) {
+			u8 flbas = 5 | (mset ? NVME_NS_FLBAS_META_EXT : 0);
+
+			KUNIT_EXPECT_EQ(test, fdpkv_id_ns_format(id_ns(test, flbas, 8, 12, pi), &f),
+					-EOPNOTSUPP);
+			KUNIT_EXPECT_EQ(test, f.ms, 8);
+			KUNIT_EXPECT_EQ(test, f.extended, !!mset);
+			KUNIT_EXPECT_EQ(test, f.pi_type, pi);
+		}
+	/* protection information claimed without metadata is refused too */
+	KUNIT_EXPECT_EQ(test, fdpkv_id_ns_format(id_ns(test, 4, 0, 12, 1), &f), -EOPNOTSUPP);
+	/* FLBAS naming a format beyond NLBAF, and a nonsense data size */
+	KUNIT_EXPECT_EQ(test, fdpkv_id_ns_format(id_ns(test, 9, 0, 12, 0), &f), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fdpkv_id_ns_format(id_ns(test, 4, 0, 0, 0), &f), -EINVAL);
+}
+
+static void ns_ident_same_namespace(struct kunit *test)
+{
+	struct fdpkv_ns_ident *a = kunit_kzalloc(test, 2 * sizeof(*a), GFP_KERNEL), *b;
+
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	b = a + 1;
+	a->nsid = 1;
+	strscpy(a->subnqn, "nqn.2019-08.org.qemu:fdpkv-subsys0", sizeof(a->subnqn));
+	*b = *a;
+	/* no unique id: NSID within the subsystem NQN decides */
+	KUNIT_EXPECT_TRUE(test, fdpkv_ns_ident_same(a, b));
+	b->nsid = 2;
+	KUNIT_EXPECT_FALSE(test, fdpkv_ns_ident_same(a, b));
+	b->nsid = 1;
+	b->subnqn[strlen(b->subnqn) - 1] = '1';
+	KUNIT_EXPECT_FALSE(test, fdpkv_ns_ident_same(a, b));
+	/* an EUI-64 both report decides, whatever the NQN says */
+	a->eui64[7] = 1;
+	b->eui64[7] = 1;
+	KUNIT_EXPECT_TRUE(test, fdpkv_ns_ident_same(a, b));
+	b->subnqn[strlen(b->subnqn) - 1] = '0';
+	b->eui64[7] = 2;
+	KUNIT_EXPECT_FALSE(test, fdpkv_ns_ident_same(a, b));
+	/* NGUID comes first */
+	a->nguid[0] = 9;
+	b->nguid[0] = 9;
+	KUNIT_EXPECT_TRUE(test, fdpkv_ns_ident_same(a, b));
+	b->nguid[15] = 1;
+	b->eui64[7] = 1;
+	KUNIT_EXPECT_FALSE(test, fdpkv_ns_ident_same(a, b));
+	/* an empty NQN never matches by itself */
+	memset(a, 0, 2 * sizeof(*a));
+	KUNIT_EXPECT_FALSE(test, fdpkv_ns_ident_same(a, b));
+}
+
 static struct kunit_case fdpkv_cmd_cases[] = {
 	KUNIT_CASE(changes_media_opcodes),
 	KUNIT_CASE(placement_encode_sets_nlb_dtype_dspec),
 	KUNIT_CASE(placement_encode_limits),
 	KUNIT_CASE(placement_decode_roundtrip),
+	KUNIT_CASE(id_ns_format_refuses_metadata),
+	KUNIT_CASE(ns_ident_same_namespace),
 	{}
 };
 

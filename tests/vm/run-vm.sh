@@ -13,6 +13,14 @@
 #   VM_RUNS     reclaim unit size (default 1M)
 #   VM_NRUH     reclaim unit handles per subsystem (default 8)
 #   VM_MDTS     controller max data transfer size, as 2^n pages (default 7)
+#   VM_LBS      logical block size of every namespace (default 4096)
+#   VM_NS_OPTS  extra nvme-ns properties of every namespace, e.g. metadata
+#               and protection information: "ms=8,mset=1,pi=1"
+#   VM_DRIVE_OPTS extra -drive properties of every namespace's image, e.g. a
+#               slow device: "throttling.bps-total=8388608"
+#   VM_SHARED   1: one FDP subsystem whose namespaces every controller sees
+#               (VM_CTRLS paths to the same namespaces), instead of one
+#               subsystem per controller
 #   VM_TIMEOUT  seconds before the VM is killed (default 240)
 #   VM_MEM      guest memory (default 1G)
 #   VM_APPEND   extra kernel command line
@@ -25,21 +33,42 @@ ctrls=${VM_CTRLS:-1} nns=${VM_NS:-1}
 work=$(mktemp -d /tmp/fdpkv-vm.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 devs=()
+nsdev() { # $1 = drive id, $2 = nsid, $3 = bus property ("" for the subsystem)
+	local img=$work/$1.img
+	truncate -s "${VM_NS_SIZE:-1G}" "$img"
+	devs+=(-drive "id=$1,file=$img,format=raw,if=none${VM_DRIVE_OPTS:+,$VM_DRIVE_OPTS}")
+	devs+=(-device "nvme-ns,drive=$1,$3nsid=$2,logical_block_size=${VM_LBS:-4096},physical_block_size=${VM_LBS:-4096},fdp.ruhs=0-$((${VM_NRUH:-8} - 1))${VM_NS_OPTS:+,$VM_NS_OPTS}")
+}
+subsys() { # $1 = subsystem number
+	devs+=(-device "nvme-subsys,id=subsys$1,nqn=fdpkv-subsys$1,fdp=on,fdp.runs=${VM_RUNS:-1M},fdp.nrg=1,fdp.nruh=${VM_NRUH:-8}")
+}
+[ "${VM_SHARED:-0}" = 1 ] && subsys 0
 for c in $(seq 0 $((ctrls - 1))); do
-	devs+=(-device "nvme-subsys,id=subsys$c,nqn=fdpkv-subsys$c,fdp=on,fdp.runs=${VM_RUNS:-1M},fdp.nrg=1,fdp.nruh=${VM_NRUH:-8}")
+	if [ "${VM_SHARED:-0}" = 1 ]; then
+		# controllers of one subsystem share its serial number
+		devs+=(-device "nvme,id=ctrl$c,serial=fdpkv,subsys=subsys0,mdts=${VM_MDTS:-7}")
+		continue
+	fi
+	subsys "$c"
 	devs+=(-device "nvme,id=ctrl$c,serial=fdpkv$c,subsys=subsys$c,mdts=${VM_MDTS:-7}")
 	for n in $(seq 1 "$nns"); do
-		img=$work/nvm$c-$n.img
-		truncate -s "${VM_NS_SIZE:-1G}" "$img"
-		devs+=(-drive "id=nvm$c-$n,file=$img,format=raw,if=none")
-		devs+=(-device "nvme-ns,drive=nvm$c-$n,bus=ctrl$c,nsid=$n,logical_block_size=4096,physical_block_size=4096,fdp.ruhs=0-$((${VM_NRUH:-8} - 1))")
+		nsdev "nvm$c-$n" "$n" "bus=ctrl$c,"
 	done
 done
+# shared namespaces hang off the subsystem: every controller attaches them
+if [ "${VM_SHARED:-0}" = 1 ]; then
+	for n in $(seq 1 "$nns"); do
+		nsdev "nvm-$n" "$n" ""
+	done
+fi
 start=$(date +%s.%N)
+# no_timer_check: under TCG on a loaded host the guest's IO-APIC timer check
+# can miss its window and panic ("IO-APIC + timer doesn't work"); the check
+# guards against broken chipsets, not anything QEMU emulates.
 timeout "${VM_TIMEOUT:-240}" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "${VM_MEM:-1G}" \
 	-nographic -no-reboot -serial mon:stdio -display none \
 	-kernel "$K" -initrd "$I" \
-	-append "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic fdpkvtest.ns=$((ctrls * nns)) ${VM_APPEND:-}" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic no_timer_check fdpkvtest.ns=$((ctrls * nns)) ${VM_APPEND:-}" \
 	"${devs[@]}" </dev/null 2>&1 | tr -d '\r' >"$LOG"
 qrc=${PIPESTATUS[0]}
 end=$(date +%s.%N)

@@ -547,7 +547,7 @@ int main(int argc, char **argv)
 	}
 	d = (struct fdpkv_ns_detach){ .ns = ns };
 	tap_ok(fdpkv_ioc(admin, FDPKV_IOC_NS_DETACH, &d) == 0, "detach once nothing is held");
-	tap_ok(fdpkv_ioc(admin, FDPKV_IOC_NS_DETACH, &d) == -ENOENT, "detach again: ENOENT");
+	tap_ok(fdpkv_ioc(admin, FDPKV_IOC_NS_DETACH, &d) == -ENODEV, "detach again: ENODEV");
 	/* leave it attached: module unload must detach it */
 	tap_ok(fdpkv_attach(admin, dev, &a) == 0, "attach again for the unload test");
 	close(admin);
