@@ -280,6 +280,7 @@ class FdpKvStorageBackend(StoragePluginInterface):
         self._pins = 0                    # pins held (pin() minus unpin())
         self._arena_id = None
         self._loop_reader = False
+        self._thread = self._stop_fd = None
 
         self._cache = _native.Cache(self._lib_params)
         try:
@@ -301,7 +302,12 @@ class FdpKvStorageBackend(StoragePluginInterface):
                 self._add_loop_reader(loop)
         except BaseException:
             self._closed = True
+            if getattr(self, "_thread", None) is not None:
+                os.eventfd_write(self._stop_fd, 1)
+                self._thread.join(_CLOSE_WAIT_S)
             self._cache.close()
+            if getattr(self, "_stop_fd", None) is not None:
+                os.close(self._stop_fd)
             raise
 
     # ----------------------------------------------------------- plumbing
@@ -325,7 +331,11 @@ class FdpKvStorageBackend(StoragePluginInterface):
         def add():
             loop.add_reader(self._fd, self._on_readable)
             self._loop_reader = True
-        if loop.is_running():
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if loop.is_running() and not on_loop:
             fut = concurrent.futures.Future()
 
             def run():
@@ -475,6 +485,8 @@ class FdpKvStorageBackend(StoragePluginInterface):
                 meta = _obj_meta(obj)
                 raw = _encode_meta(meta)
                 buf = _buffer_of(obj, n)
+                if buf.nbytes != n:
+                    raise ValueError("byte_array holds %d of its %d bytes" % (buf.nbytes, n))
             except (ValueError, TypeError, AttributeError) as e:
                 logger.warning("fdpkv: put of %r skipped: %s", key, e)
                 continue
@@ -861,8 +873,8 @@ class FdpKvStorageBackend(StoragePluginInterface):
             if self._closed or self._cache is None:
                 return
             puts = {id(r): r for r in self._inflight.values()}
-        for rec in puts.values():
-            concurrent.futures.wait(rec.futures, timeout=_CLOSE_WAIT_S)
+        pending = [f for rec in puts.values() for f in rec.futures]
+        concurrent.futures.wait(pending, timeout=_CLOSE_WAIT_S)
         with self._lock:
             self._closed = True
         os.eventfd_write(self._stop_fd, 1)
