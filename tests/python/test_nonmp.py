@@ -847,3 +847,26 @@ def test_nonmp_cross_mode_mp_written_read_by_nonmp_after_restart(env):
     check_obj(env, got[1], 1, tokens=5)
     free(*got)
     assert env.be.remove(keys[0]) is True
+
+
+def test_nonmp_cancelled_async_get_frees_its_object_after_the_read(env):
+    k = env.put_new([1])[0]                         # sidecar cached: one GET, into the obj
+    base = len(env.alloc.live)
+
+    async def start():
+        return asyncio.ensure_future(env.be.batched_get_non_blocking("r", [k]))
+
+    async def settle():
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    with paused(env.be):
+        task = env.run(start())
+        env.run(settle())                           # submitted, waiting for the read
+        assert len(env.alloc.live) == base + 1
+        env.loop.call_soon_threadsafe(task.cancel)
+        env.run(settle())
+        assert task.cancelled()
+        assert len(env.alloc.live) == base + 1      # the library may still write into it
+    env.run(settle())
+    assert len(env.alloc.live) == base              # freed once the read completed
