@@ -534,14 +534,17 @@ class FdpKvStorageBackend(StoragePluginInterface):
         stored = []
         with self._lock:
             for i, s in enumerate(rec.strs):
-                ok = status[2 * i] == 0 and status[2 * i + 1] == 0
+                # The value decides: without its sidecar (lost to an error)
+                # a read derives the layout from the size (_infer_layout).
+                ok = status[2 * i] == 0
                 if self._inflight.get(s) is rec:
                     del self._inflight[s]
                 if ok:
                     if s not in self._index:
                         self._index[s] = rec.sizes[i]
                         self._used += rec.sizes[i]
-                    self._remember_meta(s, rec.metas[i])
+                    if status[2 * i + 1] == 0:
+                        self._remember_meta(s, rec.metas[i])
                 stored.append(ok)
         for i, obj in enumerate(rec.objs):
             try:
