@@ -39,8 +39,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import errno
-import importlib
-import json
 import logging
 import os
 import select
@@ -50,6 +48,9 @@ from typing import Any, Callable, List, Optional, Sequence
 
 from . import _native, _placement
 from ._params import lib_params
+from ._memobj import (META_BYTES, buffer_of, decode_meta, encode_meta, infer_layout,
+                      logical_size, memory_format, obj_meta, restore_dtype, set_positions,
+                      torch_module)
 from .keys import engine_key_to_string, is_meta_key, meta_key
 
 logger = logging.getLogger("fdpkv_lmcache")
@@ -66,8 +67,6 @@ except ImportError:  # LMCache absent: a base with the same constructor
             self.local_cpu_backend = local_cpu_backend
             self.loop = loop
 
-META_BYTES = 4096          # one block: the sidecar read needs no size lookup
-_META_VERSION = 1
 _META_CACHE = 65536        # parsed sidecars kept in memory
 _CLOSE_WAIT_S = 10.0       # close(): how long in-flight puts may take
 _POLL_MS = 500
@@ -95,99 +94,6 @@ def _bool_param(name: str, v) -> bool:
     if isinstance(v, str) and v.lower() in ("true", "false", "1", "0", "yes", "no"):
         return v.lower() in ("true", "1", "yes")
     raise ValueError("storage_plugin.fdpkv.%s must be a bool, got %r" % (name, v))
-
-
-def _buffer_of(obj, nbytes: int):
-    """A writable/readable byte view of @obj's first @nbytes bytes."""
-    mv = memoryview(obj.byte_array)
-    if mv.ndim != 1 or mv.itemsize != 1:
-        mv = mv.cast("B")
-    return mv[:nbytes]
-
-
-def _logical_size(obj) -> int:
-    get_size = getattr(obj, "get_size", None)
-    n = get_size() if callable(get_size) else memoryview(obj.byte_array).nbytes
-    return int(n)
-
-
-def _obj_meta(obj) -> dict:
-    """shape, dtype, fmt and cached_positions of a MemoryObj, as JSON values."""
-    md = getattr(obj, "metadata", None) or getattr(obj, "meta", None)
-
-    def call(name, attr):
-        fn = getattr(obj, name, None)
-        if callable(fn):
-            try:
-                return fn()
-            except Exception:  # noqa: BLE001 - older MemoryObj without it
-                pass
-        return getattr(md, attr, None)
-
-    shape = call("get_shape", "shape")
-    dtype = call("get_dtype", "dtype")
-    fmt = call("get_memory_format", "fmt")
-    pos = getattr(md, "cached_positions", None)
-    if pos is not None:
-        pos = pos.tolist() if hasattr(pos, "tolist") else [int(p) for p in pos]
-    return {"v": _META_VERSION,
-            "shape": None if shape is None else [int(d) for d in shape],
-            "dtype": None if dtype is None else str(dtype),
-            "fmt": None if fmt is None else getattr(fmt, "name", str(fmt)),
-            "pos": pos,
-            "nbytes": _logical_size(obj)}
-
-
-def _encode_meta(meta: dict) -> bytes:
-    raw = json.dumps(meta, separators=(",", ":")).encode()
-    if len(raw) > META_BYTES:
-        raise ValueError("metadata of %d bytes (most %d): cached_positions too long"
-                         % (len(raw), META_BYTES))
-    return raw.ljust(META_BYTES, b" ")
-
-
-def _decode_meta(raw: bytes) -> Optional[dict]:
-    try:
-        meta = json.loads(raw.decode().rstrip(" "))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("v") != _META_VERSION:
-        return None
-    return meta
-
-
-def _torch():
-    try:
-        import torch  # type: ignore
-        return torch
-    except ImportError:
-        return None
-
-
-def _memory_format(name):
-    """LMCache's MemoryFormat member @name, or None."""
-    if name is None:
-        return None
-    try:
-        mf = importlib.import_module("lmcache.v1.memory_management").MemoryFormat
-        return mf[name]
-    except (ImportError, AttributeError, KeyError):
-        return None
-
-
-def _restore_dtype(name, key, metadata):
-    """The dtype object named @name: the key's or the engine's, else torch's."""
-    if name is None:
-        return getattr(key, "dtype", None)
-    for dt in (getattr(key, "dtype", None), getattr(metadata, "kv_dtype", None)):
-        if dt is not None and str(dt) == name:
-            return dt
-    torch = _torch()
-    if torch is not None:
-        dt = getattr(torch, name.split(".")[-1], None)
-        if dt is not None:
-            return dt
-    return name
 
 
 class _Waiter:
@@ -481,10 +387,10 @@ class FdpKvStorageBackend(StoragePluginInterface):
             if s is None:
                 continue
             try:
-                n = _logical_size(obj)
-                meta = _obj_meta(obj)
-                raw = _encode_meta(meta)
-                buf = _buffer_of(obj, n)
+                n = logical_size(obj)
+                meta = obj_meta(obj)
+                raw = encode_meta(meta)
+                buf = buffer_of(obj, n)
                 if buf.nbytes != n:
                     raise ValueError("byte_array holds %d of its %d bytes" % (buf.nbytes, n))
             except (ValueError, TypeError, AttributeError) as e:
@@ -704,7 +610,7 @@ class FdpKvStorageBackend(StoragePluginInterface):
                 comp = yield (_native.OP_GET, [meta_key(strs[i]) for i in need], raws)
                 for j, i in enumerate(need):
                     if comp[3][j] == 0:
-                        metas[i] = _decode_meta(bytes(raws[j]))
+                        metas[i] = decode_meta(bytes(raws[j]))
                         if metas[i] is not None:
                             with self._lock:
                                 self._remember_meta(strs[i], metas[i])
@@ -716,7 +622,7 @@ class FdpKvStorageBackend(StoragePluginInterface):
             if not objs:
                 return []
             n = len(objs)
-            bufs = [_buffer_of(o, vlens[i]) for i, o in enumerate(objs)]
+            bufs = [buffer_of(o, vlens[i]) for i, o in enumerate(objs)]
             comp = yield (_native.OP_GET, strs[:n], bufs)
             status = comp[3]
             hit = 0
@@ -725,7 +631,7 @@ class FdpKvStorageBackend(StoragePluginInterface):
             for i in range(hit):
                 pos = (metas[i] or {}).get("pos")
                 if pos is not None:
-                    self._set_positions(objs[i], pos)
+                    set_positions(objs[i], pos)
             handed = True
             out, objs = objs[:hit], objs[hit:]
             return out
@@ -743,14 +649,14 @@ class FdpKvStorageBackend(StoragePluginInterface):
             return None
         if meta is not None and meta.get("shape") is not None and meta.get("nbytes") == vlen:
             shape = tuple(meta["shape"])
-            dtype = _restore_dtype(meta.get("dtype"), key, self.metadata)
-            fmt = _memory_format(meta.get("fmt"))
+            dtype = restore_dtype(meta.get("dtype"), key, self.metadata)
+            fmt = memory_format(meta.get("fmt"))
         else:
-            guess = self._infer_layout(key, vlen)
+            guess = infer_layout(self.metadata, key, vlen)
             if guess is None:
                 return None
             shape, dtype, fmt = guess
-        torch = _torch()
+        torch = torch_module()
         if torch is not None:
             shape = torch.Size(shape)
         try:
@@ -763,45 +669,12 @@ class FdpKvStorageBackend(StoragePluginInterface):
             return None
         if obj is None:
             return None
-        if _logical_size(obj) != vlen:
+        if logical_size(obj) != vlen:
             logger.warning("fdpkv: allocator gave %d bytes for a %d-byte value of %r",
-                           _logical_size(obj), vlen, key)
+                           logical_size(obj), vlen, key)
             obj.ref_count_down()
             return None
         return obj
-
-    def _infer_layout(self, key, vlen):
-        """(shape, dtype, fmt) of a value written without a sidecar (by the MP
-        adapter): KV_2LTD [2, layers, tokens, heads*head_size] (MLA:
-        KV_MLA_FMT [1, layers, tokens, head_size]) from LMCacheMetadata.kv_shape
-        (layers, 2|1, chunk, heads, head_size), tokens from the size."""
-        md = self.metadata
-        kv_shape = getattr(md, "kv_shape", None)
-        dtype = getattr(key, "dtype", None) or getattr(md, "kv_dtype", None)
-        if kv_shape is None or dtype is None or len(kv_shape) != 5:
-            return None
-        layers, kv, _chunk, heads, hsize = (int(d) for d in kv_shape)
-        itemsize = getattr(dtype, "itemsize", None)
-        if itemsize is None:
-            torch = _torch()
-            itemsize = (torch.tensor([], dtype=dtype).element_size() if torch is not None
-                        else None)
-        if not itemsize:
-            return None
-        per_token = kv * layers * heads * hsize * int(itemsize)
-        if vlen % per_token:
-            return None
-        mla = bool(getattr(md, "use_mla", False))
-        fmt = _memory_format("KV_MLA_FMT" if mla else "KV_2LTD")
-        return (kv, layers, vlen // per_token, heads * hsize), dtype, fmt
-
-    @staticmethod
-    def _set_positions(obj, pos) -> None:
-        torch = _torch()
-        value = torch.tensor(pos, dtype=torch.long) if torch is not None else list(pos)
-        md = getattr(obj, "metadata", None) or getattr(obj, "meta", None)
-        if md is not None:
-            md.cached_positions = value
 
     def get_non_blocking(self, key, location: Optional[str] = None):
         return None
