@@ -23,8 +23,8 @@ once and dispatch is serialised by ``_lock``.
 
 Values. A put writes two objects per key: the value (the MemoryObj's bytes,
 read in place; no copy when it lies in the registered LocalCPU arena and is
-whole 4 KiB blocks) and a 4 KiB sidecar (keys.meta_key) with shape, dtype,
-format and cached_positions. A get reads the sidecar (cached in memory after
+whole 4 KiB blocks) and a 4 KiB sidecar (keys.meta_key; format in _memobj.py)
+with shape, dtype, format and cached_positions. A get reads the sidecar (cached in memory after
 the first time), allocates through the LocalCPUBackend and reads the value
 straight into the new object. Values written by the MP adapter have no
 sidecar: their shape is derived from the value size and LMCacheMetadata.
