@@ -206,7 +206,7 @@ class _TensorLike:
 class PinnedAllocator:
     """First-fit allocator over one page-aligned arena; counts allocs/frees."""
 
-    def __init__(self, size=64 << 20):
+    def __init__(self, size=8 << 20):
         self.size = size
         self.mm = mmap.mmap(-1, size)
         self.view = memoryview(self.mm)

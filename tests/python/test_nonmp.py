@@ -447,7 +447,7 @@ def test_nonmp_b18_batched_contains_counts_and_pins_the_prefix(env):
 
 
 def test_nonmp_b19_fifo_eviction_and_rejection_when_all_pinned(small):
-    keys = small.put_new(range(40))                # 20 MiB
+    keys = [small.put_new([s])[0] for s in range(40)]   # 20 MiB
     fill(small, 40, 10)                            # 5 MiB more: evicts the oldest
     held = [k for k in keys if small.be.contains(k)]
     gone = [k for k in keys if not small.be.contains(k)]
