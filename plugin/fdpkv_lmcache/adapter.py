@@ -34,7 +34,8 @@ from . import _native, _placement
 from ._compat import (HAVE_LMCACHE, AdapterUsage, Bitmap, KeyEntry, KeyListPage,
                       L2AdapterConfigBase, L2AdapterInterface, L2StoreResult)
 from ._params import PARAMS, lib_params, parse_size
-from .keys import SEP, key_to_string, salt_of, string_to_encoded_key, string_to_key
+from .keys import (SEP, is_meta_key, key_to_string, salt_of, string_to_encoded_key,
+                   string_to_key)
 
 logger = logging.getLogger("fdpkv_lmcache")
 
@@ -197,7 +198,8 @@ class FdpKvL2Adapter(L2AdapterInterface):
                 self._register_l1(l1_memory_desc)
             # Seed usage from what survived a restart.
             for s, vlen in self._cache.keys():
-                self._account_add(s, vlen, salt_of(None, s), None)
+                if not is_meta_key(s):   # the non-MP wrapper's sidecars
+                    self._account_add(s, vlen, salt_of(None, s), None)
             self._cache.take_evicted()  # nothing evicted before we knew the keys
             self._thread = threading.Thread(target=self._run, name="fdpkv-l2-adapter",
                                             daemon=True)

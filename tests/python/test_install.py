@@ -42,6 +42,7 @@ def test_pip_install_plugin_into_a_target(tmp_path):
         "ok, per_key = wait(g)\n"
         "assert ok and per_key in (None, [True]) and bytes(dst) == bytes(src)\n"
         "c.close()\n"
+        "from fdpkv_lmcache.nonmp import FdpKvStorageBackend  # the non-MP plugin ships too\n"
         "print('round trip ok')\n")
     r = subprocess.run([sys.executable, "-c", code, str(target), str(tmp_path / "dev.img")],
                        capture_output=True, text=True, cwd=tmp_path,
