@@ -456,6 +456,22 @@ int backend_open(struct fdpkv_dev *dev, const char *uri, const struct fdpkv_conf
 void backend_close(struct fdpkv_dev *dev);
 extern const struct fdpkv_backend_ops backend_file_ops;
 extern const struct fdpkv_backend_ops backend_sim_ops;
+
+/* What sim_power_cut did with the logged (unpersisted) commands. */
+struct sim_cut_stats {
+	uint64_t logged;	/* unpersisted commands at the cut */
+	uint64_t kept;		/* landed whole */
+	uint64_t torn;		/* landed in part, LBA by LBA */
+};
+
+/*
+ * sim_power_cut - for tests: cut the power of the sim device named @name
+ * (opened with vwc=1). Keeps a subset of its unpersisted commands chosen by
+ * @seed (FUA writes always), drops the rest, and fails every later command
+ * with -EIO until the cache is closed and the name opened again. Returns 0,
+ * -ENOENT (no such device) or -EINVAL (no vwc=1).
+ */
+int sim_power_cut(const char *name, uint64_t seed, struct sim_cut_stats *st);
 extern const struct fdpkv_backend_ops backend_ng_ops;
 extern const struct fdpkv_backend_ops backend_fdpkv_ops;
 
