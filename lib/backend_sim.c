@@ -15,10 +15,12 @@
  * by a completed flush is unpersisted, and so is a deallocate: each is kept
  * in a log with the bytes it replaced. sim_power_cut() keeps a seeded,
  * arbitrary subset of the logged commands - whole, dropped, or torn at LBA
- * granularity, so a later write may land while an earlier one is lost - and
- * the device refuses every command (-EIO) until it is opened again; the next
- * open of the name sees only what was kept. Commands still queued in the
- * engine at the cut never reached the device: they are lost too. Like a
+ * granularity, so a later write may land while an earlier one is lost. The
+ * next open of the name sees only what was kept. Until then the device runs
+ * on for the cache that still has it open, as if the cut had not happened,
+ * but nothing it does lasts: the host went down with the power, and a
+ * checker ignores what it is told after the cut (SIM_CUT_FAIL instead fails
+ * every command with -EIO: a device that vanished under a live host). Like a
  * real cache the log drains by itself: beyond SIM_VWC_MAX bytes its oldest
  * entries become persistent.
  *
@@ -74,10 +76,17 @@ struct sim_priv {
 	char name[64];			/* kept across close when set */
 	/* vwc=1: the volatile write cache; vwc_lock orders exec and a cut */
 	bool vwc;
-	bool dead;			/* power cut: every command fails */
+	/*
+	 * After a cut: the image the next open sees (the process went down
+	 * with the power: what its cache still does is lost), and whether
+	 * commands meanwhile fail (SIM_CUT_FAIL) or run on without effect.
+	 */
+	uint8_t *after_cut;
+	bool fail;
 	pthread_mutex_t vwc_lock;
 	struct vwc_ent *log_head, *log_tail;
 	uint64_t log_bytes;
+	uint8_t *lost;			/* LBA bitmap: a cut dropped or tore a write there */
 	bool in_use;			/* named: opened by a cache; sim_lock */
 	struct sim_priv *next;		/* named devices; sim_lock */
 };
@@ -238,6 +247,15 @@ static int vwc_log(struct sim_priv *s, uint64_t off, uint64_t len, const void *b
 	return 0;
 }
 
+/* Remember that a cut lost the LBAs of [off, off + len) (sim_lost_overlaps). */
+static void vwc_mark_lost(struct sim_priv *s, uint64_t off, uint64_t len)
+{
+	uint64_t l;
+
+	for (l = off / SIM_LBA; s->lost && l < s->nlba && l * SIM_LBA < off + len; l++)
+		s->lost[l / 8] |= (uint8_t)(1u << (l % 8));
+}
+
 static uint64_t splitmix64(uint64_t *x)
 {
 	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
@@ -286,9 +304,10 @@ static void vwc_cut(struct sim_priv *s, uint64_t seed, struct sim_cut_stats *st)
 			how = 0;
 		for (lba = 0; lba < e->len; lba += SIM_LBA) {
 			bool keep = how == 0 || (how == 2 && (splitmix64(&rnd) & 1));
-
-			if (!keep)
+			if (!keep) {
+				vwc_mark_lost(s, e->off + lba, SIM_LBA);
 				continue;
+			}
 			if (e->new_bytes)
 				memcpy(s->data + e->off + lba, e->new_bytes + lba, SIM_LBA);
 			else
@@ -303,30 +322,90 @@ static void vwc_cut(struct sim_priv *s, uint64_t seed, struct sim_cut_stats *st)
 	vwc_persist_all(s);
 }
 
-int sim_power_cut(const char *name, uint64_t seed, struct sim_cut_stats *st)
+/* The named device @name, or NULL; sim_lock held. */
+static struct sim_priv *sim_find_locked(const char *name)
+{
+	struct sim_priv *s;
+
+	for (s = sim_named; s && strcmp(s->name, name); s = s->next)
+		;
+	return s;
+}
+
+int sim_power_cut(const char *name, uint64_t seed, unsigned int flags, struct sim_cut_stats *st)
 {
 	struct sim_priv *s;
 
 	if (st)
 		memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&sim_lock);
-	for (s = sim_named; s && strcmp(s->name, name); s = s->next)
-		;
+	s = sim_find_locked(name);
 	pthread_mutex_unlock(&sim_lock);
 	if (!s)
 		return -ENOENT;
 	if (!s->vwc)
 		return -EINVAL;
 	pthread_mutex_lock(&s->vwc_lock);
+	if (!s->lost)
+		s->lost = calloc(s->nlba / 8 + 1, 1);
+	if (!s->after_cut)
+		s->after_cut = malloc(s->capacity);
+	if (!s->lost || !s->after_cut) {
+		pthread_mutex_unlock(&s->vwc_lock);
+		return -ENOMEM;
+	}
 	vwc_cut(s, seed, st);
-	s->dead = true;
+	memcpy(s->after_cut, s->data, s->capacity);
+	s->fail = flags & SIM_CUT_FAIL;
 	pthread_mutex_unlock(&s->vwc_lock);
+	return 0;
+}
+
+int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len)
+{
+	struct sim_priv *s;
+	uint64_t l;
+	int ret = 0;
+
+	pthread_mutex_lock(&sim_lock);
+	s = sim_find_locked(name);
+	pthread_mutex_unlock(&sim_lock);
+	if (!s)
+		return -ENOENT;
+	pthread_mutex_lock(&s->vwc_lock);
+	for (l = off / SIM_LBA; s->lost && l < s->nlba && l * SIM_LBA < off + len; l++)
+		if (s->lost[l / 8] & (1u << (l % 8)))
+			ret = 1;
+	pthread_mutex_unlock(&s->vwc_lock);
+	return ret;
+}
+
+static void sim_free(struct sim_priv *s);
+
+int sim_destroy(const char *name)
+{
+	struct sim_priv *s, **pp;
+
+	pthread_mutex_lock(&sim_lock);
+	for (pp = &sim_named; *pp && strcmp((*pp)->name, name); pp = &(*pp)->next)
+		;
+	s = *pp;
+	if (s && !s->in_use)
+		*pp = s->next;
+	pthread_mutex_unlock(&sim_lock);
+	if (!s)
+		return -ENOENT;
+	if (s->in_use)
+		return -EBUSY;
+	sim_free(s);
 	return 0;
 }
 
 static void sim_free(struct sim_priv *s)
 {
 	vwc_persist_all(s);
+	free(s->lost);
+	free(s->after_cut);
 	pthread_mutex_destroy(&s->vwc_lock);
 	if (s->data != MAP_FAILED)
 		munmap(s->data, s->capacity);
@@ -388,8 +467,7 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 		int ret = 0;
 
 		pthread_mutex_lock(&sim_lock);
-		for (s = sim_named; s && strcmp(s->name, name); s = s->next)
-			;
+		s = sim_find_locked(name);
 		if (s && (s->in_use || s->capacity != cap || s->ru_bytes != ru ||
 			  s->nhandles != handles || s->dealloc_keeps != keeps || s->vwc != vwc))
 			ret = s->in_use ? -EBUSY : -EINVAL;
@@ -398,7 +476,11 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 		if (s && !ret) {
 			/* power back on: the device sees what the cut kept */
 			pthread_mutex_lock(&s->vwc_lock);
-			s->dead = false;
+			if (s->after_cut) {
+				memcpy(s->data, s->after_cut, s->capacity);
+				free(s->after_cut);
+				s->after_cut = NULL;
+			}
 			pthread_mutex_unlock(&s->vwc_lock);
 		}
 		pthread_mutex_unlock(&sim_lock);
@@ -493,7 +575,9 @@ static int sim_exec(struct fdpkv_dev *dev, struct io_part *p)
 	if (!s->vwc)
 		return sim_exec_locked(dev, p);
 	pthread_mutex_lock(&s->vwc_lock);
-	ret = s->dead ? -EIO : sim_exec_locked(dev, p);
+	if (s->after_cut && p->cmd->op != IO_READ && p->cmd->op != IO_FLUSH)
+		vwc_mark_lost(s, p->off, p->len);	/* after the cut: lost */
+	ret = s->after_cut && s->fail ? -EIO : sim_exec_locked(dev, p);
 	pthread_mutex_unlock(&s->vwc_lock);
 	return ret;
 }
@@ -521,7 +605,7 @@ static int sim_exec_locked(struct fdpkv_dev *dev, struct io_part *p)
 	case IO_WRITE: {
 		unsigned int stream = p->cmd->pid < s->nhandles ? p->cmd->pid : 0;
 
-		if (s->vwc) {
+		if (s->vwc && !s->after_cut) {
 			ret = vwc_log(s, p->off, p->len, p->buf, p->cmd->dsync);
 			if (ret)
 				return ret;
@@ -535,7 +619,7 @@ static int sim_exec_locked(struct fdpkv_dev *dev, struct io_part *p)
 		return (int)p->len;
 	}
 	case IO_DEALLOC:
-		if (s->vwc && !s->dealloc_keeps) {
+		if (s->vwc && !s->dealloc_keeps && !s->after_cut) {
 			ret = vwc_log(s, p->off, p->len, NULL, false);
 			if (ret)
 				return ret;

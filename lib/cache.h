@@ -139,6 +139,7 @@ struct fdpkv_cache {
 	pthread_cond_t idle;		/* inflight_ops reached 0 */
 	struct index ix;
 	uint64_t seq;
+	uint64_t seq_lease;		/* seq stays below it (lease.c) */
 	uint64_t inflight_ops;
 	struct bucket_usage *buckets;
 	size_t nbuckets, bucket_cap;
@@ -181,6 +182,25 @@ uint64_t seg_base(const struct devctx *d, uint32_t s);
 struct arena *arena_get(struct fdpkv_cache *c, const void *base, uint64_t len, uint32_t lba);
 void arena_put(struct arena *a);
 void arenas_free(struct fdpkv_cache *c);		/* at close: engines are stopped */
+
+/* lease.c */
+/*
+ * Sequences handed out per open, at most: the lease written at open covers
+ * this many, so that a crash can never make the next open reuse one.
+ */
+#define SEQ_LEASE_STEP	(1ull << 40)
+/*
+ * After recovery: start the sequence above everything recovery found and
+ * above every device's persisted lease, and persist the next lease on every
+ * device (upgrading a version 1 superblock) before anything is written.
+ * 0 or -errno with @err set.
+ */
+int seq_lease_take(struct fdpkv_cache *c, char *err, size_t errlen);
+/* May @n more sequences be handed out under the lease? cache->lock held. */
+static inline bool seq_lease_covers(const struct fdpkv_cache *c, uint64_t n)
+{
+	return c->seq + n < c->seq_lease;
+}
 
 /* recovery.c */
 int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen);

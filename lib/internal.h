@@ -122,10 +122,12 @@ int obj_decode(const void *buf, size_t len, struct obj_hdr *h);
 
 /* ---- superblock.c --------------------------------------------------------- */
 #define SB_MAGIC		"FDPKVSB1"
-#define SB_VERSION		1
+#define SB_VERSION		2	/* written */
+#define SB_VERSION_MIN		1	/* read: version 1 has no seq_lease (upgraded at open) */
 #define SB_ENCODED_SIZE		512	/* fits the smallest LBA */
 
 struct superblock {
+	uint32_t version;		/* as decoded; sb_encode writes SB_VERSION */
 	uint8_t uuid[16];
 	uint64_t generation;
 	uint32_t lba_size;
@@ -140,9 +142,15 @@ struct superblock {
 	uint64_t data_start;
 	uint64_t capacity;
 	uint16_t class_pid[FDPKV_MAX_CLASSES];
+	/*
+	 * No sequence at or above it was handed out before this copy was
+	 * written: the next open starts above it (lib/FORMAT.md). 0 in v1.
+	 */
+	uint64_t seq_lease;
 };
 
 void sb_encode(void *buf, const struct superblock *sb);	/* SB_ENCODED_SIZE bytes */
+/* 0, -ENODATA (no magic), -EBADMSG (damaged), -EPROTO (unknown version: sb->version says which) */
 int sb_decode(const void *buf, size_t len, struct superblock *sb);
 /* Pick the copy to trust from two decode results: index 0/1, or -ENODATA. */
 int sb_choose(const struct superblock sb[2], const int rc[2]);
@@ -467,11 +475,17 @@ struct sim_cut_stats {
 /*
  * sim_power_cut - for tests: cut the power of the sim device named @name
  * (opened with vwc=1). Keeps a subset of its unpersisted commands chosen by
- * @seed (FUA writes always), drops the rest, and fails every later command
- * with -EIO until the cache is closed and the name opened again. Returns 0,
- * -ENOENT (no such device) or -EINVAL (no vwc=1).
+ * @seed (FUA writes always) and drops the rest; the next open of @name sees
+ * that image. Until then the device runs on without effect, or with
+ * SIM_CUT_FAIL in @flags fails every command with -EIO. Returns 0, -ENOENT
+ * (no such device), -EINVAL (no vwc=1) or -ENOMEM.
  */
-int sim_power_cut(const char *name, uint64_t seed, struct sim_cut_stats *st);
+#define SIM_CUT_FAIL	0x1u
+int sim_power_cut(const char *name, uint64_t seed, unsigned int flags, struct sim_cut_stats *st);
+/* 1 when a power cut of @name ever dropped or tore a write within [off, off+len), else 0. */
+int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len);
+/* Free the named sim device (not open): 0, -ENOENT, -EBUSY. */
+int sim_destroy(const char *name);
 extern const struct fdpkv_backend_ops backend_ng_ops;
 extern const struct fdpkv_backend_ops backend_fdpkv_ops;
 

@@ -62,7 +62,7 @@ static int lba_byte(struct fdpkv_dev *dev, uint64_t lba)
 static void cut_and_reopen(struct fdpkv_dev *dev, const char *uri, const char *name,
 			   uint64_t seed)
 {
-	assert_int_equal(sim_power_cut(name, seed, NULL), 0);
+	assert_int_equal(sim_power_cut(name, seed, 0, NULL), 0);
 	backend_close(dev);
 	dev_open(dev, uri);
 }
@@ -185,14 +185,41 @@ static void test_dead_until_reopened(void **state)
 
 	(void)state;
 	dev_open(&dev, uri);
-	assert_int_equal(sim_power_cut("pc-dead", 1, NULL), 0);
+	put(&dev, 7, 1, 0x77, true);
+	assert_int_equal(sim_power_cut("pc-dead", 1, SIM_CUT_FAIL, NULL), 0);
 	assert_int_equal(dev_io(&dev, IO_WRITE, 0, LBA, buf, true), -EIO);
 	assert_int_equal(dev_io(&dev, IO_READ, 0, LBA, buf, false), -EIO);
 	assert_int_equal(dev_io(&dev, IO_FLUSH, 0, 0, NULL, false), -EIO);
 	backend_close(&dev);
 	dev_open(&dev, uri);
 	assert_int_equal(dev_io(&dev, IO_READ, 0, LBA, buf, false), LBA);
+	assert_int_equal(lba_byte(&dev, 7), 0x77);
 	backend_close(&dev);
+}
+
+/* Without SIM_CUT_FAIL the device runs on after the cut, but nothing it does lasts. */
+static void test_after_the_cut_nothing_lasts(void **state)
+{
+	const char *uri = "sim:name=pc-ghost,vwc=1";
+	struct fdpkv_dev dev;
+
+	(void)state;
+	dev_open(&dev, uri);
+	put(&dev, 8, 1, 0x88, true);
+	assert_int_equal(sim_lost_overlaps("pc-ghost", 9 * LBA, LBA), 0);
+	assert_int_equal(sim_power_cut("pc-ghost", 1, 0, NULL), 0);
+	put(&dev, 8, 1, 0x99, true);
+	put(&dev, 9, 1, 0x99, true);
+	assert_int_equal(dev_io(&dev, IO_FLUSH, 0, 0, NULL, false), 0);
+	assert_int_equal(lba_byte(&dev, 8), 0x99);
+	assert_int_equal(sim_lost_overlaps("pc-ghost", 9 * LBA, LBA), 1);
+	backend_close(&dev);
+	dev_open(&dev, uri);
+	assert_int_equal(lba_byte(&dev, 8), 0x88);
+	assert_int_equal(lba_byte(&dev, 9), 0);
+	backend_close(&dev);
+	assert_int_equal(sim_destroy("pc-ghost"), 0);
+	assert_int_equal(sim_destroy("pc-ghost"), -ENOENT);
 }
 
 static void test_refusals(void **state)
@@ -202,9 +229,9 @@ static void test_refusals(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(sim_power_cut("pc-no-such-device", 1, NULL), -ENOENT);
+	assert_int_equal(sim_power_cut("pc-no-such-device", 1, 0, NULL), -ENOENT);
 	dev_open(&dev, "sim:name=pc-novwc");
-	assert_int_equal(sim_power_cut("pc-novwc", 1, NULL), -EINVAL);
+	assert_int_equal(sim_power_cut("pc-novwc", 1, 0, NULL), -EINVAL);
 	backend_close(&dev);
 	fdpkv_config_init(&cfg);
 	cfg.capacity_bytes = 8u << 20;
@@ -222,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_reorder_and_torn),
 		cmocka_unit_test(test_dealloc_may_be_lost),
 		cmocka_unit_test(test_dead_until_reopened),
+		cmocka_unit_test(test_after_the_cut_nothing_lasts),
 		cmocka_unit_test(test_refusals),
 	};
 
