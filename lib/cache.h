@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * cache.h - the cache object, shared by cache.c (operations), recovery.c
- * (open-time index rebuild) and stats.c (usage and statistics).
+ * cache.h - the cache object, shared by the files of the cache (cache.c
+ * lists them: one concern each), recovery.c (open-time index rebuild) and
+ * stats.c (usage and statistics).
  *
  * Locking: cache->lock protects the index, every device's segment table and
  * space waiters, usage, the evicted list and the sequence counter. It nests
@@ -117,7 +118,10 @@ struct evicted {
 	uint8_t key[];
 };
 
-/* Staging buffers kept for reuse (cache.c: staging_get). */
+/* Alignment of staging buffers and other I/O buffers. */
+#define STAGING_ALIGN	4096
+
+/* Staging buffers kept for reuse (staging.c: staging_get). */
 #define STAGING_KEEP	64
 
 struct staging_pool {
@@ -168,11 +172,94 @@ struct fdpkv_cache {
 	} st;
 };
 
+/*
+ * A re-insert copy (cfg.reinsert): an object read since it was written,
+ * rescued from a segment being evicted into the re-insert class.
+ *
+ * Its slot in the re-insert class (and with it its sequence) is reserved when
+ * the eviction decides, before the source is read, so every user write that
+ * is reserved later is newer, in memory and for recovery alike; keys with a
+ * user write already reserved are not copied, as that write would be older
+ * than the copy. The source segment stays in SEG_RECLAIM, readable and not
+ * deallocated, until every copy is done. A copy takes over the index entry
+ * only if the entry still points at the source; otherwise the key changed
+ * meanwhile and the copy is garbage already. When the source cannot be read
+ * or is damaged the reserved slot is still written, with a value crc that
+ * cannot match: recovery stops at the first hole of a segment, so a slot
+ * must never stay empty, and a bad value is a miss on every path.
+ */
+struct reinsert_req {
+	struct key_req kr;		/* kr.op == NULL marks an internal write */
+	struct devctx *d;
+	uint32_t src_seg, src_off_lba;
+	uint64_t src_seg_seq;		/* open sequence of the source segment */
+	uint64_t seg_seq;		/* open sequence of the destination segment */
+	bool failed, committed;
+	struct io_cmd rcmd;
+	uint8_t key[];
+};
+
 /* cache.c */
 unsigned int cache_key_dev(const struct fdpkv_cache *c, const void *key, uint32_t klen);
 unsigned int cache_key_class(const struct fdpkv_cache *c, const void *key, uint32_t klen);
-void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign);
 uint64_t seg_base(const struct devctx *d, uint32_t s);
+void entry_drop(struct fdpkv_cache *c, struct index_entry *e);
+struct fdpkv_cache *kr_cache(const struct key_req *kr);
+void key_done(struct key_req *kr, int status, uint64_t vlen);
+
+/* usage.c */
+void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign);
+
+/* staging.c */
+void *staging_get(struct fdpkv_cache *c, uint64_t size, uint64_t *cap);
+void staging_put(struct fdpkv_cache *c, void *p, uint64_t cap);
+void staging_pool_destroy(struct staging_pool *sp);
+uint64_t staged_bytes(const struct key_req *kr);
+void cmd_value_part(struct key_req *kr);
+int stage_object(struct fdpkv_cache *c, struct key_req *kr, const void *value);
+
+/* write.c */
+void run_set(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs);
+void run_delete(struct fdpkv_cache *c, struct op *op);
+int slot_reserve(struct devctx *d, struct key_req *kr);
+int reserve_and_submit(struct key_req *kr);
+void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq);
+void retry_waiters(struct devctx *d, struct key_req **failed);
+void complete_failed(struct key_req *failed);
+
+/* gate.c */
+void gate_submit(struct devctx *d, struct key_req *kr);
+void gate_release(struct devctx *d);
+
+/* pad.c */
+void *zeros_get(struct devctx *d);
+void pad_sealed(struct devctx *d);
+
+/* read.c */
+void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs);
+void run_exists(struct fdpkv_cache *c, struct op *op, bool lock);
+
+/* evict.c */
+void evict_entry(struct fdpkv_cache *c, struct index_entry *e);
+struct index_entry *seg_oldest(const struct segment *sg);
+uint32_t evict_until(struct devctx *d, uint32_t want);
+
+/* reinsert.c */
+int reinsert_start(struct devctx *d, uint32_t s, struct index_entry *e);
+void reinsert_finish(struct key_req *kr);
+
+/* shadow.c */
+bool shadow_keeps_segment(const struct devctx *d, const struct key_req *kr);
+uint32_t shadow_kept_segments(const struct devctx *d);
+void shadow_wait_first(struct devctx *d, struct key_req *kr);
+struct shadow_rec *shadow_rec_new(const uint8_t *key, uint32_t klen, uint32_t seg,
+				  uint64_t bound);
+void entry_set_shadow(struct fdpkv_cache *c, struct index_entry *e);
+void shadow_carry(struct devctx *d, uint32_t src, struct shadow_rec *rec);
+void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e);
+
+/* reclaim.c */
+void seg_try_dealloc(struct devctx *d, uint32_t s);
 
 /* arena.c */
 /*

@@ -163,7 +163,7 @@ int sb_write_both(struct engine *eng, uint32_t lba, const struct superblock *sb)
 /*
  * An older version of the key may still be on the device, in another
  * segment: when this entry's segment goes first, a delete record must keep
- * that version hidden (cache.c: shadow_carry). Counted in segment.shadows.
+ * that version hidden (shadow.c: shadow_carry). Counted in segment.shadows.
  */
 #define IDX_F_SHADOW		0x04
 #define IDX_F_ALIGNED		0x08	/* the object has OBJ_F_ALIGNED */
@@ -255,7 +255,7 @@ struct key_req;
 /*
  * A delete record that still hides an older object of its key somewhere on
  * the device, kept in memory on the metadata segment that holds it, so that
- * evicting that segment can carry it forward (cache.c: shadow_carry).
+ * evicting that segment can carry it forward (shadow.c: shadow_carry).
  * Needed while segment @seg still has open sequence @bound (the deleted
  * object's segment), or, with @seg == SHADOW_ANY, while any data segment
  * opened before @bound is still on the device.

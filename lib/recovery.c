@@ -19,7 +19,7 @@
  * each one stays known on its segment (struct shadow_rec) while a data
  * segment written before it is left, since it may hide an object there, and
  * a winner with an older version below it is marked IDX_F_SHADOW: eviction
- * keeps both kinds of hidden objects hidden (cache.c: shadow_carry).
+ * keeps both kinds of hidden objects hidden (shadow.c: shadow_carry).
  * Entries keep their sequence in scan_seq while the scan runs and are linked
  * into their segments, in offset order, once it is over (struct index_entry).
  */

@@ -136,7 +136,7 @@ found:
 /*
  * FIFO, skipping pinned segments. A metadata segment may go like any other:
  * the delete records in it that still hide an object elsewhere are carried
- * forward by the caller (cache.c: shadow_carry), so no ordering rule here
+ * forward by the caller (shadow.c: shadow_carry), so no ordering rule here
  * can let delete records pin the device.
  */
 int64_t segs_pick_victim(const struct seg_table *t)

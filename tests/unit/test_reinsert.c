@@ -110,7 +110,7 @@ static void run(const char *kv, bool reinsert, bool restart)
 	/*
 	 * r4's delete record is held (it hides r4's object while that segment
 	 * is on the device), and while one is, the cache keeps one more
-	 * segment free for carrying it forward (cache.c: slot_reserve): at
+	 * segment free for carrying it forward (shadow.c: shadow_keeps_segment): at
 	 * most the oldest filler segment (five objects) goes too.
 	 */
 	assert_true(ev.fillers <= 5);

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * read.c - GET, EXISTS, LOOKUP_LOCK and unlock.
+ *
+ * A GET reads the whole object into an aligned bounce buffer and checks
+ * header, key, segment sequence and value crc before copying to the caller: damaged
+ * bytes become a miss and the caller's buffer is only written when the value
+ * is known good. An aligned value read into an arena buffer goes there
+ * directly and is checked in place: damaged, it is a miss all the same, but
+ * the buffer has been written (fdpkv.h says so).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "cache.h"
+
+/* ---- GET / EXISTS / LOOKUP_LOCK ----------------------------------------------- */
+
+static void read_done(struct io_cmd *cmd, int res)
+{
+	struct key_req *kr = cmd->arg;
+	struct fdpkv_cache *c = kr->op->cache;
+	struct devctx *d = &c->devs[kr->dev];
+	const uint8_t *p = kr->staging;
+	uint64_t voff = obj_value_off(kr->klen, kr->flags, d->sb.lba_size);
+	const uint8_t *val = kr->arena ? (const uint8_t *)kr->buf.base : p + voff;
+	struct obj_hdr h;
+	int status = -ENOENT;
+
+	if (res < 0) {
+		atomic_fetch_add(&c->st.io_errors, 1);
+		status = res;
+	} else if (obj_decode(p, kr->arena ? voff : kr->size, &h) == 0 && h.klen == kr->klen &&
+		   !memcmp(p + OBJ_HDR_SIZE, kr->key, kr->klen) && h.seg_seq == kr->seq &&
+		   h.vlen == kr->vlen && h.uuid64 == d->uuid64 && !(h.flags & OBJ_F_TOMBSTONE) &&
+		   (h.flags & OBJ_F_ALIGNED) == (kr->flags & OBJ_F_ALIGNED) &&
+		   crc32c(0, val, kr->vlen) == h.vcrc) {
+		if (kr->arena)
+			atomic_fetch_add(&c->st.direct_bytes, kr->vlen);
+		else
+			memcpy(kr->buf.base, val, kr->vlen);
+		status = 0;
+		atomic_fetch_add(&c->st.bytes_read, kr->vlen);
+	}
+	pthread_mutex_lock(&c->lock);
+	if (!--d->segs.segs[kr->seg].readers)
+		seg_try_dealloc(d, kr->seg);	/* evicted while we read it */
+	if (status == -ENOENT) {
+		/* damaged: forget it so that it stays a miss */
+		struct index_entry *e = index_find(&c->ix, kr->key, kr->klen);
+
+		atomic_fetch_add(&c->st.corrupt_objects, 1);
+		if (e && e->dev == kr->dev && e->seg == kr->seg &&
+		    (uint64_t)e->off_lba * d->sb.lba_size == kr->off)
+			entry_drop(c, e);
+	}
+	pthread_mutex_unlock(&c->lock);
+	atomic_fetch_add(status == 0 ? &c->st.hits : &c->st.misses, 1);
+	key_done(kr, status, kr->vlen);
+}
+
+void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
+{
+	unsigned int i;
+
+	for (i = 0; i < op->n; i++) {
+		struct key_req *kr = &op->reqs[i];
+		struct index_entry *e;
+		struct devctx *d;
+		uint64_t head;
+		int status = 0;
+
+		atomic_fetch_add(&c->st.gets, 1);
+		kr->buf = bufs[i];
+		pthread_mutex_lock(&c->lock);
+		e = index_find(&c->ix, kr->key, kr->klen);
+		if (!e) {
+			status = -ENOENT;
+		} else if (e->vlen != bufs[i].len) {
+			/* filling a different-sized buffer would be a lie either way */
+			status = -EMSGSIZE;
+		} else {
+			d = &c->devs[e->dev];
+			kr->dev = e->dev;
+			kr->seg = e->seg;
+			kr->off = (uint64_t)e->off_lba * d->sb.lba_size;
+			/* names the segment's current use: checked against
+			 * the header's seg_seq when the read completes */
+			kr->seq = d->segs.segs[kr->seg].open_seq;
+			kr->vlen = e->vlen;
+			kr->flags = (e->flags & IDX_F_ALIGNED) ? OBJ_F_ALIGNED : 0;
+			kr->size = obj_extent(kr->klen, kr->vlen, kr->flags, d->sb.lba_size);
+			e->flags |= IDX_F_READ;
+			/* pins the segment: not evicted while this read runs */
+			d->segs.segs[kr->seg].readers++;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (status) {
+			atomic_fetch_add(&c->st.misses, 1);
+			key_done(kr, status, 0);
+			continue;
+		}
+		d = &c->devs[kr->dev];
+		/* an aligned value goes straight into an arena buffer */
+		if (kr->flags & OBJ_F_ALIGNED)
+			kr->arena = arena_get(c, kr->buf.base, kr->vlen, d->sb.lba_size);
+		head = staged_bytes(kr);
+		kr->staging = staging_get(c, head, &kr->staging_cap);
+		if (!kr->staging) {
+			pthread_mutex_lock(&c->lock);
+			if (!--d->segs.segs[kr->seg].readers)
+				seg_try_dealloc(d, kr->seg);
+			pthread_mutex_unlock(&c->lock);
+			key_done(kr, -ENOMEM, 0);
+			continue;
+		}
+		kr->cmd = (struct io_cmd){
+			.op = IO_READ,
+			.off = seg_base(d, kr->seg) + kr->off,
+			.len = kr->size,
+			.buf = kr->staging,
+			.done = read_done,
+			.arg = kr,
+		};
+		cmd_value_part(kr);
+		engine_submit(d->eng, &kr->cmd);
+	}
+}
+
+void run_exists(struct fdpkv_cache *c, struct op *op, bool lock)
+{
+	unsigned int i;
+
+	for (i = 0; i < op->n; i++) {
+		struct key_req *kr = &op->reqs[i];
+		struct index_entry *e;
+		uint64_t vlen = 0;
+		int status = -ENOENT;
+
+		atomic_fetch_add(&c->st.exists, 1);
+		pthread_mutex_lock(&c->lock);
+		e = index_find(&c->ix, kr->key, kr->klen);
+		if (e && (!lock || index_lock(e))) {
+			if (lock && e->lock == 1)
+				c->devs[e->dev].segs.segs[e->seg].locked++;
+			status = 0;
+			vlen = e->vlen;
+		}
+		pthread_mutex_unlock(&c->lock);
+		atomic_fetch_add(status ? &c->st.misses : &c->st.hits, 1);
+		key_done(kr, status, vlen);
+	}
+}
+
+FDPKV_PUBLIC void fdpkv_unlock(struct fdpkv_cache *c, unsigned int n, const struct fdpkv_key *keys)
+{
+	unsigned int i;
+
+	if (!c || !keys)
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < n; i++) {
+		struct index_entry *e;
+
+		if (!keys[i].data || !keys[i].len || keys[i].len > FDPKV_KEY_MAX)
+			continue;
+		e = index_find(&c->ix, keys[i].data, keys[i].len);
+		if (e && index_unlock(e))
+			c->devs[e->dev].segs.segs[e->seg].locked--;
+	}
+	pthread_mutex_unlock(&c->lock);
+}

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * reclaim.c - giving an evicted segment back: flush first (durability=flush),
+ * deallocate, zero its first LBA where deallocate may keep the old bytes,
+ * then free it, or quarantine it when that zeroing failed.
+ */
+#include <errno.h>
+
+#include "cache.h"
+
+static void dealloc_done(struct io_cmd *cmd, int res);
+
+/* Deallocate segment @dr->seg (its flush, if any, is done). */
+static void dealloc_submit(struct dealloc_req *dr)
+{
+	struct devctx *d = dr->d;
+
+	dr->cmd = (struct io_cmd){
+		.op = IO_DEALLOC,
+		.off = seg_base(d, dr->seg),
+		.len = d->sb.segment_bytes,
+		.done = dealloc_done,
+		.arg = dr,
+	};
+	engine_submit(d->eng, &dr->cmd);
+}
+
+/* The flush before a deallocate is done (device thread, no cache->lock). */
+static void dealloc_flushed(struct io_cmd *cmd, int res)
+{
+	struct dealloc_req *dr = cmd->arg;
+
+	if (res < 0)
+		atomic_fetch_add(&dr->d->cache->st.io_errors, 1);
+	dealloc_submit(dr);
+}
+
+/*
+ * Deallocate an evicted segment once nothing reads it any more: no re-insert
+ * copy, no carried delete record being written and no GET in flight. Entries
+ * still left (copies that failed or were overtaken) are evicted first.
+ * cache->lock held.
+ */
+void seg_try_dealloc(struct devctx *d, uint32_t s)
+{
+	struct segment *sg = &d->segs.segs[s];
+	struct index_entry *e, *prev;
+	struct dealloc_req *dr;
+
+	if (sg->state != SEG_RECLAIM || sg->dealloc_sent || sg->copies || sg->readers)
+		return;
+	for (e = seg_oldest(sg); e; e = prev) {
+		prev = e->seg_prev;
+		evict_entry_shadow(d, s, e);
+	}
+	if (sg->copies)
+		return;	/* carried delete records land first: reinsert_finish */
+	sg->dealloc_sent = true;
+	dr = &d->dreq[s];
+	dr->d = d;
+	dr->seg = s;
+	if (d->cache->cfg.durability == FDPKV_DURABILITY_FLUSH) {
+		/*
+		 * What hides this segment's dead objects (delete records,
+		 * newer versions, carried records behind user records not
+		 * yet flushed) must be durable before the objects go: else a
+		 * power loss could leave a hole in front of a hiding record,
+		 * recovery would stop there, and the objects, gone from the
+		 * device or not, would be looked for again. One flush per
+		 * evicted segment.
+		 */
+		dr->cmd = (struct io_cmd){
+			.op = IO_FLUSH, .done = dealloc_flushed, .arg = dr,
+		};
+		engine_submit(d->eng, &dr->cmd);
+		return;
+	}
+	dealloc_submit(dr);
+}
+/*
+ * Must the first LBA of a deallocated segment be zeroed? When deallocate
+ * may keep the old bytes, recovery would walk the evicted segment's chain
+ * (right uuid, its old seg_seq) and bring back evicted keys, and deleted
+ * ones once the segment holding their delete record was reused.
+ */
+static bool dealloc_needs_wipe(const struct devctx *d)
+{
+	/* a refused punch deallocated nothing, whatever the config says */
+	return d->wipe || atomic_load(&d->dev.dealloc_kept);
+}
+
+static void wipe_done(struct io_cmd *cmd, int res);
+
+/*
+ * Segment @dr->seg is deallocated (or that failed): free it, or first zero
+ * its first LBA, which ends its chain for recovery. Runs without cache->lock.
+ */
+static void dealloc_done(struct io_cmd *cmd, int res)
+{
+	struct dealloc_req *dr = cmd->arg;
+	struct devctx *d = dr->d;
+	struct fdpkv_cache *c = d->cache;
+	struct key_req *failed = NULL;
+	void *zeros;
+
+	if (res < 0)
+		atomic_fetch_add(&c->st.io_errors, 1);
+	pthread_mutex_lock(&c->lock);
+	/* a failed deallocate may have left the bytes even on a device that zeroes */
+	if (res < 0 || dealloc_needs_wipe(d)) {
+		zeros = zeros_get(d);
+		pthread_mutex_unlock(&c->lock);
+		dr->wipe = (struct io_cmd){
+			.op = IO_WRITE,
+			/* see wipe_pid_pick */
+			.pid = d->wipe_pid,
+			.off = seg_base(d, dr->seg),
+			.len = d->sb.lba_size,
+			.buf = zeros,
+			/* the segment is reused once this is done: make it last */
+			.dsync = c->cfg.durability != FDPKV_DURABILITY_NONE,
+			.done = wipe_done,
+			.arg = dr,
+		};
+		if (zeros)
+			engine_submit(d->eng, &dr->wipe);
+		else
+			wipe_done(&dr->wipe, -ENOMEM);
+		return;
+	}
+	segs_free(&d->segs, dr->seg);
+	retry_waiters(d, &failed);
+	pthread_mutex_unlock(&c->lock);
+	complete_failed(failed);
+}
+
+/*
+ * The zero write of an evicted segment's first LBA is done. Only now may
+ * the segment be reused: freed earlier, a restart before its next use would
+ * find its old chain. When the write failed the chain may still be there,
+ * so the segment is quarantined: never reused while the cache is open (after
+ * a restart recovery finds its objects again, intact as their crcs prove,
+ * and evicts it anew), and the delete records of metadata segments stay
+ * pinned by it (segs_pick_victim) so no deleted key can come back with it.
+ * Runs without cache->lock.
+ */
+static void wipe_done(struct io_cmd *cmd, int res)
+{
+	struct dealloc_req *dr = cmd->arg;
+	struct devctx *d = dr->d;
+	struct fdpkv_cache *c = d->cache;
+	struct key_req *failed = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (res < 0) {
+		atomic_fetch_add(&c->st.io_errors, 1);
+		segs_quarantine(&d->segs, dr->seg);
+	} else {
+		atomic_fetch_add(&d->wiped_segments, 1);
+		segs_free(&d->segs, dr->seg);
+	}
+	/* either way one segment less is pending: waiters retry (or fail) */
+	retry_waiters(d, &failed);
+	pthread_mutex_unlock(&c->lock);
+	complete_failed(failed);
+}

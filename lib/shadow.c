@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * shadow.c - shadowed objects and carried delete records.
+ *
+ * Shadowed objects (issue #4). Recovery lets the highest sequence of a key
+ * win, so an object that was dead before a restart comes back if the record
+ * that hid it (a delete record, or a newer version) was evicted while the
+ * object's own segment stayed: FIFO skips pinned segments, open segments of
+ * rarely written classes are never evicted, and re-insert copies live in
+ * another class. Eviction cannot simply be ordered around this (a delete
+ * record would then pin every metadata segment behind the oldest open data
+ * segment, and a lock would pin newer segments too: the device fills). So
+ * the hiding record is carried forward instead: when a segment goes, every
+ * record in it that still hides an older object on the device is rewritten
+ * as a delete record into the metadata class, durable before the segment is
+ * deallocated (shadow_carry). Only what is needed is remembered, and memory
+ * stays small: a flag bit in the index entry (IDX_F_SHADOW: an older
+ * version may still be on the device, set when a key is overwritten), and
+ * on each metadata segment the list of its delete records that still hide
+ * something (struct shadow_rec), rare in LMCache use. A record is needed
+ * while a segment that may hold the hidden object is not free; a carried
+ * record keeps that condition, so it expires once those segments are gone,
+ * and it never hides a version written after it (a live or in-flight newer
+ * version of the key takes the duty over instead). Nothing here runs when
+ * nothing is shadowed: SET and GET do no extra I/O, and eviction only looks
+ * at segments whose counters say they hold something to carry. Carried
+ * records need room in the metadata class while the device is full: while
+ * anything is shadowed, user writes leave the last free segment to them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+
+/* ---- the last free segment, kept for carried records ------------------------ */
+
+/*
+ * While anything is shadowed, the last free segment is left to the
+ * internal writes of evictions (carried delete records, re-insert
+ * copies): the segment evicted is deallocated only once they are
+ * written, so if user writes could take it, every eviction could end
+ * up waiting for room that only an eviction gives back.
+ *
+ * Must the reservation of @kr fail to leave that segment alone? Only a
+ * user write that needs a new segment must. cache->lock held.
+ */
+bool shadow_keeps_segment(const struct devctx *d, const struct key_req *kr)
+{
+	const struct seg_table *t = &d->segs;
+
+	return kr->op && t->nfree <= 1 &&
+	       (t->open[kr->cls] < 0 || t->segs[t->open[kr->cls]].broken ||
+		t->segs[t->open[kr->cls]].used + kr->size > t->seg_bytes) &&
+	       segs_have_shadows(t);
+}
+
+/*
+ * Segments eviction keeps free or being freed on top of its target: the
+ * one above while anything is shadowed, else none. cache->lock held.
+ */
+uint32_t shadow_kept_segments(const struct devctx *d)
+{
+	return segs_have_shadows(&d->segs);
+}
+
+/*
+ * Queue the carried record @kr first in line for the next free segment,
+ * which user writes leave to it: the segment it is carried from waits for
+ * it. cache->lock held.
+ */
+void shadow_wait_first(struct devctx *d, struct key_req *kr)
+{
+	kr->wait_next = d->waiters;
+	d->waiters = kr;
+	if (!d->waiters_tail)
+		d->waiters_tail = kr;
+}
+
+/* ---- shadowed objects (see the top of this file) ---------------------------- */
+
+struct shadow_rec *shadow_rec_new(const uint8_t *key, uint32_t klen, uint32_t seg,
+				  uint64_t bound)
+{
+	struct shadow_rec *rec = malloc(sizeof(*rec) + klen);
+
+	if (!rec)
+		return NULL;
+	rec->next = NULL;
+	rec->bound = bound;
+	rec->seg = seg;
+	rec->klen = (uint16_t)klen;
+	memcpy(rec->key, key, klen);
+	return rec;
+}
+
+/* Mark a live entry as hiding an older version. cache->lock held. */
+void entry_set_shadow(struct fdpkv_cache *c, struct index_entry *e)
+{
+	if (e->flags & IDX_F_SHADOW)
+		return;
+	e->flags |= IDX_F_SHADOW;
+	c->devs[e->dev].segs.segs[e->seg].shadows++;
+}
+
+/*
+ * Hand the hiding duty to writes of @key reserved and not yet committed:
+ * each is newer than what is to be hidden (user writes of a class commit in
+ * order; a copy is only started for a key without a reserved user write).
+ * Returns whether there was one. cache->lock held.
+ */
+static bool shadow_to_pending_writes(struct devctx *d, const uint8_t *key, uint32_t klen)
+{
+	struct seg_table *t = &d->segs;
+	struct key_req *kr;
+	bool any = false;
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++) {
+		for (kr = t->segs[i].wq_head; kr; kr = kr->wq_next) {
+			if (kr->klen != klen || memcmp(kr->key, key, klen))
+				continue;
+			/*
+			 * A re-insert copy never takes the duty over: it is an
+			 * old version itself, and it cannot commit once the key
+			 * has left the index (which is why we are here).
+			 */
+			if (!kr->op && !kr->carry)
+				continue;
+			if (!(kr->flags & OBJ_F_TOMBSTONE)) {
+				kr->shadows = true;
+			} else if (kr->shadow) {
+				/* a delete record in flight: hide all before it */
+				kr->shadow->seg = SHADOW_ANY;
+				kr->shadow->bound = kr->seq;
+			} else {
+				continue;
+			}
+			any = true;
+		}
+	}
+	return any;
+}
+
+/*
+ * Write @rec as a delete record into the metadata class; segment @src waits
+ * for it (copies) before it is deallocated. cache->lock held; takes @rec.
+ */
+static void shadow_write(struct devctx *d, uint32_t src, struct shadow_rec *rec)
+{
+	struct fdpkv_cache *c = d->cache;
+	struct reinsert_req *r = calloc(1, sizeof(*r) + rec->klen);
+	struct key_req *kr = r ? &r->kr : NULL;
+	uint8_t *p;
+
+	if (kr) {
+		kr->size = obj_size(rec->klen, 0, d->sb.lba_size);
+		kr->staging = staging_get(c, kr->size, &kr->staging_cap);
+	}
+	if (!kr || !kr->staging) {
+		/* nothing else keeps the object hidden: count it as an error */
+		atomic_fetch_add(&c->st.io_errors, 1);
+		free(r);
+		free(rec);
+		return;
+	}
+	memcpy(r->key, rec->key, rec->klen);
+	r->d = d;
+	r->src_seg = src;
+	kr->key = r->key;
+	kr->klen = rec->klen;
+	kr->dev = (uint8_t)d->idx;
+	kr->cls = FDPKV_CLASS_META;
+	kr->flags = OBJ_F_TOMBSTONE;
+	kr->carry = true;
+	kr->shadow = rec;
+	p = kr->staging;
+	memcpy(p + OBJ_HDR_SIZE, rec->key, rec->klen);
+	memset(p + OBJ_HDR_SIZE + rec->klen, 0, kr->size - OBJ_HDR_SIZE - rec->klen);
+	kr->vcrc = crc32c(0, NULL, 0);
+	d->segs.segs[src].copies++;
+	c->inflight_ops++;	/* fdpkv_close waits for it */
+	/* &r->kr, not kr: the request lives on in the lists it joins */
+	if (slot_reserve(d, &r->kr) == 0) {
+		gate_submit(d, &r->kr);
+		return;
+	}
+	/* -ENOSPC (a record is far smaller than a segment: never -EFBIG) */
+	shadow_wait_first(d, &r->kr);
+}
+
+/*
+ * @rec describes a record that hides older objects of its key and leaves
+ * with segment @src (being evicted): keep those objects hidden if any can
+ * still be on the device. cache->lock held; takes @rec.
+ */
+void shadow_carry(struct devctx *d, uint32_t src, struct shadow_rec *rec)
+{
+	struct fdpkv_cache *c = d->cache;
+	struct index_entry *e;
+
+	if (!segs_shadow_needed(&d->segs, src, rec->seg, rec->bound)) {
+		free(rec);
+		return;
+	}
+	/*
+	 * A newer version of the key is live or on its way: it hides the old
+	 * objects itself, and a delete record written now would hide it too.
+	 */
+	e = index_find(&c->ix, rec->key, rec->klen);
+	if (e) {
+		entry_set_shadow(c, e);
+		free(rec);
+		return;
+	}
+	if (shadow_to_pending_writes(d, rec->key, rec->klen)) {
+		free(rec);
+		return;
+	}
+	shadow_write(d, src, rec);
+}
+
+/* Drop @e of segment @s (being evicted), keeping hidden what it hides.
+ * cache->lock held. */
+void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e)
+{
+	struct fdpkv_cache *c = d->cache;
+	struct shadow_rec *rec = NULL;
+
+	if (e->flags & IDX_F_SHADOW) {
+		/* older versions: below e's sequence, so in segments opened
+		 * before the last sequence of e's segment */
+		rec = shadow_rec_new(e->key, e->klen, SHADOW_ANY, d->segs.segs[s].last_seq);
+		if (!rec)
+			atomic_fetch_add(&c->st.io_errors, 1);
+	}
+	evict_entry(c, e);
+	if (rec)
+		shadow_carry(d, s, rec);
+}

@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * write.c - the write path of SET and DELETE: staging, reservation in the
+ * class's open segment, submission, and commit in offset order. Internal
+ * writes (re-insert copies, carried delete records) share it from
+ * reservation on.
+ *
+ * A SET copies each value behind its header into an LBA-aligned staging
+ * buffer (the header must precede the value anyway, and the caller's buffer
+ * may have any alignment and length), reserves space in its class's open
+ * segment and writes the object with one command. A value in a registered
+ * arena (arena.c) is not copied: only header and key are staged, in a block of
+ * their own (OBJ_F_ALIGNED), and the command's second part is the caller's
+ * buffer. A key is acknowledged only
+ * when every earlier write of the same segment has completed too: recovery
+ * walks a segment's header chain and stops at the first hole, so an object
+ * behind a hole left by a crash would be unreachable. Completion order within
+ * a segment therefore equals offset order.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+
+static void write_done(struct io_cmd *cmd, int res);
+
+/* Take the next slot of @kr's class and queue @kr in its segment's write
+ * FIFO. cache->lock held. 0, -ENOSPC (no free segment) or -EFBIG. */
+int slot_reserve(struct devctx *d, struct key_req *kr)
+{
+	struct fdpkv_cache *c = d->cache;
+	struct seg_table *t = &d->segs;
+	struct segment *sg;
+	int ret;
+
+	/* the last free segment may be kept for internal writes (shadow.c) */
+	if (shadow_keeps_segment(d, kr))
+		return -ENOSPC;
+	ret = segs_reserve(t, kr->cls, kr->size, &c->seq, &kr->seg, &kr->off);
+	pad_sealed(d);
+	if (ret)
+		return ret;
+	sg = &d->segs.segs[kr->seg];
+	kr->seq = sg->last_seq;
+	sg->writes++;
+	kr->wq_next = NULL;
+	kr->io_done = false;
+	if (sg->wq_tail)
+		sg->wq_tail->wq_next = kr;
+	else
+		sg->wq_head = kr;
+	sg->wq_tail = kr;
+	return 0;
+}
+/* Encode @kr's header into its staging image and write it. cache->lock held
+ * (for the gate's bookkeeping); the slot is reserved. */
+void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
+{
+	struct fdpkv_cache *c = d->cache;
+	uint32_t prev = d->gate[kr->cls].cur_seg;
+	struct obj_hdr h;
+
+	/* the invariant the gate keeps, measured where writes leave */
+	if (d->dev.geo.ru_bytes && prev != UINT32_MAX && prev != kr->seg &&
+	    d->segs.segs[prev].writes && d->segs.segs[prev].cls == kr->cls)
+		atomic_fetch_add(&c->st.segment_overlaps, 1);
+	d->gate[kr->cls].cur_seg = kr->seg;
+
+	memset(&h, 0, sizeof(h));
+	h.flags = kr->flags;
+	h.cls = kr->cls;
+	h.klen = kr->klen;
+	h.vlen = kr->vlen;
+	h.seq = kr->seq;
+	h.seg_seq = seg_seq;
+	h.uuid64 = d->uuid64;
+	h.vcrc = kr->vcrc;
+	obj_encode(kr->staging, &h, (uint8_t *)kr->staging + OBJ_HDR_SIZE);
+	if (kr->op)
+		atomic_fetch_or(&kr->op->dev_mask, 1u << kr->dev);
+	kr->cmd = (struct io_cmd){
+		.op = IO_WRITE,
+		.pid = d->sb.class_pid[kr->cls],
+		/* copies are not covered by a user's flush: make them durable
+		 * themselves whenever the user asked for durability */
+		.dsync = kr->op ? c->cfg.durability == FDPKV_DURABILITY_FUA
+				: c->cfg.durability != FDPKV_DURABILITY_NONE,
+		.off = seg_base(d, kr->seg) + kr->off,
+		.len = kr->size,
+		.buf = kr->staging,
+		.done = write_done,
+		.arg = kr,
+	};
+	cmd_value_part(kr);
+	engine_submit(d->eng, &kr->cmd);
+}
+/*
+ * Reserve space for @kr and submit its write, or queue it until a segment
+ * being deallocated is free. Called with cache->lock held. Returns 0 when
+ * submitted or queued, else -errno (the caller completes the key).
+ */
+int reserve_and_submit(struct key_req *kr)
+{
+	struct fdpkv_cache *c = kr_cache(kr);
+	struct devctx *d = &c->devs[kr->dev];
+	int ret;
+
+	ret = slot_reserve(d, kr);
+	if (ret == -ENOSPC) {
+		/* one more while the last free segment is kept (shadow.c) */
+		evict_until(d, MAX(1u, c->cfg.free_segments_low) + shadow_kept_segments(d));
+		if (!d->segs.nreclaim)
+			return -ENOSPC;	/* everything left is pinned: fail, never wait forever */
+		if (kr->carry) {
+			/* the segment it is carried from waits for it */
+			shadow_wait_first(d, kr);
+			return 0;
+		}
+		kr->wait_next = NULL;
+		if (d->waiters_tail)
+			d->waiters_tail->wait_next = kr;
+		else
+			d->waiters = kr;
+		d->waiters_tail = kr;
+		return 0;
+	}
+	if (ret)
+		return ret;
+	/*
+	 * Submitted before evicting: eviction may reserve carried delete
+	 * records behind @kr in the same class, and the gate lets a class's
+	 * writes go in reservation order only.
+	 */
+	gate_submit(d, kr);
+	if (d->segs.nfree < c->cfg.free_segments_low) {
+		uint32_t want = c->cfg.free_segments_low;
+
+		/* one more while the last free segment is kept (shadow.c);
+		 * looked up once per segment opened, not per write */
+		if (d->segs.nfree + d->segs.nreclaim <= want)
+			want += shadow_kept_segments(d);
+		evict_until(d, want);
+	}
+	return 0;
+}
+
+/* Retry queued writes after a segment became free. cache->lock held;
+ * keys that fail are chained on @failed for completion outside the lock. */
+void retry_waiters(struct devctx *d, struct key_req **failed)
+{
+	struct key_req *kr = d->waiters, *next;
+
+	d->waiters = d->waiters_tail = NULL;
+	for (; kr; kr = next) {
+		next = kr->wait_next;
+		kr->io_res = reserve_and_submit(kr);
+		if (kr->io_res) {
+			kr->wait_next = *failed;
+			*failed = kr;
+		}
+	}
+}
+
+void complete_failed(struct key_req *failed)
+{
+	struct key_req *next;
+
+	for (; failed; failed = next) {
+		next = failed->wait_next;
+		if (failed->op)
+			key_done(failed, failed->io_res, 0);
+		else
+			reinsert_finish(failed);
+	}
+}
+/*
+ * Is the committed entry @e newer than the write @kr of the same key?
+ * A key's user writes all go to one class (the class follows from the key)
+ * and a class fills one segment at a time in sequence order, so of two
+ * segments the later opened holds the later version; within one segment
+ * commits run in offset order, so a committed entry there is older. A
+ * re-insert copy (another class) is older than any user write still to
+ * commit: copies are only started for keys without a reserved user write.
+ * cache->lock held.
+ */
+static bool entry_newer(const struct fdpkv_cache *c, const struct index_entry *e,
+			const struct key_req *kr)
+{
+	const struct seg_table *t = &c->devs[e->dev].segs;
+
+	if (e->dev != kr->dev || e->seg == kr->seg || t->segs[e->seg].cls != kr->cls)
+		return false;
+	return t->segs[e->seg].open_seq > t->segs[kr->seg].open_seq;
+}
+
+/* Make a written object visible. cache->lock held. */
+static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
+{
+	struct devctx *d = &c->devs[kr->dev];
+	struct segment *sg = &d->segs.segs[kr->seg];
+	struct index_entry *e;
+	bool shadow = kr->shadows;
+
+	atomic_fetch_add(&c->st.class_bytes[kr->cls], kr->size);
+	atomic_fetch_add(&c->st.bytes_written, kr->size);
+	if (kr->arena)
+		atomic_fetch_add(&c->st.direct_bytes, kr->vlen);
+	if (kr->flags & OBJ_F_TOMBSTONE) {
+		/* the key left the index when DELETE ran; the record stays
+		 * known while it hides something (shadow_carry) */
+		if (kr->shadow) {
+			kr->shadow->next = sg->pending;
+			sg->pending = kr->shadow;
+			sg->npending++;
+			kr->shadow = NULL;
+		}
+		return 0;
+	}
+	e = index_find(&c->ix, kr->key, kr->klen);
+	if (!kr->op) {
+		struct reinsert_req *r = (struct reinsert_req *)kr;
+
+		/* a copy only replaces the very object it was copied from */
+		if (r->failed || !e || e->dev != kr->dev || e->seg != r->src_seg ||
+		    e->off_lba != r->src_off_lba)
+			return 0;
+		r->committed = true;
+	} else if (e && entry_newer(c, e, kr)) {
+		/* a newer version won; this one is garbage already, but on
+		 * the device below it */
+		entry_set_shadow(c, e);
+		return 0;
+	}
+	if (e) {
+		struct segment *old = &c->devs[e->dev].segs.segs[e->seg];
+
+		/* the version replaced stays on the device (a copy's source is
+		 * the same version), and so does anything it hid */
+		shadow |= (e->flags & IDX_F_SHADOW) ||
+			  (kr->op && (e->dev != kr->dev || e->seg != kr->seg));
+		seg_unlink(old, e);
+		old->live_objs--;
+		old->live_bytes -= e->vlen;
+		if (e->lock) {
+			old->locked--;
+			sg->locked++;
+		}
+		usage_add(c, e, -1);
+	} else {
+		e = index_insert(&c->ix, kr->key, kr->klen);
+		if (!e)
+			return -ENOMEM;
+	}
+	e->vlen = kr->vlen;
+	e->dev = kr->dev;
+	e->seg = kr->seg;
+	e->off_lba = (uint32_t)(kr->off / d->sb.lba_size);
+	e->flags = (shadow ? IDX_F_SHADOW : 0) |
+		   ((kr->flags & OBJ_F_ALIGNED) ? IDX_F_ALIGNED : 0);
+	seg_link(sg, e);
+	sg->live_objs++;
+	sg->live_bytes += e->vlen;
+	usage_add(c, e, 1);
+	return 0;
+}
+
+static void write_done(struct io_cmd *cmd, int res)
+{
+	struct key_req *kr = cmd->arg, *h, *done = NULL, **tail = &done;
+	struct fdpkv_cache *c = kr_cache(kr);
+	struct devctx *d = &c->devs[kr->dev];
+	struct segment *sg;
+
+	if (res < 0)
+		atomic_fetch_add(&c->st.io_errors, 1);
+	pthread_mutex_lock(&c->lock);
+	sg = &d->segs.segs[kr->seg];
+	kr->io_done = true;
+	kr->io_res = res;
+	/* acknowledge in offset order: see the comment at the top */
+	while ((h = sg->wq_head) && h->io_done) {
+		sg->wq_head = h->wq_next;
+		if (!sg->wq_head)
+			sg->wq_tail = NULL;
+		sg->writes--;
+		if (h->io_res < 0 && !sg->broken) {
+			sg->broken = true;
+			segs_seal(&d->segs, kr->seg);
+		}
+		if (sg->broken)
+			h->io_res = h->io_res < 0 ? h->io_res : -EIO;
+		else
+			h->io_res = commit_object(c, h);
+		h->wait_next = NULL;
+		*tail = h;
+		tail = &h->wait_next;
+	}
+	if (!sg->writes)
+		gate_release(d);
+	pthread_mutex_unlock(&c->lock);
+	for (h = done; h; h = kr) {
+		kr = h->wait_next;
+		if (h->op)
+			key_done(h, h->io_res, h->vlen);
+		else
+			reinsert_finish(h);
+	}
+}
+/* ---- SET / DELETE ------------------------------------------------------------ */
+
+
+void run_set(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < op->n; i++) {
+		struct key_req *kr = &op->reqs[i];
+		struct devctx *d;
+
+		kr->dev = (uint8_t)cache_key_dev(c, kr->key, kr->klen);
+		d = &c->devs[kr->dev];
+		kr->cls = (uint8_t)cache_key_class(c, kr->key, kr->klen);
+		kr->vlen = bufs[i].len;
+		kr->buf = bufs[i];
+		kr->arena = arena_get(c, bufs[i].base, bufs[i].len, d->sb.lba_size);
+		kr->flags = kr->arena ? OBJ_F_ALIGNED : 0;
+		kr->size = obj_extent(kr->klen, kr->vlen, kr->flags, d->sb.lba_size);
+		atomic_fetch_add(&c->st.sets, 1);
+		if (kr->size > d->sb.segment_bytes) {
+			key_done(kr, -EFBIG, 0);
+			continue;
+		}
+		ret = stage_object(c, kr, bufs[i].base);
+		if (!ret) {
+			pthread_mutex_lock(&c->lock);
+			ret = reserve_and_submit(kr);
+			pthread_mutex_unlock(&c->lock);
+		}
+		if (ret)
+			key_done(kr, ret, 0);
+	}
+}
+
+void run_delete(struct fdpkv_cache *c, struct op *op)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < op->n; i++) {
+		struct key_req *kr = &op->reqs[i];
+		struct index_entry *e;
+
+		atomic_fetch_add(&c->st.deletes, 1);
+		kr->dev = (uint8_t)cache_key_dev(c, kr->key, kr->klen);
+		kr->cls = FDPKV_CLASS_META;
+		kr->flags = OBJ_F_TOMBSTONE;
+		kr->vlen = 0;
+		kr->size = obj_size(kr->klen, 0, c->devs[kr->dev].sb.lba_size);
+		/* staged before taking the lock: it is cheap and may fail */
+		ret = stage_object(c, kr, NULL);
+		if (!ret) {
+			kr->shadow = shadow_rec_new(kr->key, kr->klen, SHADOW_ANY, 0);
+			if (!kr->shadow)
+				ret = -ENOMEM;
+		}
+		pthread_mutex_lock(&c->lock);
+		e = index_find(&c->ix, kr->key, kr->klen);
+		if (!e)
+			ret = -ENOENT;
+		else if (e->lock)
+			ret = -EBUSY;
+		else if (!ret) {
+			struct segment *es = &c->devs[e->dev].segs.segs[e->seg];
+
+			/*
+			 * What the record hides: the object dropped here, or,
+			 * when older versions may be about too (or a copy of
+			 * it is being written), everything written so far.
+			 */
+			if (!(e->flags & IDX_F_SHADOW) && es->state != SEG_RECLAIM) {
+				kr->shadow->seg = e->seg;
+				kr->shadow->bound = es->open_seq;
+			} else {
+				kr->shadow->bound = c->seq + 1;
+			}
+			/*
+			 * Gone from memory now; the delete record makes it stay
+			 * gone after a restart, where the older object would
+			 * otherwise be found again by the scan.
+			 */
+			entry_drop(c, e);
+			ret = reserve_and_submit(kr);
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (ret)
+			key_done(kr, ret, 0);
+	}
+}
