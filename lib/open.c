@@ -94,6 +94,11 @@ static int read_superblock(struct devctx *d, struct superblock *sb)
 	rc[1] = sb_decode((uint8_t *)buf + lba, lba, &cp[1]);
 	free(buf);
 	pick = sb_choose(cp, rc);
+	if (pick < 0 && (rc[0] == -EPROTO || rc[1] == -EPROTO)) {
+		/* written by a newer library: never guess at its layout */
+		*sb = cp[rc[0] == -EPROTO ? 0 : 1];
+		return -EPROTO;
+	}
 	if (pick < 0)
 		return rc[0] == -ENODATA && rc[1] == -ENODATA ? -ENODATA : -EBADMSG;
 	*sb = cp[pick];
@@ -128,7 +133,14 @@ static int open_devices(struct fdpkv_cache *c, char *err, size_t errlen)
 			return ret;
 		}
 		rcs[i] = read_superblock(d, &sbs[i]);
-		if (rcs[i] && rcs[i] != -ENODATA && rcs[i] != -EBADMSG) {
+		if (rcs[i] == -EPROTO && c->cfg.format != FDPKV_FORMAT_ALWAYS) {
+			fdpkv_seterr(err, errlen, "device '%s': superblock format version %u is not "
+				     "supported (this library reads versions %d..%d): open it with a "
+				     "newer libfdpkv, or format=always to discard it", d->dev.uri,
+				     sbs[i].version, SB_VERSION_MIN, SB_VERSION);
+			return -EPROTO;
+		}
+		if (rcs[i] && rcs[i] != -ENODATA && rcs[i] != -EBADMSG && rcs[i] != -EPROTO) {
 			fdpkv_seterr(err, errlen, "device '%s': reading the superblock: %s",
 				     d->dev.uri, strerror(-rcs[i]));
 			return rcs[i];
@@ -326,6 +338,8 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		c->ndata = c->devs[0].sb.ndata_classes;
 		ret = recovery_scan(c, err, errlen);
 	}
+	if (!ret)
+		ret = seq_lease_take(c, err, errlen);
 	for (i = 0; !ret && i < c->ndev; i++)
 		ret = align_device(&c->devs[i], c->nclasses, err, errlen);
 	if (ret) {

@@ -26,7 +26,8 @@
 static void write_done(struct io_cmd *cmd, int res);
 
 /* Take the next slot of @kr's class and queue @kr in its segment's write
- * FIFO. cache->lock held. 0, -ENOSPC (no free segment) or -EFBIG. */
+ * FIFO. cache->lock held. 0, -ENOSPC (no free segment), -EFBIG or
+ * -EOVERFLOW (the sequence lease is used up: lease.c). */
 int slot_reserve(struct devctx *d, struct key_req *kr)
 {
 	struct fdpkv_cache *c = d->cache;
@@ -37,6 +38,9 @@ int slot_reserve(struct devctx *d, struct key_req *kr)
 	/* the last free segment may be kept for internal writes (shadow.c) */
 	if (shadow_keeps_segment(d, kr))
 		return -ENOSPC;
+	/* a segment takes two sequences at most; past the lease a restart could reuse them */
+	if (!seq_lease_covers(c, 2))
+		return -EOVERFLOW;
 	ret = segs_reserve(t, kr->cls, kr->size, &c->seq, &kr->seg, &kr->off);
 	pad_sealed(d);
 	if (ret)
