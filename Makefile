@@ -129,7 +129,7 @@ tsan-build: $(TSAN_BINS)
 # durability mode from seed CRASH_SEED; the log goes to build/crashtest.log.
 CRASH_POINTS	?= 34000
 CRASH_SEED	?= 1000
-$(B)/crash/test_crashcheck: tests/unit/test_crashcheck.c $(UNIT_HELPERS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
+$(B)/crash/test_crashcheck: tests/crash/test_crashcheck.c $(UNIT_HELPERS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(LIB_OBJS) -lcmocka $(LDLIBS_LIB)
 

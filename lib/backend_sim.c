@@ -270,7 +270,8 @@ static uint64_t splitmix64(uint64_t *x)
  * image exactly; then replay, oldest first, the subset a power cut keeps:
  * each command whole, not at all, or torn (each of its LBAs on its own).
  */
-static void vwc_cut(struct sim_priv *s, uint64_t seed, struct sim_cut_stats *st)
+static void vwc_cut(struct sim_priv *s, uint64_t seed, unsigned int flags,
+		    struct sim_cut_stats *st)
 {
 	struct vwc_ent *e, *prev, **rev;
 	uint64_t n = 0, i, rnd = seed;
@@ -300,19 +301,22 @@ static void vwc_cut(struct sim_priv *s, uint64_t seed, struct sim_cut_stats *st)
 		uint64_t lba;
 
 		prev = e->next;
+		if (flags & SIM_CUT_DROP_ALL)
+			how = 1;
 		if (e->fua)
 			how = 0;
 		for (lba = 0; lba < e->len; lba += SIM_LBA) {
 			bool keep = how == 0 || (how == 2 && (splitmix64(&rnd) & 1));
-			if (!keep) {
-				vwc_mark_lost(s, e->off + lba, SIM_LBA);
+			if (!keep)
 				continue;
-			}
 			if (e->new_bytes)
 				memcpy(s->data + e->off + lba, e->new_bytes + lba, SIM_LBA);
 			else
 				memset(s->data + e->off + lba, 0, SIM_LBA);
 		}
+		/* a command not kept whole leaves its LBAs in either state */
+		if (how)
+			vwc_mark_lost(s, e->off, e->len);
 		if (st) {
 			st->logged++;
 			st->kept += how == 0;
@@ -354,7 +358,7 @@ int sim_power_cut(const char *name, uint64_t seed, unsigned int flags, struct si
 		pthread_mutex_unlock(&s->vwc_lock);
 		return -ENOMEM;
 	}
-	vwc_cut(s, seed, st);
+	vwc_cut(s, seed, flags, st);
 	memcpy(s->after_cut, s->data, s->capacity);
 	s->fail = flags & SIM_CUT_FAIL;
 	pthread_mutex_unlock(&s->vwc_lock);

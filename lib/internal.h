@@ -481,8 +481,9 @@ struct sim_cut_stats {
  * (no such device), -EINVAL (no vwc=1) or -ENOMEM.
  */
 #define SIM_CUT_FAIL	0x1u
+#define SIM_CUT_DROP_ALL	0x2u	/* keep none of the unpersisted commands (FUA stay) */
 int sim_power_cut(const char *name, uint64_t seed, unsigned int flags, struct sim_cut_stats *st);
-/* 1 when a power cut of @name ever dropped or tore a write within [off, off+len), else 0. */
+/* 1 when a power cut of @name ever dropped or tore a command within [off, off+len), else 0. */
 int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len);
 /* Free the named sim device (not open): 0, -ENOENT, -EBUSY. */
 int sim_destroy(const char *name);

@@ -60,8 +60,17 @@ static void on_damage(void *arg, const struct fdpkv_damage *d)
 		return;
 	}
 	k->violations++;
-	fprintf(stderr, "VIOLATION %s: fsck damage no cut explains: dev %u seg %lld off %llu: %s\n",
-		k->tag, d->dev, (long long)d->segment, (unsigned long long)d->offset, d->reason);
+	fprintf(stderr, "VIOLATION %s: fsck damage no cut explains: dev %u seg %lld off %llu len %llu: %s\n",
+		k->tag, d->dev, (long long)d->segment, (unsigned long long)d->offset,
+		(unsigned long long)d->length, d->reason);
+	if (getenv("FDPKV_CRASH_DEBUG")) {
+		uint64_t l, base = (1u << 20) + (uint64_t)d->segment * SEG_BYTES;
+
+		fprintf(stderr, "  lost LBAs of the segment:");
+		for (l = 0; l < SEG_BYTES / 4096; l++)
+			fputc(sim_lost_overlaps(k->name[d->dev], base + l * 4096, 4096) ? 'L' : '.', stderr);
+		fputc('\n', stderr);
+	}
 }
 
 static unsigned long env_ul(const char *name, unsigned long def)
