@@ -59,6 +59,8 @@ struct op {
 	atomic_uint flushes;
 	struct io_cmd flush_cmd[FDPKV_MAX_DEVICES];
 	uint8_t *keybuf;
+	/* allocated at submit, so that the completion can always be posted */
+	struct cq_node *node;
 	struct key_req reqs[];
 };
 
@@ -157,6 +159,7 @@ struct fdpkv_cache {
 	struct arena *arenas[ARENA_MAX];	/* by id, NULL = free */
 	atomic_ullong next_id;
 	atomic_bool closing;
+	struct fdpkv_cache *open_next;	/* open.c: the open caches */
 
 	unsigned int nclasses, ndata;
 	struct {
@@ -269,6 +272,13 @@ void seg_try_dealloc(struct devctx *d, uint32_t s);
 struct arena *arena_get(struct fdpkv_cache *c, const void *base, uint64_t len, uint32_t lba);
 void arena_put(struct arena *a);
 void arenas_free(struct fdpkv_cache *c);		/* at close: engines are stopped */
+
+/* open.c */
+/*
+ * Lock @c's completion queue if @c is an open cache (fdpkv_wait): 0, or
+ * -EBADF for a cache closed (or never opened), which must not be touched.
+ */
+int cache_cq_lock_open(struct fdpkv_cache *c);
 
 /* lease.c */
 /*

@@ -526,13 +526,22 @@ struct cq {
 	size_t count;
 	bool signalled;		/* protected by lock: an eventfd write is pending */
 	int efd;
+	unsigned int waiters;	/* lock: threads in cq_wait */
+	bool closing;		/* lock: cq_shutdown ran, waits return -ESHUTDOWN */
 };
 
 int cq_init(struct cq *q);
 void cq_destroy(struct cq *q);		/* discards what is queued */
 void cq_post(struct cq *q, struct cq_node *n);
 int cq_drain(struct cq *q, struct fdpkv_completion *out, unsigned int max);
-int cq_wait(struct cq *q, int timeout_ms);
+/*
+ * Called with q->lock held (so that the caller can make sure @q is not being
+ * freed before it counts as a waiter), returns with it released: 1 when
+ * completions are queued, 0 on timeout, -ESHUTDOWN once cq_shutdown ran.
+ */
+int cq_wait_locked(struct cq *q, int timeout_ms);
+/* Wake every waiter, make later waits fail, and return once none is left. */
+void cq_shutdown(struct cq *q);
 
 /* ---- ng.c: NVMe passthrough command encoding ------------------------------ */
 struct nvme_uring_cmd;

@@ -15,6 +15,45 @@
 
 /* ---- open / close --------------------------------------------------------------- */
 
+/*
+ * The open caches: fdpkv_close takes a cache off this list before it frees
+ * anything, so a second close finds nothing to do (-EBADF) and a thread
+ * entering fdpkv_wait either counts as a waiter before close begins waiting
+ * for waiters, or is told the cache is closed.
+ */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fdpkv_cache *open_caches;
+
+int cache_cq_lock_open(struct fdpkv_cache *c)
+{
+	struct fdpkv_cache *o;
+
+	pthread_mutex_lock(&open_lock);
+	for (o = open_caches; o && o != c; o = o->open_next)
+		;
+	if (o)
+		pthread_mutex_lock(&c->cq.lock);
+	pthread_mutex_unlock(&open_lock);
+	return o ? 0 : -EBADF;
+}
+
+/* Take @c off the open list: false when it was not on it. */
+static bool cache_unlist(struct fdpkv_cache *c)
+{
+	struct fdpkv_cache **pp;
+	bool found = false;
+
+	pthread_mutex_lock(&open_lock);
+	for (pp = &open_caches; *pp && *pp != c; pp = &(*pp)->open_next)
+		;
+	if (*pp) {
+		*pp = c->open_next;
+		found = true;
+	}
+	pthread_mutex_unlock(&open_lock);
+	return found;
+}
+
 static int write_superblocks(struct devctx *d)
 {
 	return sb_write_both(d->eng, d->dev.geo.lba_size, &d->sb);
@@ -348,19 +387,28 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		cache_free(c);
 		return ret;
 	}
+	pthread_mutex_lock(&open_lock);
+	c->open_next = open_caches;
+	open_caches = c;
+	pthread_mutex_unlock(&open_lock);
 	*out = c;
 	return 0;
 }
 
-FDPKV_PUBLIC void fdpkv_close(struct fdpkv_cache *c)
+FDPKV_PUBLIC int fdpkv_close(struct fdpkv_cache *c)
 {
 	if (!c)
-		return;
+		return -EINVAL;
+	if (!cache_unlist(c))
+		return -EBADF;
 	atomic_store(&c->closing, true);
 	pthread_mutex_lock(&c->lock);
 	while (c->inflight_ops)
 		pthread_cond_wait(&c->idle, &c->lock);
 	pthread_mutex_unlock(&c->lock);
+	/* threads still in fdpkv_wait return -ESHUTDOWN before anything is freed */
+	cq_shutdown(&c->cq);
 	/* every object is in the device (or page cache); recovery needs nothing else */
 	cache_free(c);
+	return 0;
 }

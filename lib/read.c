@@ -37,7 +37,7 @@ static void read_done(struct io_cmd *cmd, int res)
 		   crc32c(0, val, kr->vlen) == h.vcrc) {
 		if (kr->arena)
 			atomic_fetch_add(&c->st.direct_bytes, kr->vlen);
-		else
+		else if (kr->vlen)	/* an empty value may come with a NULL buffer */
 			memcpy(kr->buf.base, val, kr->vlen);
 		status = 0;
 		atomic_fetch_add(&c->st.bytes_read, kr->vlen);

@@ -328,10 +328,15 @@ void run_set(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 		kr->cls = (uint8_t)cache_key_class(c, kr->key, kr->klen);
 		kr->vlen = bufs[i].len;
 		kr->buf = bufs[i];
+		atomic_fetch_add(&c->st.sets, 1);
+		/* checked before any size is computed: a length near 2^64 wraps */
+		if (kr->vlen > d->sb.segment_bytes) {
+			key_done(kr, -EFBIG, 0);
+			continue;
+		}
 		kr->arena = arena_get(c, bufs[i].base, bufs[i].len, d->sb.lba_size);
 		kr->flags = kr->arena ? OBJ_F_ALIGNED : 0;
 		kr->size = obj_extent(kr->klen, kr->vlen, kr->flags, d->sb.lba_size);
-		atomic_fetch_add(&c->st.sets, 1);
 		if (kr->size > d->sb.segment_bytes) {
 			key_done(kr, -EFBIG, 0);
 			continue;
