@@ -13,6 +13,16 @@
  * once through the completion queue; the eventfd from fdpkv_event_fd() is
  * readable while completions are queued. All functions are thread-safe unless
  * their comment says otherwise.
+ *
+ * Crash consistency (lib/FORMAT.md: on-device layout, sequence rules, what
+ * recovery trusts). A cache may lose data, never hand back wrong data: after
+ * a crash or power cut a GET returns the latest acknowledged version of a
+ * key, or a newer one that was in flight, or (evicted, or durability=none)
+ * a miss; an acknowledged DELETE stays done with durability fua or flush.
+ * Every open persists a sequence lease in the superblocks before it writes,
+ * so that no sequence is handed out twice across crashes; evicted segments
+ * are reused only once their deallocate (or wipe) is durable. The power-cut
+ * checker (tests/crash, `make crashtest`) tests these rules.
  */
 #ifndef FDPKV_H
 #define FDPKV_H
