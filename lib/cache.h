@@ -107,10 +107,13 @@ struct devctx {
 	} gate[FDPKV_MAX_CLASSES];
 };
 
+/* One salt bucket's usage, in a hash table (usage.c); freed when it empties. */
 struct bucket_usage {
-	char name[132];
+	struct bucket_usage *next;	/* hash chain */
+	uint64_t hash;
 	uint64_t bytes;
 	uint64_t objects;
+	char name[132];
 };
 
 struct evicted {
@@ -147,8 +150,8 @@ struct fdpkv_cache {
 	uint64_t seq;
 	uint64_t seq_lease;		/* seq stays below it (lease.c) */
 	uint64_t inflight_ops;
-	struct bucket_usage *buckets;
-	size_t nbuckets, bucket_cap;
+	struct bucket_usage **buckets;	/* hash table of bucket_slots chains */
+	size_t nbuckets, bucket_slots;
 	uint64_t bytes_used, objects;
 	struct evicted *ev_head, *ev_tail;
 
@@ -212,6 +215,7 @@ void key_done(struct key_req *kr, int status, uint64_t vlen);
 
 /* usage.c */
 void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign);
+void usage_free(struct fdpkv_cache *c);
 
 /* staging.c */
 void *staging_get(struct fdpkv_cache *c, uint64_t size, uint64_t *cap);

@@ -249,7 +249,7 @@ static void cache_free(struct fdpkv_cache *c)
 		next = ev->next;
 		free(ev);
 	}
-	free(c->buckets);
+	usage_free(c);
 	staging_pool_destroy(&c->pool);
 	arenas_free(c);
 	pthread_mutex_destroy(&c->arena_lock);
