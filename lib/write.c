@@ -395,12 +395,18 @@ void run_delete(struct fdpkv_cache *c, struct op *op)
 				kr->shadow->bound = c->seq + 1;
 			}
 			/*
-			 * Gone from memory now; the delete record makes it stay
-			 * gone after a restart, where the older object would
-			 * otherwise be found again by the scan.
+			 * Gone from memory once its delete record has a place;
+			 * the record makes it stay gone after a restart, where
+			 * the older object would otherwise be found again by
+			 * the scan. Without a place (-ENOSPC, -EOVERFLOW) the
+			 * key stays, as it stays on the device: a failed
+			 * DELETE never leaves memory and device disagreeing.
+			 * Looked up again: reserving may have evicted it.
 			 */
-			entry_drop(c, e);
 			ret = reserve_and_submit(kr);
+			e = ret ? NULL : index_find(&c->ix, kr->key, kr->klen);
+			if (e)
+				entry_drop(c, e);
 		}
 		pthread_mutex_unlock(&c->lock);
 		if (ret)
