@@ -264,6 +264,7 @@ struct shadow_rec *shadow_rec_new(const uint8_t *key, uint32_t klen, uint32_t se
 void entry_set_shadow(struct fdpkv_cache *c, struct index_entry *e);
 void shadow_carry(struct devctx *d, uint32_t src, struct shadow_rec *rec);
 void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e);
+void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, bool evicted);
 
 /* reclaim.c */
 void seg_try_dealloc(struct devctx *d, uint32_t s);
