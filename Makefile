@@ -126,16 +126,18 @@ tsan-build: $(TSAN_BINS)
 
 # --- the long crash run (README: Crash consistency) ------------------------
 # The power-cut checker built optimized, CRASH_POINTS crash points per
-# durability mode from seed CRASH_SEED; the log goes to build/crashtest.log.
+# durability mode from seed CRASH_SEED, then the kill -9 test; the log goes
+# to build/crashtest.log.
 CRASH_POINTS	?= 34000
 CRASH_SEED	?= 1000
-$(B)/crash/test_crashcheck: tests/crash/test_crashcheck.c $(UNIT_HELPERS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
+$(B)/crash/%: tests/crash/%.c $(UNIT_HELPERS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(LIB_OBJS) -lcmocka $(LDLIBS_LIB)
 
-crashtest: $(B)/crash/test_crashcheck
-	FDPKV_CRASH_POINTS=$(CRASH_POINTS) FDPKV_CRASH_SEED=$(CRASH_SEED) \
-		$(B)/crash/test_crashcheck 2>&1 | tee $(B)/crashtest.log | grep -v '^VIOLATION'
+crashtest: $(B)/crash/test_crashcheck $(B)/crash/test_crash_inflight
+	{ FDPKV_CRASH_POINTS=$(CRASH_POINTS) FDPKV_CRASH_SEED=$(CRASH_SEED) \
+		$(B)/crash/test_crashcheck; $(B)/crash/test_crash_inflight; } 2>&1 | \
+		tee $(B)/crashtest.log | grep -v '^VIOLATION'
 
 test: setup
 	@scripts/run-tests.sh
