@@ -48,7 +48,7 @@ TSAN_BINS	:= $(patsubst tests/unit/%.c,$(B)/tests/tsan/%,$(wildcard tests/unit/t
 KVERS		:= $(strip $(KVER_61) $(KVER_612))
 
 .PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build dkms-src \
-	tsan-build vm-build check-setup bench bench-build
+	tsan-build vm-build check-setup bench bench-build crashtest
 all: lib tools plugin kmod $(B)/examples/roundtrip
 
 setup:
@@ -125,6 +125,21 @@ $(B)/tests/tsan/%: tests/unit/%.c $(UNIT_HELPERS) $(TSAN_OBJS) $(wildcard tests/
 
 unit-build: $(UNIT_BINS)
 tsan-build: $(TSAN_BINS)
+
+# --- the long crash run (README: Crash consistency) ------------------------
+# The power-cut checker built optimized, CRASH_POINTS crash points per
+# durability mode from seed CRASH_SEED, then the kill -9 test; the log goes
+# to build/crashtest.log.
+CRASH_POINTS	?= 34000
+CRASH_SEED	?= 1000
+$(B)/crash/%: tests/crash/%.c $(UNIT_HELPERS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(LIB_OBJS) -lcmocka $(LDLIBS_LIB)
+
+crashtest: $(B)/crash/test_crashcheck $(B)/crash/test_crash_inflight
+	{ FDPKV_CRASH_POINTS=$(CRASH_POINTS) FDPKV_CRASH_SEED=$(CRASH_SEED) \
+		$(B)/crash/test_crashcheck; $(B)/crash/test_crash_inflight; } 2>&1 | \
+		tee $(B)/crashtest.log | grep -v '^VIOLATION'
 
 test: setup
 	@scripts/run-tests.sh

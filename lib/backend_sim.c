@@ -10,6 +10,20 @@
  * of the same name (same capacity and segment size) continues on it: a
  * restart, for tests of what recovery finds.
  *
+ * vwc=1 gives a named device a volatile write cache for power-cut tests
+ * (tests/unit/test_powercut*.c). A write that is neither FUA nor followed
+ * by a completed flush is unpersisted, and so is a deallocate: each is kept
+ * in a log with the bytes it replaced. sim_power_cut() keeps a seeded,
+ * arbitrary subset of the logged commands - whole, dropped, or torn at LBA
+ * granularity, so a later write may land while an earlier one is lost. The
+ * next open of the name sees only what was kept. Until then the device runs
+ * on for the cache that still has it open, as if the cut had not happened,
+ * but nothing it does lasts: the host went down with the power, and a
+ * checker ignores what it is told after the cut (SIM_CUT_FAIL instead fails
+ * every command with -EIO: a device that vanished under a live host). Like a
+ * real cache the log drains by itself: beyond SIM_VWC_MAX bytes its oldest
+ * entries become persistent.
+ *
  * Data lives in an anonymous mapping indexed by logical address (so reads
  * are exact); beside it a page-mapped FTL does the accounting a real device
  * would: each placement handle appends to its own reclaim unit (RU size =
@@ -33,6 +47,16 @@
 #define SIM_DEFAULT_OP_PCT	7
 #define INVALID			UINT32_MAX
 #define DLFEAT_ZEROES		0x1	/* what a device that zeroes reports */
+#define SIM_VWC_MAX		(64ull << 20)	/* bytes an unflushed log may hold */
+
+/* One unpersisted command: what it wrote (NULL: zeroes) and what it replaced. */
+struct vwc_ent {
+	struct vwc_ent *next;
+	uint64_t off, len;
+	bool fua;			/* persistent once completed */
+	uint8_t *new_bytes;
+	uint8_t *old_bytes;
+};
 
 struct sim_priv {
 	uint8_t *data;
@@ -50,6 +74,19 @@ struct sim_priv {
 	uint64_t ru_bytes;
 	bool dealloc_keeps;		/* deallocate leaves the old bytes */
 	char name[64];			/* kept across close when set */
+	/* vwc=1: the volatile write cache; vwc_lock orders exec and a cut */
+	bool vwc;
+	/*
+	 * After a cut: the image the next open sees (the process went down
+	 * with the power: what its cache still does is lost), and whether
+	 * commands meanwhile fail (SIM_CUT_FAIL) or run on without effect.
+	 */
+	uint8_t *after_cut;
+	bool fail;
+	pthread_mutex_t vwc_lock;
+	struct vwc_ent *log_head, *log_tail;
+	uint64_t log_bytes;
+	uint8_t *lost;			/* LBA bitmap: a cut dropped or tore a write there */
 	bool in_use;			/* named: opened by a cache; sim_lock */
 	struct sim_priv *next;		/* named devices; sim_lock */
 };
@@ -146,8 +183,234 @@ static void sim_place(struct fdpkv_dev *dev, unsigned int stream, uint32_t lpage
 }
 
 /* Free @s and whatever of it was allocated (open failure and close). */
+static void vwc_ent_free(struct vwc_ent *e)
+{
+	free(e->new_bytes);
+	free(e->old_bytes);
+	free(e);
+}
+
+/* Forget the oldest entry: its command is persistent now. */
+static void vwc_persist_head(struct sim_priv *s)
+{
+	struct vwc_ent *e = s->log_head;
+
+	s->log_head = e->next;
+	if (!s->log_head)
+		s->log_tail = NULL;
+	s->log_bytes -= e->len;
+	vwc_ent_free(e);
+}
+
+static void vwc_persist_all(struct sim_priv *s)
+{
+	while (s->log_head)
+		vwc_persist_head(s);
+}
+
+/*
+ * Log a write (@bytes) or a zeroing deallocate (@bytes NULL) of @len bytes
+ * at @off, before it changes the data. A FUA command at the head of the log
+ * is persistent at once; otherwise it stays, so that a cut keeps it while
+ * dropping older commands. -ENOMEM: the command fails, as on a device that
+ * cannot take it.
+ */
+static int vwc_log(struct sim_priv *s, uint64_t off, uint64_t len, const void *bytes, bool fua)
+{
+	struct vwc_ent *e;
+
+	if (fua && !s->log_head)
+		return 0;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->off = off;
+	e->len = len;
+	e->fua = fua;
+	e->old_bytes = malloc(len);
+	e->new_bytes = bytes ? malloc(len) : NULL;
+	if (!e->old_bytes || (bytes && !e->new_bytes)) {
+		vwc_ent_free(e);
+		return -ENOMEM;
+	}
+	memcpy(e->old_bytes, s->data + off, len);
+	if (bytes)
+		memcpy(e->new_bytes, bytes, len);
+	if (s->log_tail)
+		s->log_tail->next = e;
+	else
+		s->log_head = e;
+	s->log_tail = e;
+	s->log_bytes += len;
+	while (s->log_head && (s->log_bytes > SIM_VWC_MAX || s->log_head->fua))
+		vwc_persist_head(s);
+	return 0;
+}
+
+/* Remember that a cut lost the LBAs of [off, off + len) (sim_lost_overlaps). */
+static void vwc_mark_lost(struct sim_priv *s, uint64_t off, uint64_t len)
+{
+	uint64_t l;
+
+	for (l = off / SIM_LBA; s->lost && l < s->nlba && l * SIM_LBA < off + len; l++)
+		s->lost[l / 8] |= (uint8_t)(1u << (l % 8));
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/*
+ * Undo every logged command, newest first, which restores the persistent
+ * image exactly; then replay, oldest first, the subset a power cut keeps:
+ * each command whole, not at all, or torn (each of its LBAs on its own).
+ */
+static void vwc_cut(struct sim_priv *s, uint64_t seed, unsigned int flags,
+		    struct sim_cut_stats *st)
+{
+	struct vwc_ent *e, *prev, **rev;
+	uint64_t n = 0, i, rnd = seed;
+
+	for (e = s->log_head; e; e = e->next)
+		n++;
+	rev = n ? calloc(n, sizeof(*rev)) : NULL;
+	i = 0;
+	for (e = s->log_head; e; e = e->next)
+		if (rev)
+			rev[i++] = e;
+	/* without memory for the reversal, undo by walking the list n times */
+	for (i = n; i-- > 0;) {
+		if (rev) {
+			e = rev[i];
+		} else {
+			uint64_t j;
+
+			for (e = s->log_head, j = 0; j < i; j++)
+				e = e->next;
+		}
+		memcpy(s->data + e->off, e->old_bytes, e->len);
+	}
+	free(rev);
+	for (e = s->log_head; e; e = prev) {
+		unsigned int how = (unsigned int)(splitmix64(&rnd) % 3);
+		uint64_t lba;
+
+		prev = e->next;
+		if (flags & SIM_CUT_DROP_ALL)
+			how = 1;
+		if (e->fua)
+			how = 0;
+		for (lba = 0; lba < e->len; lba += SIM_LBA) {
+			bool keep = how == 0 || (how == 2 && (splitmix64(&rnd) & 1));
+			if (!keep)
+				continue;
+			if (e->new_bytes)
+				memcpy(s->data + e->off + lba, e->new_bytes + lba, SIM_LBA);
+			else
+				memset(s->data + e->off + lba, 0, SIM_LBA);
+		}
+		/* a command not kept whole leaves its LBAs in either state */
+		if (how)
+			vwc_mark_lost(s, e->off, e->len);
+		if (st) {
+			st->logged++;
+			st->kept += how == 0;
+			st->torn += how == 2;
+		}
+	}
+	vwc_persist_all(s);
+}
+
+/* The named device @name, or NULL; sim_lock held. */
+static struct sim_priv *sim_find_locked(const char *name)
+{
+	struct sim_priv *s;
+
+	for (s = sim_named; s && strcmp(s->name, name); s = s->next)
+		;
+	return s;
+}
+
+int sim_power_cut(const char *name, uint64_t seed, unsigned int flags, struct sim_cut_stats *st)
+{
+	struct sim_priv *s;
+
+	if (st)
+		memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&sim_lock);
+	s = sim_find_locked(name);
+	pthread_mutex_unlock(&sim_lock);
+	if (!s)
+		return -ENOENT;
+	if (!s->vwc)
+		return -EINVAL;
+	pthread_mutex_lock(&s->vwc_lock);
+	if (!s->lost)
+		s->lost = calloc(s->nlba / 8 + 1, 1);
+	if (!s->after_cut)
+		s->after_cut = malloc(s->capacity);
+	if (!s->lost || !s->after_cut) {
+		pthread_mutex_unlock(&s->vwc_lock);
+		return -ENOMEM;
+	}
+	vwc_cut(s, seed, flags, st);
+	memcpy(s->after_cut, s->data, s->capacity);
+	s->fail = flags & SIM_CUT_FAIL;
+	pthread_mutex_unlock(&s->vwc_lock);
+	return 0;
+}
+
+int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len)
+{
+	struct sim_priv *s;
+	uint64_t l;
+	int ret = 0;
+
+	pthread_mutex_lock(&sim_lock);
+	s = sim_find_locked(name);
+	pthread_mutex_unlock(&sim_lock);
+	if (!s)
+		return -ENOENT;
+	pthread_mutex_lock(&s->vwc_lock);
+	for (l = off / SIM_LBA; s->lost && l < s->nlba && l * SIM_LBA < off + len; l++)
+		if (s->lost[l / 8] & (1u << (l % 8)))
+			ret = 1;
+	pthread_mutex_unlock(&s->vwc_lock);
+	return ret;
+}
+
+static void sim_free(struct sim_priv *s);
+
+int sim_destroy(const char *name)
+{
+	struct sim_priv *s, **pp;
+
+	pthread_mutex_lock(&sim_lock);
+	for (pp = &sim_named; *pp && strcmp((*pp)->name, name); pp = &(*pp)->next)
+		;
+	s = *pp;
+	if (s && !s->in_use)
+		*pp = s->next;
+	pthread_mutex_unlock(&sim_lock);
+	if (!s)
+		return -ENOENT;
+	if (s->in_use)
+		return -EBUSY;
+	sim_free(s);
+	return 0;
+}
+
 static void sim_free(struct sim_priv *s)
 {
+	vwc_persist_all(s);
+	free(s->lost);
+	free(s->after_cut);
+	pthread_mutex_destroy(&s->vwc_lock);
 	if (s->data != MAP_FAILED)
 		munmap(s->data, s->capacity);
 	free(s->l2p);
@@ -166,7 +429,7 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 	const char *p = path;
 	struct sim_priv *s;
 	uint64_t phys, cap, ru;
-	bool keeps = false;
+	bool keeps = false, vwc = false;
 	char name[64] = "", word[8];
 
 	(void)create;
@@ -183,10 +446,13 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 			keeps = !strcmp(word, "keep");
 		else if (sscanf(p, "name=%63[^,&?]%n", name, &n) == 1 && n)
 			;
+		else if (sscanf(p, "vwc=%u%n", &v, &n) == 1 && n && v <= 1)
+			vwc = v;
 		else {
 			fdpkv_seterr(err, errlen,
 				     "device '%s': sim options are handles=1..%d, op=0..100, "
-				     "dealloc=zero|keep and name=NAME", dev->uri, FDPKV_MAX_CLASSES);
+				     "dealloc=zero|keep, name=NAME and vwc=0|1", dev->uri,
+				     FDPKV_MAX_CLASSES);
 			return -EINVAL;
 		}
 		p += n;
@@ -196,17 +462,31 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 	cap = cfg->capacity_bytes ? cfg->capacity_bytes : FDPKV_DEFAULT_SIM_CAP;
 	cap = cap / SIM_LBA * SIM_LBA;
 	ru = cfg->segment_bytes ? cfg->segment_bytes : default_segment_bytes(cap);
+	if (vwc && !name[0]) {
+		fdpkv_seterr(err, errlen, "device '%s': vwc=1 needs name=NAME (the power cut "
+			     "names the device)", dev->uri);
+		return -EINVAL;
+	}
 	if (name[0]) {
 		int ret = 0;
 
 		pthread_mutex_lock(&sim_lock);
-		for (s = sim_named; s && strcmp(s->name, name); s = s->next)
-			;
+		s = sim_find_locked(name);
 		if (s && (s->in_use || s->capacity != cap || s->ru_bytes != ru ||
-			  s->nhandles != handles || s->dealloc_keeps != keeps))
+			  s->nhandles != handles || s->dealloc_keeps != keeps || s->vwc != vwc))
 			ret = s->in_use ? -EBUSY : -EINVAL;
 		else if (s)
 			s->in_use = true;
+		if (s && !ret) {
+			/* power back on: the device sees what the cut kept */
+			pthread_mutex_lock(&s->vwc_lock);
+			if (s->after_cut) {
+				memcpy(s->data, s->after_cut, s->capacity);
+				free(s->after_cut);
+				s->after_cut = NULL;
+			}
+			pthread_mutex_unlock(&s->vwc_lock);
+		}
 		pthread_mutex_unlock(&sim_lock);
 		if (ret) {
 			fdpkv_seterr(err, errlen, "device '%s': sim device '%s' %s", dev->uri, name,
@@ -224,10 +504,13 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 	s->capacity = cap;
 	s->ru_bytes = ru;
 	s->dealloc_keeps = keeps;
+	s->vwc = vwc;
+	pthread_mutex_init(&s->vwc_lock, NULL);
 	if (s->ru_bytes % SIM_LBA || s->capacity < 4 * s->ru_bytes ||
 	    s->capacity / SIM_LBA >= INVALID) {
 		fdpkv_seterr(err, errlen, "device '%s': capacity must hold at least 4 segments",
 			     dev->uri);
+		pthread_mutex_destroy(&s->vwc_lock);
 		free(s);
 		return -EINVAL;
 	}
@@ -286,13 +569,35 @@ static int sim_geometry(struct fdpkv_dev *dev, struct fdpkv_geometry *g)
 	return 0;
 }
 
+static int sim_exec_locked(struct fdpkv_dev *dev, struct io_part *p);
+
 static int sim_exec(struct fdpkv_dev *dev, struct io_part *p)
 {
 	struct sim_priv *s = dev->priv;
-	uint64_t first, n, i;
+	int ret;
 
-	if (p->cmd->op == IO_FLUSH)
+	if (!s->vwc)
+		return sim_exec_locked(dev, p);
+	pthread_mutex_lock(&s->vwc_lock);
+	if (s->after_cut && p->cmd->op != IO_READ && p->cmd->op != IO_FLUSH)
+		vwc_mark_lost(s, p->off, p->len);	/* after the cut: lost */
+	ret = s->after_cut && s->fail ? -EIO : sim_exec_locked(dev, p);
+	pthread_mutex_unlock(&s->vwc_lock);
+	return ret;
+}
+
+/* Run @p; with vwc=1, under vwc_lock and logged for a power cut. */
+static int sim_exec_locked(struct fdpkv_dev *dev, struct io_part *p)
+{
+	struct sim_priv *s = dev->priv;
+	uint64_t first, n, i;
+	int ret;
+
+	if (p->cmd->op == IO_FLUSH) {
+		if (s->vwc)
+			vwc_persist_all(s);
 		return 0;
+	}
 	if (p->off % SIM_LBA || p->len % SIM_LBA || p->off + p->len > s->capacity)
 		return -EINVAL;
 	first = p->off / SIM_LBA;
@@ -304,6 +609,11 @@ static int sim_exec(struct fdpkv_dev *dev, struct io_part *p)
 	case IO_WRITE: {
 		unsigned int stream = p->cmd->pid < s->nhandles ? p->cmd->pid : 0;
 
+		if (s->vwc && !s->after_cut) {
+			ret = vwc_log(s, p->off, p->len, p->buf, p->cmd->dsync);
+			if (ret)
+				return ret;
+		}
 		memcpy(s->data + p->off, p->buf, p->len);
 		for (i = 0; i < n; i++) {
 			sim_invalidate(s, (uint32_t)(first + i));
@@ -313,6 +623,11 @@ static int sim_exec(struct fdpkv_dev *dev, struct io_part *p)
 		return (int)p->len;
 	}
 	case IO_DEALLOC:
+		if (s->vwc && !s->dealloc_keeps && !s->after_cut) {
+			ret = vwc_log(s, p->off, p->len, NULL, false);
+			if (ret)
+				return ret;
+		}
 		for (i = 0; i < n; i++)
 			sim_invalidate(s, (uint32_t)(first + i));
 		/* deallocated LBAs read back as zeroes, as with DLFEAT=1, or

@@ -98,7 +98,7 @@ static bool status_fails_batch(enum fdpkv_op type, int32_t st)
 static void op_post(struct op *op)
 {
 	struct fdpkv_cache *c = op->cache;
-	struct cq_node *n = calloc(1, sizeof(*n));
+	struct cq_node *n = op->node;
 	unsigned int i;
 
 	for (i = 0; i < op->n; i++)
@@ -106,20 +106,14 @@ static void op_post(struct op *op)
 			break;
 	for (unsigned int k = 0; k < op->n; k++)
 		staging_put(c, op->reqs[k].staging, op->reqs[k].staging_cap);
-	if (n) {
-		n->c.id = op->id;
-		n->c.op = op->type;
-		n->c.result = i < op->n ? op->status[i] : 0;
-		n->c.nkeys = op->n;
-		n->c.status = op->status;
-		n->c.value_len = op->vlen;
-		n->c.user_data = op->user_data;
-		cq_post(&c->cq, n);
-	} else {
-		/* cannot report: still must not leak (should never happen) */
-		free(op->status);
-		free(op->vlen);
-	}
+	n->c.id = op->id;
+	n->c.op = op->type;
+	n->c.result = i < op->n ? op->status[i] : 0;
+	n->c.nkeys = op->n;
+	n->c.status = op->status;
+	n->c.value_len = op->vlen;
+	n->c.user_data = op->user_data;
+	cq_post(&c->cq, n);
 	free(op->keybuf);
 	free(op);
 	pthread_mutex_lock(&c->lock);
@@ -219,10 +213,12 @@ FDPKV_PUBLIC int fdpkv_submit(struct fdpkv_cache *c, enum fdpkv_op type, unsigne
 	op->status = calloc(n, sizeof(*op->status));
 	op->vlen = calloc(n, sizeof(*op->vlen));
 	op->keybuf = malloc(kbytes);
-	if (!op->status || !op->vlen || !op->keybuf) {
+	op->node = calloc(1, sizeof(*op->node));
+	if (!op->status || !op->vlen || !op->keybuf || !op->node) {
 		free(op->status);
 		free(op->vlen);
 		free(op->keybuf);
+		free(op->node);
 		free(op);
 		return -ENOMEM;
 	}
@@ -249,6 +245,7 @@ FDPKV_PUBLIC int fdpkv_submit(struct fdpkv_cache *c, enum fdpkv_op type, unsigne
 		free(op->status);
 		free(op->vlen);
 		free(op->keybuf);
+		free(op->node);
 		free(op);
 		return -ESHUTDOWN;
 	}
@@ -303,7 +300,12 @@ FDPKV_PUBLIC void fdpkv_completion_release(struct fdpkv_completion *comp)
 
 FDPKV_PUBLIC int fdpkv_wait(struct fdpkv_cache *c, int timeout_ms)
 {
+	int ret;
+
 	if (!c)
 		return -EINVAL;
-	return cq_wait(&c->cq, timeout_ms);
+	ret = cache_cq_lock_open(c);
+	if (ret)
+		return ret;
+	return cq_wait_locked(&c->cq, timeout_ms);
 }

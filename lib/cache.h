@@ -62,6 +62,8 @@ struct op {
 	atomic_uint flushes;
 	struct io_cmd flush_cmd[FDPKV_MAX_DEVICES];
 	uint8_t *keybuf;
+	/* allocated at submit, so that the completion can always be posted */
+	struct cq_node *node;
 	struct key_req reqs[];
 };
 
@@ -116,10 +118,13 @@ struct devctx {
 	} gate[FDPKV_MAX_CLASSES];
 };
 
+/* One salt bucket's usage, in a hash table (usage.c); freed when it empties. */
 struct bucket_usage {
-	char name[132];
+	struct bucket_usage *next;	/* hash chain */
+	uint64_t hash;
 	uint64_t bytes;
 	uint64_t objects;
+	char name[132];
 };
 
 struct evicted {
@@ -154,9 +159,10 @@ struct fdpkv_cache {
 	pthread_cond_t idle;		/* inflight_ops reached 0 */
 	struct index ix;
 	uint64_t seq;
+	uint64_t seq_lease;		/* seq stays below it (lease.c) */
 	uint64_t inflight_ops;
-	struct bucket_usage *buckets;
-	size_t nbuckets, bucket_cap;
+	struct bucket_usage **buckets;	/* hash table of bucket_slots chains */
+	size_t nbuckets, bucket_slots;
 	uint64_t bytes_used, objects;
 	struct evicted *ev_head, *ev_tail;
 
@@ -168,6 +174,7 @@ struct fdpkv_cache {
 	atomic_ullong next_id;
 	atomic_bool closing;
 	struct evictor *evictor;		/* evictor.c; NULL: evict inline */
+	struct fdpkv_cache *open_next;	/* open.c: the open caches */
 
 	unsigned int nclasses, ndata;
 	struct {
@@ -220,6 +227,7 @@ void key_done(struct key_req *kr, int status, uint64_t vlen);
 
 /* usage.c */
 void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign);
+void usage_free(struct fdpkv_cache *c);
 
 /* staging.c */
 void *staging_get(struct fdpkv_cache *c, uint64_t size, uint64_t *cap);
@@ -268,6 +276,7 @@ struct shadow_rec *shadow_rec_new(const uint8_t *key, uint32_t klen, uint32_t se
 void entry_set_shadow(struct fdpkv_cache *c, struct index_entry *e);
 void shadow_carry(struct devctx *d, uint32_t src, struct shadow_rec *rec);
 void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e);
+void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, bool evicted);
 
 /* reclaim.c */
 void seg_try_dealloc(struct devctx *d, uint32_t s);
@@ -298,6 +307,32 @@ void evictor_hold(struct fdpkv_cache *c, bool hold);	/* tests */
 struct arena *arena_get(struct fdpkv_cache *c, const void *base, uint64_t len, uint32_t lba);
 void arena_put(struct arena *a);
 void arenas_free(struct fdpkv_cache *c);		/* at close: engines are stopped */
+
+/* open.c */
+/*
+ * Lock @c's completion queue if @c is an open cache (fdpkv_wait): 0, or
+ * -EBADF for a cache closed (or never opened), which must not be touched.
+ */
+int cache_cq_lock_open(struct fdpkv_cache *c);
+
+/* lease.c */
+/*
+ * Sequences handed out per open, at most: the lease written at open covers
+ * this many, so that a crash can never make the next open reuse one.
+ */
+#define SEQ_LEASE_STEP	(1ull << 40)
+/*
+ * After recovery: start the sequence above everything recovery found and
+ * above every device's persisted lease, and persist the next lease on every
+ * device (upgrading a version 1 superblock) before anything is written.
+ * 0 or -errno with @err set.
+ */
+int seq_lease_take(struct fdpkv_cache *c, char *err, size_t errlen);
+/* May @n more sequences be handed out under the lease? cache->lock held. */
+static inline bool seq_lease_covers(const struct fdpkv_cache *c, uint64_t n)
+{
+	return c->seq + n < c->seq_lease;
+}
 
 /* recovery.c */
 int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen);

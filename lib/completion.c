@@ -104,12 +104,11 @@ int cq_drain(struct cq *q, struct fdpkv_completion *out, unsigned int max)
 	return got;
 }
 
-int cq_wait(struct cq *q, int timeout_ms)
+int cq_wait_locked(struct cq *q, int timeout_ms)
 {
 	struct timespec ts;
 	int ret = 0;
 
-	pthread_mutex_lock(&q->lock);
 	if (timeout_ms >= 0) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += timeout_ms / 1000;
@@ -119,13 +118,26 @@ int cq_wait(struct cq *q, int timeout_ms)
 			ts.tv_nsec -= 1000000000L;
 		}
 	}
-	while (!q->head && ret != ETIMEDOUT) {
+	q->waiters++;
+	while (!q->head && !q->closing && ret != ETIMEDOUT) {
 		if (timeout_ms < 0)
 			pthread_cond_wait(&q->cond, &q->lock);
 		else
 			ret = pthread_cond_timedwait(&q->cond, &q->lock, &ts);
 	}
-	ret = q->head != NULL;
+	ret = q->head ? 1 : q->closing ? -ESHUTDOWN : 0;
+	if (--q->waiters == 0 && q->closing)
+		pthread_cond_broadcast(&q->cond);	/* cq_shutdown waits for this */
 	pthread_mutex_unlock(&q->lock);
 	return ret;
+}
+
+void cq_shutdown(struct cq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->closing = true;
+	pthread_cond_broadcast(&q->cond);
+	while (q->waiters)
+		pthread_cond_wait(&q->cond, &q->lock);
+	pthread_mutex_unlock(&q->lock);
 }

@@ -129,10 +129,12 @@ int obj_decode(const void *buf, size_t len, struct obj_hdr *h);
 
 /* ---- superblock.c --------------------------------------------------------- */
 #define SB_MAGIC		"FDPKVSB1"
-#define SB_VERSION		1
+#define SB_VERSION		2	/* written */
+#define SB_VERSION_MIN		1	/* read: version 1 has no seq_lease (upgraded at open) */
 #define SB_ENCODED_SIZE		512	/* fits the smallest LBA */
 
 struct superblock {
+	uint32_t version;		/* as decoded; sb_encode writes SB_VERSION */
 	uint8_t uuid[16];
 	uint64_t generation;
 	uint32_t lba_size;
@@ -147,9 +149,15 @@ struct superblock {
 	uint64_t data_start;
 	uint64_t capacity;
 	uint16_t class_pid[FDPKV_MAX_CLASSES];
+	/*
+	 * No sequence at or above it was handed out before this copy was
+	 * written: the next open starts above it (lib/FORMAT.md). 0 in v1.
+	 */
+	uint64_t seq_lease;
 };
 
 void sb_encode(void *buf, const struct superblock *sb);	/* SB_ENCODED_SIZE bytes */
+/* 0, -ENODATA (no magic), -EBADMSG (damaged), -EPROTO (unknown version: sb->version says which) */
 int sb_decode(const void *buf, size_t len, struct superblock *sb);
 /* Pick the copy to trust from two decode results: index 0/1, or -ENODATA. */
 int sb_choose(const struct superblock sb[2], const int rc[2]);
@@ -463,6 +471,29 @@ int backend_open(struct fdpkv_dev *dev, const char *uri, const struct fdpkv_conf
 void backend_close(struct fdpkv_dev *dev);
 extern const struct fdpkv_backend_ops backend_file_ops;
 extern const struct fdpkv_backend_ops backend_sim_ops;
+
+/* What sim_power_cut did with the logged (unpersisted) commands. */
+struct sim_cut_stats {
+	uint64_t logged;	/* unpersisted commands at the cut */
+	uint64_t kept;		/* landed whole */
+	uint64_t torn;		/* landed in part, LBA by LBA */
+};
+
+/*
+ * sim_power_cut - for tests: cut the power of the sim device named @name
+ * (opened with vwc=1). Keeps a subset of its unpersisted commands chosen by
+ * @seed (FUA writes always) and drops the rest; the next open of @name sees
+ * that image. Until then the device runs on without effect, or with
+ * SIM_CUT_FAIL in @flags fails every command with -EIO. Returns 0, -ENOENT
+ * (no such device), -EINVAL (no vwc=1) or -ENOMEM.
+ */
+#define SIM_CUT_FAIL	0x1u
+#define SIM_CUT_DROP_ALL	0x2u	/* keep none of the unpersisted commands (FUA stay) */
+int sim_power_cut(const char *name, uint64_t seed, unsigned int flags, struct sim_cut_stats *st);
+/* 1 when a power cut of @name ever dropped or tore a command within [off, off+len), else 0. */
+int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len);
+/* Free the named sim device (not open): 0, -ENOENT, -EBUSY. */
+int sim_destroy(const char *name);
 extern const struct fdpkv_backend_ops backend_ng_ops;
 extern const struct fdpkv_backend_ops backend_fdpkv_ops;
 
@@ -502,13 +533,22 @@ struct cq {
 	size_t count;
 	bool signalled;		/* protected by lock: an eventfd write is pending */
 	int efd;
+	unsigned int waiters;	/* lock: threads in cq_wait */
+	bool closing;		/* lock: cq_shutdown ran, waits return -ESHUTDOWN */
 };
 
 int cq_init(struct cq *q);
 void cq_destroy(struct cq *q);		/* discards what is queued */
 void cq_post(struct cq *q, struct cq_node *n);
 int cq_drain(struct cq *q, struct fdpkv_completion *out, unsigned int max);
-int cq_wait(struct cq *q, int timeout_ms);
+/*
+ * Called with q->lock held (so that the caller can make sure @q is not being
+ * freed before it counts as a waiter), returns with it released: 1 when
+ * completions are queued, 0 on timeout, -ESHUTDOWN once cq_shutdown ran.
+ */
+int cq_wait_locked(struct cq *q, int timeout_ms);
+/* Wake every waiter, make later waits fail, and return once none is left. */
+void cq_shutdown(struct cq *q);
 
 /* ---- ng.c: NVMe passthrough command encoding ------------------------------ */
 struct nvme_uring_cmd;

@@ -15,6 +15,45 @@
 
 /* ---- open / close --------------------------------------------------------------- */
 
+/*
+ * The open caches: fdpkv_close takes a cache off this list before it frees
+ * anything, so a second close finds nothing to do (-EBADF) and a thread
+ * entering fdpkv_wait either counts as a waiter before close begins waiting
+ * for waiters, or is told the cache is closed.
+ */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fdpkv_cache *open_caches;
+
+int cache_cq_lock_open(struct fdpkv_cache *c)
+{
+	struct fdpkv_cache *o;
+
+	pthread_mutex_lock(&open_lock);
+	for (o = open_caches; o && o != c; o = o->open_next)
+		;
+	if (o)
+		pthread_mutex_lock(&c->cq.lock);
+	pthread_mutex_unlock(&open_lock);
+	return o ? 0 : -EBADF;
+}
+
+/* Take @c off the open list: false when it was not on it. */
+static bool cache_unlist(struct fdpkv_cache *c)
+{
+	struct fdpkv_cache **pp;
+	bool found = false;
+
+	pthread_mutex_lock(&open_lock);
+	for (pp = &open_caches; *pp && *pp != c; pp = &(*pp)->open_next)
+		;
+	if (*pp) {
+		*pp = c->open_next;
+		found = true;
+	}
+	pthread_mutex_unlock(&open_lock);
+	return found;
+}
+
 static int write_superblocks(struct devctx *d)
 {
 	return sb_write_both(d->eng, d->dev.geo.lba_size, &d->sb);
@@ -94,6 +133,11 @@ static int read_superblock(struct devctx *d, struct superblock *sb)
 	rc[1] = sb_decode((uint8_t *)buf + lba, lba, &cp[1]);
 	free(buf);
 	pick = sb_choose(cp, rc);
+	if (pick < 0 && (rc[0] == -EPROTO || rc[1] == -EPROTO)) {
+		/* written by a newer library: never guess at its layout */
+		*sb = cp[rc[0] == -EPROTO ? 0 : 1];
+		return -EPROTO;
+	}
 	if (pick < 0)
 		return rc[0] == -ENODATA && rc[1] == -ENODATA ? -ENODATA : -EBADMSG;
 	*sb = cp[pick];
@@ -128,7 +172,14 @@ static int open_devices(struct fdpkv_cache *c, char *err, size_t errlen)
 			return ret;
 		}
 		rcs[i] = read_superblock(d, &sbs[i]);
-		if (rcs[i] && rcs[i] != -ENODATA && rcs[i] != -EBADMSG) {
+		if (rcs[i] == -EPROTO && c->cfg.format != FDPKV_FORMAT_ALWAYS) {
+			fdpkv_seterr(err, errlen, "device '%s': superblock format version %u is not "
+				     "supported (this library reads versions %d..%d): open it with a "
+				     "newer libfdpkv, or format=always to discard it", d->dev.uri,
+				     sbs[i].version, SB_VERSION_MIN, SB_VERSION);
+			return -EPROTO;
+		}
+		if (rcs[i] && rcs[i] != -ENODATA && rcs[i] != -EBADMSG && rcs[i] != -EPROTO) {
 			fdpkv_seterr(err, errlen, "device '%s': reading the superblock: %s",
 				     d->dev.uri, strerror(-rcs[i]));
 			return rcs[i];
@@ -200,7 +251,7 @@ static void cache_free(struct fdpkv_cache *c)
 		next = ev->next;
 		free(ev);
 	}
-	free(c->buckets);
+	usage_free(c);
 	staging_pool_destroy(&c->pool);
 	arenas_free(c);
 	pthread_mutex_destroy(&c->arena_lock);
@@ -330,6 +381,8 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		c->ndata = c->devs[0].sb.ndata_classes;
 		ret = recovery_scan(c, err, errlen);
 	}
+	if (!ret)
+		ret = seq_lease_take(c, err, errlen);
 	for (i = 0; !ret && i < c->ndev; i++)
 		ret = align_device(&c->devs[i], c->nclasses, err, errlen);
 	if (ret) {
@@ -340,19 +393,28 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 	}
 	/* without the thread (-EAGAIN), writes evict inline as they used to */
 	evictor_start(c);
+	pthread_mutex_lock(&open_lock);
+	c->open_next = open_caches;
+	open_caches = c;
+	pthread_mutex_unlock(&open_lock);
 	*out = c;
 	return 0;
 }
 
-FDPKV_PUBLIC void fdpkv_close(struct fdpkv_cache *c)
+FDPKV_PUBLIC int fdpkv_close(struct fdpkv_cache *c)
 {
 	if (!c)
-		return;
+		return -EINVAL;
+	if (!cache_unlist(c))
+		return -EBADF;
 	atomic_store(&c->closing, true);
 	pthread_mutex_lock(&c->lock);
 	while (c->inflight_ops)
 		pthread_cond_wait(&c->idle, &c->lock);
 	pthread_mutex_unlock(&c->lock);
+	/* threads still in fdpkv_wait return -ESHUTDOWN before anything is freed */
+	cq_shutdown(&c->cq);
 	/* every object is in the device (or page cache); recovery needs nothing else */
 	cache_free(c);
+	return 0;
 }

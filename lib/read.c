@@ -37,7 +37,7 @@ static void read_done(struct io_cmd *cmd, int res)
 		   crc32c(0, val, kr->vlen) == h.vcrc) {
 		if (kr->arena)
 			atomic_fetch_add(&c->st.direct_bytes, kr->vlen);
-		else
+		else if (kr->vlen)	/* an empty value may come with a NULL buffer */
 			memcpy(kr->buf.base, val, kr->vlen);
 		status = 0;
 		atomic_fetch_add(&c->st.bytes_read, kr->vlen);
@@ -50,9 +50,10 @@ static void read_done(struct io_cmd *cmd, int res)
 		struct index_entry *e = index_find(&c->ix, kr->key, kr->klen);
 
 		atomic_fetch_add(&c->st.corrupt_objects, 1);
+		/* it may hide older versions: a delete record takes that over */
 		if (e && e->dev == kr->dev && e->seg == kr->seg &&
 		    (uint64_t)e->off_lba * d->sb.lba_size == kr->off)
-			entry_drop(c, e);
+			drop_entry_shadow(d, kr->seg, e, false);
 	}
 	pthread_mutex_unlock(&c->lock);
 	atomic_fetch_add(status == 0 ? &c->st.hits : &c->st.misses, 1);

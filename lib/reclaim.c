@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * reclaim.c - giving an evicted segment back: flush first (durability=flush),
- * deallocate, zero its first LBA where deallocate may keep the old bytes,
- * then free it, or quarantine it when that zeroing failed.
+ * deallocate, zero its first LBA where deallocate may keep the old bytes or
+ * else (durability fua/flush) flush the deallocate, then free it, or
+ * quarantine it when that zeroing or flush failed.
  */
 #include <errno.h>
 
@@ -90,6 +91,32 @@ static bool dealloc_needs_wipe(const struct devctx *d)
 }
 
 static void wipe_done(struct io_cmd *cmd, int res);
+static void dealloc_durable(struct io_cmd *cmd, int res);
+
+/*
+ * The evicted segment @dr->seg is gone for recovery (@gone): free it. Else
+ * its chain may still be there, so it is quarantined: never reused while
+ * this cache is open (after a restart recovery finds its objects again,
+ * intact as their crcs prove, and evicts them anew), and the delete records
+ * of metadata segments stay pinned by it (segs_pick_victim) so no deleted
+ * key can come back with it. Either way one segment less is pending:
+ * waiters retry (or fail). Runs without cache->lock.
+ */
+static void reclaim_finish(struct dealloc_req *dr, bool gone)
+{
+	struct devctx *d = dr->d;
+	struct fdpkv_cache *c = d->cache;
+	struct key_req *failed = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (gone)
+		segs_free(&d->segs, dr->seg);
+	else
+		segs_quarantine(&d->segs, dr->seg);
+	retry_waiters(d, &failed);
+	pthread_mutex_unlock(&c->lock);
+	complete_failed(failed);
+}
 
 /*
  * Segment @dr->seg is deallocated (or that failed): free it, or first zero
@@ -100,7 +127,6 @@ static void dealloc_done(struct io_cmd *cmd, int res)
 	struct dealloc_req *dr = cmd->arg;
 	struct devctx *d = dr->d;
 	struct fdpkv_cache *c = d->cache;
-	struct key_req *failed = NULL;
 	void *zeros;
 
 	if (res < 0)
@@ -128,39 +154,46 @@ static void dealloc_done(struct io_cmd *cmd, int res)
 			wipe_done(&dr->wipe, -ENOMEM);
 		return;
 	}
-	segs_free(&d->segs, dr->seg);
-	retry_waiters(d, &failed);
 	pthread_mutex_unlock(&c->lock);
-	complete_failed(failed);
+	if (c->cfg.durability != FDPKV_DURABILITY_NONE) {
+		/*
+		 * A deallocate is volatile like a write: lost or torn by a
+		 * power cut, it leaves the segment's old chain (or a part of
+		 * it) for recovery to walk. Once the segment is free, the
+		 * delete records that hid its dead objects expire
+		 * (segs_shadow_needed), so it must be durable first.
+		 */
+		dr->cmd = (struct io_cmd){
+			.op = IO_FLUSH, .done = dealloc_durable, .arg = dr,
+		};
+		engine_submit(d->eng, &dr->cmd);
+		return;
+	}
+	reclaim_finish(dr, true);
 }
 
 /*
- * The zero write of an evicted segment's first LBA is done. Only now may
- * the segment be reused: freed earlier, a restart before its next use would
- * find its old chain. When the write failed the chain may still be there,
- * so the segment is quarantined: never reused while the cache is open (after
- * a restart recovery finds its objects again, intact as their crcs prove,
- * and evicts it anew), and the delete records of metadata segments stay
- * pinned by it (segs_pick_victim) so no deleted key can come back with it.
- * Runs without cache->lock.
+ * The zero write of an evicted segment's first LBA is done (FUA whenever
+ * durability is asked for). Only now may the segment be reused: freed
+ * earlier, a restart before its next use would find its old chain.
  */
 static void wipe_done(struct io_cmd *cmd, int res)
 {
 	struct dealloc_req *dr = cmd->arg;
-	struct devctx *d = dr->d;
-	struct fdpkv_cache *c = d->cache;
-	struct key_req *failed = NULL;
 
-	pthread_mutex_lock(&c->lock);
-	if (res < 0) {
-		atomic_fetch_add(&c->st.io_errors, 1);
-		segs_quarantine(&d->segs, dr->seg);
-	} else {
-		atomic_fetch_add(&d->wiped_segments, 1);
-		segs_free(&d->segs, dr->seg);
-	}
-	/* either way one segment less is pending: waiters retry (or fail) */
-	retry_waiters(d, &failed);
-	pthread_mutex_unlock(&c->lock);
-	complete_failed(failed);
+	if (res < 0)
+		atomic_fetch_add(&dr->d->cache->st.io_errors, 1);
+	else
+		atomic_fetch_add(&dr->d->wiped_segments, 1);
+	reclaim_finish(dr, res >= 0);
+}
+
+/* The flush after a deallocate is done (device thread, no cache->lock). */
+static void dealloc_durable(struct io_cmd *cmd, int res)
+{
+	struct dealloc_req *dr = cmd->arg;
+
+	if (res < 0)
+		atomic_fetch_add(&dr->d->cache->st.io_errors, 1);
+	reclaim_finish(dr, res >= 0);
 }

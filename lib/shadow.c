@@ -217,6 +217,17 @@ void shadow_carry(struct devctx *d, uint32_t src, struct shadow_rec *rec)
  * cache->lock held. */
 void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e)
 {
+	drop_entry_shadow(d, s, e, true);
+}
+
+/*
+ * Drop @e of segment @s (evicted: reported to fdpkv_take_evicted; or
+ * damaged), keeping hidden what it hides: a damaged object's header still
+ * wins over older versions in recovery, but only while its segment stays.
+ * cache->lock held.
+ */
+void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, bool evicted)
+{
 	struct fdpkv_cache *c = d->cache;
 	struct shadow_rec *rec = NULL;
 
@@ -227,7 +238,10 @@ void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e)
 		if (!rec)
 			atomic_fetch_add(&c->st.io_errors, 1);
 	}
-	evict_entry(c, e);
+	if (evicted)
+		evict_entry(c, e);
+	else
+		entry_drop(c, e);
 	if (rec)
 		shadow_carry(d, s, rec);
 }

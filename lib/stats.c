@@ -35,18 +35,18 @@ FDPKV_PUBLIC int fdpkv_usage_by_bucket(struct fdpkv_cache *c,
 				       int (*fn)(void *arg, const char *bucket, uint64_t bytes),
 				       void *arg)
 {
-	struct bucket_usage *copy;
-	size_t n, i;
+	struct bucket_usage *copy, *b;
+	size_t n = 0, i;
 	int ret = 0;
 
 	if (!c || !fn)
 		return -EINVAL;
 	/* copied so that @fn runs without the cache lock */
 	pthread_mutex_lock(&c->lock);
-	n = c->nbuckets;
-	copy = malloc(MAX(n, (size_t)1) * sizeof(*copy));
-	if (copy && n)
-		memcpy(copy, c->buckets, n * sizeof(*copy));
+	copy = malloc(MAX(c->nbuckets, (size_t)1) * sizeof(*copy));
+	for (i = 0; copy && i < c->bucket_slots; i++)
+		for (b = c->buckets[i]; b; b = b->next)
+			copy[n++] = *b;
 	pthread_mutex_unlock(&c->lock);
 	if (!copy)
 		return -ENOMEM;

@@ -8,7 +8,11 @@
  *  48 dev_index u32 | 52 nclasses u32 | 56 ndata_classes u32
  *  60 placement_by_salt u8 | 61 salt_separator u8 | 62 rsvd[2]
  *  64 segment_bytes u64 | 72 nsegments u64 | 80 data_start u64
- *  88 capacity u64 | 96 class_pid u16[64] | 224 rsvd to 512
+ *  88 capacity u64 | 96 class_pid u16[64] | 224 seq_lease u64 | 232 rsvd to 512
+ *
+ * Version 2 added seq_lease (lib/FORMAT.md: sequence rules). A version 1
+ * copy decodes with seq_lease 0 and version 1: open upgrades it in place
+ * when it writes the next lease. A newer version is refused (-EPROTO).
  *
  * The bucket -> class mapping is a stable hash folded onto ndata_classes and
  * class_pid[] maps classes to placement ids, so persisting those two is
@@ -21,7 +25,7 @@
 
 #include "internal.h"
 
-_Static_assert(96 + 2 * FDPKV_MAX_CLASSES <= SB_ENCODED_SIZE, "superblock layout");
+_Static_assert(96 + 2 * FDPKV_MAX_CLASSES == 224, "superblock layout");
 
 static void put32(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
@@ -54,6 +58,7 @@ void sb_encode(void *buf, const struct superblock *sb)
 
 		memcpy(p + 96 + 2 * i, &v, 2);
 	}
+	put64(p + 224, sb->seq_lease);
 	put32(p + 12, crc32c(0, p, SB_ENCODED_SIZE));
 }
 
@@ -72,7 +77,8 @@ int sb_decode(const void *buf, size_t len, struct superblock *sb)
 	memset(tmp + 12, 0, 4);
 	if (crc32c(0, tmp, SB_ENCODED_SIZE) != get32(p + 12))
 		return -EBADMSG;
-	if (get32(p + 8) != SB_VERSION)
+	sb->version = get32(p + 8);
+	if (sb->version < SB_VERSION_MIN || sb->version > SB_VERSION)
 		return -EPROTO;
 	memcpy(sb->uuid, p + 16, 16);
 	sb->generation = get64(p + 32);
@@ -93,6 +99,7 @@ int sb_decode(const void *buf, size_t len, struct superblock *sb)
 		memcpy(&v, p + 96 + 2 * i, 2);
 		sb->class_pid[i] = le16toh(v);
 	}
+	sb->seq_lease = sb->version >= 2 ? get64(p + 224) : 0;
 	/* A crc-valid copy with impossible geometry is still not trusted. */
 	if (sb->lba_size < 512 || (sb->lba_size & (sb->lba_size - 1)) ||
 	    sb->segment_bytes == 0 || sb->segment_bytes % sb->lba_size ||

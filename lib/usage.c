@@ -11,25 +11,69 @@
 
 /* ---- usage --------------------------------------------------------------- */
 
-static struct bucket_usage *bucket_get(struct fdpkv_cache *c, const char *name)
+/*
+ * Buckets live in a hash table (vLLM may give every user or request its own
+ * salt: tens of thousands of buckets, looked up on every commit and drop
+ * under the cache lock), and a bucket that empties is freed, so the table
+ * holds only salts with live objects. bench/bench_salts measures it.
+ */
+#define BUCKET_SLOTS_MIN	64
+
+static bool buckets_grow(struct fdpkv_cache *c)
 {
-	size_t i;
+	size_t slots = c->bucket_slots ? c->bucket_slots * 2 : BUCKET_SLOTS_MIN, i;
+	struct bucket_usage **t = calloc(slots, sizeof(*t)), *b, *next;
 
-	for (i = 0; i < c->nbuckets; i++)
-		if (!strcmp(c->buckets[i].name, name))
-			return &c->buckets[i];
-	if (c->nbuckets == c->bucket_cap) {
-		size_t cap = c->bucket_cap ? c->bucket_cap * 2 : 8;
-		struct bucket_usage *b = realloc(c->buckets, cap * sizeof(*b));
-
-		if (!b)
-			return NULL;
-		c->buckets = b;
-		c->bucket_cap = cap;
+	if (!t)
+		return false;
+	for (i = 0; i < c->bucket_slots; i++) {
+		for (b = c->buckets[i]; b; b = next) {
+			next = b->next;
+			b->next = t[b->hash & (slots - 1)];
+			t[b->hash & (slots - 1)] = b;
+		}
 	}
-	memset(&c->buckets[c->nbuckets], 0, sizeof(c->buckets[0]));
-	snprintf(c->buckets[c->nbuckets].name, sizeof(c->buckets[0].name), "%s", name);
-	return &c->buckets[c->nbuckets++];
+	free(c->buckets);
+	c->buckets = t;
+	c->bucket_slots = slots;
+	return true;
+}
+
+/* The bucket @name, created if @create; NULL when absent or out of memory. */
+static struct bucket_usage *bucket_get(struct fdpkv_cache *c, const char *name, bool create)
+{
+	size_t len = strlen(name);
+	uint64_t h = kv_hash(name, len);
+	struct bucket_usage *b;
+
+	if (c->bucket_slots)
+		for (b = c->buckets[h & (c->bucket_slots - 1)]; b; b = b->next)
+			if (b->hash == h && !strcmp(b->name, name))
+				return b;
+	if (!create)
+		return NULL;
+	if (c->nbuckets >= c->bucket_slots && !buckets_grow(c) && !c->bucket_slots)
+		return NULL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->hash = h;
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	b->next = c->buckets[h & (c->bucket_slots - 1)];
+	c->buckets[h & (c->bucket_slots - 1)] = b;
+	c->nbuckets++;
+	return b;
+}
+
+static void bucket_remove(struct fdpkv_cache *c, struct bucket_usage *b)
+{
+	struct bucket_usage **pp = &c->buckets[b->hash & (c->bucket_slots - 1)];
+
+	while (*pp != b)
+		pp = &(*pp)->next;
+	*pp = b->next;
+	c->nbuckets--;
+	free(b);
 }
 
 /* Count (sign 1) or uncount (-1) a live entry. Called with cache->lock held. */
@@ -39,7 +83,7 @@ void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign)
 	char name[132];
 
 	placement_bucket(e->key, e->klen, c->devs[0].sb.salt_separator, name, sizeof(name));
-	b = bucket_get(c, name);
+	b = bucket_get(c, name, sign > 0);
 	if (sign > 0) {
 		c->bytes_used += e->vlen;
 		c->objects++;
@@ -52,7 +96,23 @@ void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign)
 		c->objects--;
 		if (b) {
 			b->bytes -= e->vlen;
-			b->objects--;
+			if (--b->objects == 0)
+				bucket_remove(c, b);
 		}
 	}
+}
+
+void usage_free(struct fdpkv_cache *c)
+{
+	struct bucket_usage *b, *next;
+	size_t i;
+
+	for (i = 0; i < c->bucket_slots; i++)
+		for (b = c->buckets[i]; b; b = next) {
+			next = b->next;
+			free(b);
+		}
+	free(c->buckets);
+	c->buckets = NULL;
+	c->bucket_slots = c->nbuckets = 0;
 }

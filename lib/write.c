@@ -26,7 +26,8 @@
 static void write_done(struct io_cmd *cmd, int res);
 
 /* Take the next slot of @kr's class and queue @kr in its segment's write
- * FIFO. cache->lock held. 0, -ENOSPC (no free segment) or -EFBIG. */
+ * FIFO. cache->lock held. 0, -ENOSPC (no free segment), -EFBIG or
+ * -EOVERFLOW (the sequence lease is used up: lease.c). */
 int slot_reserve(struct devctx *d, struct key_req *kr)
 {
 	struct fdpkv_cache *c = d->cache;
@@ -37,6 +38,9 @@ int slot_reserve(struct devctx *d, struct key_req *kr)
 	/* the last free segment may be kept for internal writes (shadow.c) */
 	if (shadow_keeps_segment(d, kr))
 		return -ENOSPC;
+	/* a segment takes two sequences at most; past the lease a restart could reuse them */
+	if (!seq_lease_covers(c, 2))
+		return -EOVERFLOW;
 	ret = segs_reserve(t, kr->cls, kr->size, &c->seq, &kr->seg, &kr->off);
 	pad_sealed(d);
 	if (ret)
@@ -345,10 +349,15 @@ void run_set(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 		kr->cls = (uint8_t)cache_key_class(c, kr->key, kr->klen);
 		kr->vlen = bufs[i].len;
 		kr->buf = bufs[i];
+		atomic_fetch_add(&c->st.sets, 1);
+		/* checked before any size is computed: a length near 2^64 wraps */
+		if (kr->vlen > d->sb.segment_bytes) {
+			key_done(kr, -EFBIG, 0);
+			continue;
+		}
 		kr->arena = arena_get(c, bufs[i].base, bufs[i].len, d->sb.lba_size);
 		kr->flags = kr->arena ? OBJ_F_ALIGNED : 0;
 		kr->size = obj_extent(kr->klen, kr->vlen, kr->flags, d->sb.lba_size);
-		atomic_fetch_add(&c->st.sets, 1);
 		if (kr->size > d->sb.segment_bytes) {
 			key_done(kr, -EFBIG, 0);
 			continue;
@@ -407,12 +416,18 @@ void run_delete(struct fdpkv_cache *c, struct op *op)
 				kr->shadow->bound = c->seq + 1;
 			}
 			/*
-			 * Gone from memory now; the delete record makes it stay
-			 * gone after a restart, where the older object would
-			 * otherwise be found again by the scan.
+			 * Gone from memory once its delete record has a place;
+			 * the record makes it stay gone after a restart, where
+			 * the older object would otherwise be found again by
+			 * the scan. Without a place (-ENOSPC, -EOVERFLOW) the
+			 * key stays, as it stays on the device: a failed
+			 * DELETE never leaves memory and device disagreeing.
+			 * Looked up again: reserving may have evicted it.
 			 */
-			entry_drop(c, e);
 			ret = reserve_and_submit(kr);
+			e = ret ? NULL : index_find(&c->ix, kr->key, kr->klen);
+			if (e)
+				entry_drop(c, e);
 		}
 		pthread_mutex_unlock(&c->lock);
 		if (ret)

@@ -13,6 +13,16 @@
  * once through the completion queue; the eventfd from fdpkv_event_fd() is
  * readable while completions are queued. All functions are thread-safe unless
  * their comment says otherwise.
+ *
+ * Crash consistency (lib/FORMAT.md: on-device layout, sequence rules, what
+ * recovery trusts). A cache may lose data, never hand back wrong data: after
+ * a crash or power cut a GET returns the latest acknowledged version of a
+ * key, or a newer one that was in flight, or (evicted, or durability=none)
+ * a miss; an acknowledged DELETE stays done with durability fua or flush.
+ * Every open persists a sequence lease in the superblocks before it writes,
+ * so that no sequence is handed out twice across crashes; evicted segments
+ * are reused only once their deallocate (or wipe) is durable. The power-cut
+ * checker (tests/crash, `make crashtest`) tests these rules.
  */
 #ifndef FDPKV_H
 #define FDPKV_H
@@ -134,9 +144,13 @@ int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache **cache,
 /*
  * fdpkv_close - wait for every submitted operation to complete, persist what
  * recovery needs, and free the cache. Completions not yet drained are
- * discarded: their buffers are no longer touched once this returns.
+ * discarded: their buffers are no longer touched once this returns. Threads
+ * blocked in fdpkv_wait() on this cache return -ESHUTDOWN first.
+ * Returns 0, -EINVAL for NULL, or -EBADF for a cache that is not open (a
+ * second close): then nothing is touched. Since 0.1 it returns int (it was
+ * void: callers that ignore the result are unaffected).
  */
-void fdpkv_close(struct fdpkv_cache *cache);
+int fdpkv_close(struct fdpkv_cache *cache);
 
 /*
  * fdpkv_event_fd - an eventfd (non-blocking) that polls readable while
@@ -223,7 +237,8 @@ void fdpkv_unlock(struct fdpkv_cache *cache, unsigned int n, const struct fdpkv_
 
 /*
  * fdpkv_wait - block until a completion is queued or @timeout_ms passes
- * (-1: forever). Returns 1 if completions are queued, 0 on timeout.
+ * (-1: forever). Returns 1 if completions are queued, 0 on timeout,
+ * -ESHUTDOWN when fdpkv_close() began meanwhile, -EBADF for a closed cache.
  */
 int fdpkv_wait(struct fdpkv_cache *cache, int timeout_ms);
 

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * test_crashcheck - the crash checker: random workloads (crashload.c) on two
+ * sim devices with a volatile write cache (sim:...&vwc=1), the power cut at
+ * a random point with up to 48 operations in flight, a restart, and the
+ * rules of crashload.h checked on what comes back; fsck must explain every
+ * damage it finds by a write the cut dropped or tore (sim_lost_overlaps).
+ * Every seed continues on the same devices for several crash points, so a
+ * cut meets what earlier cuts and recoveries left.
+ *
+ * FDPKV_CRASH_POINTS (per durability mode, default 150) and
+ * FDPKV_CRASH_SEED (first seed, default 1) size the run: `make crashtest`
+ * runs it long. Prints "crash points: N, seeds: S, violations: V".
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "crashload.h"
+#include "internal.h"
+
+#define NDEV		2
+#define POINTS_PER_SEED	20
+#define SEG_BYTES	(256u << 10)
+
+struct ck {
+	char name[NDEV][48];
+	uint64_t seed;
+	unsigned int point;
+	uint64_t violations, damage, explained;
+	struct cl_params p;
+	char tag[96];
+};
+
+static void cut_all(void *arg)
+{
+	struct ck *k = arg;
+	unsigned int i;
+
+	for (i = 0; i < NDEV; i++)
+		if (sim_power_cut(k->name[i], k->seed * 1000003u + k->point * 31u + i, 0, NULL))
+			abort();
+}
+
+static void on_damage(void *arg, const struct fdpkv_damage *d)
+{
+	struct ck *k = arg;
+	uint64_t off = d->segment < 0 ? d->offset
+				       : (1u << 20) + (uint64_t)d->segment * SEG_BYTES + d->offset;
+
+	k->damage++;
+	if (sim_lost_overlaps(k->name[d->dev], off, d->length ? d->length : 1) == 1) {
+		k->explained++;
+		return;
+	}
+	k->violations++;
+	fprintf(stderr, "VIOLATION %s: fsck damage no cut explains: dev %u seg %lld off %llu len %llu: %s\n",
+		k->tag, d->dev, (long long)d->segment, (unsigned long long)d->offset,
+		(unsigned long long)d->length, d->reason);
+	if (getenv("FDPKV_CRASH_DEBUG")) {
+		uint64_t l, base = (1u << 20) + (uint64_t)d->segment * SEG_BYTES;
+
+		fprintf(stderr, "  lost LBAs of the segment:");
+		for (l = 0; l < SEG_BYTES / 4096; l++)
+			fputc(sim_lost_overlaps(k->name[d->dev], base + l * 4096, 4096) ? 'L' : '.', stderr);
+		fputc('\n', stderr);
+	}
+}
+
+static unsigned long env_ul(const char *name, unsigned long def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoul(v, NULL, 0) : def;
+}
+
+static void config(struct fdpkv_config *cfg, const struct ck *k, const char *dur, bool reinsert)
+{
+	char kv[512], err[256];
+
+	snprintf(kv, sizeof(kv),
+		 "devices=sim:name=%s&vwc=1;sim:name=%s&vwc=1 capacity=8M segment_size=256K "
+		 "queue_depth=64 durability=%s max_classes=5 reinsert=%d", k->name[0], k->name[1],
+		 dur, reinsert);
+	fdpkv_config_init(cfg);
+	if (fdpkv_config_parse(cfg, kv, err, sizeof(err)))
+		fail_msg("config: %s", err);
+}
+
+/* Run @points crash points with durability @dur; returns the violations. */
+static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned long points)
+{
+	static struct cl_model m;
+	unsigned long seed0 = env_ul("FDPKV_CRASH_SEED", 1), done = 0, seeds = 0;
+	uint64_t violations = 0, damage = 0, explained = 0;
+
+	while (done < points) {
+		struct ck k = { .seed = seed0 + seeds };
+		uint64_t rng = k.seed * 0x2545f4914f6cdd1dull + d;
+		struct fdpkv_config cfg;
+		bool reinsert = k.seed % 2;
+		unsigned int i;
+
+		for (i = 0; i < NDEV; i++)
+			snprintf(k.name[i], sizeof(k.name[i]), "cc-%s-%llu-%u", dur,
+				 (unsigned long long)k.seed, i);
+		config(&cfg, &k, dur, reinsert);
+		cl_model_init(&m, 96 + (unsigned int)(cl_rand(&rng) % 160), d);
+		for (k.point = 0; k.point < POINTS_PER_SEED && done < points; k.point++) {
+			struct fdpkv_cache *c;
+			struct fdpkv_fsck_report rep;
+			char err[256];
+			bool cut = cl_rand(&rng) % 10 != 0;	/* else a clean restart */
+			int ret;
+
+			snprintf(k.tag, sizeof(k.tag), "durability=%s seed %llu point %u", dur,
+				 (unsigned long long)k.seed, k.point);
+			k.p = (struct cl_params){
+				.nops = 8 + (unsigned int)(cl_rand(&rng) % 400),
+				.qd = 32 + (unsigned int)(cl_rand(&rng) % 17),
+				.arena = cl_rand(&rng) % 2,
+				.max_locks = 6,
+				.cut = cut ? cut_all : NULL,
+				.cut_arg = &k,
+				.cut_ghost = true,
+				.tag = k.tag,
+			};
+			ret = fdpkv_open(&cfg, &c, err, sizeof(err));
+			if (ret) {
+				fprintf(stderr, "VIOLATION %s: open after the cut: %d %s\n", k.tag, ret,
+					err);
+				k.violations++;
+				break;
+			}
+			if (k.point)
+				cl_verify(c, &m, &k.p);
+			cl_workload(c, &m, &rng, &k.p);
+			fdpkv_close(c);
+			done++;
+			ret = fdpkv_fsck(&cfg, 0, &rep, on_damage, &k, err, sizeof(err));
+			if (ret) {
+				fprintf(stderr, "VIOLATION %s: fsck: %d %s\n", k.tag, ret, err);
+				k.violations++;
+			}
+		}
+		/* the last point's restart */
+		{
+			struct fdpkv_cache *c;
+			char err[256];
+
+			if (!fdpkv_open(&cfg, &c, err, sizeof(err))) {
+				cl_verify(c, &m, &k.p);
+				fdpkv_close(c);
+			}
+		}
+		violations += k.violations + m.violations;
+		damage += k.damage;
+		explained += k.explained;
+		for (i = 0; i < NDEV; i++)
+			sim_destroy(k.name[i]);
+		seeds++;
+	}
+	printf("crashcheck durability=%s: crash points: %lu, seeds: %lu (from %lu), "
+	       "violations: %llu, fsck damage: %llu (explained %llu)\n", dur, done, seeds, seed0,
+	       (unsigned long long)violations, (unsigned long long)damage,
+	       (unsigned long long)explained);
+	fflush(stdout);
+	return violations;
+}
+
+static void test_crashcheck_fua(void **state)
+{
+	(void)state;
+	assert_int_equal(crashcheck("fua", FDPKV_DURABILITY_FUA, env_ul("FDPKV_CRASH_POINTS", 150)),
+			 0);
+}
+
+static void test_crashcheck_flush(void **state)
+{
+	(void)state;
+	assert_int_equal(crashcheck("flush", FDPKV_DURABILITY_FLUSH,
+				    env_ul("FDPKV_CRASH_POINTS", 150)), 0);
+}
+
+static void test_crashcheck_none(void **state)
+{
+	(void)state;
+	assert_int_equal(crashcheck("none", FDPKV_DURABILITY_NONE,
+				    env_ul("FDPKV_CRASH_POINTS", 150)), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crashcheck_fua),
+		cmocka_unit_test(test_crashcheck_flush),
+		cmocka_unit_test(test_crashcheck_none),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * crashload.h - the crash checker's workload and model (crashload.c), shared
+ * by the power-cut checker (test_crashcheck.c, sim) and the kill -9 test
+ * (test_crash_inflight.c, file backend).
+ *
+ * A random workload through the public API (SET with overwrites, GET,
+ * EXISTS, DELETE, LOOKUP_LOCK and unlock, batches, values inside a
+ * registered arena or not) keeps up to @qd operations in flight and records
+ * per key what was acknowledged and what is in flight. The model holds no
+ * pointers, so it may live in memory shared with a child that is killed.
+ * After a restart cl_verify reads every key back and checks the rules:
+ *  - a value read back is byte-exact one written for that key (its version
+ *    and key are in its first 8 bytes, the rest follows from them);
+ *  - durability fua/flush: it is the latest acknowledged version, or the
+ *    version of a SET in flight (or failed) after it; an acknowledged SET is
+ *    readable unless fdpkv_take_evicted reported it; an acknowledged DELETE
+ *    stays deleted;
+ *  - durability none: the same, except that acknowledged data may be
+ *    missing: any version ever written for the key, or a miss, is allowed;
+ *  - usage (bytes and objects) and fdpkv_foreach_key equal what was read.
+ */
+#ifndef FDPKV_TEST_CRASHLOAD_H
+#define FDPKV_TEST_CRASHLOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fdpkv.h"
+
+#define CL_MAX_KEYS	512
+#define CL_VMAX		(64u << 10)	/* largest value */
+#define CL_BATCH	4		/* keys per operation at most */
+#define CL_MAX_QD	64
+
+struct cl_key {
+	uint32_t ack;		/* acknowledged version, 0: absent */
+	uint32_t inflight;	/* SET in flight: its version */
+	uint32_t maybe;		/* a failed SET after ack: may have landed */
+	uint8_t del_inflight;	/* a DELETE in flight */
+	uint8_t maybe_del;	/* a failed DELETE after ack: may have landed */
+	uint8_t miss_ok;	/* ack was reported evicted */
+	uint8_t inflight_evicted;
+	uint8_t busy;		/* an operation on it is in flight */
+	uint8_t locks;		/* LOOKUP_LOCKs held */
+};
+
+struct cl_model {
+	unsigned int nkeys;
+	enum fdpkv_durability durability;
+	uint32_t next_ver;
+	uint64_t acked_sets, acked_deletes, ops;
+	uint64_t violations;
+	struct cl_key keys[CL_MAX_KEYS];
+};
+
+/* What one run of the workload does. */
+struct cl_params {
+	unsigned int nops;		/* operations to submit */
+	unsigned int qd;		/* at most this many in flight (<= CL_MAX_QD) */
+	bool arena;			/* value buffers inside a registered arena */
+	unsigned int max_locks;		/* LOOKUP_LOCKs held at once */
+	/* called once with up to @qd operations in flight, after @nops */
+	void (*cut)(void *arg);
+	void *cut_arg;
+	/* completions after the cut are not acknowledgements (the host died) */
+	bool cut_ghost;
+	FILE *log;			/* violations are printed here (NULL: stderr) */
+	const char *tag;		/* names the run in violations */
+};
+
+void cl_model_init(struct cl_model *m, unsigned int nkeys, enum fdpkv_durability d);
+void cl_key_name(char *buf, size_t len, unsigned int k);
+/* Run the workload; returns the in-run violations found (also in m->violations). */
+uint64_t cl_workload(struct fdpkv_cache *c, struct cl_model *m, uint64_t *rng,
+		     const struct cl_params *p);
+/*
+ * After a restart: read every key, check the rules, and make the model what
+ * was found (locks are gone). Returns the violations found.
+ */
+uint64_t cl_verify(struct fdpkv_cache *c, struct cl_model *m, const struct cl_params *p);
+uint64_t cl_rand(uint64_t *rng);
+
+#endif
