@@ -8,7 +8,7 @@
 #   2. installs build and test dependencies from bookworm, then QEMU alone from
 #      bookworm-backports (that order avoids pulling backported libraries that
 #      conflict with bookworm's; see shared VM_HARNESS.md);
-#   3. downloads the current Debian 6.1 and 6.12 kernel images, headers and
+#   3. downloads the current Debian 6.1 and 6.12 (bookworm) kernel images, headers and
 #      kbuild into the cache (resolved from the mirror, never hard-coded),
 #      unpacks them, fixes the headers' absolute Makefile include, runs depmod
 #      and extracts an uncompressed vmlinux for PVH boot;
@@ -79,29 +79,55 @@ if ! qemu_ok; then
 fi
 
 # --- 3. kernels ---------------------------------------------------------------
+# apt-cache/apt-get as run by $APT_RUN: empty for the host's apt, in_troot
+# (section 5) for the trixie root's.
+apt_run() { ${APT_RUN:-} "$@"; }
 # Version of metapackage $1 in suite $2 (exact suite name, e.g. bookworm-backports),
 # or the candidate when $2 is "candidate".
 meta_version() {
 	if [ "$2" = candidate ]; then
-		apt-cache policy "$1" | awk '/Candidate:/ {print $2}'
+		apt_run apt-cache policy "$1" | awk '/Candidate:/ && $2 != "(none)" {print $2}'
 	else
-		apt-cache madison "$1" | awk -F'|' -v s=" $2/" 'index($3, s) {gsub(/ /, "", $2); print $2; exit}'
+		apt_run apt-cache madison "$1" | awk -F'|' -v s=" $2/" 'index($3, s) {gsub(/ /, "", $2); print $2; exit}'
 	fi
 }
-# The linux-headers-<kver> package a headers metapackage version depends on.
-headers_pkg() {
-	apt-cache show "linux-headers-amd64=$1" |
-		sed -n 's/^Depends:.*\(linux-headers-[0-9][^ ,]*-amd64\).*/\1/p' | head -n1
+# The headers package, kernel release and package version of the newest kernel
+# in suite $1 (as for meta_version), from linux-headers-amd64: sets hpkg, kver, pver.
+resolve_kernel() {
+	local mver
+	mver=$(meta_version linux-headers-amd64 "$1")
+	[ -n "$mver" ] || die "cannot resolve linux-headers-amd64 in $1"
+	hpkg=$(apt_run apt-cache show "linux-headers-amd64=$mver" |
+		sed -n 's/^Depends:.*\(linux-headers-[0-9][^ ,]*-amd64\).*/\1/p' | awk 'NR == 1')
+	[ -n "$hpkg" ] || die "cannot resolve the headers package of linux-headers-amd64=$mver"
+	kver=${hpkg#linux-headers-}
+	pver=$(apt_run apt-cache show "$hpkg" | awk '/^Version:/ {print $2; exit}')
+}
+# The unpacked debs in $1/root of kernel $2 made usable where they lie, and
+# the kernel extracted for PVH boot; then $1/.done.
+finish_kernel() {
+	local dir=$1 kver=$2 vmlinuz
+	# The headers' Makefile includes /usr/src/linux-headers-*-common/Makefile by
+	# absolute path (7.x also sets KBUILD_OUTPUT to its own absolute path);
+	# make them relative so the unpacked tree works where it lies.
+	sed -i -e 's#^include /usr/src/\(.*\)$#include $(dir $(lastword $(MAKEFILE_LIST)))../\1#' \
+		-e 's#^KBUILD_OUTPUT=/usr/src/\(.*\)$#KBUILD_OUTPUT=$(dir $(lastword $(MAKEFILE_LIST)))../\1#' \
+		"$dir/root/usr/src/linux-headers-$kver/Makefile"
+	# trixie's packages put modules in /usr/lib/modules; depmod -b and the
+	# harness look in lib/modules, as bookworm's packages have it
+	[ -e "$dir/root/lib" ] || ln -s usr/lib "$dir/root/lib"
+	depmod -b "$dir/root" "$kver"
+	# /boot/vmlinuz-<kver> (6.x), /usr/lib/modules/<kver>/vmlinuz[.unsigned] (7.x)
+	vmlinuz=$(find "$dir/root/boot" "$dir/root/usr/lib/modules/$kver" -maxdepth 1 \
+		\( -name "vmlinuz-$kver" -o -name vmlinuz -o -name vmlinuz.unsigned \) 2>/dev/null | awk 'NR == 1')
+	[ -n "$vmlinuz" ] && extract_vmlinux "$vmlinuz" "$dir/vmlinux" ||
+		die "cannot extract vmlinux from vmlinuz-$kver (${vmlinuz:-not found})"
+	touch "$dir/.done"
 }
 
 fetch_kernel() { # $1 = tag (61|612), $2 = suite selector
-	local tag=$1 mver hpkg kver pver dir debs p
-	mver=$(meta_version linux-headers-amd64 "$2")
-	[ -n "$mver" ] || die "cannot resolve linux-headers-amd64 in $2"
-	hpkg=$(headers_pkg "$mver")
-	[ -n "$hpkg" ] || die "cannot resolve the headers package of linux-headers-amd64=$mver"
-	kver=${hpkg#linux-headers-}
-	pver=$(apt-cache show "$hpkg" | awk '/^Version:/ {print $2; exit}')
+	local tag=$1 hpkg kver pver dir debs p
+	resolve_kernel "$2"
 	dir=$CACHE/kernels/$kver
 	echo "KVER_$tag=$kver" >>"$CACHE/kernels.env.new"
 	if [ -f "$dir/.done" ]; then
@@ -121,14 +147,7 @@ fetch_kernel() { # $1 = tag (61|612), $2 = suite selector
 		die "apt-get download failed for: $debs"
 	for d in "$dir"/debs/*.deb; do dpkg-deb -x "$d" "$dir/root"; done
 	rm -rf "$dir/debs"
-	# The headers' Makefile includes /usr/src/linux-headers-*-common/Makefile by
-	# absolute path; make it relative so the unpacked tree works where it lies.
-	sed -i 's#^include /usr/src/\(.*\)$#include $(dir $(lastword $(MAKEFILE_LIST)))../\1#' \
-		"$dir/root/usr/src/linux-headers-$kver/Makefile"
-	depmod -b "$dir/root" "$kver"
-	extract_vmlinux "$dir/root/boot/vmlinuz-$kver" "$dir/vmlinux" ||
-		die "cannot extract vmlinux from vmlinuz-$kver"
-	touch "$dir/.done"
+	finish_kernel "$dir" "$kver"
 }
 
 # Find the compressed payload of a bzImage by its magic and keep the first
@@ -170,7 +189,7 @@ fi
 # The mirror (and security mirror) the host's own apt sources name.
 host_mirror() { # $1 = debian | debian-security
 	grep -rhsE '^[^#]*(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/ |
-		grep -oE "https?://[^ ]+/$1/?( |\$)" | tr -d ' ' | head -n1
+		grep -oE "https?://[^ ]+/$1/?( |\$)" | tr -d ' ' | awk 'NR == 1'
 }
 TROOT=$CACHE/trixie-root
 TRIXIE_PKGS="gcc-14 make libc6-dev dwarves kmod xz-utils zstd dkms bc ca-certificates"
@@ -209,19 +228,8 @@ fi
 # (exact name, or "candidate"). Also installs in the root what the headers
 # and kbuild packages need (their non-kernel dependencies, e.g. gcc-14).
 fetch_trixie_kernel() {
-	local tag=$1 mver hpkg kver pver dir debs p deps vmlinuz
-	if [ "$2" = candidate ]; then
-		mver=$(in_troot apt-cache policy linux-headers-amd64 | awk '/Candidate:/ {print $2}')
-	else
-		mver=$(in_troot apt-cache madison linux-headers-amd64 |
-			awk -F'|' -v s=" $2/" 'index($3, s) {gsub(/ /, "", $2); print $2; exit}')
-	fi
-	[ -n "$mver" ] && [ "$mver" != "(none)" ] || die "cannot resolve linux-headers-amd64 in trixie $2"
-	hpkg=$(in_troot apt-cache show "linux-headers-amd64=$mver" |
-		sed -n 's/^Depends:.*\(linux-headers-[0-9][^ ,]*-amd64\).*/\1/p' | head -n1)
-	[ -n "$hpkg" ] || die "cannot resolve the headers package of trixie linux-headers-amd64=$mver"
-	kver=${hpkg#linux-headers-}
-	pver=$(in_troot apt-cache show "$hpkg" | awk '/^Version:/ {print $2; exit}')
+	local tag=$1 hpkg kver pver dir debs p deps APT_RUN=in_troot
+	resolve_kernel "$2"
 	dir=$CACHE/kernels/$kver
 	echo "KVER_$tag=$kver" >>"$CACHE/kernels.env.new"
 	if [ -f "$dir/.done" ]; then
@@ -257,7 +265,7 @@ fetch_trixie_kernel() {
 		esac
 		case $p in
 		linux-kbuild-*)
-			deps="$deps $(in_troot apt-cache show "$p" | sed -n '/^Depends: /{s///p;q}' |
+			deps="$deps $(in_troot apt-cache show "$p" | sed -n 's/^Depends: //p' | awk 'NR == 1' |
 				tr ',' '\n' | sed -n 's/^ *\([^ ]*\).*/\1/p' | sed '/^linux-/d' | tr '\n' ' ')" ;;
 		esac
 	done
@@ -272,20 +280,7 @@ fetch_trixie_kernel() {
 		die "apt-get install in $TROOT failed for:$deps"
 	for d in "$TROOT"/var/tmp/fdpkv-debs/*.deb; do dpkg-deb -x "$d" "$dir/root"; done
 	rm -rf "$TROOT/var/tmp/fdpkv-debs"
-	# trixie's packages put modules in /usr/lib/modules; depmod -b and the
-	# harness look in lib/modules, as bookworm's packages have it
-	[ -e "$dir/root/lib" ] || ln -s usr/lib "$dir/root/lib"
-	# as in fetch_kernel; 7.x also names its own directory in KBUILD_OUTPUT
-	sed -i -e 's#^include /usr/src/\(.*\)$#include $(dir $(lastword $(MAKEFILE_LIST)))../\1#' \
-		-e 's#^KBUILD_OUTPUT=/usr/src/\(.*\)$#KBUILD_OUTPUT=$(dir $(lastword $(MAKEFILE_LIST)))../\1#' \
-		"$dir/root/usr/src/linux-headers-$kver/Makefile"
-	depmod -b "$dir/root" "$kver"
-	# /boot/vmlinuz-<kver> (6.12), /usr/lib/modules/<kver>/vmlinuz[.unsigned] (7.x)
-	vmlinuz=$(find "$dir/root/boot" "$dir/root/usr/lib/modules/$kver" -maxdepth 1 \
-		\( -name "vmlinuz-$kver" -o -name vmlinuz -o -name vmlinuz.unsigned \) 2>/dev/null | head -n1 || true)
-	[ -n "$vmlinuz" ] && extract_vmlinux "$vmlinuz" "$dir/vmlinux" ||
-		die "cannot extract vmlinux from vmlinuz-$kver (${vmlinuz:-not found})"
-	touch "$dir/.done"
+	finish_kernel "$dir" "$kver"
 }
 fetch_trixie_kernel TRIXIE candidate
 fetch_trixie_kernel TRIXIE_BPO trixie-backports

@@ -22,7 +22,11 @@
 #   VM_APPEND   extra kernel command line
 #
 # /dev/kvm on these machines cannot run real guests, so QEMU always uses TCG,
-# and always under timeout: a hung guest must not hang the test run.
+# and always under timeout: a hung guest must not hang the test run. A TCG
+# guest on a loaded host gets its CPU time late: no_timer_check keeps the
+# boot-time IO-APIC timer check (which then panics 7.x) from misjudging that,
+# and watchdog_thresh=60 (the maximum) keeps the soft-lockup detector for
+# real lockups rather than for a starved vCPU.
 set -uo pipefail
 K=$1 I=$2 LOG=$3
 ctrls=${VM_CTRLS:-1} paths=${VM_PATHS:-1} nns=${VM_NS:-1}
@@ -51,7 +55,7 @@ start=$(date +%s.%N)
 timeout "${VM_TIMEOUT:-240}" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "${VM_MEM:-1G}" \
 	-nographic -no-reboot -serial mon:stdio -display none \
 	-kernel "$K" -initrd "$I" \
-	-append "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic fdpkvtest.ns=$((ctrls * nns)) ${VM_APPEND:-}" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic no_timer_check watchdog_thresh=60 fdpkvtest.ns=$((ctrls * nns)) ${VM_APPEND:-}" \
 	"${devs[@]}" </dev/null 2>&1 | tr -d '\r' >"$LOG"
 qrc=${PIPESTATUS[0]}
 end=$(date +%s.%N)
