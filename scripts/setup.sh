@@ -91,17 +91,25 @@ meta_version() {
 		apt_run apt-cache madison "$1" | awk -F'|' -v s=" $2/" 'index($3, s) {gsub(/ /, "", $2); print $2; exit}'
 	fi
 }
-# The headers package, kernel release and package version of the newest kernel
-# in suite $1 (as for meta_version), from linux-headers-amd64: sets hpkg, kver, pver.
+# The headers package, kernel release, package version and cache dir of the
+# newest kernel in suite $2 (as for meta_version), from linux-headers-amd64:
+# sets hpkg, kver, pver, dir and records KVER_$1 for kernels.env. False when
+# that kernel is cached already.
 resolve_kernel() {
 	local mver
-	mver=$(meta_version linux-headers-amd64 "$1")
-	[ -n "$mver" ] || die "cannot resolve linux-headers-amd64 in $1"
+	mver=$(meta_version linux-headers-amd64 "$2")
+	[ -n "$mver" ] || die "cannot resolve linux-headers-amd64 in $2"
 	hpkg=$(apt_run apt-cache show "linux-headers-amd64=$mver" |
 		sed -n 's/^Depends:.*\(linux-headers-[0-9][^ ,]*-amd64\).*/\1/p' | awk 'NR == 1')
 	[ -n "$hpkg" ] || die "cannot resolve the headers package of linux-headers-amd64=$mver"
 	kver=${hpkg#linux-headers-}
 	pver=$(apt_run apt-cache show "$hpkg" | awk '/^Version:/ {print $2; exit}')
+	dir=$CACHE/kernels/$kver
+	echo "KVER_$1=$kver" >>"$CACHE/kernels.env.new"
+	if [ -f "$dir/.done" ]; then
+		say "kernel $kver: cached"
+		return 1
+	fi
 }
 # The unpacked debs in $1/root of kernel $2 made usable where they lie, and
 # the kernel extracted for PVH boot; then $1/.done.
@@ -126,14 +134,8 @@ finish_kernel() {
 }
 
 fetch_kernel() { # $1 = tag (61|612), $2 = suite selector
-	local tag=$1 hpkg kver pver dir debs p
-	resolve_kernel "$2"
-	dir=$CACHE/kernels/$kver
-	echo "KVER_$tag=$kver" >>"$CACHE/kernels.env.new"
-	if [ -f "$dir/.done" ]; then
-		say "kernel $kver: cached"
-		return
-	fi
+	local hpkg kver pver dir debs p
+	resolve_kernel "$1" "$2" || return 0
 	say "kernel $kver ($pver): downloading image, headers and kbuild"
 	rm -rf "$dir" && mkdir -p "$dir/debs"
 	debs="linux-image-$kver-unsigned=$pver $hpkg=$pver"
@@ -228,14 +230,8 @@ fi
 # (exact name, or "candidate"). Also installs in the root what the headers
 # and kbuild packages need (their non-kernel dependencies, e.g. gcc-14).
 fetch_trixie_kernel() {
-	local tag=$1 hpkg kver pver dir debs p deps APT_RUN=in_troot
-	resolve_kernel "$2"
-	dir=$CACHE/kernels/$kver
-	echo "KVER_$tag=$kver" >>"$CACHE/kernels.env.new"
-	if [ -f "$dir/.done" ]; then
-		say "kernel $kver: cached"
-		return
-	fi
+	local hpkg kver pver dir debs p deps APT_RUN=in_troot
+	resolve_kernel "$1" "$2" || return 0
 	say "kernel $kver ($pver, trixie): downloading image, headers and kbuild"
 	debs="$hpkg=$pver"
 	# The unsigned image. 6.12 has linux-image-<kver>-unsigned; 7.x splits
