@@ -10,7 +10,7 @@
 # cppcheck on userspace), install (make install into a scratch root is
 # usable through pkg-config), dkms (dkms.conf builds and installs the module
 # against each cached kernel's headers), vm (QEMU with emulated FDP SSDs on Debian 6.1 and
-# 6.12, and the KUnit kernel).
+# the newest 7.x, a smoke set also on both 6.12s; and the KUnit kernel).
 #
 # FDPKV_LAYERS="unit python" runs a subset.
 set -uo pipefail
