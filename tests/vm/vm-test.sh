@@ -6,7 +6,9 @@
 # Every plan in tests/vm/plans/*.plan except kunit.plan runs on the oldest
 # and the newest cached Debian kernel (6.1 and trixie-backports' newest);
 # plans with a "# vm-kernels: all" line -- the smoke set -- run on the two
-# 6.12 kernels (bookworm-backports, trixie) as well. kunit.plan runs on the
+# 6.12 kernels (bookworm-backports, trixie) as well; "# vm-kernels: 61 612"
+# names the kernels (suffixes of kernels.env's KVER_*) a plan runs on.
+# kunit.plan runs on the
 # KUnit kernel. A plan may start with "# vm: VAR=value ..." lines to set
 # run-vm.sh's device topology (e.g. "# vm: VM_CTRLS=2").
 #
@@ -111,6 +113,8 @@ for plan in "${plans[@]}"; do
 		tags=$FDPKV_VM_KERNELS
 	elif grep -q '^# vm-kernels: all' "$plan"; then
 		tags="61 612 TRIXIE TRIXIE_BPO"
+	elif grep -q '^# vm-kernels: ' "$plan"; then
+		tags=$(sed -n 's/^# vm-kernels: //p' "$plan" | head -n 1)
 	else
 		tags="61 TRIXIE_BPO"
 	fi
