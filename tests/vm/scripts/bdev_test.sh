@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# bdev_test.sh - the bdev: backend (block write streams) in the test VM,
+# TAP output. On a kernel that exposes the FDP namespace's placement
+# handles as write streams (Linux >= 6.16): the streams and their
+# granularity match the emulated SSD (8 RUHs, 1 MiB RUs), auto: and
+# `fdpkvctl list` pick bdev:, and the library's churn runs through bdev:
+# with per-class placement checked on the device (lib_churn). On a kernel
+# without them: bdev: is refused with EOPNOTSUPP naming the missing sysfs
+# field, and auto: falls back to ng: (root here, no module loaded).
+# usage: bdev_test.sh BLKDEV NGDEV CTRL    e.g. /dev/nvme0n1 /dev/ng0n1 /dev/nvme0
+BLK=${1:-/dev/nvme0n1}
+NG=${2:-/dev/ng0n1}
+CTRL=${3:-/dev/nvme0}
+CTL=/test/fdpkvctl
+Q=/sys/block/${BLK#/dev/}/queue
+n=0
+failed=0
+
+ok() { # ok CONDITION_RC DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
+}
+run() {
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "# \$ $*  (exit $rc)"
+	echo "$out" | sed 's/^/#   /'
+}
+has() { echo "$out" | grep -qE -- "$1"; }
+
+if [ -e "$Q/max_write_streams" ]; then
+	streams=$(cat "$Q/max_write_streams")
+	gran=$(cat "$Q/write_stream_granularity")
+	echo "# $Q: max_write_streams $streams, write_stream_granularity $gran"
+	[ "$streams" = 8 ]; ok $? "one write stream per placement handle: $streams"
+	[ "$gran" = 1048576 ]; ok $? "write stream granularity is the 1 MiB reclaim unit: $gran"
+	run $CTL list -o json
+	has "\"uri\": *\"bdev:$BLK\""; ok $? "fdpkvctl list: auto: picks bdev:$BLK"
+	run $CTL format "auto:$BLK" --force
+	ok $rc "fdpkvctl format auto:$BLK"
+	has "bdev:$BLK"; ok $? "format went through bdev:"
+	echo "# lib_churn bdev:$BLK (its own TAP follows)"
+	/test/lib_churn "bdev:$BLK" "$NG" "$CTRL"
+	r=$?
+	[ $failed -eq 0 ] && [ $r -eq 0 ]
+	exit $?
+fi
+run $CTL format "bdev:$BLK" --force
+[ $rc -ne 0 ]; ok $? "bdev: refused on $(uname -r) (exit $rc)"
+has "max_write_streams is missing" && has "6.16"; ok $? "the refusal names queue/max_write_streams and the kernel needed"
+has "Operation not supported"; ok $? "the refusal is EOPNOTSUPP"
+run $CTL list -o json
+has "\"uri\": *\"ng:$NG\""; ok $? "fdpkvctl list: auto: falls back to ng:$NG"
+run $CTL format "$BLK" --force
+ok $rc "a bare path formats through what auto: picks"
+has "ng:$NG"; ok $? "that is ng:$NG"
+echo "1..$n"
+[ $failed -eq 0 ]
