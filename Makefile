@@ -43,7 +43,12 @@ UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/asan/%)
 TSAN_BINS	:= $(patsubst tests/unit/%.c,$(B)/tests/tsan/%,$(wildcard tests/unit/test_*concurren*.c))
 
 -include $(FDPKV_CACHE)/kernels.env
-KVERS		:= $(strip $(KVER_61) $(KVER_612))
+# Debian 12's kernels build on this host; Debian 13's (trixie, and
+# trixie-backports' newest) need trixie's gcc-14 and C library, so their
+# module builds run inside the trixie root (scripts/in-trixie.sh).
+KVERS_TRIXIE	:= $(strip $(KVER_TRIXIE) $(KVER_TRIXIE_BPO))
+KVERS		:= $(strip $(KVER_61) $(KVER_612) $(KVERS_TRIXIE))
+kbuild_wrap	= $(if $(filter $(1),$(KVERS_TRIXIE)),scripts/in-trixie.sh)
 
 .PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build dkms-src \
 	tsan-build vm-build check-setup bench deb
@@ -102,7 +107,8 @@ kmod: $(foreach k,$(KVERS),$(B)/kmod/$(k)/fdpkv.ko)
 $(B)/kmod/%/fdpkv.ko: $(KMOD_SRCS)
 	@test -d $(FDPKV_CACHE)/kernels/$*/root || { echo "kernel $* is not cached: run make setup" >&2; exit 1; }
 	@mkdir -p $(@D) && cp --parents $(KMOD_SRCS) $(@D)/
-	$(MAKE) -s -C $(FDPKV_CACHE)/kernels/$*/root/usr/src/linux-headers-$* M=$(CURDIR)/$(@D) modules
+	$(call kbuild_wrap,$*) $(MAKE) -s -C $(FDPKV_CACHE)/kernels/$*/root/usr/src/linux-headers-$* \
+		M=$(CURDIR)/$(@D) modules
 
 # --- tests -----------------------------------------------------------------
 $(B)/asan/%.o: %.c $(LIB_HDRS)

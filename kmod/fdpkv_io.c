@@ -135,7 +135,7 @@ int fdpkv_io_ruh_status(struct fdpkv_ns *ns, struct block_device *bdev, u32 nsid
 		ret = -EOPNOTSUPP;
 		goto free_rq;
 	}
-	ret = blk_rq_map_kern(ns->queue, rq, buf, len, GFP_KERNEL);
+	ret = fdpkv_rq_map_kern(rq, buf, len);
 	if (ret)
 		goto free_rq;
 	ret = fdpkv_request_status(rq, blk_execute_rq(rq, false));
@@ -180,7 +180,7 @@ static struct fdpkv_uring_pdu *fdpkv_uring_pdu(struct io_uring_cmd *ioucmd)
 }
 
 /* Task context: unmap the user buffer, post the CQE. */
-static void fdpkv_uring_task_cb(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
+void fdpkv_uring_task_cb(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 {
 	struct fdpkv_uring_pdu *pdu = fdpkv_uring_pdu(ioucmd);
 	int ret = 0;
@@ -192,11 +192,11 @@ static void fdpkv_uring_task_cb(struct io_uring_cmd *ioucmd, unsigned int issue_
 	if (pdu->status)
 		atomic64_inc(&pdu->ns->errors);
 	fdpkv_ns_put(pdu->ns);
-	io_uring_cmd_done(ioucmd, pdu->status, pdu->result, issue_flags);
+	fdpkv_uring_cmd_done(ioucmd, pdu->status, pdu->result, issue_flags);
 }
 
 /* Completion context (may be hard irq): record the result, defer the rest. */
-static enum rq_end_io_ret fdpkv_uring_end_io(struct request *rq, blk_status_t err)
+enum rq_end_io_ret fdpkv_uring_end_io(struct request *rq, blk_status_t err)
 {
 	struct io_uring_cmd *ioucmd = rq->end_io_data;
 	struct fdpkv_uring_pdu *pdu = fdpkv_uring_pdu(ioucmd);
@@ -206,7 +206,7 @@ static enum rq_end_io_ret fdpkv_uring_end_io(struct request *rq, blk_status_t er
 	/* the bios of a kernel mapping have ended: its buffer is ours again */
 	if (pdu->has_payload)
 		kfree(pdu->payload);
-	io_uring_cmd_complete_in_task(ioucmd, fdpkv_uring_task_cb);
+	fdpkv_uring_complete_in_task(ioucmd);
 	return RQ_END_IO_FREE;
 }
 
@@ -267,18 +267,18 @@ static int fdpkv_uring_check(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 
 static int fdpkv_uring_map(struct fdpkv_ns *ns, struct request *rq,
 			   const struct nvme_uring_cmd *c, struct io_uring_cmd *ioucmd,
-			   void *payload, int payload_len)
+			   unsigned int issue_flags, void *payload, int payload_len)
 {
 	struct iov_iter iter;
 	int ret;
 
 	if (payload)
-		return blk_rq_map_kern(ns->queue, rq, payload, payload_len, GFP_KERNEL);
+		return fdpkv_rq_map_kern(rq, payload, payload_len);
 	if (!c->data_len)
 		return 0;
 	if (ioucmd->flags & IORING_URING_CMD_FIXED) {
-		ret = io_uring_cmd_import_fixed(c->addr, c->data_len, rq_data_dir(rq), &iter,
-						ioucmd);
+		ret = fdpkv_uring_import_fixed(c->addr, c->data_len, rq_data_dir(rq), &iter,
+					       ioucmd, issue_flags);
 		if (ret < 0)
 			return ret;
 		return blk_rq_map_user_iov(ns->queue, rq, NULL, &iter, GFP_KERNEL);
@@ -317,7 +317,7 @@ static int fdpkv_uring_submit(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 	nvme_init_request(rq, &nc);
 	if (c->timeout_ms)
 		rq->timeout = msecs_to_jiffies(c->timeout_ms);
-	ret = fdpkv_uring_map(ns, rq, c, ioucmd, payload, len);
+	ret = fdpkv_uring_map(ns, rq, c, ioucmd, issue_flags, payload, len);
 	if (ret)
 		goto free_rq;
 
@@ -327,7 +327,7 @@ static int fdpkv_uring_submit(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 	else
 		pdu->bio = rq->bio;
 	pdu->ns = ns;
-	rq->end_io = fdpkv_uring_end_io;
+	fdpkv_rq_set_uring_end_io(rq);
 	rq->end_io_data = ioucmd;
 	blk_execute_rq_nowait(rq, false);
 	return -EIOCBQUEUED;

@@ -11,7 +11,7 @@
 # usable through pkg-config), dkms (dkms.conf builds and installs the module
 # against each cached kernel's headers), deb (make deb; the packages installed
 # into a clean bookworm root, DKMS build, purge leaves nothing), vm (QEMU with emulated FDP SSDs on Debian 6.1 and
-# 6.12, and the KUnit kernel).
+# the newest 7.x, a smoke set also on both 6.12s; and the KUnit kernel).
 #
 # FDPKV_LAYERS="unit python" runs a subset.
 set -uo pipefail

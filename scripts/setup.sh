@@ -8,12 +8,16 @@
 #   2. installs build and test dependencies from bookworm, then QEMU alone from
 #      bookworm-backports (that order avoids pulling backported libraries that
 #      conflict with bookworm's; see shared VM_HARNESS.md);
-#   3. downloads the current Debian 6.1 and 6.12 kernel images, headers and
+#   3. downloads the current Debian 6.1 and 6.12 (bookworm) kernel images, headers and
 #      kbuild into the cache (resolved from the mirror, never hard-coded),
 #      unpacks them, fixes the headers' absolute Makefile include, runs depmod
 #      and extracts an uncompressed vmlinux for PVH boot;
 #   4. downloads and unpacks linux-source-6.12 (for the KUnit kernel and
-#      checkpatch.pl).
+#      checkpatch.pl);
+#   5. makes a Debian 13 (trixie) build root with debootstrap (gcc-14, dkms,
+#      kbuild's needs; its own apt sources on the host's mirror, never the
+#      host's) and downloads trixie's kernel and trixie-backports' newest the
+#      same way as in 3, resolved inside that root.
 #
 # Cache: $FDPKV_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/fdpkv).
 # It writes $FDPKV_CACHE/kernels.env, which the Makefile and harness read.
@@ -75,29 +79,55 @@ if ! qemu_ok; then
 fi
 
 # --- 3. kernels ---------------------------------------------------------------
+# apt-cache/apt-get as run by $APT_RUN: empty for the host's apt, in_troot
+# (section 5) for the trixie root's.
+apt_run() { ${APT_RUN:-} "$@"; }
 # Version of metapackage $1 in suite $2 (exact suite name, e.g. bookworm-backports),
 # or the candidate when $2 is "candidate".
 meta_version() {
 	if [ "$2" = candidate ]; then
-		apt-cache policy "$1" | awk '/Candidate:/ {print $2}'
+		apt_run apt-cache policy "$1" | awk '/Candidate:/ && $2 != "(none)" {print $2}'
 	else
-		apt-cache madison "$1" | awk -F'|' -v s=" $2/" 'index($3, s) {gsub(/ /, "", $2); print $2; exit}'
+		apt_run apt-cache madison "$1" | awk -F'|' -v s=" $2/" 'index($3, s) {gsub(/ /, "", $2); print $2; exit}'
 	fi
 }
-# The linux-headers-<kver> package a headers metapackage version depends on.
-headers_pkg() {
-	apt-cache show "linux-headers-amd64=$1" |
-		sed -n 's/^Depends:.*\(linux-headers-[0-9][^ ,]*-amd64\).*/\1/p' | head -n1
+# The headers package, kernel release and package version of the newest kernel
+# in suite $1 (as for meta_version), from linux-headers-amd64: sets hpkg, kver, pver.
+resolve_kernel() {
+	local mver
+	mver=$(meta_version linux-headers-amd64 "$1")
+	[ -n "$mver" ] || die "cannot resolve linux-headers-amd64 in $1"
+	hpkg=$(apt_run apt-cache show "linux-headers-amd64=$mver" |
+		sed -n 's/^Depends:.*\(linux-headers-[0-9][^ ,]*-amd64\).*/\1/p' | awk 'NR == 1')
+	[ -n "$hpkg" ] || die "cannot resolve the headers package of linux-headers-amd64=$mver"
+	kver=${hpkg#linux-headers-}
+	pver=$(apt_run apt-cache show "$hpkg" | awk '/^Version:/ {print $2; exit}')
+}
+# The unpacked debs in $1/root of kernel $2 made usable where they lie, and
+# the kernel extracted for PVH boot; then $1/.done.
+finish_kernel() {
+	local dir=$1 kver=$2 vmlinuz
+	# The headers' Makefile includes /usr/src/linux-headers-*-common/Makefile by
+	# absolute path (7.x also sets KBUILD_OUTPUT to its own absolute path);
+	# make them relative so the unpacked tree works where it lies.
+	sed -i -e 's#^include /usr/src/\(.*\)$#include $(dir $(lastword $(MAKEFILE_LIST)))../\1#' \
+		-e 's#^KBUILD_OUTPUT=/usr/src/\(.*\)$#KBUILD_OUTPUT=$(dir $(lastword $(MAKEFILE_LIST)))../\1#' \
+		"$dir/root/usr/src/linux-headers-$kver/Makefile"
+	# trixie's packages put modules in /usr/lib/modules; depmod -b and the
+	# harness look in lib/modules, as bookworm's packages have it
+	[ -e "$dir/root/lib" ] || ln -s usr/lib "$dir/root/lib"
+	depmod -b "$dir/root" "$kver"
+	# /boot/vmlinuz-<kver> (6.x), /usr/lib/modules/<kver>/vmlinuz[.unsigned] (7.x)
+	vmlinuz=$(find "$dir/root/boot" "$dir/root/usr/lib/modules/$kver" -maxdepth 1 \
+		\( -name "vmlinuz-$kver" -o -name vmlinuz -o -name vmlinuz.unsigned \) 2>/dev/null | awk 'NR == 1')
+	[ -n "$vmlinuz" ] && extract_vmlinux "$vmlinuz" "$dir/vmlinux" ||
+		die "cannot extract vmlinux from vmlinuz-$kver (${vmlinuz:-not found})"
+	touch "$dir/.done"
 }
 
 fetch_kernel() { # $1 = tag (61|612), $2 = suite selector
-	local tag=$1 mver hpkg kver pver dir debs p
-	mver=$(meta_version linux-headers-amd64 "$2")
-	[ -n "$mver" ] || die "cannot resolve linux-headers-amd64 in $2"
-	hpkg=$(headers_pkg "$mver")
-	[ -n "$hpkg" ] || die "cannot resolve the headers package of linux-headers-amd64=$mver"
-	kver=${hpkg#linux-headers-}
-	pver=$(apt-cache show "$hpkg" | awk '/^Version:/ {print $2; exit}')
+	local tag=$1 hpkg kver pver dir debs p
+	resolve_kernel "$2"
 	dir=$CACHE/kernels/$kver
 	echo "KVER_$tag=$kver" >>"$CACHE/kernels.env.new"
 	if [ -f "$dir/.done" ]; then
@@ -117,14 +147,7 @@ fetch_kernel() { # $1 = tag (61|612), $2 = suite selector
 		die "apt-get download failed for: $debs"
 	for d in "$dir"/debs/*.deb; do dpkg-deb -x "$d" "$dir/root"; done
 	rm -rf "$dir/debs"
-	# The headers' Makefile includes /usr/src/linux-headers-*-common/Makefile by
-	# absolute path; make it relative so the unpacked tree works where it lies.
-	sed -i 's#^include /usr/src/\(.*\)$#include $(dir $(lastword $(MAKEFILE_LIST)))../\1#' \
-		"$dir/root/usr/src/linux-headers-$kver/Makefile"
-	depmod -b "$dir/root" "$kver"
-	extract_vmlinux "$dir/root/boot/vmlinuz-$kver" "$dir/vmlinux" ||
-		die "cannot extract vmlinux from vmlinuz-$kver"
-	touch "$dir/.done"
+	finish_kernel "$dir" "$kver"
 }
 
 # Find the compressed payload of a bzImage by its magic and keep the first
@@ -158,8 +181,113 @@ if [ ! -f "$src/.done" ]; then
 	rm -f "$src"/linux-source-6.12_*.deb
 	touch "$src/.done"
 fi
+# --- 5. Debian 13 (trixie): a build root and its kernels ---------------------
+# Trixie's kernels ship kbuild tools linked against trixie's C library and are
+# built with gcc-14, so their modules are built in a trixie root made with
+# debootstrap (scripts/in-trixie.sh enters it). Trixie is never added to the
+# host's apt sources: the root has its own, on the host's Debian mirror.
+# The mirror (and security mirror) the host's own apt sources name.
+host_mirror() { # $1 = debian | debian-security
+	grep -rhsE '^[^#]*(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/ |
+		grep -oE "https?://[^ ]+/$1/?( |\$)" | tr -d ' ' | awk 'NR == 1'
+}
+TROOT=$CACHE/trixie-root
+TRIXIE_PKGS="gcc-14 make libc6-dev dwarves kmod xz-utils zstd dkms bc ca-certificates"
+in_troot() { # /proc mounted in a private mount namespace: gone afterwards
+	unshare --mount --propagation private sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
+		"$TROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+if [ ! -f "$TROOT/.done" ]; then
+	mirror=$(host_mirror debian)
+	[ -n "$mirror" ] || die "no Debian mirror in /etc/apt/sources.list*"
+	command -v debootstrap >/dev/null || apt-get install -y -q --no-install-recommends debootstrap >/dev/null ||
+		die "apt-get install debootstrap failed"
+	say "making the trixie build root $TROOT from $mirror (a few minutes, once)"
+	rm -rf "$TROOT.tmp"
+	debootstrap --variant=minbase --include="$(echo "$TRIXIE_PKGS" | tr ' ' ,)" trixie \
+		"$TROOT.tmp" "$mirror" >"$CACHE/trixie-debootstrap.log" 2>&1 ||
+		die "debootstrap trixie failed (log: $CACHE/trixie-debootstrap.log)"
+	{
+		echo "deb $mirror trixie main"
+		echo "deb $mirror trixie-updates main"
+		echo "deb $mirror trixie-backports main"
+		sec=$(host_mirror debian-security)
+		[ -z "$sec" ] || echo "deb $sec trixie-security main"
+	} >"$TROOT.tmp/etc/apt/sources.list"
+	rm -rf "$TROOT" && mv "$TROOT.tmp" "$TROOT"
+	rm -f "$TROOT/.apt-updated"
+	touch "$TROOT/.done"
+fi
+if [ -z "$(find "$TROOT/.apt-updated" -mmin -1440 2>/dev/null)" ]; then
+	say "apt-get update in the trixie root"
+	in_troot apt-get update -q >/dev/null || die "apt-get update in $TROOT failed"
+	touch "$TROOT/.apt-updated"
+fi
+
+# Like fetch_kernel, inside the trixie root: $1 = variable suffix, $2 = suite
+# (exact name, or "candidate"). Also installs in the root what the headers
+# and kbuild packages need (their non-kernel dependencies, e.g. gcc-14).
+fetch_trixie_kernel() {
+	local tag=$1 hpkg kver pver dir debs p deps APT_RUN=in_troot
+	resolve_kernel "$2"
+	dir=$CACHE/kernels/$kver
+	echo "KVER_$tag=$kver" >>"$CACHE/kernels.env.new"
+	if [ -f "$dir/.done" ]; then
+		say "kernel $kver: cached"
+		return
+	fi
+	say "kernel $kver ($pver, trixie): downloading image, headers and kbuild"
+	debs="$hpkg=$pver"
+	# The unsigned image. 6.12 has linux-image-<kver>-unsigned; 7.x splits
+	# linux-image-<kver> into linux-base-, linux-modules- and
+	# linux-binary-<kver> (signed) or linux-binary-unsigned-<kver>.
+	if in_troot apt-cache show "linux-image-$kver-unsigned=$pver" >/dev/null 2>&1; then
+		debs="$debs linux-image-$kver-unsigned=$pver"
+	else
+		for p in $(in_troot apt-cache show "linux-image-$kver=$pver" | sed -n 's/^Depends: //p' |
+			tr ',' '\n' | sed -n 's/^ *\(linux-[^ ]*\).*/\1/p'); do
+			if [ "$p" = "linux-binary-$kver" ] &&
+				in_troot apt-cache show "linux-binary-unsigned-$kver=$pver" >/dev/null 2>&1; then
+				p=linux-binary-unsigned-$kver
+			fi
+			debs="$debs $p=$pver"
+		done
+	fi
+	# the headers' and kbuild's dependencies: their kernel packages are
+	# downloaded, the rest (gcc-14, kbuild's libraries) installed in the root
+	deps=
+	for p in $(in_troot apt-cache show "$hpkg=$pver" | sed -n 's/^Depends: //p' | tr ',' '\n' |
+		sed -n 's/^ *\([^ ]*\).*/\1/p'); do
+		case $p in
+		linux-headers-* | linux-kbuild-*) debs="$debs $p" ;;
+		linux-image-* | linux-base-*-amd64) ;;
+		*) deps="$deps $p" ;;
+		esac
+		case $p in
+		linux-kbuild-*)
+			deps="$deps $(in_troot apt-cache show "$p" | sed -n 's/^Depends: //p' | awk 'NR == 1' |
+				tr ',' '\n' | sed -n 's/^ *\([^ ]*\).*/\1/p' | sed '/^linux-/d' | tr '\n' ' ')" ;;
+		esac
+	done
+	rm -rf "$dir" "$TROOT/var/tmp/fdpkv-debs" && mkdir -p "$dir" "$TROOT/var/tmp/fdpkv-debs"
+	# shellcheck disable=SC2086
+	(cd "$TROOT/var/tmp/fdpkv-debs" &&
+		in_troot sh -c "cd /var/tmp/fdpkv-debs && apt-get download -q -o APT::Sandbox::User=root $debs" >/dev/null) ||
+		die "apt-get download (trixie) failed for: $debs"
+	# what the kbuild tools and the compiler need, in the root
+	# shellcheck disable=SC2086
+	[ -z "$deps" ] || in_troot apt-get install -y -q --no-install-recommends $deps >/dev/null ||
+		die "apt-get install in $TROOT failed for:$deps"
+	for d in "$TROOT"/var/tmp/fdpkv-debs/*.deb; do dpkg-deb -x "$d" "$dir/root"; done
+	rm -rf "$TROOT/var/tmp/fdpkv-debs"
+	finish_kernel "$dir" "$kver"
+}
+fetch_trixie_kernel TRIXIE candidate
+fetch_trixie_kernel TRIXIE_BPO trixie-backports
+
 {
 	cat "$CACHE/kernels.env.new"
+	echo "TRIXIE_ROOT=$TROOT"
 	echo "KSRC_612=$src/linux-source-6.12"
 	echo "KSRC_612_VERSION=$sver"
 } >"$CACHE/kernels.env"

@@ -32,6 +32,23 @@ static int module_begin(int argc, char **argv, const struct cmd_spec *spec,
 	return 0;
 }
 
+/*
+ * The module refuses a native-multipath head (kmod/README.md, "What it
+ * refuses"): say so, and what works instead. The head's ng node is named
+ * like its block device (both by subsystem and namespace instance).
+ */
+static int attach_fail_mpath(const struct print_ops *ops, const char *name, const char *path,
+			     const struct nvme_mpath *m)
+{
+	return print_fail(ops, name, path,
+			  "attach: %s is the native-multipath head of %s (paths: %s); the module "
+			  "can only drive a namespace with its own request queue. Remedy: without "
+			  "the module use devices [\"ng:/dev/ng%s\"] (the NVMe driver picks the "
+			  "path); to use the module boot with nvme_core.multipath=N on the kernel "
+			  "command line (read-only at run time), then attach ONE of the per-controller "
+			  "nodes of this namespace", m->disk, m->subsys, m->paths, m->disk + 4);
+}
+
 int cmd_attach(int argc, char **argv, const struct cmd *cmd)
 {
 	struct {
@@ -68,10 +85,15 @@ int cmd_attach(int argc, char **argv, const struct cmd *cmd)
 	a.ru_size = cfg.ru_size;
 	if (ioctl(fd, FDPKV_IOC_NS_ATTACH, &a)) {
 		int e = errno;
+		struct nvme_mpath m;
 
+		if (e == EOPNOTSUPP && nvme_mpath_head(path, "/sys/block", &m) == 1) {
+			rc = attach_fail_mpath(ops, cmd->name, path, &m);
+			goto out;
+		}
 		rc = print_fail(ops, cmd->name, path, "attach: %s%s", strerror(e),
-				e == EOPNOTSUPP ? " (a native-multipath head node, or no FDP: "
-						  "see kmod/README.md)" :
+				e == EOPNOTSUPP ? " (no FDP, or an NVMe driver the module does not "
+						  "know: see kmod/README.md)" :
 				e == EEXIST ? " (already attached)" :
 				e == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
 		goto out;

@@ -424,6 +424,21 @@ const char *fdp_event_name(uint8_t type);
 const char *ruht_name(uint8_t ruht);
 const char *ruha_name(int ruha);
 
+/* --- native NVMe multipath (nvme_mpath.c) --------------------------------- */
+
+struct nvme_mpath {
+	char		disk[32];	/* nvmeXnY */
+	char		subsys[32];	/* nvme-subsysX */
+	char		paths[128];	/* its controllers, "nvme0 nvme1" */
+	unsigned int	nr_paths;
+};
+
+/*
+ * Whether block device @blkdev is a native-multipath head node (@sysfs is
+ * normally "/sys/block"): 1 and @m filled, 0 if not, or a negative errno.
+ */
+int nvme_mpath_head(const char *blkdev, const char *sysfs, struct nvme_mpath *m);
+
 /* --- NVMe device access (nvme_dev.c) --------------------------------------- */
 
 struct nvme_id_ctrl;

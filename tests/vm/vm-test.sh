@@ -3,12 +3,16 @@
 #
 # vm-test.sh - run fdpkv's in-VM tests.
 #
-# Every plan in tests/vm/plans/*.plan except kunit.plan runs on each cached
-# Debian kernel (6.1 and 6.12); kunit.plan runs on the KUnit kernel. A plan
-# may start with "# vm: VAR=value ..." lines to set run-vm.sh's device
-# topology (e.g. "# vm: VM_CTRLS=2").
+# Every plan in tests/vm/plans/*.plan except kunit.plan runs on the oldest
+# and the newest cached Debian kernel (6.1 and trixie-backports' newest);
+# plans with a "# vm-kernels: all" line -- the smoke set -- run on the two
+# 6.12 kernels (bookworm-backports, trixie) as well. kunit.plan runs on the
+# KUnit kernel. A plan may start with "# vm: VAR=value ..." lines to set
+# run-vm.sh's device topology (e.g. "# vm: VM_CTRLS=2").
 #
 # usage: vm-test.sh [plan-name...]   (default: all plans)
+# FDPKV_VM_KERNELS="612 TRIXIE" runs every given plan on exactly those
+# kernels (the suffixes of the KVER_* variables in kernels.env).
 # Prints one "vm/<plan>@<kernel>: N passed, N failed" line per VM and exits
 # non-zero if any VM failed. Logs stay in build/vm/logs/.
 set -uo pipefail
@@ -103,9 +107,17 @@ for plan in "${plans[@]}"; do
 		MODS="nvme kunit" run_plan "$plan" kunit "$kdir/build/arch/x86/boot/bzImage" "$kdir/modroot" "$krel" "$kobj"
 		continue
 	fi
-	for tag in 61 612; do
+	if [ -n "${FDPKV_VM_KERNELS:-}" ]; then
+		tags=$FDPKV_VM_KERNELS
+	elif grep -q '^# vm-kernels: all' "$plan"; then
+		tags="61 612 TRIXIE TRIXIE_BPO"
+	else
+		tags="61 TRIXIE_BPO"
+	fi
+	for tag in $tags; do
 		var=KVER_$tag
-		kver=${!var}
+		kver=${!var:-}
+		[ -n "$kver" ] || { echo "vm/$(basename "$plan" .plan)@$tag: 0 passed, 1 failed (no KVER_$tag in kernels.env: run scripts/setup.sh)"; total_fail=$((total_fail + 1)); continue; }
 		make -s "build/kmod/$kver/fdpkv.ko" >/dev/null ||
 			{ echo "vm/$(basename "$plan" .plan)@$kver: 0 passed, 1 failed (module build)"; total_fail=$((total_fail + 1)); continue; }
 		run_plan "$plan" "$kver" "$CACHE/kernels/$kver/vmlinux" "$CACHE/kernels/$kver/root" "$kver" \
