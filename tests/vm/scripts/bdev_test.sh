@@ -6,7 +6,8 @@
 # handles as write streams (Linux >= 6.16): the streams and their
 # granularity match the emulated SSD (8 RUHs, 1 MiB RUs), auto: and
 # `fdpkvctl list` pick bdev:, and the library's churn runs through bdev:
-# with per-class placement checked on the device (lib_churn). On a kernel
+# with per-class placement checked on the device (lib_churn) and the WAF of
+# the churn read from log 0x22. On a kernel
 # without them: bdev: is refused with EOPNOTSUPP naming the missing sysfs
 # field, and auto: falls back to ng: (root here, no module loaded).
 # usage: bdev_test.sh BLKDEV NGDEV CTRL    e.g. /dev/nvme0n1 /dev/ng0n1 /dev/nvme0
@@ -41,9 +42,13 @@ if [ -e "$Q/max_write_streams" ]; then
 	run $CTL format "auto:$BLK" --force
 	ok $rc "fdpkvctl format auto:$BLK"
 	has "bdev:$BLK"; ok $? "format went through bdev:"
+	$CTL stats "$NG" --save /tmp/bdev.stats >/dev/null 2>&1
 	echo "# lib_churn bdev:$BLK (its own TAP follows)"
 	/test/lib_churn "bdev:$BLK" "$NG" "$CTRL"
 	r=$?
+	# the device's write amplification over the churn, from log 0x22
+	run $CTL stats "$NG" --since /tmp/bdev.stats
+	has "^delta waf +: [0-9]"; ok $? "log 0x22 over the churn through bdev: $(echo "$out" | sed -n 's/^delta waf *: //p')"
 	[ $failed -eq 0 ] && [ $r -eq 0 ]
 	exit $?
 fi
