@@ -4,8 +4,11 @@
  * ops table, so the engine and the cache never ask which one they drive.
  */
 #include <errno.h>
+#include <liburing.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -60,6 +63,26 @@ int backend_open(struct fdpkv_dev *dev, const char *uri, const struct fdpkv_conf
 	fdpkv_seterr(err, errlen, "device '%s': unknown scheme '%.*s' (file:, sim:, ng:, fdpkv:, bdev:, auto: supported)",
 		     uri, (int)n, uri);
 	return -EINVAL;
+}
+
+int backend_rw_result(struct fdpkv_dev *dev, const struct io_uring_cqe *cqe, struct io_part *p)
+{
+	if (p->cmd->op == IO_DEALLOC && cqe->res == -EOPNOTSUPP) {
+		/* space stays allocated, and the old bytes with it: not an I/O
+		 * error, but the cache must wipe what recovery would find */
+		atomic_store(&dev->dealloc_kept, true);
+		return 0;
+	}
+	return cqe->res;
+}
+
+void backend_fd_close(struct fdpkv_dev *dev)
+{
+	if (dev->fd >= 0)
+		close(dev->fd);
+	dev->fd = -1;
+	free(dev->priv);
+	dev->priv = NULL;
 }
 
 void backend_close(struct fdpkv_dev *dev)

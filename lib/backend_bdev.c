@@ -147,16 +147,6 @@ static int bdev_prep(struct fdpkv_dev *dev, struct io_uring_sqe *sqe, struct io_
 	}
 }
 
-static int bdev_result(struct fdpkv_dev *dev, const struct io_uring_cqe *cqe, struct io_part *p)
-{
-	if (p->cmd->op == IO_DEALLOC && cqe->res == -EOPNOTSUPP) {
-		/* as file: a deallocate that did not happen is not an I/O error */
-		atomic_store(&dev->dealloc_kept, true);
-		return 0;
-	}
-	return cqe->res;
-}
-
 /*
  * The cache pads sealed segments to the end of their reclaim unit only on
  * backends that align RUs (cache.c pad_sealed), which bdev: needs just as
@@ -168,21 +158,12 @@ static int bdev_ru_align(struct fdpkv_dev *dev, const uint16_t *pids, unsigned i
 	return 0;
 }
 
-static void bdev_close(struct fdpkv_dev *dev)
-{
-	if (dev->fd >= 0)
-		close(dev->fd);
-	dev->fd = -1;
-	free(dev->priv);
-	dev->priv = NULL;
-}
-
 const struct fdpkv_backend_ops backend_bdev_ops = {
 	.scheme = "bdev",
 	.open = bdev_open,
 	.geometry = bdev_geometry,
 	.prep = bdev_prep,
-	.result = bdev_result,
+	.result = backend_rw_result,
 	.ru_align = bdev_ru_align,
-	.close = bdev_close,
+	.close = backend_fd_close,
 };

@@ -454,6 +454,13 @@ struct fdpkv_dev {
 int backend_open(struct fdpkv_dev *dev, const char *uri, const struct fdpkv_config *cfg,
 		 bool create, char *err, size_t errlen);
 void backend_close(struct fdpkv_dev *dev);
+/*
+ * For backends that read and write a file descriptor (file:, bdev:): a CQE
+ * result, where a refused deallocate (EOPNOTSUPP) is no error but marks
+ * dealloc_kept; and close of dev->fd and the malloc'd dev->priv.
+ */
+int backend_rw_result(struct fdpkv_dev *dev, const struct io_uring_cqe *cqe, struct io_part *p);
+void backend_fd_close(struct fdpkv_dev *dev);
 extern const struct fdpkv_backend_ops backend_file_ops;
 extern const struct fdpkv_backend_ops backend_sim_ops;
 extern const struct fdpkv_backend_ops backend_ng_ops;

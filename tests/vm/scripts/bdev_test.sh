@@ -7,8 +7,7 @@
 # granularity match the emulated SSD (8 RUHs, 1 MiB RUs), auto: and
 # `fdpkvctl list` pick bdev:, and the library's churn runs through bdev:
 # with per-class placement checked on the device (lib_churn) and the WAF of
-# the churn read from log 0x22. On a kernel
-# without them: bdev: is refused with EOPNOTSUPP naming the missing sysfs
+# the churn read from log 0x22. On a kernel without them: bdev: is refused with EOPNOTSUPP naming the missing sysfs
 # field, and auto: falls back to ng: (root here, no module loaded).
 # usage: bdev_test.sh BLKDEV NGDEV CTRL    e.g. /dev/nvme0n1 /dev/ng0n1 /dev/nvme0
 BLK=${1:-/dev/nvme0n1}
@@ -16,20 +15,8 @@ NG=${2:-/dev/ng0n1}
 CTRL=${3:-/dev/nvme0}
 CTL=/test/fdpkvctl
 Q=/sys/block/${BLK#/dev/}/queue
-n=0
-failed=0
-
-ok() { # ok CONDITION_RC DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
-}
-run() {
-	out=$("$@" 2>&1)
-	rc=$?
-	echo "# \$ $*  (exit $rc)"
-	echo "$out" | sed 's/^/#   /'
-}
-has() { echo "$out" | grep -qE -- "$1"; }
+# shellcheck source=tests/vm/scripts/tap.sh
+. "$(dirname "$0")/tap.sh"
 
 if [ -e "$Q/max_write_streams" ]; then
 	streams=$(cat "$Q/max_write_streams")
