@@ -53,7 +53,7 @@ KVERS		:= $(strip $(KVER_61) $(KVER_612) $(KVERS_TRIXIE))
 kbuild_wrap	= $(if $(filter $(1),$(KVERS_TRIXIE)),scripts/in-trixie.sh)
 
 .PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build dkms-src \
-	tsan-build vm-build check-setup bench bench-build crashtest
+	tsan-build vm-build check-setup bench bench-build crashtest deb
 all: lib tools plugin kmod $(B)/examples/roundtrip
 
 setup:
@@ -64,7 +64,7 @@ lib: $(B)/lib/libfdpkv.a $(B)/lib/libfdpkv.so.$(VERSION) $(B)/lib/libfdpkv.pc
 
 $(B)/obj/%.o: %.c $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
 
 $(B)/lib/libfdpkv.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -72,8 +72,8 @@ $(B)/lib/libfdpkv.a: $(LIB_OBJS)
 
 $(B)/lib/libfdpkv.so.$(VERSION): $(LIB_OBJS) lib/libfdpkv.map
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libfdpkv.so.$(SOVERSION) -Wl,--version-script=lib/libfdpkv.map \
-		-o $@ $(LIB_OBJS) $(LDLIBS_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,libfdpkv.so.$(SOVERSION) \
+		-Wl,--version-script=lib/libfdpkv.map -o $@ $(LIB_OBJS) $(LDLIBS_LIB)
 	ln -sf libfdpkv.so.$(VERSION) $(B)/lib/libfdpkv.so.$(SOVERSION)
 	ln -sf libfdpkv.so.$(SOVERSION) $(B)/lib/libfdpkv.so
 
@@ -86,7 +86,7 @@ tools: $(B)/bin/fdpkvctl
 
 $(B)/bin/fdpkvctl: $(TOOL_SRCS) $(wildcard tools/*.h) $(B)/lib/libfdpkv.a
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Itools -o $@ $(TOOL_SRCS) $(B)/lib/libfdpkv.a \
+	$(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Itools -o $@ $(TOOL_SRCS) $(B)/lib/libfdpkv.a \
 		$$(pkg-config --cflags --libs libnvme) $(LDLIBS_LIB)
 
 # --- examples ---------------------------------------------------------------
@@ -192,6 +192,17 @@ dkms-src:
 	install -m 0644 kmod/tests/*.c $(DKMS_SRC)/kmod/tests/
 	install -m 0644 include/uapi/fdpkv.h $(DKMS_SRC)/include/uapi/
 	install -D -m 0644 kmod/60-fdpkv.rules $(DESTDIR)/etc/udev/rules.d/60-fdpkv.rules
+
+# --- Debian packages (debian/): build/deb/*.deb, then lintian ----------------
+# The tree (tracked and new files, not build/) is copied to build/deb/src so
+# dpkg-buildpackage writes its .debs into build/deb, not next to the checkout.
+deb:
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	{ git ls-files -co --exclude-standard 2>/dev/null || find . -path ./$(B) -prune -o -type f -print; } | \
+		grep -v '^$(B)/' | tar -cf - -T - | tar -xf - -C $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; exit 1; }
+	lintian --fail-on error,warning $(B)/deb/*.changes
 
 clean:
 	rm -rf $(B) plugin/build plugin/fdpkv_lmcache/*.so plugin/*.egg-info

@@ -220,31 +220,11 @@ static int file_prep(struct fdpkv_dev *dev, struct io_uring_sqe *sqe, struct io_
 	return 0;
 }
 
-static int file_result(struct fdpkv_dev *dev, const struct io_uring_cqe *cqe, struct io_part *p)
-{
-	if (p->cmd->op == IO_DEALLOC && cqe->res == -EOPNOTSUPP) {
-		/* space stays allocated, and the old bytes with it: not an I/O
-		 * error, but the cache must wipe what recovery would find */
-		atomic_store(&dev->dealloc_kept, true);
-		return 0;
-	}
-	return cqe->res;
-}
-
-static void file_close(struct fdpkv_dev *dev)
-{
-	if (dev->fd >= 0)
-		close(dev->fd);
-	dev->fd = -1;
-	free(dev->priv);
-	dev->priv = NULL;
-}
-
 const struct fdpkv_backend_ops backend_file_ops = {
 	.scheme = "file",
 	.open = file_open,
 	.geometry = file_geometry,
 	.prep = file_prep,
-	.result = file_result,
-	.close = file_close,
+	.result = backend_rw_result,
+	.close = backend_fd_close,
 };

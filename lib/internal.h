@@ -469,6 +469,13 @@ struct fdpkv_dev {
 int backend_open(struct fdpkv_dev *dev, const char *uri, const struct fdpkv_config *cfg,
 		 bool create, char *err, size_t errlen);
 void backend_close(struct fdpkv_dev *dev);
+/*
+ * For backends that read and write a file descriptor (file:, bdev:): a CQE
+ * result, where a refused deallocate (EOPNOTSUPP) is no error but marks
+ * dealloc_kept; and close of dev->fd and the malloc'd dev->priv.
+ */
+int backend_rw_result(struct fdpkv_dev *dev, const struct io_uring_cqe *cqe, struct io_part *p);
+void backend_fd_close(struct fdpkv_dev *dev);
 extern const struct fdpkv_backend_ops backend_file_ops;
 extern const struct fdpkv_backend_ops backend_sim_ops;
 
@@ -496,6 +503,36 @@ int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len);
 int sim_destroy(const char *name);
 extern const struct fdpkv_backend_ops backend_ng_ops;
 extern const struct fdpkv_backend_ops backend_fdpkv_ops;
+extern const struct fdpkv_backend_ops backend_bdev_ops;
+/* "auto:PATH" -> the URI of the best backend for PATH (backend_auto.c) */
+int backend_auto_resolve(const char *path, char *uri, size_t urilen, char *err, size_t errlen);
+
+/* ---- bdev.c: block write streams (Linux >= 6.16), pure parts -------------- */
+struct bdev_streams {
+	unsigned int max_streams;	/* queue/max_write_streams */
+	uint64_t granularity;		/* queue/write_stream_granularity: the RU size */
+	bool discard;			/* queue/discard_max_bytes > 0 */
+};
+/*
+ * Write streams of block device @maj:@min from sysfs below @sysroot ("/sys"
+ * outside tests). -EOPNOTSUPP with a message naming the field when the
+ * kernel or the device has none (or it is a partition), -ENODEV when sysfs
+ * does not know the device.
+ */
+int bdev_streams_read(const char *sysroot, unsigned int maj, unsigned int min,
+		      struct bdev_streams *s, char *err, size_t errlen);
+/* sqe->write_stream, which liburing 2.3's header does not name */
+void bdev_sqe_set_write_stream(struct io_uring_sqe *sqe, uint8_t stream);
+uint8_t bdev_sqe_write_stream(const struct io_uring_sqe *sqe);
+/*
+ * READ/WRITE(_FIXED) of @len bytes at @off; a write goes to stream @pid + 1
+ * (see bdev.c), RWF_DSYNC when @dsync. -EINVAL for a length io_uring cannot
+ * carry or a placement id without a stream (@pid >= @nstreams).
+ */
+int bdev_encode_rw(struct io_uring_sqe *sqe, int fd, bool write, void *buf, uint64_t len,
+		   uint64_t off, int32_t fixed, uint16_t pid, bool dsync, unsigned int nstreams);
+/* BLOCK_URING_CMD_DISCARD of [@off, @off + @len) */
+void bdev_encode_discard(struct io_uring_sqe *sqe, int fd, uint64_t off, uint64_t len);
 
 /* ---- engine.c ------------------------------------------------------------ */
 struct engine;

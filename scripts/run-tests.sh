@@ -9,7 +9,8 @@
 # contract tests, file backend), lint (checkpatch --strict on the module,
 # cppcheck on userspace), install (make install into a scratch root is
 # usable through pkg-config), dkms (dkms.conf builds and installs the module
-# against each cached kernel's headers), vm (QEMU with emulated FDP SSDs on Debian 6.1 and
+# against each cached kernel's headers), deb (make deb; the packages installed
+# into a clean bookworm root, DKMS build, purge leaves nothing), vm (QEMU with emulated FDP SSDs on Debian 6.1 and
 # the newest 7.x, a smoke set also on both 6.12s; and the KUnit kernel).
 #
 # FDPKV_LAYERS="unit python" runs a subset.
@@ -17,7 +18,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 PY=${PYTHON:-/usr/bin/python3}
-layers=${FDPKV_LAYERS:-build unit tsan python lint install dkms vm}
+layers=${FDPKV_LAYERS:-build unit tsan python lint install dkms deb vm}
 logdir=$top/build/test-logs
 mkdir -p "$logdir"
 total_pass=0 total_fail=0
@@ -96,6 +97,7 @@ for layer in $layers; do
 		;;
 	dkms) run_tap dkms tests/dkms/test-dkms.sh ;;
 	install) run_tap install tests/install/test-install.sh ;;
+	deb) run_tap deb tests/deb/test-deb.sh ;;
 	lint)
 		t0=$SECONDS
 		if scripts/lint.sh >"$logdir/lint.log" 2>&1; then

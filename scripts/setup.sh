@@ -56,7 +56,8 @@ fi
 PKGS_BOOKWORM="build-essential pkg-config liburing-dev libnvme-dev libjson-c-dev libssl-dev libcmocka-dev
 	python3-dev python3-pytest python3-setuptools python3-pip python3-venv dkms cpio kmod
 	dwarves busybox-static xz-utils zstd bc binutils flex bison libelf-dev
-	cppcheck perl fio gnuplot-nox libisal-dev"
+	cppcheck perl fio gnuplot-nox libisal-dev debhelper dh-dkms dh-python lintian python3-all-dev
+	debootstrap"
 missing=
 for p in $PKGS_BOOKWORM; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
@@ -288,4 +289,7 @@ fetch_trixie_kernel TRIXIE_BPO trixie-backports
 	echo "KSRC_612_VERSION=$sver"
 } >"$CACHE/kernels.env"
 rm -f "$CACHE/kernels.env.new"
+# --- 5. a clean bookworm root for the package test (tests/deb) ----------------
+[ -f "$CACHE/debroot/bookworm.tar" ] || say "making a clean bookworm root for tests/deb (debootstrap, once)"
+FDPKV_CACHE=$CACHE "$(dirname "$0")/mkdebroot.sh" || die "scripts/mkdebroot.sh failed"
 say "ready: $(tr '\n' ' ' <"$CACHE/kernels.env")"

@@ -9,7 +9,7 @@
  * run at --duration, prints the progress line and writes the CSV row once a
  * second. A --fill-pct prefill runs the same way before the timed phase.
  *
- * On ng: devices the FDP statistics log (0x22) of each endurance group is
+ * On ng: and bdev: devices the FDP statistics log (0x22) of each endurance group is
  * read before and after the timed phase for the device's own write
  * amplification; on sim: libfdpkv's device counters model it.
  */
@@ -407,7 +407,7 @@ static int run_phase(struct bench *b, struct worker *w, unsigned int nw, unsigne
 	return ret;
 }
 
-/* --- FDP statistics (log 0x22) of the ng: devices' endurance groups ------------ */
+/* --- FDP statistics (log 0x22) of the ng: and bdev: devices' endurance groups ---- */
 
 struct fdp_group {
 	const char *path;
@@ -416,21 +416,22 @@ struct fdp_group {
 	struct stats_counters s0;
 };
 
-/* 0 with @g filled (*@n may be 0: no ng: device), -1 when a log read failed */
+/* 0 with @g filled (*@n may be 0: no ng:/bdev: device), -1 when a log read failed */
 static int fdp_snapshot(const struct fdpkv_config *fc, struct fdp_group *g, unsigned int *n,
 			bool after, struct bench_fdp *delta)
 {
 	unsigned int i, k, cnt = 0;
 
 	for (i = 0; i < fc->ndevices; i++) {
-		const char *path = fc->devices[i] + 3, *base;
+		const char *path = strchr(fc->devices[i], ':') + 1, *base;
 		struct stats_counters s;
 		char err[ERR_LEN];
 		unsigned int ctrl = UINT_MAX, nsid;
 		struct dev d;
 		int ret;
 
-		if (strncmp(fc->devices[i], "ng:", 3))
+		/* the namespace itself: its generic or its block device (root for the log) */
+		if (strncmp(fc->devices[i], "ng:", 3) && strncmp(fc->devices[i], "bdev:", 5))
 			continue;
 		if (dev_open_ns(&d, path, err, sizeof(err))) {
 			dev_close(&d);
@@ -438,7 +439,8 @@ static int fdp_snapshot(const struct fdpkv_config *fc, struct fdp_group *g, unsi
 		}
 		ret = fdp_read_stats(d.fd, d.endgid, &s);
 		base = strrchr(path, '/');
-		if (sscanf(base ? base + 1 : path, "ng%un%u", &ctrl, &nsid) != 2)
+		if (sscanf(base ? base + 1 : path, "ng%un%u", &ctrl, &nsid) != 2 &&
+		    sscanf(base ? base + 1 : path, "nvme%un%u", &ctrl, &nsid) != 2)
 			ctrl = UINT_MAX - i;	/* unknown: count it on its own */
 		for (k = 0; k < cnt; k++)	/* one group under two namespaces: once */
 			if (g[k].ctrl == ctrl && g[k].endgid == d.endgid)
@@ -561,7 +563,7 @@ int cmd_bench(int argc, char **argv, const struct cmd *cmd)
 		"read/write mix, optionally a prefill to a utilization target, for N\n"
 		"batches or a duration. Reports throughput, set and get latency\n"
 		"percentiles per batch, hit ratio, evictions and the device write\n"
-		"amplification (ng: from the FDP statistics log, sim: from its model).\n"
+		"amplification (ng:/bdev: from the FDP statistics log, sim: from its model).\n"
 		"fill stores keys in order, read gets random keys, mixed does both.\n"
 		"A live progress line goes to stderr when it is a terminal.", opts };
 	const struct print_ops *ops = print_ops_get(OUT_NORMAL);

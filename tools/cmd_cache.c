@@ -47,6 +47,11 @@ int cache_config(struct fdpkv_config *cfg, const char *uri, const char *set,
 	if (set && fdpkv_config_parse(cfg, set, err, len))
 		return -1;
 	cfg->format = mode;
+	/* auto: and bare paths: name the backend libfdpkv picks, so output says it */
+	for (i = 0; i < cfg->ndevices; i++)
+		if (fdpkv_resolve_device(cfg->devices[i], cfg->devices[i], sizeof(cfg->devices[i]),
+					 err, len))
+			return -1;
 	/*
 	 * fdpkv.h lets segment_size be 0 on FDP devices (the segment is the
 	 * reclaim unit), but libfdpkv's ng backend does not read the RU size
@@ -93,12 +98,14 @@ unsigned int cache_warn_shared_placement(struct fdpkv_cache *c, const char *cmd,
 	return total;
 }
 
-static int fill_cache_result(struct fdpkv_cache *c, struct cache_result *r, unsigned int ndev)
+static int fill_cache_result(struct fdpkv_cache *c, struct cache_result *r,
+			     const struct fdpkv_config *cfg)
 {
-	unsigned int i;
+	unsigned int i, ndev = cfg->ndevices;
 
 	r->ndev = ndev;
 	for (i = 0; i < ndev; i++) {
+		r->dev_uri[i] = cfg->devices[i];
 		fdpkv_device_stats(c, i, &r->dev[i]);
 		fdpkv_placement_report(c, i, &r->place[i]);
 	}
@@ -175,7 +182,7 @@ int cmd_format(int argc, char **argv, const struct cmd *cmd)
 	res->command = cmd->name;
 	res->uri = uri;
 	res->clean = true;
-	fill_cache_result(c, res, fc.ndevices);
+	fill_cache_result(c, res, &fc);
 	ops->cache(res);
 	cache_warn_shared_placement(c, cmd->name, &fc);
 	rc = 0;

@@ -67,6 +67,9 @@ static void list_probe(struct list_entry *e)
 	e->fdp_supported = e->fdp_enabled = TRI_UNKNOWN;
 	e->fdp_config_index = -1;
 	e->cache = "unknown";
+	/* before the admin commands: unprivileged users get bdev: or fdpkv: */
+	if (fdpkv_resolve_device(e->device, e->uri, sizeof(e->uri), err, sizeof(err)))
+		e->uri[0] = '\0';
 	if (dev_open_ns(&d, e->device, err, sizeof(err))) {
 		snprintf(e->error, sizeof(e->error), "%s", err);
 		dev_close(&d);

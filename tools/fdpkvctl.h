@@ -142,6 +142,7 @@ struct list_entry {
 	uint32_t lba_size;		/* 0 unknown */
 	uint64_t nsze;			/* blocks */
 	const char *cache;		/* "yes" | "no" | "damaged" | "unknown" */
+	char uri[300];			/* what libfdpkv opens for auto:device, "" unknown */
 	struct fdpkv_probe_info probe;	/* of the ng node, when cache is yes */
 	char error[ERR_LEN];		/* why fields are unknown, "" if none */
 };
@@ -282,6 +283,7 @@ struct cache_result {
 	const char *command;		/* "format" | "fsck" */
 	const char *uri;
 	unsigned int ndev;
+	const char *dev_uri[FDPKV_MAX_DEVICES];	/* what each device opened as (auto: resolved) */
 	struct fdpkv_device_stats dev[FDPKV_MAX_DEVICES];
 	struct fdpkv_stats st;
 	struct fdpkv_usage usage;

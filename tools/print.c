@@ -95,8 +95,8 @@ static void n_list(const struct list_result *r)
 	char hb[32];
 	unsigned int i;
 
-	printf("%-16s %-12s %-5s %-9s %-11s %-8s %-12s %-8s %s\n", "Device", "Generic", "NSID",
-	       "FDP-supp", "FDP-enabled", "LBA", "Capacity", "Cache", "Model");
+	printf("%-16s %-12s %-5s %-9s %-11s %-8s %-12s %-8s %-24s %s\n", "Device", "Generic", "NSID",
+	       "FDP-supp", "FDP-enabled", "LBA", "Capacity", "Cache", "URI", "Model");
 	for (i = 0; i < r->n; i++) {
 		const struct list_entry *e = &r->e[i];
 		char en[16];
@@ -105,11 +105,11 @@ static void n_list(const struct list_result *r)
 			snprintf(en, sizeof(en), "yes(cfg %d)", e->fdp_config_index);
 		else
 			snprintf(en, sizeof(en), "%s", tri_str(e->fdp_enabled));
-		printf("%-16s %-12s %-5u %-9s %-11s %-8u %-12s %-8s %s\n", e->device,
+		printf("%-16s %-12s %-5u %-9s %-11s %-8u %-12s %-8s %-24s %s\n", e->device,
 		       e->generic[0] ? e->generic : "-", e->nsid, tri_str(e->fdp_supported), en,
 		       e->lba_size,
 		       e->lba_size ? human_bytes(hb, sizeof(hb), (double)e->nsze * e->lba_size) : "unknown",
-		       e->cache, e->model[0] ? e->model : "-");
+		       e->cache, e->uri[0] ? e->uri : "-", e->model[0] ? e->model : "-");
 		if (e->error[0])
 			printf("  # %s\n", e->error);
 	}
@@ -322,6 +322,8 @@ static void n_cache(const struct cache_result *r)
 		printf("  device %-7u : %llu segments x %llu bytes, LBA %u\n", i,
 		       (unsigned long long)r->dev[i].segments,
 		       (unsigned long long)r->dev[i].segment_bytes, r->dev[i].lba_size);
+		if (r->dev_uri[i])
+			printf("    opened as    : %s\n", r->dev_uri[i]);
 		if (!p->fdp)
 			printf("    placement    : none (no FDP)\n");
 		else if (!p->shared_classes)
@@ -624,6 +626,7 @@ static void j_list(const struct list_result *r)
 		json_u64(&j, "nsze", e->nsze);
 		json_u64(&j, "capacity_bytes", e->nsze * e->lba_size);
 		json_str(&j, "cache", e->cache);
+		json_str(&j, "uri", e->uri[0] ? e->uri : NULL);
 		if (e->probe.formatted) {
 			char u[40];
 
@@ -914,6 +917,7 @@ static void j_cache(const struct cache_result *r)
 	json_arr_open(&j, "devices");
 	for (i = 0; i < r->ndev; i++) {
 		json_obj_open(&j, NULL);
+		json_str(&j, "uri", r->dev_uri[i]);
 		json_u64(&j, "segments", r->dev[i].segments);
 		json_u64(&j, "segment_bytes", r->dev[i].segment_bytes);
 		json_u64(&j, "lba_size", r->dev[i].lba_size);

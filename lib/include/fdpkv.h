@@ -76,7 +76,10 @@ enum fdpkv_dealloc_zeroes {
  * @struct_size:	sizeof(struct fdpkv_config) of the caller (for growth)
  * @ndevices:		number of entries in @devices
  * @devices:		device URIs: "file:/path", "ng:/dev/ngXnY",
- *			"fdpkv:/dev/fdpkv?ns=N", "sim:" (in-memory model)
+ *			"fdpkv:/dev/fdpkv?ns=N", "sim:" (in-memory model),
+ *			"bdev:/dev/nvmeXnY" (block write streams, Linux >=
+ *			6.16), "auto:PATH" or a bare "/PATH": the first of
+ *			bdev:, fdpkv:, ng:, file: that works for PATH
  * @capacity_bytes:	bytes to use per device; 0 = the whole device (a
  *			file is created with this size when missing)
  * @segment_bytes:	segment size for backends without reclaim units
@@ -585,6 +588,18 @@ struct fdpkv_probe_info {
  * Available since 0.1.
  */
 int fdpkv_probe(const char *uri, struct fdpkv_probe_info *info, char *err, size_t errlen);
+
+/*
+ * fdpkv_resolve_device - the device URI libfdpkv opens for @uri: for
+ * "auto:PATH" or a bare "/PATH" the first of bdev: (block write streams,
+ * Linux >= 6.16, read-write access), fdpkv: (attached to the module,
+ * /dev/fdpkv usable), ng: (/dev/ngXnY usable) and file: that works for
+ * PATH; any other URI as it is. Opens nothing but /dev/fdpkv (to list its
+ * namespaces) and writes nothing. Returns 0 with @out set, -ENAMETOOLONG
+ * when it does not fit @outlen, or -errno with a reason in @err.
+ * Available since 0.1.
+ */
+int fdpkv_resolve_device(const char *uri, char *out, size_t outlen, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -59,7 +59,7 @@ def _devices(name, value):
         raise TypeError("%s must be a str or a list of str, not %s"
                         % (name, type(value).__name__))
     if not items or any(not v for v in items):
-        raise ValueError("%s must name at least one device URI (file:, ng:, fdpkv:, sim:)"
+        raise ValueError("%s must name at least one device URI (file:, ng:, fdpkv:, bdev:, auto:, sim:)"
                          % name)
     return items
 

@@ -271,6 +271,26 @@ def test_format_fsck_dump_bench_roundtrip(tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout)["objects"] == 0
 
 
+def test_format_auto_and_bare_path_resolve_to_file(tmp_path):
+    """auto:PATH and a bare path name the backend libfdpkv picks: file: for a
+    regular file (bdev:, fdpkv:, ng: need devices; the VM plan lib_bdev)."""
+    img = tmp_path / "cache.img"
+    r = ctl("format", "auto:%s" % img, "--capacity", "16M", "--segment-size", "1M", "-o", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)["devices"][0]["uri"] == "file:%s" % img
+    r = ctl("format", str(img), "--force", "--capacity", "16M", "--segment-size", "1M")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"^    opened as    : file:%s$" % re.escape(str(img)), r.stdout, re.M)
+
+
+def test_format_bdev_refuses_a_regular_file(tmp_path):
+    img = tmp_path / "cache.img"
+    img.write_bytes(b"\0" * (1 << 20))
+    r = ctl("format", "bdev:%s" % img, "--force")
+    assert r.returncode == 1
+    assert "not a block device" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
 def test_format_reports_classes_folded_onto_one_handle():
     """sim with 4 handles and 2 + 8 classes: the 8 data classes fold onto the 2
     data handles; format says so per class, in JSON, and warns once."""

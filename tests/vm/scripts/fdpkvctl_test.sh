@@ -9,29 +9,8 @@ BLK=${2:-/dev/nvme0n1}
 CTRL=${3:-/dev/nvme0}
 CTL=/test/fdpkvctl
 RAW=/test/fdp_raw
-n=0
-failed=0
-
-ok() { # ok CONDITION_RC DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-
-# run CMD...: $out = stdout+stderr, $rc = exit code; the output is echoed as TAP comments
-run() {
-	out=$("$@" 2>&1)
-	rc=$?
-	echo "# \$ $*  (exit $rc)"
-	echo "$out" | sed 's/^/#   /'
-}
-
-has() { echo "$out" | grep -qE -- "$1"; }
-count() { echo "$out" | grep -cE -- "$1"; }
+# shellcheck source=tests/vm/scripts/tap.sh
+. "$(dirname "$0")/tap.sh"
 
 # --- list ---------------------------------------------------------------------
 run $CTL list

@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# mkdebroot.sh - a clean Debian bookworm root for the package test
+# (tests/deb): `debootstrap --variant=minbase` from the host's mirror, its
+# apt lists, and the .debs of everything the fdpkv packages depend on in its
+# apt cache -- so `apt install ./*.deb` in a copy of it resolves and installs
+# the real dependency closure without network. Kept as one tarball in
+# $FDPKV_CACHE/debroot, beside the .debs of what the cached kernels' kbuild
+# trees need to run (kbuild-debs/: on a node they come with the headers
+# packages; the test binds the cached headers in instead). Made once
+# (idempotent), called by scripts/setup.sh.
+set -euo pipefail
+CACHE=${FDPKV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fdpkv}
+MIRROR=${FDPKV_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+out=$CACHE/debroot/bookworm.tar
+kdebs=$CACHE/debroot/kbuild-debs
+# what debian/control's Depends of the five packages name, plus the compiler
+# dkms needs (dkms only recommends it)
+DEPS="adduser dkms gcc make libc6-dev python3 libnvme1 liburing2 liburing-dev kmod udev"
+# the Depends of linux-kbuild-6.1 and -6.12 (objtool, sign-file, pahole)
+KBUILD_DEPS="libelf1 libssl3 zlib1g pahole"
+[ -f "$out" ] && [ -f "$kdebs/.done" ] && exit 0
+mkdir -p "$CACHE/debroot"
+work=$(mktemp -d "$CACHE/debroot/.work.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+if [ ! -f "$out" ]; then
+	debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
+		{ tail -n 20 "$work/debootstrap.log" >&2; exit 1; }
+	echo "deb $MIRROR bookworm main" >"$root/etc/apt/sources.list"
+	chroot "$root" apt-get update -q >/dev/null
+	# shellcheck disable=SC2086
+	chroot "$root" apt-get install -q -y --download-only --no-install-recommends $DEPS >/dev/null
+	tar -C "$root" -cf "$work/bookworm.tar" .
+	mv "$work/bookworm.tar" "$out"
+else
+	mkdir -p "$root" && tar -C "$root" -xf "$out"
+fi
+# the kbuild trees' libraries, with whatever they pull in, as the root resolves them
+mkdir -p "$root/tmp/kbuild/partial"
+# shellcheck disable=SC2086
+chroot "$root" apt-get install -q -y --download-only --no-install-recommends \
+	-o Dir::Cache::archives=/tmp/kbuild/ $KBUILD_DEPS >/dev/null
+rm -rf "$kdebs.new" && mkdir -p "$kdebs.new"
+cp "$root"/tmp/kbuild/*.deb "$kdebs.new/"
+touch "$kdebs.new/.done"
+rm -rf "$kdebs" && mv "$kdebs.new" "$kdebs"
