@@ -13,14 +13,17 @@
 set -euo pipefail
 CACHE=${FDPKV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fdpkv}
 MIRROR=${FDPKV_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-out=$CACHE/debroot/bookworm.tar
 kdebs=$CACHE/debroot/kbuild-debs
 # what debian/control's Depends of the five packages name, plus the compiler
 # dkms needs (dkms only recommends it)
-DEPS="adduser dkms gcc make libc6-dev python3 libnvme1 liburing2 liburing-dev kmod udev"
+DEPS="adduser dkms gcc make libc6-dev python3 libnvme1 liburing2 liburing-dev libisal2 libisal-dev
+	kmod udev"
+# the root is keyed by that list, so a new dependency makes a new root;
+# bookworm.tar names the current one (what tests/deb unpacks)
+out=$CACHE/debroot/bookworm-$(echo "$DEPS" | sha1sum | cut -c1-8).tar
 # the Depends of linux-kbuild-6.1 and -6.12 (objtool, sign-file, pahole)
 KBUILD_DEPS="libelf1 libssl3 zlib1g pahole"
-[ -f "$out" ] && [ -f "$kdebs/.done" ] && exit 0
+[ -f "$out" ] && [ -f "$kdebs/.done" ] && ln -sfn "$(basename "$out")" "$CACHE/debroot/bookworm.tar" && exit 0
 mkdir -p "$CACHE/debroot"
 work=$(mktemp -d "$CACHE/debroot/.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -34,6 +37,7 @@ if [ ! -f "$out" ]; then
 	chroot "$root" apt-get install -q -y --download-only --no-install-recommends $DEPS >/dev/null
 	tar -C "$root" -cf "$work/bookworm.tar" .
 	mv "$work/bookworm.tar" "$out"
+	ln -sfn "$(basename "$out")" "$CACHE/debroot/bookworm.tar"
 else
 	mkdir -p "$root" && tar -C "$root" -xf "$out"
 fi

@@ -290,6 +290,6 @@ fetch_trixie_kernel TRIXIE_BPO trixie-backports
 } >"$CACHE/kernels.env"
 rm -f "$CACHE/kernels.env.new"
 # --- 5. a clean bookworm root for the package test (tests/deb) ----------------
-[ -f "$CACHE/debroot/bookworm.tar" ] || say "making a clean bookworm root for tests/deb (debootstrap, once)"
+[ -e "$CACHE/debroot/bookworm.tar" ] || say "making a clean bookworm root for tests/deb (debootstrap, once)"
 FDPKV_CACHE=$CACHE "$(dirname "$0")/mkdebroot.sh" || die "scripts/mkdebroot.sh failed"
 say "ready: $(tr '\n' ' ' <"$CACHE/kernels.env")"
