@@ -634,7 +634,9 @@ static int sim_exec_locked(struct fdpkv_dev *dev, struct io_part *p)
 		 * (dealloc=keep) as they were, as with DLFEAT=0 */
 		if (!s->dealloc_keeps)
 			madvise(s->data + p->off, p->len, MADV_DONTNEED);
-		return (int)p->len;
+		/* 0, as a DSM or fallocate completion: a deallocate is not split,
+		 * and its length (a whole device at format) does not fit an int */
+		return 0;
 	default:
 		return -EINVAL;
 	}

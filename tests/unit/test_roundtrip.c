@@ -270,6 +270,22 @@ static void test_sim_and_multi_device(void **state)
 	fdpkv_close(c);
 }
 
+/* A deallocate longer than 2 GiB (format of a 4 GiB device) completes with
+ * 0, not with its length cut to an int, which read as an error. */
+static void test_sim_over_2gib(void **state)
+{
+	struct fdpkv_cache *c;
+	uint8_t v[4096], o[4096];
+
+	(void)state;
+	c = tu_open("devices=sim: capacity=4G segment_size=64M");
+	tu_fill(v, sizeof(v), 7);
+	assert_int_equal(tu_set1(c, "m@0@0@big", v, sizeof(v)), 0);
+	assert_int_equal(tu_get1(c, "m@0@0@big", o, sizeof(o)), 0);
+	assert_memory_equal(v, o, sizeof(v));
+	fdpkv_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_bad_submits),
 		cmocka_unit_test(test_batch_and_ids),
 		cmocka_unit_test(test_sim_and_multi_device),
+		cmocka_unit_test(test_sim_over_2gib),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
