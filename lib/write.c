@@ -112,22 +112,19 @@ static void wait_for_room(struct devctx *d, struct key_req *kr)
 }
 
 /*
- * A DELETE's record has its place: the object it removes leaves memory now,
- * as it will leave the device's view once the record is written (recovery
- * reads the record). Only that object: if the key was set again meanwhile,
- * the newer version is not hidden by the record and stays. A locked object
- * stays readable by its holders until the next restart, where the record
- * hides it. Until the record has a place the key stays, so a DELETE that
- * fails for lack of room (-ENOSPC from the evictor) leaves memory and device
- * agreeing. cache->lock held.
+ * A DELETE's record has its place: the key leaves memory now, as it will
+ * leave the device's view once the record is written (recovery reads the
+ * record). Looked up here, not remembered: reserving may have evicted or
+ * re-inserted it. Until the record has a place the key stays, so a DELETE
+ * that fails for lack of room (-ENOSPC from the evictor) leaves memory and
+ * device agreeing. cache->lock held.
  */
-static void delete_drop_target(struct fdpkv_cache *c, struct key_req *kr)
+static void delete_drop_key(struct fdpkv_cache *c, struct key_req *kr)
 {
 	struct index_entry *e = index_find(&c->ix, kr->key, kr->klen);
 
 	kr->drops = false;
-	if (e && !e->lock && e->dev == kr->drop_dev && e->seg == kr->drop_seg &&
-	    e->off_lba == kr->drop_off)
+	if (e)
 		entry_drop(c, e);
 }
 
@@ -176,7 +173,7 @@ int reserve_and_submit(struct key_req *kr)
 	 */
 	gate_submit(d, kr);
 	if (kr->drops)
-		delete_drop_target(c, kr);
+		delete_drop_key(c, kr);
 	if (d->segs.nfree < c->cfg.free_segments_low && !inline_evict) {
 		evictor_kick(c);	/* keeps the reserve ahead of need */
 	} else if (d->segs.nfree < c->cfg.free_segments_low) {
@@ -439,7 +436,7 @@ void run_delete(struct fdpkv_cache *c, struct op *op)
 			}
 			/*
 			 * Gone from memory once its delete record has a place
-			 * (delete_drop_target(), now or when a queued record
+			 * (delete_drop_key(), now or when a queued record
 			 * gets room); the record makes it stay gone after a
 			 * restart, where the older object would otherwise be
 			 * found again by the scan. Without a place (-ENOSPC,
@@ -448,9 +445,6 @@ void run_delete(struct fdpkv_cache *c, struct op *op)
 			 * device disagreeing.
 			 */
 			kr->drops = true;
-			kr->drop_dev = e->dev;
-			kr->drop_seg = e->seg;
-			kr->drop_off = e->off_lba;
 			ret = reserve_and_submit(kr);
 		}
 		pthread_mutex_unlock(&c->lock);
