@@ -29,6 +29,7 @@
 
 struct fdpkv_file {
 	pid_t	tgid;
+	u32	uid;		/* fsuid at open, in the initial user namespace */
 	char	comm[TASK_COMM_LEN];
 };
 
@@ -48,6 +49,7 @@ struct fdpkv_ns {
 	bool			detached;		/* protected by lock */
 	struct fdpkv_ph_table	ph;			/* protected by lock */
 	struct fdpkv_lease_table leases;		/* protected by lock */
+	struct fdpkv_ns_policy	policy;			/* protected by lock */
 	u64			cmds;			/* protected by lock */
 	u64			rejected[FDPKV_REJECT_NR]; /* protected by lock */
 	atomic64_t		errors;

@@ -13,6 +13,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/cred.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
@@ -26,6 +27,7 @@ static int fdpkv_open(struct inode *inode, struct file *file)
 	if (!ff)
 		return -ENOMEM;
 	ff->tgid = task_tgid_vnr(current);
+	ff->uid = from_kuid(&init_user_ns, current_fsuid());
 	get_task_comm(ff->comm, current);
 	file->private_data = ff;
 	return nonseekable_open(inode, file);
@@ -47,6 +49,8 @@ static int fdpkv_release(struct inode *inode, struct file *file)
 		if (!ns)
 			continue;
 		spin_lock(&ns->lock);
+		/* io_uring pins the file while its commands are in flight */
+		WARN_ON_ONCE(fdpkv_owner_inflight(&ns->ph, &ns->leases, ff));
 		fdpkv_ph_release_owner(&ns->ph, ff);
 		fdpkv_lease_release_owner(&ns->leases, ff);
 		spin_unlock(&ns->lock);
