@@ -9,7 +9,9 @@
 # contract tests, file backend), lint (checkpatch --strict on the module,
 # cppcheck on userspace), install (make install into a scratch root is
 # usable through pkg-config), dkms (dkms.conf builds and installs the module
-# against each cached kernel's headers), vm (QEMU with emulated FDP SSDs on Debian 6.1 and
+# against each cached kernel's headers), fuzz (the module's command
+# predicate under libFuzzer for ~60 s from a fixed corpus, and the oracle's
+# self-test), vm (QEMU with emulated FDP SSDs on Debian 6.1 and
 # 6.12, and the KUnit kernel).
 #
 # FDPKV_LAYERS="unit python" runs a subset.
@@ -17,7 +19,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 PY=${PYTHON:-/usr/bin/python3}
-layers=${FDPKV_LAYERS:-build unit tsan python lint install dkms vm}
+layers=${FDPKV_LAYERS:-build unit tsan python lint install dkms fuzz vm}
 logdir=$top/build/test-logs
 mkdir -p "$logdir"
 total_pass=0 total_fail=0
@@ -95,6 +97,7 @@ for layer in $layers; do
 		fi
 		;;
 	dkms) run_tap dkms tests/dkms/test-dkms.sh ;;
+	fuzz) run_tap fuzz tests/fuzz/run-fuzz.sh ;;
 	install) run_tap install tests/install/test-install.sh ;;
 	lint)
 		t0=$SECONDS
