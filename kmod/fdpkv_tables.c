@@ -84,8 +84,8 @@ static bool fdpkv_ph_takeable(const struct fdpkv_ph_slot *s, const void *owner, 
  * @flags: FDPKV_PH_SHARED to take handles an admin marked shared
  * @pids: filled with the granted placement ids
  *
- * Return: 0, -EINVAL (count, flags), -EDQUOT (the file or the uid would
- * hold more than the policy allows), -ENOSPC (fewer than @count takeable).
+ * Return: 0, -EINVAL (count, flags), -ENOSPC (fewer than @count takeable),
+ * -EDQUOT (the file or the uid would hold more than the policy allows).
  */
 int fdpkv_ph_alloc(struct fdpkv_ph_table *t, const void *owner, u32 uid, unsigned int count,
 		   u32 flags, u16 *pids)
@@ -96,15 +96,14 @@ int fdpkv_ph_alloc(struct fdpkv_ph_table *t, const void *owner, u32 uid, unsigne
 	if (!count || count > FDPKV_PH_BATCH || (flags & ~FDPKV_PH_SHARED))
 		return -EINVAL;
 	for (i = 0; i < t->nr; i++) {
+		n += fdpkv_ph_takeable(&t->slot[i], owner, shared);
 		by_file += fdpkv_ph_held_by(&t->slot[i], owner);
 		by_uid += fdpkv_ph_held_by_uid(&t->slot[i], uid);
 	}
-	if (by_file + count > t->max_file || by_uid + count > t->max_uid)
-		return -EDQUOT;
-	for (i = 0; i < t->nr; i++)
-		n += fdpkv_ph_takeable(&t->slot[i], owner, shared);
 	if (n < count)
 		return -ENOSPC;
+	if (by_file + count > t->max_file || by_uid + count > t->max_uid)
+		return -EDQUOT;
 	for (i = 0, n = 0; i < t->nr && n < count; i++) {
 		struct fdpkv_ph_slot *s = &t->slot[i];
 
