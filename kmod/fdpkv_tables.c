@@ -357,8 +357,8 @@ static bool fdpkv_lease_over_quota(const struct fdpkv_lease_table *t, const void
  * Return: 0, -EINVAL (nlb 0, flags), -ERANGE (beyond the namespace),
  * -EPERM (shared outside the admin's shareable extents), -EBUSY (overlaps
  * an exclusive lease, is exclusive and overlaps any lease or shareable
- * extent, or overlaps a lease of the same file), -EDQUOT (the file or the
- * uid would exceed the policy's lease count or blocks), -ENOSPC (table full).
+ * extent, or overlaps a lease of the same file), -ENOSPC (table full),
+ * -EDQUOT (the file or the uid would exceed the policy's leases or blocks).
  */
 int fdpkv_lease_acquire(struct fdpkv_lease_table *t, const void *owner, u32 uid, u64 slba,
 			u64 nlb, u32 flags, u32 *id)
@@ -382,10 +382,10 @@ int fdpkv_lease_acquire(struct fdpkv_lease_table *t, const void *owner, u32 uid,
 		if (s->owner == owner || !shared || !(s->flags & FDPKV_LEASE_SHARED))
 			return -EBUSY;
 	}
-	if (fdpkv_lease_over_quota(t, owner, uid, nlb))
-		return -EDQUOT;
 	if (t->nr == FDPKV_MAX_LEASES)
 		return -ENOSPC;
+	if (fdpkv_lease_over_quota(t, owner, uid, nlb))
+		return -EDQUOT;
 	*id = fdpkv_lease_insert(t, owner, uid, slba, nlb, flags);
 	return 0;
 }
