@@ -89,6 +89,8 @@ static int __init fdpkv_init(void)
 	BUILD_BUG_ON(sizeof(struct fdpkv_ph_entry) != 48);
 	BUILD_BUG_ON(sizeof(struct fdpkv_lease_entry) != 48);
 	BUILD_BUG_ON(sizeof(struct fdpkv_list) != 32);
+	BUILD_BUG_ON(sizeof(struct fdpkv_lease_share) != 24);
+	BUILD_BUG_ON(sizeof(struct fdpkv_ns_policy) != 48);
 
 	fdpkv_debugfs_init();
 	ret = misc_register(&fdpkv_misc);

@@ -17,6 +17,8 @@
 
 #define FDPKV_DEV	"/dev/fdpkv"
 
+_Static_assert(sizeof(struct fdpkv_ns_policy) == 48, "fdpkv_ns_policy layout");
+
 /* Parse and pick the print ops as every subcommand does, then open the device. */
 static int module_begin(int argc, char **argv, const struct cmd_spec *spec,
 			const char *const *output_format, const char **pos,
