@@ -46,6 +46,11 @@ struct key_req {
 	/* delete records: what the record hides, linked to its segment on commit */
 	struct shadow_rec *shadow;
 	bool carry;			/* a delete record carried forward (shadow_carry) */
+	/* a user DELETE: the object it removes (dev, seg, off_lba), dropped
+	 * from memory when the record gets its place (write.c) */
+	bool drops;
+	uint8_t drop_dev;
+	uint32_t drop_seg, drop_off;
 	bool shadows;			/* commit marks the entry IDX_F_SHADOW */
 };
 

@@ -112,6 +112,26 @@ static void wait_for_room(struct devctx *d, struct key_req *kr)
 }
 
 /*
+ * A DELETE's record has its place: the object it removes leaves memory now,
+ * as it will leave the device's view once the record is written (recovery
+ * reads the record). Only that object: if the key was set again meanwhile,
+ * the newer version is not hidden by the record and stays. A locked object
+ * stays readable by its holders until the next restart, where the record
+ * hides it. Until the record has a place the key stays, so a DELETE that
+ * fails for lack of room (-ENOSPC from the evictor) leaves memory and device
+ * agreeing. cache->lock held.
+ */
+static void delete_drop_target(struct fdpkv_cache *c, struct key_req *kr)
+{
+	struct index_entry *e = index_find(&c->ix, kr->key, kr->klen);
+
+	kr->drops = false;
+	if (e && !e->lock && e->dev == kr->drop_dev && e->seg == kr->drop_seg &&
+	    e->off_lba == kr->drop_off)
+		entry_drop(c, e);
+}
+
+/*
  * Reserve space for @kr and submit its write, or queue it until a segment
  * being deallocated is free. Called with cache->lock held. Returns 0 when
  * submitted or queued, else -errno (the caller completes the key).
@@ -155,6 +175,8 @@ int reserve_and_submit(struct key_req *kr)
 	 * writes go in reservation order only.
 	 */
 	gate_submit(d, kr);
+	if (kr->drops)
+		delete_drop_target(c, kr);
 	if (d->segs.nfree < c->cfg.free_segments_low && !inline_evict) {
 		evictor_kick(c);	/* keeps the reserve ahead of need */
 	} else if (d->segs.nfree < c->cfg.free_segments_low) {
@@ -416,18 +438,20 @@ void run_delete(struct fdpkv_cache *c, struct op *op)
 				kr->shadow->bound = c->seq + 1;
 			}
 			/*
-			 * Gone from memory once its delete record has a place;
-			 * the record makes it stay gone after a restart, where
-			 * the older object would otherwise be found again by
-			 * the scan. Without a place (-ENOSPC, -EOVERFLOW) the
-			 * key stays, as it stays on the device: a failed
-			 * DELETE never leaves memory and device disagreeing.
-			 * Looked up again: reserving may have evicted it.
+			 * Gone from memory once its delete record has a place
+			 * (delete_drop_target(), now or when a queued record
+			 * gets room); the record makes it stay gone after a
+			 * restart, where the older object would otherwise be
+			 * found again by the scan. Without a place (-ENOSPC,
+			 * -EOVERFLOW) the key stays, as it stays on the
+			 * device: a failed DELETE never leaves memory and
+			 * device disagreeing.
 			 */
+			kr->drops = true;
+			kr->drop_dev = e->dev;
+			kr->drop_seg = e->seg;
+			kr->drop_off = e->off_lba;
 			ret = reserve_and_submit(kr);
-			e = ret ? NULL : index_find(&c->ix, kr->key, kr->klen);
-			if (e)
-				entry_drop(c, e);
 		}
 		pthread_mutex_unlock(&c->lock);
 		if (ret)
