@@ -53,7 +53,7 @@ KVERS		:= $(strip $(KVER_61) $(KVER_612) $(KVERS_TRIXIE))
 kbuild_wrap	= $(if $(filter $(1),$(KVERS_TRIXIE)),scripts/in-trixie.sh)
 
 .PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build dkms-src \
-	tsan-build vm-build check-setup bench bench-build crashtest deb
+	tsan-build vm-build check-setup bench bench-build crashtest deb fuzz-build
 all: lib tools plugin kmod $(B)/examples/roundtrip
 
 setup:
@@ -130,6 +130,23 @@ $(B)/tests/tsan/%: tests/unit/%.c $(UNIT_HELPERS) $(TSAN_OBJS) $(wildcard tests/
 	$(CC) $(BASE_CFLAGS) $(TSAN_FLAGS) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(TSAN_OBJS) -lcmocka $(LDLIBS_LIB)
 
 unit-build: $(UNIT_BINS)
+
+# The module's command predicate and tables, compiled unchanged in userspace
+# with libFuzzer (tests/fuzz/README.md); _broken is the oracle's self-test.
+FUZZ_SRCS	:= tests/fuzz/fuzz_check.c tests/fuzz/model.c kmod/fdpkv_tables.c \
+		   kmod/fdpkv_validate.c kmod/fdpkv_cmd.c
+FUZZ_DEPS	:= $(FUZZ_SRCS) $(wildcard tests/fuzz/*.h tests/fuzz/shim/linux/*.h kmod/*.h) \
+		   include/uapi/fdpkv.h
+FUZZ_FLAGS	:= -g -O2 -std=gnu11 -Wall -Wextra -Werror -fno-omit-frame-pointer \
+		   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		   -Itests/fuzz/shim -Iinclude -Ikmod -Itests/fuzz
+fuzz-build: $(B)/fuzz/fuzz_check $(B)/fuzz/fuzz_check_broken
+$(B)/fuzz/fuzz_check: $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ $(FUZZ_SRCS)
+$(B)/fuzz/fuzz_check_broken: $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -DFDPKV_FUZZ_BROKEN_COVERAGE -o $@ $(FUZZ_SRCS)
 tsan-build: $(TSAN_BINS)
 
 # --- the long crash run (README: Crash consistency) ------------------------

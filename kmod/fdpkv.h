@@ -36,6 +36,7 @@
  */
 struct fdpkv_file {
 	struct pid	*tgid;
+	u32		uid;		/* fsuid at open, in the initial user namespace */
 	char		comm[TASK_COMM_LEN];
 };
 
@@ -58,6 +59,7 @@ struct fdpkv_ns {
 	bool			detached;		/* protected by lock */
 	struct fdpkv_ph_table	ph;			/* protected by lock */
 	struct fdpkv_lease_table leases;		/* protected by lock */
+	struct fdpkv_ns_policy	policy;			/* protected by lock */
 	u64			cmds;			/* protected by lock */
 	u64			rejected[FDPKV_REJECT_NR]; /* protected by lock */
 	atomic64_t		errors;

@@ -52,9 +52,13 @@ static void fdpkv_debugfs_show_ns(struct seq_file *m, struct fdpkv_ns *ns)
 		if (!s->id)
 			continue;
 		ff = s->owner;
-		seq_printf(m, "  lease %u slba %llu nlb %llu%s holder %d (%s)\n", s->id, s->slba,
-			   s->nlb, s->flags & FDPKV_LEASE_SHARED ? " shared" : "",
-			   pid_vnr(ff->tgid), ff->comm);
+		if (!ff) {
+			seq_printf(m, "  shareable extent slba %llu nlb %llu\n", s->slba, s->nlb);
+			continue;
+		}
+		seq_printf(m, "  lease %u slba %llu nlb %llu%s holder %d (%s) inflight %u\n",
+			   s->id, s->slba, s->nlb, s->flags & FDPKV_LEASE_SHARED ? " shared" : "",
+			   pid_vnr(ff->tgid), ff->comm, s->inflight);
 	}
 	spin_unlock(&ns->lock);
 }

@@ -192,6 +192,28 @@ free_buf:
 }
 
 /*
+ * What an accepted command holds until it completes: its namespace
+ * reference, and its count on the leases and handles it was checked
+ * against (they cannot be returned meanwhile, see fdpkv_hold_take()).
+ */
+struct fdpkv_uring_hold {
+	struct fdpkv_ns		*ns;
+	struct fdpkv_file	*ff;
+	struct fdpkv_hold	h;
+};
+
+/* Uncount a command; its file is still open (io_uring pins it). */
+static void fdpkv_uring_hold_drop(struct fdpkv_uring_hold *hold)
+{
+	struct fdpkv_ns *ns = hold->ns;
+
+	spin_lock(&ns->lock);
+	fdpkv_hold_drop(&ns->ph, &ns->leases, hold->ff, &hold->h);
+	spin_unlock(&ns->lock);
+	kfree(hold);
+}
+
+/*
  * Per-command state, in the io_uring command's pdu. @payload is set instead
  * of @bio when the data is a kernel copy (DSM ranges, RUH Update ids).
  */
@@ -200,7 +222,7 @@ struct fdpkv_uring_pdu {
 		struct bio	*bio;
 		void		*payload;
 	};
-	struct fdpkv_ns		*ns;
+	struct fdpkv_uring_hold	*hold;
 	u64			result;
 	s32			status;
 	u32			has_payload;
@@ -216,6 +238,7 @@ static struct fdpkv_uring_pdu *fdpkv_uring_pdu(struct io_uring_cmd *ioucmd)
 void fdpkv_uring_task_cb(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 {
 	struct fdpkv_uring_pdu *pdu = fdpkv_uring_pdu(ioucmd);
+	struct fdpkv_ns *ns = pdu->hold->ns;
 	int ret = 0;
 
 	if (!pdu->has_payload && pdu->bio)
@@ -223,8 +246,9 @@ void fdpkv_uring_task_cb(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	if (!pdu->status && ret)
 		pdu->status = ret;
 	if (pdu->status)
-		atomic64_inc(&pdu->ns->errors);
-	fdpkv_ns_put(pdu->ns);
+		atomic64_inc(&ns->errors);
+	fdpkv_uring_hold_drop(pdu->hold);
+	fdpkv_ns_put(ns);
 	fdpkv_uring_cmd_done(ioucmd, pdu->status, pdu->result, issue_flags);
 }
 
@@ -286,7 +310,7 @@ static int fdpkv_ns_check_geometry(struct fdpkv_ns *ns)
 
 static int fdpkv_uring_check(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 			     const struct nvme_uring_cmd *c, const void *payload, int payload_len,
-			     struct fdpkv_cmd_effect *eff)
+			     struct fdpkv_cmd_effect *eff, struct fdpkv_hold *hold)
 {
 	struct fdpkv_cmd_ctx ctx = {
 		.nsid		= ns->nsid,
@@ -313,6 +337,9 @@ static int fdpkv_uring_check(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 	}
 	if (ret)
 		ns->rejected[why]++;
+	else
+		/* counted until completion, under the lock the check held */
+		fdpkv_hold_take(&ns->ph, &ns->leases, ff, eff, hold);
 	spin_unlock(&ns->lock);
 	return ret;
 }
@@ -357,14 +384,22 @@ static int fdpkv_uring_submit(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 {
 	struct fdpkv_uring_pdu *pdu = fdpkv_uring_pdu(ioucmd);
 	struct fdpkv_cmd_effect eff;
+	struct fdpkv_uring_hold *hold;
 	struct nvme_command nc;
 	struct request *rq;
 	void *payload;
 	int len, ret;
 
+	hold = kmalloc(sizeof(*hold), GFP_KERNEL);
+	if (!hold)
+		return -ENOMEM;
+	hold->ns = ns;
+	hold->ff = ff;
 	len = fdpkv_uring_copy_payload(c, &payload);
-	if (len == -EFAULT || len == -ENOMEM)
+	if (len == -EFAULT || len == -ENOMEM) {
+		kfree(hold);
 		return len;
+	}
 	fdpkv_build_command(&nc, c);
 	/*
 	 * Allocate before the check counts anything: without a free tag a
@@ -376,7 +411,7 @@ static int fdpkv_uring_submit(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 		ret = PTR_ERR(rq);
 		goto free_payload;
 	}
-	ret = fdpkv_uring_check(ns, ff, c, payload, len, &eff);
+	ret = fdpkv_uring_check(ns, ff, c, payload, len, &eff, &hold->h);
 	if (ret)
 		goto free_rq;
 	nvme_init_request(rq, &nc);
@@ -396,7 +431,7 @@ static int fdpkv_uring_submit(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 		rq->timeout = msecs_to_jiffies(c->timeout_ms);
 	ret = fdpkv_uring_map(ns, rq, c, ioucmd, issue_flags, payload, len);
 	if (ret)
-		goto free_rq;
+		goto drop_hold;
 	fdpkv_uring_count(ns, &eff);
 
 	pdu->has_payload = !!payload;
@@ -404,16 +439,20 @@ static int fdpkv_uring_submit(struct fdpkv_ns *ns, struct fdpkv_file *ff,
 		pdu->payload = payload;
 	else
 		pdu->bio = rq->bio;
-	pdu->ns = ns;
+	pdu->hold = hold;
 	fdpkv_rq_set_uring_end_io(rq);
 	rq->end_io_data = ioucmd;
 	blk_execute_rq_nowait(rq, false);
 	return -EIOCBQUEUED;
 
+drop_hold:
+	fdpkv_uring_hold_drop(hold);
+	hold = NULL;
 free_rq:
 	blk_mq_free_request(rq);
 free_payload:
 	kfree(payload);
+	kfree(hold);
 	return ret;
 }
 

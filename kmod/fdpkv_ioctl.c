@@ -19,7 +19,7 @@ static long fdpkv_ioctl_get_info(void __user *argp)
 	memset(&info, 0, sizeof(info));
 	info.abi_version = FDPKV_ABI_VERSION;
 	info.size = sizeof(info);
-	info.features = FDPKV_FEAT_PASSTHRU | FDPKV_FEAT_FIXED_BUFS;
+	info.features = FDPKV_FEAT_PASSTHRU | FDPKV_FEAT_FIXED_BUFS | FDPKV_FEAT_POLICY;
 	info.max_namespaces = FDPKV_MAX_NAMESPACES;
 	mutex_lock(&fdpkv_ns_mutex);
 	info.nr_namespaces = fdpkv_ns_count();
@@ -99,7 +99,7 @@ static long fdpkv_ioctl_ph(struct fdpkv_file *ff, void __user *argp, bool alloc)
 	if (ns->detached)
 		ret = -ENODEV;
 	else if (alloc)
-		ret = fdpkv_ph_alloc(&ns->ph, ff, ph.count, ph.flags, ph.pids);
+		ret = fdpkv_ph_alloc(&ns->ph, ff, ff->uid, ph.count, ph.flags, ph.pids);
 	else
 		ret = fdpkv_ph_free(&ns->ph, ff, ph.count, ph.pids);
 	spin_unlock(&ns->lock);
@@ -153,7 +153,8 @@ static long fdpkv_ioctl_lease(struct fdpkv_file *ff, void __user *argp, bool acq
 	if (ns->detached)
 		ret = -ENODEV;
 	else if (acquire)
-		ret = fdpkv_lease_acquire(&ns->leases, ff, l.slba, l.nlb, l.flags, &l.id);
+		ret = fdpkv_lease_acquire(&ns->leases, ff, ff->uid, l.slba, l.nlb, l.flags,
+					  &l.id);
 	else
 		ret = fdpkv_lease_release(&ns->leases, ff, l.id);
 	spin_unlock(&ns->lock);
@@ -164,6 +165,59 @@ static long fdpkv_ioctl_lease(struct fdpkv_file *ff, void __user *argp, bool acq
 		ret = -EFAULT;
 	}
 	fdpkv_ns_put(ns);
+	return ret;
+}
+
+static long fdpkv_ioctl_lease_share(void __user *argp)
+{
+	struct fdpkv_lease_share sh;
+	struct fdpkv_ns *ns;
+	long ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&sh, argp, sizeof(sh)))
+		return -EFAULT;
+	if (sh.rsvd[0] || sh.rsvd[1] || sh.rsvd[2] || sh.shared > 1)
+		return -EINVAL;
+	ns = fdpkv_ns_get(sh.ns);
+	if (!ns)
+		return -ENODEV;
+	spin_lock(&ns->lock);
+	ret = ns->detached ? -ENODEV : fdpkv_lease_share(&ns->leases, sh.slba, sh.nlb, sh.shared);
+	spin_unlock(&ns->lock);
+	fdpkv_ns_put(ns);
+	return ret;
+}
+
+static long fdpkv_ioctl_ns_policy(void __user *argp, bool set)
+{
+	struct fdpkv_ns_policy p;
+	struct fdpkv_ns *ns;
+	long ret = 0;
+
+	if (set && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&p, argp, sizeof(p)))
+		return -EFAULT;
+	ns = fdpkv_ns_get(p.ns);
+	if (!ns)
+		return -ENODEV;
+	spin_lock(&ns->lock);
+	if (!set) {
+		p = ns->policy;
+		p.ns = ns->index;
+	} else {
+		ret = fdpkv_policy_check(&p, ns->ph.nr);
+		if (!ret) {
+			ns->policy = p;
+			fdpkv_policy_apply(&ns->ph, &ns->leases, &p);
+		}
+	}
+	spin_unlock(&ns->lock);
+	fdpkv_ns_put(ns);
+	if (!ret && !set && copy_to_user(argp, &p, sizeof(p)))
+		ret = -EFAULT;
 	return ret;
 }
 
@@ -234,7 +288,10 @@ static u32 fdpkv_list_fill(u32 what, void *buf, u32 max, u32 *count)
 			e->slba = s->slba;
 			e->nlb = s->nlb;
 			e->flags = s->flags;
-			fdpkv_holder(s->owner, &e->holder_pid, e->holder_comm);
+			if (s->owner)
+				fdpkv_holder(s->owner, &e->holder_pid, e->holder_comm);
+			else
+				e->flags |= FDPKV_LEASE_ENTRY_EXTENT;
 		}
 		spin_unlock(&ns->lock);
 	}
@@ -301,6 +358,12 @@ long fdpkv_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return fdpkv_ioctl_lease(ff, argp, false);
 	case FDPKV_IOC_LIST:
 		return fdpkv_ioctl_list(argp);
+	case FDPKV_IOC_LEASE_SHARE:
+		return fdpkv_ioctl_lease_share(argp);
+	case FDPKV_IOC_NS_POLICY_GET:
+		return fdpkv_ioctl_ns_policy(argp, false);
+	case FDPKV_IOC_NS_POLICY_SET:
+		return fdpkv_ioctl_ns_policy(argp, true);
 	default:
 		return -ENOTTY;
 	}

@@ -10,6 +10,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -27,6 +28,7 @@ static int fdpkv_open(struct inode *inode, struct file *file)
 	if (!ff)
 		return -ENOMEM;
 	ff->tgid = get_task_pid(current, PIDTYPE_TGID);
+	ff->uid = from_kuid(&init_user_ns, current_fsuid());
 	get_task_comm(ff->comm, current);
 	file->private_data = ff;
 	return nonseekable_open(inode, file);
@@ -48,6 +50,8 @@ static int fdpkv_release(struct inode *inode, struct file *file)
 		if (!ns)
 			continue;
 		spin_lock(&ns->lock);
+		/* io_uring pins the file while its commands are in flight */
+		WARN_ON_ONCE(fdpkv_owner_inflight(&ns->ph, &ns->leases, ff));
 		fdpkv_ph_release_owner(&ns->ph, ff);
 		fdpkv_lease_release_owner(&ns->leases, ff);
 		spin_unlock(&ns->lock);
@@ -87,6 +91,8 @@ static int __init fdpkv_init(void)
 	BUILD_BUG_ON(sizeof(struct fdpkv_ph_entry) != 48);
 	BUILD_BUG_ON(sizeof(struct fdpkv_lease_entry) != 48);
 	BUILD_BUG_ON(sizeof(struct fdpkv_list) != 32);
+	BUILD_BUG_ON(sizeof(struct fdpkv_lease_share) != 24);
+	BUILD_BUG_ON(sizeof(struct fdpkv_ns_policy) != 48);
 
 	fdpkv_debugfs_init();
 	ret = misc_register(&fdpkv_misc);

@@ -209,6 +209,8 @@ static int fdpkv_ns_open(struct fdpkv_ns *ns, const char *path, u32 want_nsid)
 	}
 	fdpkv_ph_table_init(&ns->ph, pids, ret);
 	fdpkv_lease_table_init(&ns->leases, ns->capacity);
+	fdpkv_policy_default(&ns->policy, ns->ph.nr);
+	fdpkv_policy_apply(&ns->ph, &ns->leases, &ns->policy);
 	kfree(id);
 	return 0;
 
@@ -325,7 +327,7 @@ int fdpkv_ns_detach(u32 index)
 		goto unlock;
 	}
 	spin_lock(&ns->lock);
-	if (fdpkv_ph_granted(&ns->ph) || ns->leases.nr)
+	if (fdpkv_ph_granted(&ns->ph) || fdpkv_lease_held(&ns->leases))
 		ret = -EBUSY;
 	else
 		ns->detached = true;	/* no new grant or lease from here on */

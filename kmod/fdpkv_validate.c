@@ -9,6 +9,7 @@
  * cannot change between check and use.
  */
 #include <linux/bitfield.h>
+#include <linux/bitmap.h>
 #include <linux/errno.h>
 #include <linux/nvme.h>
 #include <linux/overflow.h>
@@ -101,6 +102,7 @@ static int fdpkv_check_placement(const struct nvme_uring_cmd *c,
 	if (!s || !fdpkv_ph_held_by(s, ctx->owner))
 		return fdpkv_reject(FDPKV_REJECT_PLACEMENT, why);
 	eff->ph = s;
+	__set_bit(s - ctx->ph->slot, eff->handles);
 	return 0;
 }
 
@@ -137,7 +139,8 @@ static int fdpkv_check_rw(const struct nvme_uring_cmd *c, const struct fdpkv_cmd
 	} else if (c->data_len || c->addr) {
 		return fdpkv_reject(FDPKV_REJECT_LENGTH, why);
 	}
-	if (!fdpkv_lease_covers(ctx->leases, ctx->owner, fdpkv_cmd_slba(c), fdpkv_cmd_nlb(c)))
+	if (!fdpkv_lease_covers(ctx->leases, ctx->owner, fdpkv_cmd_slba(c), fdpkv_cmd_nlb(c),
+				eff->lease_pos))
 		return fdpkv_reject(FDPKV_REJECT_RANGE, why);
 	if (c->opcode == nvme_cmd_read)
 		return 0;
@@ -149,26 +152,30 @@ static int fdpkv_check_rw(const struct nvme_uring_cmd *c, const struct fdpkv_cmd
 }
 
 static int fdpkv_check_dsm(const struct nvme_uring_cmd *c, const struct fdpkv_cmd_ctx *ctx,
-			   enum fdpkv_reject *why)
+			   enum fdpkv_reject *why, struct fdpkv_cmd_effect *eff)
 {
 	const struct nvme_dsm_range *r = ctx->payload;
 	unsigned int i, nr = FIELD_GET(FDPKV_DSM_NR, c->cdw10) + 1;
 
 	if (fdpkv_cmd_payload_len(c) < 0 || ctx->payload_len != c->data_len)
 		return fdpkv_reject(FDPKV_REJECT_LENGTH, why);
-	/* every range, not just the first: a hostile list hides one outside */
+	/*
+	 * Every range, not just the first: a hostile list hides one outside.
+	 * At most 256 ranges of one binary search each: the work is bounded.
+	 */
 	for (i = 0; i < nr; i++) {
 		u32 nlb = le32_to_cpu(r[i].nlb);
 
 		if (nlb && !fdpkv_lease_covers(ctx->leases, ctx->owner,
-					       le64_to_cpu(r[i].slba), nlb))
+					       le64_to_cpu(r[i].slba), nlb, eff->lease_pos))
 			return fdpkv_reject(FDPKV_REJECT_RANGE, why);
 	}
 	return 0;
 }
 
 static int fdpkv_check_io_mgmt_send(const struct nvme_uring_cmd *c,
-				    const struct fdpkv_cmd_ctx *ctx, enum fdpkv_reject *why)
+				    const struct fdpkv_cmd_ctx *ctx, enum fdpkv_reject *why,
+				    struct fdpkv_cmd_effect *eff)
 {
 	const __le16 *pids = ctx->payload;
 	unsigned int i, npid = FIELD_GET(FDPKV_IO_MGMT_SEND_NPID, c->cdw10) + 1;
@@ -183,6 +190,7 @@ static int fdpkv_check_io_mgmt_send(const struct nvme_uring_cmd *c,
 
 		if (!s || !fdpkv_ph_held_by(s, ctx->owner))
 			return fdpkv_reject(FDPKV_REJECT_PLACEMENT, why);
+		__set_bit(s - ctx->ph->slot, eff->handles);
 	}
 	return 0;
 }
@@ -192,7 +200,8 @@ static int fdpkv_check_io_mgmt_send(const struct nvme_uring_cmd *c,
  * @c: kernel copy of the command
  * @ctx: the namespace and the caller
  * @why: set to the reason when refused
- * @eff: set to the handle and bytes a permitted media write consumes
+ * @eff: set to the handle and bytes a permitted media write consumes, and
+ *	the leases and handles the command was checked against
  *
  * Return: 0, or the negative errno of *@why (see enum fdpkv_reject).
  */
@@ -201,6 +210,8 @@ int fdpkv_cmd_check(const struct nvme_uring_cmd *c, const struct fdpkv_cmd_ctx *
 {
 	eff->ph = NULL;
 	eff->bytes = 0;
+	bitmap_zero(eff->lease_pos, FDPKV_MAX_LEASES);
+	bitmap_zero(eff->handles, FDPKV_MAX_PIDS);
 
 	/* fused operations, PRP/SGL selection, metadata: none for a cache */
 	if (c->flags || c->rsvd1 || c->metadata || c->metadata_len || c->cdw2 || c->cdw3 ||
@@ -220,7 +231,7 @@ int fdpkv_cmd_check(const struct nvme_uring_cmd *c, const struct fdpkv_cmd_ctx *
 	case nvme_cmd_write_zeroes:
 		return fdpkv_check_rw(c, ctx, why, eff);
 	case nvme_cmd_dsm:
-		return fdpkv_check_dsm(c, ctx, why);
+		return fdpkv_check_dsm(c, ctx, why, eff);
 	case FDPKV_NVME_CMD_IO_MGMT_RECV:
 		/* RUH Status only; it reveals no data, so no lease is needed */
 		if (FIELD_GET(FDPKV_IO_MGMT_MO, c->cdw10) != FDPKV_IO_MGMT_MO_RUH_STATUS ||
@@ -231,7 +242,7 @@ int fdpkv_cmd_check(const struct nvme_uring_cmd *c, const struct fdpkv_cmd_ctx *
 			return fdpkv_reject(FDPKV_REJECT_LENGTH, why);
 		return 0;
 	case FDPKV_NVME_CMD_IO_MGMT_SEND:
-		return fdpkv_check_io_mgmt_send(c, ctx, why);
+		return fdpkv_check_io_mgmt_send(c, ctx, why, eff);
 	default:
 		/* compare, verify, reservations, zoned, vendor: not for a cache */
 		return fdpkv_reject(FDPKV_REJECT_OPCODE, why);

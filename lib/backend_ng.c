@@ -350,6 +350,22 @@ static int ng_module_dlfeat(const char *path, uint32_t nsid)
 	return dlfeat;
 }
 
+/*
+ * The blocks one file may lease from a module namespace of @nlba blocks: the
+ * policy's smaller percentage (per file, per uid), or all of them from a
+ * module without quotas.
+ */
+static uint64_t ng_module_lease_share(int fd, uint32_t ns, uint64_t nlba)
+{
+	struct fdpkv_ns_policy p = { .ns = ns };
+	uint32_t pct;
+
+	if (ioctl(fd, FDPKV_IOC_NS_POLICY_GET, &p))
+		return nlba;
+	pct = MIN(p.max_lba_pct_file, p.max_lba_pct_uid);
+	return (uint64_t)((unsigned __int128)nlba * pct / 100);
+}
+
 /* fdpkv:/dev/fdpkv?ns=N - the module's namespace N, granted to this process. */
 static int ng_open_module(struct fdpkv_dev *dev, struct ng_priv *np, const char *query,
 			  const struct fdpkv_config *cfg, char *err, size_t errlen)
@@ -403,12 +419,15 @@ static int ng_open_module(struct fdpkv_dev *dev, struct ng_priv *np, const char 
 	np->dlfeat = ng_module_dlfeat(ents[i].path, np->nsid);
 	free(ents);
 
-	/* as many handles as there are classes, or as many as are free */
+	/*
+	 * As many handles as there are classes, or as many as are free and the
+	 * namespace's policy gives this file and its uid (EDQUOT beyond).
+	 */
 	ph.ns = np->fdpkv_ns;
 	for (ph.count = MIN(want, FDPKV_MAX_CLASSES); ph.count; ph.count--) {
 		if (ioctl(dev->fd, FDPKV_IOC_PH_ALLOC, &ph) == 0)
 			break;
-		if (errno != ENOSPC) {
+		if (errno != ENOSPC && errno != EDQUOT) {
 			ret = -errno;
 			break;
 		}
@@ -423,14 +442,22 @@ static int ng_open_module(struct fdpkv_dev *dev, struct ng_priv *np, const char 
 	memcpy(np->pids, ph.pids, ph.count * sizeof(ph.pids[0]));
 	np->fdp = true;
 
-	/* the LBAs the cache uses: capacity, or the whole namespace */
+	/*
+	 * The LBAs the cache uses: capacity, or the whole namespace; without a
+	 * capacity, as much of it as the namespace's policy lets one file and
+	 * uid lease (by default half).
+	 */
 	lease.ns = np->fdpkv_ns;
-	lease.nlb = cfg->capacity_bytes ? cfg->capacity_bytes >> np->lba_shift : np->nlba;
-	if (ioctl(dev->fd, FDPKV_IOC_LEASE_ACQUIRE, &lease)) {
+	lease.nlb = cfg->capacity_bytes ? cfg->capacity_bytes >> np->lba_shift
+				       : ng_module_lease_share(dev->fd, np->fdpkv_ns, np->nlba);
+	if (!lease.nlb || ioctl(dev->fd, FDPKV_IOC_LEASE_ACQUIRE, &lease)) {
+		if (!lease.nlb)
+			errno = EDQUOT;
 		ret = -errno;
 		fdpkv_seterr(err, errlen, "device '%s': lease of LBAs 0..%llu: %s%s", dev->uri,
 			     (unsigned long long)lease.nlb - 1, strerror(-ret),
-			     ret == -EBUSY ? " (another process holds them)" : "");
+			     ret == -EBUSY ? " (another process holds them)" :
+			     ret == -EDQUOT ? " (beyond the namespace's quota: fdpkvctl policy)" : "");
 		return ret;
 	}
 	np->nlba = lease.nlb;

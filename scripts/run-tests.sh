@@ -10,15 +10,17 @@
 # cppcheck on userspace), install (make install into a scratch root is
 # usable through pkg-config), dkms (dkms.conf builds and installs the module
 # against each cached kernel's headers), deb (make deb; the packages installed
-# into a clean bookworm root, DKMS build, purge leaves nothing), vm (QEMU with emulated FDP SSDs on Debian 6.1 and
-# the newest 7.x, a smoke set also on both 6.12s; and the KUnit kernel).
+# into a clean bookworm root, DKMS build, purge leaves nothing), fuzz (the
+# module's command predicate under libFuzzer for ~60 s from a fixed corpus,
+# and the oracle's self-test), vm (QEMU with emulated FDP SSDs on Debian 6.1
+# and the newest 7.x, a smoke set also on both 6.12s; and the KUnit kernel).
 #
 # FDPKV_LAYERS="unit python" runs a subset.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 PY=${PYTHON:-/usr/bin/python3}
-layers=${FDPKV_LAYERS:-build unit tsan python lint install dkms deb vm}
+layers=${FDPKV_LAYERS:-build unit tsan python lint install dkms deb fuzz vm}
 logdir=$top/build/test-logs
 mkdir -p "$logdir"
 total_pass=0 total_fail=0
@@ -96,6 +98,7 @@ for layer in $layers; do
 		fi
 		;;
 	dkms) run_tap dkms tests/dkms/test-dkms.sh ;;
+	fuzz) run_tap fuzz tests/fuzz/run-fuzz.sh ;;
 	install) run_tap install tests/install/test-install.sh ;;
 	deb) run_tap deb tests/deb/test-deb.sh ;;
 	lint)

@@ -57,7 +57,7 @@ PKGS_BOOKWORM="build-essential pkg-config liburing-dev libnvme-dev libjson-c-dev
 	python3-dev python3-pytest python3-setuptools python3-pip python3-venv dkms cpio kmod
 	dwarves busybox-static xz-utils zstd bc binutils flex bison libelf-dev
 	cppcheck perl fio gnuplot-nox libisal-dev debhelper dh-dkms dh-python lintian python3-all-dev
-	debootstrap"
+	debootstrap clang libclang-rt-14-dev"
 missing=
 for p in $PKGS_BOOKWORM; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

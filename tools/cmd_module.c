@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Subcommands that drive the fdpkv kernel module through /dev/fdpkv:
- * attach and detach namespaces, and list what is granted to whom.
+ * attach and detach namespaces, list what is granted to whom, and show or
+ * set a namespace's quotas.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,8 @@
 #include "fdpkvctl.h"
 
 #define FDPKV_DEV	"/dev/fdpkv"
+
+_Static_assert(sizeof(struct fdpkv_ns_policy) == 48, "fdpkv_ns_policy layout");
 
 /* Parse and pick the print ops as every subcommand does, then open the device. */
 static int module_begin(int argc, char **argv, const struct cmd_spec *spec,
@@ -47,6 +50,24 @@ static int attach_fail_mpath(const struct print_ops *ops, const char *name, cons
 			  "path); to use the module boot with nvme_core.multipath=N on the kernel "
 			  "command line (read-only at run time), then attach ONE of the per-controller "
 			  "nodes of this namespace", m->disk, m->subsys, m->paths, m->disk + 4);
+}
+
+/* module_begin() for a subcommand whose positional argument is an fdpkv namespace number. */
+static int module_begin_ns(int argc, char **argv, const struct cmd_spec *spec,
+			   const char *const *output_format, const struct print_ops **ops, int *fd,
+			   unsigned long long *ns)
+{
+	const char *arg = NULL;
+	int rc = module_begin(argc, argv, spec, output_format, &arg, ops, fd);
+
+	if (rc)
+		return rc;
+	if (parse_uint(arg, 0xffff, ns)) {
+		close(*fd);
+		return print_fail(*ops, spec->name, FDPKV_DEV, "NS: '%s' is not a namespace number",
+				  arg);
+	}
+	return 0;
 }
 
 int cmd_attach(int argc, char **argv, const struct cmd *cmd)
@@ -125,16 +146,11 @@ int cmd_detach(int argc, char **argv, const struct cmd *cmd)
 	struct fdpkv_ns_detach d;
 	struct module_result res;
 	unsigned long long ns;
-	const char *arg = NULL;
 	int fd = -1, rc;
 
-	rc = module_begin(argc, argv, &spec, &cfg.output_format, &arg, &ops, &fd);
+	rc = module_begin_ns(argc, argv, &spec, &cfg.output_format, &ops, &fd, &ns);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (parse_uint(arg, 0xffff, &ns)) {
-		rc = print_fail(ops, cmd->name, FDPKV_DEV, "NS: '%s' is not a namespace number", arg);
-		goto out;
-	}
 	memset(&d, 0, sizeof(d));
 	d.ns = (uint32_t)ns;
 	if (ioctl(fd, FDPKV_IOC_NS_DETACH, &d)) {
@@ -231,6 +247,83 @@ out:
 	free(ns);
 	free(ph);
 	free(le);
+	close(fd);
+	return rc;
+}
+
+int cmd_policy(int argc, char **argv, const struct cmd *cmd)
+{
+	struct {
+		const char *output_format;
+		unsigned int handles_file, handles_uid, leases_file, leases_uid;
+		unsigned int pct_file, pct_uid;
+	} cfg = { .output_format = "normal" };
+	const struct opt opts[] = {
+		OPT_OUTPUT(&cfg.output_format),
+		{ "max-handles-file", 0, OPT_UINT, &cfg.handles_file, "N",
+		  "placement handles one open file may hold" },
+		{ "max-handles-uid", 0, OPT_UINT, &cfg.handles_uid, "N",
+		  "placement handles all files of one uid may hold" },
+		{ "max-leases-file", 0, OPT_UINT, &cfg.leases_file, "N",
+		  "LBA leases one open file may hold (1..256)" },
+		{ "max-leases-uid", 0, OPT_UINT, &cfg.leases_uid, "N",
+		  "LBA leases all files of one uid may hold (1..256)" },
+		{ "max-lba-pct-file", 0, OPT_UINT, &cfg.pct_file, "PCT",
+		  "percent of the namespace's blocks one file may lease (1..100)" },
+		{ "max-lba-pct-uid", 0, OPT_UINT, &cfg.pct_uid, "PCT",
+		  "percent of the namespace's blocks one uid may lease (1..100)" },
+		OPT_END,
+	};
+	const struct cmd_spec spec = { cmd->name, "NS",
+		"Show the quotas of fdpkv namespace number NS (see `fdpkvctl grants`); with\n"
+		"any --max-* option, change those limits first (needs CAP_SYS_ADMIN). A\n"
+		"grant beyond them fails with EDQUOT; what is held stays held. Default at\n"
+		"attach: half the handles, 128 leases and 50% of the blocks, per file and\n"
+		"per uid.", opts };
+	const struct print_ops *ops;
+	struct fdpkv_ns_policy p;
+	struct module_result res;
+	unsigned long long ns;
+	int fd = -1, rc;
+
+	rc = module_begin_ns(argc, argv, &spec, &cfg.output_format, &ops, &fd, &ns);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	memset(&p, 0, sizeof(p));
+	p.ns = (uint32_t)ns;
+	if (ioctl(fd, FDPKV_IOC_NS_POLICY_GET, &p)) {
+		int e = errno;
+
+		rc = print_fail(ops, cmd->name, FDPKV_DEV, "policy of namespace %llu: %s%s", ns,
+				strerror(e), e == ENODEV ? " (not attached)" :
+					     e == ENOTTY ? " (module without quotas)" : "");
+		goto out;
+	}
+	if (cfg.handles_file || cfg.handles_uid || cfg.leases_file || cfg.leases_uid ||
+	    cfg.pct_file || cfg.pct_uid) {
+		p.max_handles_file = cfg.handles_file ? cfg.handles_file : p.max_handles_file;
+		p.max_handles_uid = cfg.handles_uid ? cfg.handles_uid : p.max_handles_uid;
+		p.max_leases_file = cfg.leases_file ? cfg.leases_file : p.max_leases_file;
+		p.max_leases_uid = cfg.leases_uid ? cfg.leases_uid : p.max_leases_uid;
+		p.max_lba_pct_file = cfg.pct_file ? cfg.pct_file : p.max_lba_pct_file;
+		p.max_lba_pct_uid = cfg.pct_uid ? cfg.pct_uid : p.max_lba_pct_uid;
+		if (ioctl(fd, FDPKV_IOC_NS_POLICY_SET, &p)) {
+			int e = errno;
+
+			rc = print_fail(ops, cmd->name, FDPKV_DEV, "set policy of namespace %llu: %s%s",
+					ns, strerror(e),
+					e == EPERM ? " (needs CAP_SYS_ADMIN)" :
+					e == EINVAL ? " (a limit is 0 or beyond the namespace's "
+						      "handles, 256 leases or 100%)" : "");
+			goto out;
+		}
+	}
+	memset(&res, 0, sizeof(res));
+	res.what = "policy";
+	res.device = FDPKV_DEV;
+	res.policy = &p;
+	ops->module(&res);
+out:
 	close(fd);
 	return rc;
 }

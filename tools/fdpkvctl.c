@@ -24,6 +24,7 @@ static const struct cmd commands[] = {
 	{ "attach", "attach an FDP namespace to the fdpkv kernel module", cmd_attach },
 	{ "detach", "detach a namespace from the fdpkv kernel module", cmd_detach },
 	{ "grants", "namespaces, handle grants and leases of the fdpkv module, counters", cmd_grants },
+	{ "policy", "show or set a module namespace's quotas per file and per uid", cmd_policy },
 	{ NULL, NULL, NULL },
 };
 

@@ -54,6 +54,7 @@ int cmd_bench(int argc, char **argv, const struct cmd *cmd);
 int cmd_attach(int argc, char **argv, const struct cmd *cmd);
 int cmd_detach(int argc, char **argv, const struct cmd *cmd);
 int cmd_grants(int argc, char **argv, const struct cmd *cmd);
+int cmd_policy(int argc, char **argv, const struct cmd *cmd);
 
 /* --- options (opts.c) ---------------------------------------------------- */
 
@@ -385,7 +386,7 @@ struct fdpkv_lease_entry;
 
 /* attach, detach, grants: what the module answered */
 struct module_result {
-	const char *what;			/* "attached", "detached", "grants" */
+	const char *what;			/* "attached", "detached", "grants", "policy" */
 	const char *device;
 	const struct fdpkv_ns_attach *attach;	/* attached */
 	uint32_t detached_ns;			/* detached */
@@ -393,6 +394,7 @@ struct module_result {
 	const struct fdpkv_ph_entry *ph;
 	const struct fdpkv_lease_entry *leases;
 	uint32_t nns, nph, nleases;
+	const struct fdpkv_ns_policy *policy;	/* policy */
 };
 
 struct print_ops {

@@ -539,6 +539,18 @@ static void n_module(const struct module_result *r)
 		printf("fdpkv namespace %u detached\n", r->detached_ns);
 		return;
 	}
+	if (r->policy) {
+		const struct fdpkv_ns_policy *p = r->policy;
+
+		printf("fdpkv namespace %u quotas    per file  per uid\n", p->ns);
+		printf("  placement handles      %-9u %u\n", p->max_handles_file,
+		       p->max_handles_uid);
+		printf("  leases                 %-9u %u\n", p->max_leases_file,
+		       p->max_leases_uid);
+		printf("  blocks (%% of capacity) %-9u %u\n", p->max_lba_pct_file,
+		       p->max_lba_pct_uid);
+		return;
+	}
 	if (!r->nns)
 		printf("no namespace attached to fdpkv\n");
 	for (i = 0; i < r->nns; i++) {
@@ -572,6 +584,12 @@ static void n_module(const struct module_result *r)
 
 			if (l->ns != e->ns)
 				continue;
+			if (l->flags & FDPKV_LEASE_ENTRY_EXTENT) {
+				printf("  shareable extent: LBAs %llu..%llu\n",
+				       (unsigned long long)l->slba,
+				       (unsigned long long)(l->slba + l->nlb - 1));
+				continue;
+			}
 			printf("  lease %u: LBAs %llu..%llu%s held by %u (%.16s)\n", l->id,
 			       (unsigned long long)l->slba,
 			       (unsigned long long)(l->slba + l->nlb - 1),
@@ -1177,6 +1195,14 @@ static void j_module(const struct module_result *r)
 		json_u64(&j, "ru_size", a->ru_size);
 	} else if (!strcmp(r->what, "detached")) {
 		json_u64(&j, "ns", r->detached_ns);
+	} else if (r->policy) {
+		json_u64(&j, "ns", r->policy->ns);
+		json_u64(&j, "max_handles_file", r->policy->max_handles_file);
+		json_u64(&j, "max_handles_uid", r->policy->max_handles_uid);
+		json_u64(&j, "max_leases_file", r->policy->max_leases_file);
+		json_u64(&j, "max_leases_uid", r->policy->max_leases_uid);
+		json_u64(&j, "max_lba_pct_file", r->policy->max_lba_pct_file);
+		json_u64(&j, "max_lba_pct_uid", r->policy->max_lba_pct_uid);
 	} else {
 		json_arr_open(&j, "namespaces");
 		for (i = 0; i < r->nns; i++) {
@@ -1227,6 +1253,7 @@ static void j_module(const struct module_result *r)
 			json_u64(&j, "slba", l->slba);
 			json_u64(&j, "nlb", l->nlb);
 			json_bool(&j, "shared", l->flags & FDPKV_LEASE_SHARED);
+			json_bool(&j, "extent", l->flags & FDPKV_LEASE_ENTRY_EXTENT);
 			snprintf(comm, sizeof(comm), "%.16s", l->holder_comm);
 			json_u64(&j, "holder_pid", l->holder_pid);
 			json_str(&j, "holder_comm", comm);

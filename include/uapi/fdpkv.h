@@ -29,7 +29,7 @@
  * FDPKV_ABI_VERSION - bumped when a command is added. Userspace learns what
  * the module supports from fdpkv_info.features, never by comparing versions.
  */
-#define FDPKV_ABI_VERSION	1
+#define FDPKV_ABI_VERSION	2
 
 /**
  * struct fdpkv_info - what the loaded module is and supports
@@ -56,6 +56,7 @@ struct fdpkv_info {
 /* Feature bits of fdpkv_info.features */
 #define FDPKV_FEAT_PASSTHRU	(1ULL << 0)	/* FDPKV_URING_CMD_IO works */
 #define FDPKV_FEAT_FIXED_BUFS	(1ULL << 1)	/* IORING_URING_CMD_FIXED works */
+#define FDPKV_FEAT_POLICY	(1ULL << 2)	/* quotas, LEASE_SHARE, in-flight EBUSY */
 
 #define FDPKV_IOC_GET_INFO	_IOR(FDPKV_IOC_MAGIC, 0x00, struct fdpkv_info)
 
@@ -137,9 +138,13 @@ struct fdpkv_ns_detach {
  * @pids:	out (ALLOC) / in (FREE): placement identifiers
  *
  * ALLOC grants @count free handles to the calling open file, exclusively
- * unless FDPKV_PH_SHARED; all or none (ENOSPC when too few are free). FREE
- * returns them (EINVAL for a handle the file does not hold; none is freed
- * then). Closing the file returns every handle it holds.
+ * unless FDPKV_PH_SHARED; all or none (ENOSPC when too few are free, EDQUOT
+ * when the file or its uid would hold more than the namespace's policy
+ * allows, see struct fdpkv_ns_policy). FREE returns them (EINVAL for a
+ * handle the file does not hold; EBUSY while a command of this file checked
+ * against one of them is in flight: wait for its completion and retry; none
+ * is freed on error). FREE never blocks. Closing the file returns every
+ * handle it holds (io_uring keeps the file open until its commands finish).
  */
 struct fdpkv_ph {
 	__u32	ns;
@@ -167,7 +172,9 @@ struct fdpkv_ph_share {
 };
 
 /* fdpkv_lease.flags */
-#define FDPKV_LEASE_SHARED	(1U << 0)	/* may overlap other shared leases */
+#define FDPKV_LEASE_SHARED	(1U << 0)	/* may overlap other files' shared leases */
+/* fdpkv_lease_entry.flags only: a shareable extent made by an admin, no holder */
+#define FDPKV_LEASE_ENTRY_EXTENT (1U << 16)
 
 /**
  * struct fdpkv_lease - acquire or release an extent of logical blocks
@@ -179,8 +186,14 @@ struct fdpkv_ph_share {
  * @rsvd:	reserved, zero
  *
  * ACQUIRE fails with ERANGE beyond the namespace, EBUSY when it overlaps a
- * lease of another kind or holder, ENOSPC when the table is full. Leases are
- * returned when the file is closed.
+ * lease of another kind or holder or another lease of the same file, EPERM
+ * for a shared lease outside the extents an admin made shareable
+ * (FDPKV_IOC_LEASE_SHARE), EDQUOT when the file or its uid would exceed the
+ * namespace's policy (struct fdpkv_ns_policy), ENOSPC when the table is
+ * full. RELEASE fails with ENOENT for a lease the file does not hold and
+ * with EBUSY while a command of the file checked against the lease is in
+ * flight (wait for its completion and retry; RELEASE never blocks). Leases
+ * are returned when the file is closed.
  */
 struct fdpkv_lease {
 	__u32	ns;
@@ -189,6 +202,67 @@ struct fdpkv_lease {
 	__u64	nlb;
 	__u32	id;
 	__u32	rsvd;
+};
+
+/**
+ * struct fdpkv_lease_share - make an extent shareable, or exclusive again
+ * @ns:		the fdpkv namespace number
+ * @shared:	1: [@slba, @slba + @nlb) becomes an extent in which files may
+ *		take shared leases (FDPKV_LEASE_SHARED); 0: remove the extent
+ *		with exactly these bounds
+ * @rsvd:	reserved, zero
+ * @slba:	first logical block
+ * @nlb:	number of logical blocks, >= 1
+ *
+ * Needs CAP_SYS_ADMIN (EPERM), like FDPKV_IOC_PH_SHARE. EBUSY when the
+ * extent overlaps a lease or another extent (adding) or a shared lease lies
+ * inside it (removing); ENOENT: no such extent; ERANGE: beyond the
+ * namespace; ENOSPC: an extent takes a slot of the lease table, which is
+ * full. Extents are listed by FDPKV_LIST_LEASES with
+ * FDPKV_LEASE_ENTRY_EXTENT and stay until removed or the namespace detached.
+ */
+struct fdpkv_lease_share {
+	__u32	ns;
+	__u8	shared;
+	__u8	rsvd[3];
+	__u64	slba;
+	__u64	nlb;
+};
+
+/**
+ * struct fdpkv_ns_policy - an admin's quotas on one namespace
+ * @ns:			the fdpkv namespace number
+ * @flags:		none defined, zero
+ * @max_handles_file:	handles one open file may hold, 1..nr_pids
+ * @max_handles_uid:	handles all files of one uid may hold together
+ * @max_leases_file:	leases one open file may hold, 1..256
+ * @max_leases_uid:	leases all files of one uid may hold together
+ * @max_lba_pct_file:	percent (1..100) of the namespace's blocks one file
+ *			may hold in leases
+ * @max_lba_pct_uid:	the same for all files of one uid
+ * @rsvd:		reserved, zero
+ *
+ * FDPKV_IOC_NS_POLICY_GET: anyone may read it. FDPKV_IOC_NS_POLICY_SET
+ * needs CAP_SYS_ADMIN; EINVAL for a limit of 0 or beyond the table, or a
+ * non-zero reserved field. A new policy applies to later grants: what a
+ * file holds stays held. Grants beyond it fail with EDQUOT. The uid is the
+ * file system uid of the process that opened /dev/fdpkv, in the initial
+ * user namespace.
+ *
+ * Default at attach, a fair share between two or more tenants: half the
+ * handles (at least one), 128 of the 256 lease slots and 50 % of the
+ * blocks, per file and per uid.
+ */
+struct fdpkv_ns_policy {
+	__u32	ns;
+	__u32	flags;
+	__u32	max_handles_file;
+	__u32	max_handles_uid;
+	__u32	max_leases_file;
+	__u32	max_leases_uid;
+	__u32	max_lba_pct_file;
+	__u32	max_lba_pct_uid;
+	__u64	rsvd[2];
 };
 
 /* Reasons a passthrough command is refused; index of fdpkv_ns_entry.rejected. */
@@ -293,6 +367,9 @@ struct fdpkv_list {
 #define FDPKV_IOC_LEASE_ACQUIRE	_IOWR(FDPKV_IOC_MAGIC, 0x06, struct fdpkv_lease)
 #define FDPKV_IOC_LEASE_RELEASE	_IOW(FDPKV_IOC_MAGIC, 0x07, struct fdpkv_lease)
 #define FDPKV_IOC_LIST		_IOWR(FDPKV_IOC_MAGIC, 0x08, struct fdpkv_list)
+#define FDPKV_IOC_LEASE_SHARE	_IOW(FDPKV_IOC_MAGIC, 0x09, struct fdpkv_lease_share)
+#define FDPKV_IOC_NS_POLICY_GET	_IOWR(FDPKV_IOC_MAGIC, 0x0a, struct fdpkv_ns_policy)
+#define FDPKV_IOC_NS_POLICY_SET	_IOW(FDPKV_IOC_MAGIC, 0x0b, struct fdpkv_ns_policy)
 
 /**
  * struct fdpkv_uring_cmd - payload of an FDPKV_URING_CMD_IO io_uring command

@@ -53,6 +53,9 @@ static void placement_decode_roundtrip(struct kunit *test)
 
 static const u16 test_pids[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
 static const int owner_a, owner_b;	/* distinct addresses as owners */
+/* owner A is uid 1000, owner B uid 1001 */
+#define UID_A	1000u
+#define UID_B	1001u
 
 static struct fdpkv_ph_table *ph_table(struct kunit *test)
 {
@@ -69,8 +72,8 @@ static void ph_alloc_is_exclusive(struct kunit *test)
 	u16 a[8], b[8];
 	int i, j;
 
-	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 3, 0, a), 0);
-	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 5, 0, b), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, UID_A, 3, 0, a), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_b, UID_B, 5, 0, b), 0);
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < 5; j++)
 			KUNIT_EXPECT_NE(test, a[i], b[j]);
@@ -85,14 +88,15 @@ static void ph_alloc_exhaustion_is_all_or_none(struct kunit *test)
 	struct fdpkv_ph_table *t = ph_table(test);
 	u16 p[FDPKV_PH_BATCH];
 
-	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 6, 0, p), 0);
-	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 3, 0, p), -ENOSPC);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, UID_A, 6, 0, p), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, UID_B, 3, 0, p), -ENOSPC);
 	/* the refused request took nothing */
 	KUNIT_EXPECT_EQ(test, fdpkv_ph_granted(t), 6u);
-	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 2, 0, p), 0);
-	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 0, 0, p), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, FDPKV_PH_BATCH + 1, 0, p), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 1, 0x80, p), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, UID_B, 2, 0, p), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, UID_B, 0, 0, p), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, UID_B, FDPKV_PH_BATCH + 1, 0, p),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, UID_B, 1, 0x80, p), -EINVAL);
 }
 
 static void ph_free_checks_ownership(struct kunit *test)
@@ -100,8 +104,8 @@ static void ph_free_checks_ownership(struct kunit *test)
 	struct fdpkv_ph_table *t = ph_table(test);
 	u16 a[2], b[1], twice[2];
 
-	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 2, 0, a), 0);
-	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 1, 0, b), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, UID_A, 2, 0, a), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_b, UID_B, 1, 0, b), 0);
 	/* a handle of another owner: nothing is freed */
 	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(t, &owner_a, 1, b), -EINVAL);
 	twice[0] = a[0];
@@ -121,11 +125,11 @@ static void ph_release_owner_returns_everything(struct kunit *test)
 	struct fdpkv_ph_table *t = ph_table(test);
 	u16 p[8];
 
-	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 5, 0, p), 0);
-	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 3, 0, p), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, UID_A, 5, 0, p), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_b, UID_B, 3, 0, p), 0);
 	KUNIT_EXPECT_EQ(test, fdpkv_ph_release_owner(t, &owner_a), 5u);
 	KUNIT_EXPECT_EQ(test, fdpkv_ph_granted(t), 3u);
-	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 5, 0, p), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, UID_B, 5, 0, p), 0);
 }
 
 static void ph_shared_handles(struct kunit *test)
@@ -136,14 +140,14 @@ static void ph_shared_handles(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, fdpkv_ph_set_shared(t, 7, true), 0);
 	KUNIT_EXPECT_EQ(test, fdpkv_ph_set_shared(t, 99, true), -ENOENT);
 	/* exclusive requests never get a shared handle */
-	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 7, 0, p), 0);
-	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 1, 0, p), -ENOSPC);
-	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 1, FDPKV_PH_SHARED, a), 0);
-	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_b, 1, FDPKV_PH_SHARED, b), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, UID_A, 7, 0, p), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_b, UID_B, 1, 0, p), -ENOSPC);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_a, UID_A, 1, FDPKV_PH_SHARED, a), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(t, &owner_b, UID_B, 1, FDPKV_PH_SHARED, b), 0);
 	KUNIT_EXPECT_EQ(test, a[0], 7);
 	KUNIT_EXPECT_EQ(test, b[0], 7);
 	/* one owner holds a shared handle once */
-	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_a, 1, FDPKV_PH_SHARED, a), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(t, &owner_a, UID_A, 1, FDPKV_PH_SHARED, a), -ENOSPC);
 	KUNIT_EXPECT_EQ(test, fdpkv_ph_set_shared(t, 7, false), -EBUSY);
 	fdpkv_ph_release_owner(t, &owner_a);
 	KUNIT_EXPECT_TRUE(test, fdpkv_ph_held_by(fdpkv_ph_find(t, 7), &owner_b));
@@ -165,20 +169,21 @@ static void lease_overlap_and_bounds(struct kunit *test)
 	struct fdpkv_lease_table *t = lease_table(test, 1000);
 	u32 id, id2;
 
-	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 100, 100, 0, &id), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 100, 100, 0, &id), 0);
 	KUNIT_EXPECT_NE(test, id, 0u);
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 199, 10, 0, &id2), -EBUSY);
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 50, 51, 0, &id2), -EBUSY);
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 150, 1, 0, &id2), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 199, 10, 0, &id2), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 50, 51, 0, &id2), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 150, 1, 0, &id2), -EBUSY);
 	/* adjacent is fine */
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 200, 10, 0, &id2), 0);
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 0, 100, 0, &id2), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 200, 10, 0, &id2), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 0, 100, 0, &id2), 0);
 	/* zero length, beyond the end, overflowing */
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 300, 0, 0, &id2), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 990, 11, 0, &id2), -ERANGE);
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, U64_MAX - 1, 4, 0, &id2), -ERANGE);
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 990, 10, 0, &id2), 0);
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 500, 1, 0x10, &id2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 300, 0, 0, &id2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 990, 11, 0, &id2), -ERANGE);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, U64_MAX - 1, 4, 0, &id2),
+			-ERANGE);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 990, 10, 0, &id2), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 500, 1, 0x10, &id2), -EINVAL);
 }
 
 static void lease_shared_overlaps_only_shared(struct kunit *test)
@@ -186,10 +191,51 @@ static void lease_shared_overlaps_only_shared(struct kunit *test)
 	struct fdpkv_lease_table *t = lease_table(test, 1000);
 	u32 id;
 
-	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 0, 100, FDPKV_LEASE_SHARED, &id), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_share(t, 0, 200, true), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 0, 100, FDPKV_LEASE_SHARED,
+						  &id), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 50, 100, FDPKV_LEASE_SHARED,
+						  &id), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 60, 1, 0, &id), -EBUSY);
+	/* one file holds an LBA once, even shared */
 	KUNIT_EXPECT_EQ(test,
-			fdpkv_lease_acquire(t, &owner_b, 50, 100, FDPKV_LEASE_SHARED, &id), 0);
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 60, 1, 0, &id), -EBUSY);
+			fdpkv_lease_acquire(t, &owner_a, UID_A, 99, 2, FDPKV_LEASE_SHARED, &id),
+			-EBUSY);
+}
+
+/* Shared leases only inside extents an admin made shareable. */
+static void lease_shared_needs_admin_extent(struct kunit *test)
+{
+	struct fdpkv_lease_table *t = lease_table(test, 1000);
+	u32 id, excl;
+
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 0, 10, FDPKV_LEASE_SHARED,
+						  &id), -EPERM);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 500, 10, 0, &excl), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 495, 10, true), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 995, 10, true), -ERANGE);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 5, 0, true), -EINVAL);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_share(t, 0, 100, true), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_share(t, 100, 100, true), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 50, 10, true), -EBUSY);
+	/* an exclusive lease may not take shareable LBAs */
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 10, 1, 0, &id), -EBUSY);
+	/* inside two adjacent extents, not beyond them */
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 150, 51, FDPKV_LEASE_SHARED,
+						  &id), -EPERM);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 50, 100, FDPKV_LEASE_SHARED,
+						  &id), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_held(t), 2u);
+	/* extents are not leases: no one's coverage */
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_b, 0, 1, NULL));
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 50, 100, NULL));
+	/* removing: busy while a shared lease is inside, exact bounds only */
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 0, 100, false), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 300, 100, false), -ENOENT);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_release(t, &owner_a, id), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 0, 100, false), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 0, 100, false), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 10, 1, 0, &id), 0);
 }
 
 static void lease_release_and_covers(struct kunit *test)
@@ -197,21 +243,21 @@ static void lease_release_and_covers(struct kunit *test)
 	struct fdpkv_lease_table *t = lease_table(test, 1000);
 	u32 a1, a2, b1;
 
-	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 0, 100, 0, &a1), 0);
-	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 100, 100, 0, &a2), 0);
-	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_b, 300, 100, 0, &b1), 0);
-	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 0, 1));
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 0, 100, 0, &a1), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 100, 100, 0, &a2), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 300, 100, 0, &b1), 0);
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 0, 1, NULL));
 	/* spanning two adjacent leases of one owner */
-	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 50, 150));
-	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 50, 151));
-	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 300, 1));
-	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 10, 0));
-	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, U64_MAX, 2));
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 50, 150, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 50, 151, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 300, 1, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 10, 0, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, U64_MAX, 2, NULL));
 	/* only the holder releases */
 	KUNIT_EXPECT_EQ(test, fdpkv_lease_release(t, &owner_b, a1), -ENOENT);
 	KUNIT_EXPECT_EQ(test, fdpkv_lease_release(t, &owner_a, a1), 0);
 	KUNIT_EXPECT_EQ(test, fdpkv_lease_release(t, &owner_a, a1), -ENOENT);
-	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 0, 1));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 0, 1, NULL));
 	KUNIT_EXPECT_EQ(test, fdpkv_lease_release_owner(t, &owner_b), 1u);
 	KUNIT_EXPECT_EQ(test, t->nr, 1u);
 }
@@ -222,8 +268,202 @@ static void lease_table_full(struct kunit *test)
 	u32 id, i;
 
 	for (i = 0; i < FDPKV_MAX_LEASES; i++)
-		KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, i * 2, 1, 0, &id), 0);
-	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a, 4096, 1, 0, &id), -ENOSPC);
+		KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, i * 2, 1, 0, &id), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 4096, 1, 0, &id), -ENOSPC);
+}
+
+/*
+ * Coverage by the sorted index: adjacent leases joined, gaps, other owners'
+ * leases interleaved, the end of the namespace, overflow.
+ */
+static void lease_covers_adjacent_gaps_end(struct kunit *test)
+{
+	struct fdpkv_lease_table *t = lease_table(test, 1000);
+	DECLARE_BITMAP(pos, FDPKV_MAX_LEASES);
+	u32 id;
+
+	/* A: [10,20) [20,30) [30,40), gap, [50,60); B in the gap and after */
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 30, 10, 0, &id), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 10, 10, 0, &id), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 40, 10, 0, &id), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 20, 10, 0, &id), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 50, 10, 0, &id), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 990, 10, 0, &id), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 0, 10, 0, &id), 0);
+	bitmap_zero(pos, FDPKV_MAX_LEASES);
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 10, 30, pos));
+	KUNIT_EXPECT_EQ(test, bitmap_weight(pos, FDPKV_MAX_LEASES), 3u);
+	bitmap_zero(pos, FDPKV_MAX_LEASES);
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 19, 2, pos));
+	KUNIT_EXPECT_EQ(test, bitmap_weight(pos, FDPKV_MAX_LEASES), 2u);
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 39, 1, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 9, 2, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 10, 31, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 40, 1, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 35, 20, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 60, 1, NULL));
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_b, 40, 10, NULL));
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_b, 0, 10, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_b, 0, 11, NULL));
+	/* the last blocks of the namespace, and one past them */
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 990, 10, NULL));
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 999, 1, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 999, 2, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 1000, 1, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, U64_MAX, 1, NULL));
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, U64_MAX - 5, 10, NULL));
+	/* releasing the middle lease opens a gap */
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_release(t, &owner_a, 4), 0);
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 10, 30, NULL));
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 30, 10, NULL));
+}
+
+/* 256 one-block leases taken in descending order cover their whole span. */
+static void lease_covers_descending_singletons(struct kunit *test)
+{
+	struct fdpkv_lease_table *t = lease_table(test, 1 << 20);
+	DECLARE_BITMAP(pos, FDPKV_MAX_LEASES);
+	u32 id, i;
+
+	for (i = FDPKV_MAX_LEASES; i-- > 0;)
+		KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, i, 1, 0, &id), 0);
+	bitmap_zero(pos, FDPKV_MAX_LEASES);
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 0, FDPKV_MAX_LEASES, pos));
+	KUNIT_EXPECT_EQ(test, bitmap_weight(pos, FDPKV_MAX_LEASES), FDPKV_MAX_LEASES);
+	KUNIT_EXPECT_FALSE(test, fdpkv_lease_covers(t, &owner_a, 0, FDPKV_MAX_LEASES + 1, NULL));
+	for (i = 0; i < FDPKV_MAX_LEASES; i++)
+		KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, i, FDPKV_MAX_LEASES - i,
+							   NULL));
+}
+
+/* --- commands in flight hold their leases and handles --- */
+
+static void hold_blocks_release_until_dropped(struct kunit *test)
+{
+	struct fdpkv_ph_table *ph = ph_table(test);
+	struct fdpkv_lease_table *t = lease_table(test, 1 << 20);
+	struct fdpkv_cmd_effect eff = {};
+	struct fdpkv_hold h;
+	u32 l1, l2, l3;
+	u16 p[2];
+
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(ph, &owner_a, UID_A, 2, 0, p), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 0, 8, 0, &l1), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 8, 8, 0, &l2), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 16, 8, 0, &l3), 0);
+	/* a command on blocks 4..11 of handle p[1] */
+	KUNIT_ASSERT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 4, 8, eff.lease_pos));
+	__set_bit(fdpkv_ph_find(ph, p[1]) - ph->slot, eff.handles);
+	fdpkv_hold_take(ph, t, &owner_a, &eff, &h);
+	KUNIT_EXPECT_EQ(test, fdpkv_owner_inflight(ph, t, &owner_a), 3u);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_release(t, &owner_a, l1), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_release(t, &owner_a, l2), -EBUSY);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(ph, &owner_a, 2, p), -EBUSY);
+	/* nothing was freed by the refused calls */
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_granted(ph), 2u);
+	KUNIT_EXPECT_TRUE(test, fdpkv_lease_covers(t, &owner_a, 0, 24, NULL));
+	/* what the command did not touch can go; the sorted index moves */
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_release(t, &owner_a, l3), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(ph, &owner_a, 1, p), 0);
+	fdpkv_hold_drop(ph, t, &owner_a, &h);
+	KUNIT_EXPECT_EQ(test, fdpkv_owner_inflight(ph, t, &owner_a), 0u);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_release(t, &owner_a, l1), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_release(t, &owner_a, l2), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(ph, &owner_a, 1, &p[1]), 0);
+}
+
+/* A shared handle's count belongs to its holder, also when holders move. */
+static void hold_counts_per_sharer(struct kunit *test)
+{
+	struct fdpkv_ph_table *ph = ph_table(test);
+	struct fdpkv_lease_table *t = lease_table(test, 1 << 20);
+	struct fdpkv_cmd_effect eff = {};
+	static const int owner_c;
+	struct fdpkv_hold h;
+	u16 p;
+
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_set_shared(ph, 3, true), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(ph, &owner_a, UID_A, 1, FDPKV_PH_SHARED, &p), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(ph, &owner_b, UID_B, 1, FDPKV_PH_SHARED, &p), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(ph, &owner_c, 7, 1, FDPKV_PH_SHARED, &p), 0);
+	__set_bit(fdpkv_ph_find(ph, 3) - ph->slot, eff.handles);
+	fdpkv_hold_take(ph, t, &owner_c, &eff, &h);
+	/* A and B free theirs; C moves within the holders array */
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(ph, &owner_a, 1, &p), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(ph, &owner_b, 1, &p), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(ph, &owner_c, 1, &p), -EBUSY);
+	fdpkv_hold_drop(ph, t, &owner_c, &h);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_free(ph, &owner_c, 1, &p), 0);
+}
+
+/* --- the admin's policy --- */
+
+static void policy_default_is_half(struct kunit *test)
+{
+	struct fdpkv_ns_policy p;
+
+	fdpkv_policy_default(&p, 8);
+	KUNIT_EXPECT_EQ(test, p.max_handles_file, 4u);
+	KUNIT_EXPECT_EQ(test, p.max_handles_uid, 4u);
+	KUNIT_EXPECT_EQ(test, p.max_leases_uid, 128u);
+	KUNIT_EXPECT_EQ(test, p.max_lba_pct_uid, 50u);
+	KUNIT_EXPECT_EQ(test, fdpkv_policy_check(&p, 8), 0);
+	fdpkv_policy_default(&p, 1);
+	KUNIT_EXPECT_EQ(test, p.max_handles_file, 1u);
+	p.max_handles_uid = 2;		/* more than the namespace has */
+	KUNIT_EXPECT_EQ(test, fdpkv_policy_check(&p, 1), -EINVAL);
+	fdpkv_policy_default(&p, 8);
+	p.max_lba_pct_file = 0;
+	KUNIT_EXPECT_EQ(test, fdpkv_policy_check(&p, 8), -EINVAL);
+	p.max_lba_pct_file = 101;
+	KUNIT_EXPECT_EQ(test, fdpkv_policy_check(&p, 8), -EINVAL);
+	fdpkv_policy_default(&p, 8);
+	p.max_leases_file = FDPKV_MAX_LEASES + 1;
+	KUNIT_EXPECT_EQ(test, fdpkv_policy_check(&p, 8), -EINVAL);
+	fdpkv_policy_default(&p, 8);
+	p.rsvd[1] = 1;
+	KUNIT_EXPECT_EQ(test, fdpkv_policy_check(&p, 8), -EINVAL);
+}
+
+static void policy_quota_per_file_and_uid(struct kunit *test)
+{
+	static const int owner_a2;	/* a second file of uid A */
+	struct fdpkv_ph_table *ph = ph_table(test);
+	struct fdpkv_lease_table *t = lease_table(test, 1000);
+	struct fdpkv_ns_policy pol;
+	u16 p[8];
+	u32 id, i;
+
+	fdpkv_policy_default(&pol, ph->nr);
+	pol.max_handles_file = 3;
+	pol.max_leases_file = 4;
+	pol.max_lba_pct_file = 30;
+	fdpkv_policy_apply(ph, t, &pol);
+	/* handles: 3 per file, 4 per uid */
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(ph, &owner_a, UID_A, 4, 0, p), -EDQUOT);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(ph, &owner_a, UID_A, 3, 0, p), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(ph, &owner_a, UID_A, 1, 0, p), -EDQUOT);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(ph, &owner_a2, UID_A, 2, 0, p), -EDQUOT);
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(ph, &owner_a2, UID_A, 1, 0, p), 0);
+	/* the other tenant still gets its share */
+	KUNIT_EXPECT_EQ(test, fdpkv_ph_alloc(ph, &owner_b, UID_B, 3, 0, p), 0);
+	/* blocks: 300 per file, 500 per uid */
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 0, 301, 0, &id), -EDQUOT);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, 0, 300, 0, &id), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a2, UID_A, 300, 201, 0, &id),
+			-EDQUOT);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a2, UID_A, 300, 200, 0, &id), 0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_a2, UID_A, 500, 1, 0, &id), -EDQUOT);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 500, 290, 0, &id), 0);
+	/* lease count: 4 per file */
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 900 + i, 1, 0, &id),
+				0);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 950, 1, 0, &id), -EDQUOT);
+	/* a wider policy lets later grants through; what is held stays */
+	pol.max_leases_file = 8;
+	fdpkv_policy_apply(ph, t, &pol);
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_acquire(t, &owner_b, UID_B, 950, 1, 0, &id), 0);
 }
 
 /* --- the command check --- */
@@ -244,8 +484,8 @@ static struct check_env *check_env(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, e);
 	e->ph = ph_table(test);
 	e->leases = lease_table(test, 1 << 20);
-	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(e->ph, &owner_a, 2, 0, e->granted), 0);
-	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(e->leases, &owner_a, 0, 1024, 0, &id), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(e->ph, &owner_a, UID_A, 2, 0, e->granted), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(e->leases, &owner_a, UID_A, 0, 1024, 0, &id), 0);
 	e->ctx = (struct fdpkv_cmd_ctx){
 		.nsid = 1, .lba_shift = 12, .max_transfer = 512 * 1024,
 		.ph = e->ph, .leases = e->leases, .owner = &owner_a,
@@ -387,7 +627,7 @@ static void check_placement_must_be_granted(struct kunit *test)
 	enum fdpkv_reject why;
 	u16 other[1];
 
-	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(e->ph, &owner_b, 1, 0, other), 0);
+	KUNIT_ASSERT_EQ(test, fdpkv_ph_alloc(e->ph, &owner_b, UID_B, 1, 0, other), 0);
 	c = rw_cmd(nvme_cmd_write, 0, 1, other[0]);
 	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EPERM);
 	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_PLACEMENT);
@@ -430,6 +670,38 @@ static void check_dsm_every_range(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fdpkv_cmd_payload_len(&c), -EINVAL);
 	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -EINVAL);
 	KUNIT_EXPECT_EQ(test, why, FDPKV_REJECT_LENGTH);
+}
+
+/*
+ * 256 ranges over 256 one-block leases taken in descending order: accepted,
+ * each lease marked once, in bounded work (one binary search per range).
+ */
+static void check_dsm_storm_over_singletons(struct kunit *test)
+{
+	struct fdpkv_lease_table *t = lease_table(test, 1 << 20);
+	struct nvme_dsm_range *r = kunit_kcalloc(test, 256, sizeof(*r), GFP_KERNEL);
+	struct check_env *e = check_env(test);
+	struct nvme_uring_cmd c = { .opcode = nvme_cmd_dsm, .nsid = 1, .addr = 0x1000,
+				    .cdw10 = 255, .cdw11 = 1 << 2,
+				    .data_len = 256 * sizeof(*r) };
+	struct fdpkv_cmd_effect eff;
+	enum fdpkv_reject why;
+	u32 id, i;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	for (i = FDPKV_MAX_LEASES; i-- > 0;)
+		KUNIT_ASSERT_EQ(test, fdpkv_lease_acquire(t, &owner_a, UID_A, i, 1, 0, &id), 0);
+	for (i = 0; i < 256; i++) {
+		r[i].slba = cpu_to_le64(i % 2 ? 0 : 255 - i);
+		r[i].nlb = cpu_to_le32(i % 2 ? 256 : 1);
+	}
+	e->ctx.leases = t;
+	e->ctx.payload = r;
+	e->ctx.payload_len = c.data_len;
+	KUNIT_EXPECT_EQ(test, fdpkv_cmd_check(&c, &e->ctx, &why, &eff), 0);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(eff.lease_pos, FDPKV_MAX_LEASES), FDPKV_MAX_LEASES);
+	r[200].nlb = cpu_to_le32(257);
+	KUNIT_EXPECT_EQ(test, check(e, &c, &why), -ERANGE);
 }
 
 static void check_ruh_update_pids(struct kunit *test)
@@ -557,6 +829,8 @@ static void uapi_struct_sizes(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_lease_entry), 48u);
 	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_uring_cmd), 80u);
 	KUNIT_EXPECT_EQ(test, offsetof(struct fdpkv_uring_cmd, ns), 72u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_lease_share), 24u);
+	KUNIT_EXPECT_EQ(test, sizeof(struct fdpkv_ns_policy), 48u);
 }
 
 static struct kunit_case fdpkv_tables_cases[] = {
@@ -569,6 +843,13 @@ static struct kunit_case fdpkv_tables_cases[] = {
 	KUNIT_CASE(lease_shared_overlaps_only_shared),
 	KUNIT_CASE(lease_release_and_covers),
 	KUNIT_CASE(lease_table_full),
+	KUNIT_CASE(lease_shared_needs_admin_extent),
+	KUNIT_CASE(lease_covers_adjacent_gaps_end),
+	KUNIT_CASE(lease_covers_descending_singletons),
+	KUNIT_CASE(hold_blocks_release_until_dropped),
+	KUNIT_CASE(hold_counts_per_sharer),
+	KUNIT_CASE(policy_default_is_half),
+	KUNIT_CASE(policy_quota_per_file_and_uid),
 	KUNIT_CASE(uapi_struct_sizes),
 	{}
 };
@@ -585,6 +866,7 @@ static struct kunit_case fdpkv_check_cases[] = {
 	KUNIT_CASE(check_ranges_against_leases),
 	KUNIT_CASE(check_placement_must_be_granted),
 	KUNIT_CASE(check_dsm_every_range),
+	KUNIT_CASE(check_dsm_storm_over_singletons),
 	KUNIT_CASE(check_ruh_update_pids),
 	KUNIT_CASE(check_transfer_never_exceeds_buffer),
 	KUNIT_CASE(check_refuses_protection_information),

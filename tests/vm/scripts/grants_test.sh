@@ -34,6 +34,17 @@ wait $hold 2>/dev/null
 $T/fdpkvctl grants -o json >/tmp/g.json
 ! grep -q '"granted": *true' /tmp/g.json && ! grep -q '"id"' /tmp/g.json
 ok $? "after kill -9 nothing is granted or leased"
+$T/fdpkvctl policy 0 -o json >/tmp/p.json
+ok $? "fdpkvctl policy 0 -o json"
+grep -q '"max_handles_file": *4,' /tmp/p.json && grep -q '"max_lba_pct_uid": *50' /tmp/p.json
+ok $? "the default policy: half the 8 handles and half the blocks"
+$T/fdpkvctl policy 0 --max-handles-file 8 --max-lba-pct-uid 75 >/tmp/p.txt
+ok $? "fdpkvctl policy sets two limits"
+grep -q "placement handles *8 *4" /tmp/p.txt && grep -q "blocks (% of capacity) 50 *75" /tmp/p.txt
+ok $? "and shows them, the others unchanged: $(tr '\n' ' ' </tmp/p.txt)"
+$T/fdpkvctl policy 0 --max-leases-file 300 2>/tmp/err
+[ $? -ne 0 ] && grep -q "a limit is 0 or beyond" /tmp/err
+ok $? "a limit beyond the table fails with a reason: $(cat /tmp/err)"
 $T/fdpkvctl detach 0
 ok $? "detach"
 $T/fdpkvctl detach 0 2>/tmp/err
