@@ -435,12 +435,14 @@ unsigned int fdpkv_lease_release_owner(struct fdpkv_lease_table *t, const void *
  * an extent takes a slot of the lease table.
  *
  * Return: 0, -EINVAL (nlb 0), -ERANGE (beyond the namespace), -EBUSY
- * (overlaps a lease or extent / a shared lease is inside), -ENOENT (no such
- * extent), -ENOSPC (table full).
+ * (adding: overlaps a lease or extent; removing: a shared lease is inside),
+ * -ENOENT (removing: no extent with exactly these bounds, even if the range
+ * overlaps another one), -ENOSPC (table full).
  */
 int fdpkv_lease_share(struct fdpkv_lease_table *t, u64 slba, u64 nlb, bool shared)
 {
 	struct fdpkv_lease_slot *extent = NULL;
+	bool busy = false;
 	unsigned int p;
 	u64 end;
 
@@ -451,20 +453,26 @@ int fdpkv_lease_share(struct fdpkv_lease_table *t, u64 slba, u64 nlb, bool share
 	for (p = 0; p < t->nr; p++) {
 		struct fdpkv_lease_slot *s = &t->slot[t->order[p]];
 
-		if (!shared && !s->owner && s->slba == slba && s->nlb == nlb) {
-			extent = s;
+		/* removing names an extent by its bounds; other extents are not it */
+		if (!shared && !s->owner) {
+			if (s->slba == slba && s->nlb == nlb)
+				extent = s;
 			continue;
 		}
 		if (fdpkv_extents_overlap(slba, nlb, s->slba, s->nlb))
-			return -EBUSY;
+			busy = true;
 	}
 	if (!shared) {
 		if (!extent)
 			return -ENOENT;
+		if (busy)
+			return -EBUSY;
 		fdpkv_lease_remove(t, extent);
 		t->nr_extents--;
 		return 0;
 	}
+	if (busy)
+		return -EBUSY;
 	if (t->nr == FDPKV_MAX_LEASES)
 		return -ENOSPC;
 	fdpkv_lease_insert(t, NULL, 0, slba, nlb, FDPKV_LEASE_SHARED);

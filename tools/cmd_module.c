@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Subcommands that drive the fdpkv kernel module through /dev/fdpkv:
- * attach and detach namespaces, list what is granted to whom, and show or
- * set a namespace's quotas.
+ * attach and detach namespaces, list what is granted to whom, show or set a
+ * namespace's quotas, and make handles or extents shareable.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -322,6 +324,131 @@ int cmd_policy(int argc, char **argv, const struct cmd *cmd)
 	res.what = "policy";
 	res.device = FDPKV_DEV;
 	res.policy = &p;
+	ops->module(&res);
+out:
+	close(fd);
+	return rc;
+}
+
+/* "SLBA+NLB": an extent of logical blocks, both decimal or 0x. */
+static int parse_extent(const char *s, uint64_t *slba, uint64_t *nlb)
+{
+	unsigned long long a, b;
+	const char *plus = strchr(s, '+');
+	char head[32];
+
+	if (!plus || (size_t)(plus - s) >= sizeof(head))
+		return -1;
+	memcpy(head, s, (size_t)(plus - s));
+	head[plus - s] = '\0';
+	if (parse_uint(head, UINT64_MAX, &a) || parse_uint(plus + 1, UINT64_MAX, &b) || !b)
+		return -1;
+	*slba = a;
+	*nlb = b;
+	return 0;
+}
+
+/* Why the module refused a share change, for the message. */
+static const char *share_errno_hint(int e, bool extent)
+{
+	switch (e) {
+	case EPERM:
+		return " (needs CAP_SYS_ADMIN)";
+	case EBUSY:
+		return extent ? " (overlaps a lease or another extent, or a shared lease lies "
+				"inside it)" : " (the handle is granted: share it while free)";
+	case ENOENT:
+		return extent ? " (no extent with exactly these bounds)" : " (no such placement id)";
+	case ERANGE:
+		return " (beyond the namespace's capacity)";
+	case ENOSPC:
+		return " (the lease table is full)";
+	case ENODEV:
+		return " (not attached)";
+	case ENOTTY:
+		return " (module without shareable extents)";
+	default:
+		return "";
+	}
+}
+
+int cmd_share(int argc, char **argv, const struct cmd *cmd)
+{
+	struct {
+		const char *output_format, *handles, *extent;
+		bool off;
+	} cfg = { .output_format = "normal" };
+	const struct opt opts[] = {
+		OPT_OUTPUT(&cfg.output_format),
+		{ "handle", 0, OPT_STR, &cfg.handles, "PID[,PID...]",
+		  "placement ids any file may then take with FDPKV_PH_SHARED" },
+		{ "extent", 0, OPT_STR, &cfg.extent, "SLBA+NLB",
+		  "logical blocks in which files may then take shared leases" },
+		{ "off", 0, OPT_FLAG, &cfg.off, NULL,
+		  "make them exclusive again (an extent: exactly these bounds)" },
+		OPT_END,
+	};
+	const struct cmd_spec spec = { cmd->name, "NS",
+		"Make placement handles (--handle) or an extent of logical blocks (--extent)\n"
+		"of fdpkv namespace number NS shareable between tenants, or exclusive again\n"
+		"with --off. Needs CAP_SYS_ADMIN. `fdpkvctl grants` lists the result.", opts };
+	const struct print_ops *ops;
+	struct module_result res;
+	unsigned long long ns;
+	uint16_t pids[SHARE_MAX_PIDS];
+	int fd = -1, rc, n = 0, i;
+
+	rc = module_begin_ns(argc, argv, &spec, &cfg.output_format, &ops, &fd, &ns);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	memset(&res, 0, sizeof(res));
+	res.what = "shared";
+	res.device = FDPKV_DEV;
+	res.share_ns = (uint32_t)ns;
+	res.share_off = cfg.off;
+	if (!cfg.handles == !cfg.extent) {
+		rc = print_fail(ops, cmd->name, FDPKV_DEV, "give either --handle or --extent");
+		goto out;
+	}
+	if (cfg.handles) {
+		n = parse_u16_list(cfg.handles, pids, SHARE_MAX_PIDS);
+		if (n <= 0) {
+			rc = print_fail(ops, cmd->name, FDPKV_DEV,
+					"--handle: '%s' is not a list of placement ids", cfg.handles);
+			goto out;
+		}
+	} else if (parse_extent(cfg.extent, &res.share_slba, &res.share_nlb)) {
+		rc = print_fail(ops, cmd->name, FDPKV_DEV,
+				"--extent: '%s' is not SLBA+NLB with NLB >= 1", cfg.extent);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct fdpkv_ph_share s = { .ns = (uint32_t)ns, .pid = pids[i], .shared = !cfg.off };
+
+		if (ioctl(fd, FDPKV_IOC_PH_SHARE, &s)) {
+			int e = errno;
+
+			rc = print_fail(ops, cmd->name, FDPKV_DEV,
+					"placement id %u of namespace %llu: %s%s", pids[i], ns,
+					strerror(e), share_errno_hint(e, false));
+			goto out;
+		}
+		res.share_pids[res.nshare_pids++] = pids[i];
+	}
+	if (cfg.extent) {
+		struct fdpkv_lease_share s = { .ns = (uint32_t)ns, .shared = !cfg.off,
+					       .slba = res.share_slba, .nlb = res.share_nlb };
+
+		if (ioctl(fd, FDPKV_IOC_LEASE_SHARE, &s)) {
+			int e = errno;
+
+			rc = print_fail(ops, cmd->name, FDPKV_DEV,
+					"extent %llu+%llu of namespace %llu: %s%s",
+					(unsigned long long)s.slba, (unsigned long long)s.nlb, ns,
+					strerror(e), share_errno_hint(e, true));
+			goto out;
+		}
+	}
 	ops->module(&res);
 out:
 	close(fd);

@@ -25,6 +25,7 @@ static const struct cmd commands[] = {
 	{ "detach", "detach a namespace from the fdpkv kernel module", cmd_detach },
 	{ "grants", "namespaces, handle grants and leases of the fdpkv module, counters", cmd_grants },
 	{ "policy", "show or set a module namespace's quotas per file and per uid", cmd_policy },
+	{ "share", "make placement handles or an LBA extent shareable between tenants", cmd_share },
 	{ NULL, NULL, NULL },
 };
 

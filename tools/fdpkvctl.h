@@ -55,6 +55,7 @@ int cmd_attach(int argc, char **argv, const struct cmd *cmd);
 int cmd_detach(int argc, char **argv, const struct cmd *cmd);
 int cmd_grants(int argc, char **argv, const struct cmd *cmd);
 int cmd_policy(int argc, char **argv, const struct cmd *cmd);
+int cmd_share(int argc, char **argv, const struct cmd *cmd);
 
 /* --- options (opts.c) ---------------------------------------------------- */
 
@@ -385,8 +386,11 @@ struct fdpkv_ph_entry;
 struct fdpkv_lease_entry;
 
 /* attach, detach, grants: what the module answered */
+#define SHARE_MAX_PIDS	64	/* placement ids one `share` call takes */
+
 struct module_result {
-	const char *what;			/* "attached", "detached", "grants", "policy" */
+	const char *what;			/* "attached", "detached", "grants", "policy",
+					   "shared" */
 	const char *device;
 	const struct fdpkv_ns_attach *attach;	/* attached */
 	uint32_t detached_ns;			/* detached */
@@ -395,6 +399,11 @@ struct module_result {
 	const struct fdpkv_lease_entry *leases;
 	uint32_t nns, nph, nleases;
 	const struct fdpkv_ns_policy *policy;	/* policy */
+	uint32_t share_ns;			/* shared */
+	bool share_off;				/* made exclusive again */
+	uint16_t share_pids[SHARE_MAX_PIDS];	/* handles, or none for an extent */
+	uint32_t nshare_pids;
+	uint64_t share_slba, share_nlb;		/* the extent (nlb 0: handles) */
 };
 
 struct print_ops {

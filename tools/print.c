@@ -539,6 +539,20 @@ static void n_module(const struct module_result *r)
 		printf("fdpkv namespace %u detached\n", r->detached_ns);
 		return;
 	}
+	if (!strcmp(r->what, "shared")) {
+		const char *state = r->share_off ? "exclusive" : "shareable";
+
+		for (i = 0; i < r->nshare_pids; i++)
+			printf("fdpkv namespace %u: placement id %u is %s\n", r->share_ns,
+			       r->share_pids[i], state);
+		if (r->share_nlb)
+			printf("fdpkv namespace %u: LBAs %llu..%llu %s\n", r->share_ns,
+			       (unsigned long long)r->share_slba,
+			       (unsigned long long)(r->share_slba + r->share_nlb - 1),
+			       r->share_off ? "are no longer a shareable extent" :
+					      "are a shareable extent");
+		return;
+	}
 	if (r->policy) {
 		const struct fdpkv_ns_policy *p = r->policy;
 
@@ -1195,6 +1209,17 @@ static void j_module(const struct module_result *r)
 		json_u64(&j, "ru_size", a->ru_size);
 	} else if (!strcmp(r->what, "detached")) {
 		json_u64(&j, "ns", r->detached_ns);
+	} else if (!strcmp(r->what, "shared")) {
+		json_u64(&j, "ns", r->share_ns);
+		json_bool(&j, "shared", !r->share_off);
+		json_arr_open(&j, "handles");
+		for (i = 0; i < r->nshare_pids; i++)
+			json_u64(&j, NULL, r->share_pids[i]);
+		json_arr_close(&j);
+		if (r->share_nlb) {
+			json_u64(&j, "slba", r->share_slba);
+			json_u64(&j, "nlb", r->share_nlb);
+		}
 	} else if (r->policy) {
 		json_u64(&j, "ns", r->policy->ns);
 		json_u64(&j, "max_handles_file", r->policy->max_handles_file);

@@ -216,9 +216,9 @@ struct fdpkv_lease {
  *
  * Needs CAP_SYS_ADMIN (EPERM), like FDPKV_IOC_PH_SHARE. EBUSY when the
  * extent overlaps a lease or another extent (adding) or a shared lease lies
- * inside it (removing); ENOENT: no such extent; ERANGE: beyond the
- * namespace; ENOSPC: an extent takes a slot of the lease table, which is
- * full. Extents are listed by FDPKV_LIST_LEASES with
+ * inside it (removing); ENOENT: no extent with exactly these bounds (removing);
+ * ERANGE: beyond the namespace; ENOSPC: an extent takes a slot of the lease
+ * table, which is full. Extents are listed by FDPKV_LIST_LEASES with
  * FDPKV_LEASE_ENTRY_EXTENT and stay until removed or the namespace detached.
  */
 struct fdpkv_lease_share {

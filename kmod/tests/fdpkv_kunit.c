@@ -232,6 +232,8 @@ static void lease_shared_needs_admin_extent(struct kunit *test)
 	/* removing: busy while a shared lease is inside, exact bounds only */
 	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 0, 100, false), -EBUSY);
 	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 300, 100, false), -ENOENT);
+	/* other bounds inside an extent name no extent: ENOENT, not EBUSY */
+	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 100, 50, false), -ENOENT);
 	KUNIT_ASSERT_EQ(test, fdpkv_lease_release(t, &owner_a, id), 0);
 	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 0, 100, false), 0);
 	KUNIT_EXPECT_EQ(test, fdpkv_lease_share(t, 0, 100, false), -ENOENT);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # fdpkvctl attach/grants/detach against the module: a process's grant shows
-# with its pid and command name and is gone after it is killed. TAP.
+# with its pid and command name and is gone after it is killed; quotas
+# (policy) and shareable handles and extents (share) are set and shown. TAP.
 n=0 failed=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
 T=/test
@@ -45,6 +46,34 @@ ok $? "and shows them, the others unchanged: $(tr '\n' ' ' </tmp/p.txt)"
 $T/fdpkvctl policy 0 --max-leases-file 300 2>/tmp/err
 [ $? -ne 0 ] && grep -q "a limit is 0 or beyond" /tmp/err
 ok $? "a limit beyond the table fails with a reason: $(cat /tmp/err)"
+$T/fdpkvctl share 0 --handle 1,2 >/tmp/s.txt
+ok $? "fdpkvctl share --handle 1,2: $(tr '\n' ' ' </tmp/s.txt)"
+$T/fdpkvctl grants -o json >/tmp/g.json
+c=$(grep -c '"shared": *true' /tmp/g.json)
+[ "$c" -eq 2 ]
+ok $? "grants lists the two handles as shareable: $c"
+$T/fdpkvctl share 0 --extent 64+32 -o json >/tmp/s.json
+grep -q '"slba": *64' /tmp/s.json && grep -q '"nlb": *32' /tmp/s.json
+ok $? "fdpkvctl share --extent 64+32 -o json: $(tr -d ' \n' </tmp/s.json)"
+$T/fdpkvctl grants | grep -q "shareable extent: LBAs 64..95"
+ok $? "grants shows the extent"
+$T/fdpkvctl share 0 --extent 80+32 2>/tmp/err
+[ $? -ne 0 ] && grep -q "Device or resource busy (overlaps" /tmp/err
+ok $? "an overlapping extent is refused with a reason: $(cat /tmp/err)"
+$T/fdpkvctl share 0 --extent 64+31 --off 2>/tmp/err
+[ $? -ne 0 ] && grep -q "no extent with exactly these bounds" /tmp/err
+ok $? "removing other bounds fails with a reason: $(cat /tmp/err)"
+$T/fdpkvctl share 0 --extent 64 2>/tmp/err
+[ $? -ne 0 ] && grep -q "'64' is not SLBA+NLB" /tmp/err
+ok $? "a malformed extent names the field: $(cat /tmp/err)"
+$T/fdpkvctl share 0 --handle 999 2>/tmp/err
+[ $? -ne 0 ] && grep -q "no such placement id" /tmp/err
+ok $? "an unknown placement id is refused: $(cat /tmp/err)"
+$T/fdpkvctl share 0 --extent 64+32 --off >/dev/null && $T/fdpkvctl share 0 --handle 1,2 --off >/dev/null
+ok $? "share --off makes both exclusive again"
+$T/fdpkvctl grants -o json >/tmp/g.json
+! grep -q '"shared": *true' /tmp/g.json && ! grep -q '"extent": *true' /tmp/g.json
+ok $? "grants then lists nothing shared"
 $T/fdpkvctl detach 0
 ok $? "detach"
 $T/fdpkvctl detach 0 2>/tmp/err
