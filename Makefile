@@ -97,7 +97,7 @@ $(B)/examples/%: examples/%.c $(B)/lib/libfdpkv.a
 # --- plugin (CPython extension, built in place) --------------------------------
 plugin: $(B)/lib/libfdpkv.a
 	cd plugin && FDPKV_TOP=$(CURDIR) $(PYTHON) setup.py -q build_ext --inplace \
-		--force --build-temp $(CURDIR)/$(B)/plugin
+		--force --build-temp $(abspath $(B))/plugin
 
 # --- kernel module, one out-of-tree build per cached kernel ---------------------
 KMOD_SRCS	:= Kbuild $(wildcard kmod/*.c kmod/*.h kmod/tests/*.c) include/uapi/fdpkv.h
@@ -110,7 +110,7 @@ $(B)/kmod/%/fdpkv.ko: $(KMOD_SRCS)
 	@test -d $(FDPKV_CACHE)/kernels/$*/root || { echo "kernel $* is not cached: run make setup" >&2; exit 1; }
 	@mkdir -p $(@D) && cp --parents $(KMOD_SRCS) $(@D)/
 	$(call kbuild_wrap,$*) $(MAKE) -s -C $(FDPKV_CACHE)/kernels/$*/root/usr/src/linux-headers-$* \
-		M=$(CURDIR)/$(@D) modules
+		M=$(abspath $(@D)) modules
 
 # --- tests -----------------------------------------------------------------
 $(B)/asan/%.o: %.c $(LIB_HDRS)
