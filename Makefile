@@ -20,6 +20,7 @@ SOVERSION	:= 0
 B		:= build
 
 CC		?= gcc
+OBJCOPY		?= objcopy
 WARN		:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 		   -Wformat=2 -Wno-unused-parameter
 CFLAGS		?= -O2 -g
@@ -66,9 +67,15 @@ $(B)/obj/%.o: %.c $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
 
+# The static library is one relocatable object in which only the public
+# fdpkv_* names stay global (what libfdpkv.map exports from the .so), so the
+# library's internal names (entry_drop, backend_open, ...) never clash with a
+# program linked against it.
 $(B)/lib/libfdpkv.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(LD) -r -o $(B)/lib/libfdpkv-static.o $^
+	$(OBJCOPY) --wildcard --keep-global-symbol='fdpkv_*' $(B)/lib/libfdpkv-static.o
+	rm -f $@ && ar rcs $@ $(B)/lib/libfdpkv-static.o
 
 $(B)/lib/libfdpkv.so.$(VERSION): $(LIB_OBJS) lib/libfdpkv.map
 	@mkdir -p $(@D)
@@ -177,9 +184,10 @@ bench-build: $(BENCH_BINS)
 bench: bench-build
 	bench/run.sh $(B)/bench
 
-$(B)/bench/%: bench/%.c $(B)/lib/libfdpkv.a $(LIB_HDRS)
+# Benchmarks link the library's objects: some measure internals (crc32c).
+$(B)/bench/%: bench/%.c $(LIB_OBJS) $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libfdpkv.a $(LDLIBS_LIB)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS_LIB)
 
 # --- lint ------------------------------------------------------------------
 lint:
