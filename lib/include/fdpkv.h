@@ -96,6 +96,15 @@ enum fdpkv_dealloc_zeroes {
  * @reinsert:		re-insert objects read since written on eviction
  * @dealloc_zeroes:	see enum fdpkv_dealloc_zeroes (key dealloc_zeroes=
  *			auto|yes|no); fdpkv_device_stats() shows the decision
+ * @copy_threads:	threads that copy and checksum values which go
+ *			through a bounce buffer (not 4 KiB aligned or not
+ *			whole LBAs) and are larger than @copy_piece_bytes,
+ *			piece by piece, while earlier pieces are on their way
+ *			to or from the device (0..64; default min(2, CPUs);
+ *			0: copied inline on the submitting thread (SET) or
+ *			the device's thread (GET))
+ * @copy_piece_bytes:	bytes per piece (key copy_piece, a multiple of
+ *			4 KiB, 4 KiB..64 MiB; default 1 MiB)
  */
 struct fdpkv_config {
 	size_t struct_size;
@@ -112,6 +121,8 @@ struct fdpkv_config {
 	unsigned int free_segments_low;
 	bool reinsert;
 	enum fdpkv_dealloc_zeroes dealloc_zeroes;
+	unsigned int copy_threads;
+	uint64_t copy_piece_bytes;
 };
 
 /* Fill @cfg with defaults. */
@@ -123,7 +134,7 @@ void fdpkv_config_init(struct fdpkv_config *cfg);
  * (both accept K/M/G/T suffixes), queue_depth, durability (none|flush|fua),
  * format (never|auto|always), placement (salt|none), salt_separator,
  * max_classes, free_segments_low, reinsert (0|1), dealloc_zeroes
- * (auto|yes|no).
+ * (auto|yes|no), copy_threads, copy_piece (a size).
  * Returns 0, -ENOENT for an unknown key, -EINVAL for a bad value; in both
  * cases @err (if not NULL) receives a message naming the key.
  */
