@@ -276,7 +276,7 @@ int pipe_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr)
 {
 	struct copy_pipe *pp;
 	struct piece_span s;
-	uint32_t k;
+	uint32_t k, n;
 
 	pp = pipe_new(kr, c->cfg.copy_piece_bytes,
 		      obj_value_off(kr->klen, kr->flags, d->sb.lba_size));
@@ -284,7 +284,8 @@ int pipe_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr)
 		return -ENOMEM;
 	atomic_init(&pp->holds, 1);	/* only the key's completion */
 	kr->pipe = pp;
-	for (k = 0; k < pp->n; k++) {
+	/* once the last read is queued @pp may be gone: count on a copy */
+	for (k = 0, n = pp->n; k < n; k++) {
 		piece_span(kr->size, pp->voff, kr->vlen, pp->piece, k, &s);
 		pp->p[k].cmd = (struct io_cmd){
 			.op = IO_READ,

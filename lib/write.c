@@ -11,7 +11,9 @@
  * segment and writes the object with one command. A value in a registered
  * arena (arena.c) is not copied: only header and key are staged, in a block of
  * their own (OBJ_F_ALIGNED), and the command's second part is the caller's
- * buffer. A key is acknowledged only
+ * buffer. A bounced value larger than one copy piece is staged by the copy
+ * workers and written piece by piece, header last (pieces.c); it reserves
+ * its slot here all the same, in submission order. A key is acknowledged only
  * when every earlier write of the same segment has completed too: recovery
  * walks a segment's header chain and stops at the first hole, so an object
  * behind a hole left by a crash would be unreachable. Completion order within
