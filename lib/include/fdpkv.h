@@ -193,7 +193,8 @@ struct fdpkv_key {
  * is a whole number of the device's LBAs moves without a copy, as in an
  * arena (see fdpkv_register_arena for the layout and the one difference on
  * GET), through its plain address; an arena adds pinning once (fixed
- * buffers). Other buffers go through a bounce buffer.
+ * buffers). Other buffers go through a bounce buffer, large values in
+ * pieces on the copy workers (fdpkv_config: copy_threads).
  */
 struct fdpkv_buf {
 	void *base;
@@ -347,7 +348,10 @@ int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
  * that moves without a copy, struct fdpkv_buf) whose stored value turns out
  * to be damaged reports the key missing (-ENOENT), as always, and one whose
  * read fails reports the error, but in both cases the buffer may have been
- * written.
+ * written. The same holds for a bounced GET of an object larger than one
+ * copy piece (fdpkv_config: copy_piece_bytes), which is copied out piece by
+ * piece as it arrives: never a hit with part of a value, but the buffer of
+ * a miss or a failure is undefined.
  *
  * Thread-safe. Blocks while the pages are pinned (and, the first time, while
  * each device is probed with one 64 KiB read); SETs and GETs meanwhile do
