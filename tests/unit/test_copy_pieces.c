@@ -218,6 +218,33 @@ static void test_pieces_last_set_wins(void **state)
 	tu_rmdir(dir);
 }
 
+/* Every command failing (a sim device after a power cut, SIM_CUT_FAIL): a
+ * GET in pieces reports the error, a SET in pieces too; neither a hit. */
+static void test_pieces_io_error_fails_key(void **state)
+{
+	uint64_t len = 5 * PIECE + 9;
+	uint8_t *src = malloc(len + 1), *got = malloc(len + 1);
+	struct fdpkv_key k = tu_key("a");
+	struct fdpkv_buf b = { got + 1, len };
+	struct fdpkv_completion comp;
+	struct fdpkv_cache *c;
+
+	(void)state;
+	c = tu_open("device=sim:name=pieces-err&vwc=1 capacity=32M segment_size=2M "
+		    "placement=none copy_piece=16K copy_threads=2");
+	tu_fill(src + 1, len, 9);
+	assert_int_equal(tu_set1(c, "a", src + 1, len), 0);
+	assert_int_equal(sim_power_cut("pieces-err", 1, SIM_CUT_FAIL, NULL), 0);
+	assert_int_equal(tu_run(c, FDPKV_OP_GET, 1, &k, &b, &comp), -EIO);
+	assert_int_equal(comp.value_len[0], 0);
+	fdpkv_completion_release(&comp);
+	assert_int_equal(tu_set1(c, "b", src + 1, len), -EIO);
+	fdpkv_close(c);
+	assert_int_equal(sim_destroy("pieces-err"), 0);
+	free(src);
+	free(got);
+}
+
 static void test_pieces_config(void **state)
 {
 	struct fdpkv_config cfg;
@@ -246,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_pieces_roundtrip_odd_sizes),
 		cmocka_unit_test(test_pieces_damaged_piece_is_miss),
 		cmocka_unit_test(test_pieces_last_set_wins),
+		cmocka_unit_test(test_pieces_io_error_fails_key),
 		cmocka_unit_test(test_pieces_config),
 	};
 
