@@ -5,7 +5,10 @@
  * same number of submitting threads, in the same run.
  *
  *   build/bench/bench_lib [-s VALUE_BYTES] [-b MIB_PER_PHASE] [-q DEPTH]
- *                         [-t THREADS] [-r ROUNDS] [-l LABEL] PATH
+ *                         [-t THREADS] [-r ROUNDS] [-l LABEL] [-o KEY=VALUE...] PATH
+ *
+ * -o adds library configuration (fdpkv_config_parse), e.g. "copy_threads=0"
+ * for the copy path without copy workers, "copy_piece=4M".
  *
  * The library phase keeps DEPTH single-key operations in flight (each
  * completion submits the next), driven by THREADS threads that share the
@@ -342,13 +345,13 @@ int main(int argc, char **argv)
 	uint8_t *arena;
 	struct fdpkv_config cfg;
 	char err[256], uri[300];
-	const char *path, *label = NULL;
+	const char *path, *label = NULL, *extra = NULL;
 	void **bufs, **mis;
 	uint8_t *misblock;
 	bool direct = true;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:b:q:t:r:l:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:b:q:t:r:l:o:")) != -1) {
 		switch (opt) {
 		case 's': size = strtoull(optarg, NULL, 0); break;
 		case 'b': mib = strtoull(optarg, NULL, 0); break;
@@ -356,6 +359,7 @@ int main(int argc, char **argv)
 		case 't': nthreads = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'r': rounds = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'l': label = optarg; break;
+		case 'o': extra = optarg; break;
 		default: goto usage;
 		}
 	}
@@ -387,6 +391,9 @@ int main(int argc, char **argv)
 	cfg.capacity_bytes = (uint64_t)n * (size + 4096) * 5 / 4 + 8 * cfg.segment_bytes;
 	cfg.queue_depth = qd;
 	cfg.format = FDPKV_FORMAT_ALWAYS;
+	/* e.g. -o copy_threads=0: the copy path without the copy workers */
+	if (extra && fdpkv_config_parse(&cfg, extra, err, sizeof(err)))
+		goto cfgfail;
 
 	for (round = 0; round < rounds; round++) {
 		struct phase ph = { .n = n, .qd = qd, .nthreads = nthreads, .size = size,
@@ -429,6 +436,6 @@ cfgfail:
 	return 1;
 usage:
 	fprintf(stderr, "usage: %s [-s VALUE_BYTES] [-b MIB_PER_PHASE] [-q DEPTH] [-t THREADS 1..64, <= DEPTH]\n"
-		"       [-r ROUNDS] [-l LABEL] PATH   (VALUE_BYTES a multiple of 4096)\n", argv[0]);
+		"       [-r ROUNDS] [-l LABEL] [-o KEY=VALUE...] PATH   (VALUE_BYTES a multiple of 4096)\n", argv[0]);
 	return 2;
 }

@@ -12,6 +12,8 @@
  *   gate.c      per-class ordering of writes across segments (reclaim units)
  *   pad.c       zeros into the unwritten tail of a sealed segment
  *   staging.c   staging buffers and their pool; what of an object is staged
+ *   pieces.c    large bounced values: copied in pieces on the copy workers
+ *   workers.c   the copy workers' threads and job queue
  *   read.c      GET, EXISTS, LOOKUP_LOCK and unlock
  *   evict.c     eviction: FIFO by segment, and what of a segment is copied
  *   evictor.c   the thread that evicts ahead of need, so that submits never do
@@ -168,8 +170,18 @@ static void op_put(struct op *op)
 
 void key_done(struct key_req *kr, int status, uint64_t vlen)
 {
+	/* a SET's pieces may still be staged by the workers: the last finishes */
+	if (kr->pipe && !pipe_key_done(kr, status, vlen))
+		return;
+	key_finish(kr, status, vlen);
+}
+
+void key_finish(struct key_req *kr, int status, uint64_t vlen)
+{
 	struct op *op = kr->op;
 
+	free(kr->pipe);
+	kr->pipe = NULL;
 	staging_put(op->cache, kr->staging, kr->staging_cap);
 	kr->staging = NULL;
 	arena_put(kr->arena);

@@ -49,6 +49,57 @@ struct key_req {
 	bool drops;			/* a user DELETE: its key leaves memory when
 					 * the record gets its place (write.c) */
 	bool shadows;			/* commit marks the entry IDX_F_SHADOW */
+	struct copy_pipe *pipe;		/* moved in pieces (pieces.c), else NULL */
+};
+
+/*
+ * Where piece k of an object image of size bytes lies (pieces.c): image
+ * bytes [off, off + len), holding value bytes [vstart, vstart + vlen) of the
+ * value (vlen 0: none, the header's or padding's piece).
+ */
+struct piece_span {
+	uint64_t off, len;
+	uint64_t vstart, vlen;
+};
+
+/* One piece of a value moved in pieces: its worker job and its command. */
+struct piece {
+	struct work_job job;
+	struct io_cmd cmd;
+	struct copy_pipe *pp;
+	uint32_t idx;
+	uint32_t crc;			/* crc32c(0, its value bytes) */
+	/*
+	 * SET: steps still missing before the piece is written: staged, and
+	 * the write allowed (write_submit); piece 0, the header's, also waits
+	 * for every other piece to be staged.
+	 */
+	atomic_uint gate;
+};
+
+struct copy_pipe {
+	struct key_req *kr;
+	const uint8_t *src;		/* SET: the caller's value */
+	uint64_t piece;			/* bytes per piece of the image */
+	uint64_t voff;			/* where the value starts in the image */
+	uint32_t n;
+	atomic_uint left;		/* pieces not yet staged / copied out */
+	atomic_uint ios;		/* SET: piece writes not yet done */
+	atomic_int err;			/* first I/O error */
+	/*
+	 * SET: the key completes (key_finish) once staging is over and the
+	 * key's completion came (key_done, with status and vlen kept here):
+	 * a SET failing before its write must not free what workers still
+	 * fill. GET: only the completion.
+	 */
+	atomic_uint holds;
+	int status;
+	uint64_t vlen;
+	/* SET, from write_submit */
+	uint64_t seg_seq, base;
+	bool dsync;
+	uint16_t pid;
+	struct piece p[];
 };
 
 struct op {
@@ -176,6 +227,7 @@ struct fdpkv_cache {
 	atomic_ullong next_id;
 	atomic_bool closing;
 	struct evictor *evictor;		/* evictor.c; NULL: evict inline */
+	struct workers *workers;		/* workers.c; NULL: copy inline */
 	struct fdpkv_cache *open_next;	/* open.c: the open caches */
 
 	unsigned int nclasses, ndata;
@@ -189,6 +241,7 @@ struct fdpkv_cache {
 		atomic_ullong segment_overlaps;
 		atomic_ullong direct_bytes;
 		atomic_ullong carried_records;
+		atomic_ullong piece_jobs;	/* pieces copied by the workers */
 	} st;
 };
 
@@ -226,6 +279,8 @@ uint64_t seg_base(const struct devctx *d, uint32_t s);
 void entry_drop(struct fdpkv_cache *c, struct index_entry *e);
 struct fdpkv_cache *kr_cache(const struct key_req *kr);
 void key_done(struct key_req *kr, int status, uint64_t vlen);
+/* key_done once nothing else holds @kr (pieces.c: struct copy_pipe). */
+void key_finish(struct key_req *kr, int status, uint64_t vlen);
 
 /* usage.c */
 void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign);
@@ -247,6 +302,10 @@ int reserve_and_submit(struct key_req *kr);
 void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq);
 void retry_waiters(struct devctx *d, struct key_req **failed);
 void complete_failed(struct key_req *failed);
+/* Encode @kr's header (value crc in kr->vcrc) into its staging image. */
+void obj_stage_header(struct devctx *d, struct key_req *kr, uint64_t seg_seq);
+/* @kr's object is written (@res < 0: it failed): commit in offset order. */
+void write_complete(struct key_req *kr, int res);
 
 /* gate.c */
 void gate_submit(struct devctx *d, struct key_req *kr);
@@ -259,6 +318,27 @@ void pad_sealed(struct devctx *d);
 /* read.c */
 void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs);
 void run_exists(struct fdpkv_cache *c, struct op *op, bool lock);
+/*
+ * @kr's object is read into its staging image (@res < 0: it failed): check
+ * it and complete the key. @copied: the value is in the caller's buffer
+ * already with crc @vcrc (pieces.c); else copied here once known good.
+ */
+void read_complete(struct key_req *kr, int res, bool copied, uint32_t vcrc);
+
+/* pieces.c */
+uint32_t piece_count(uint64_t size, uint64_t piece);
+void piece_span(uint64_t size, uint64_t voff, uint64_t vlen, uint64_t piece, uint32_t k,
+		struct piece_span *s);
+/* Is @kr (size, vlen, arena set) moved in pieces on a device with LBAs of @lba? */
+bool pipe_wanted(const struct fdpkv_cache *c, const struct key_req *kr, uint32_t lba);
+/* SET: stage @kr's image in pieces on the workers; 0 or -ENOMEM. */
+int pipe_stage_start(struct fdpkv_cache *c, struct key_req *kr, const void *value);
+/* SET: the slot's write may go (write_submit). cache->lock held. */
+void pipe_write_go(struct devctx *d, struct key_req *kr, uint64_t seg_seq, bool dsync);
+/* key_done of a key moved in pieces: true when it may finish now. */
+bool pipe_key_done(struct key_req *kr, int status, uint64_t vlen);
+/* GET: read @kr's image (staging set) in pieces; 0 or -ENOMEM. */
+int pipe_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr);
 
 /* evict.c */
 void evict_entry(struct fdpkv_cache *c, struct index_entry *e);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -22,6 +23,15 @@ void fdpkv_seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+/* Two copy workers keep a 2-core machine's second core busy; more would
+ * only take cores from the caller (fdpkv_config: copy_threads). */
+static unsigned int copy_threads_default(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : (unsigned int)MIN(n, 2);
 }
 
 FDPKV_PUBLIC void fdpkv_config_init(struct fdpkv_config *cfg)
@@ -38,6 +48,8 @@ FDPKV_PUBLIC void fdpkv_config_init(struct fdpkv_config *cfg)
 	cfg->free_segments_low = FDPKV_DEFAULT_FREE_LOW;
 	cfg->reinsert = false;
 	cfg->dealloc_zeroes = FDPKV_DEALLOC_ZEROES_AUTO;
+	cfg->copy_threads = copy_threads_default();
+	cfg->copy_piece_bytes = FDPKV_DEFAULT_COPY_PIECE;
 }
 
 static int parse_size(const char *v, uint64_t *out)
@@ -204,6 +216,16 @@ FDPKV_PUBLIC int fdpkv_config_set(struct fdpkv_config *cfg, const char *key, con
 		ret = parse_uint(value, 1, 1u << 20, &cfg->free_segments_low);
 	} else if (!strcmp(key, "reinsert")) {
 		ret = parse_bool(value, &cfg->reinsert);
+	} else if (!strcmp(key, "copy_threads")) {
+		ret = parse_uint(value, 0, FDPKV_MAX_COPY_THREADS, &cfg->copy_threads);
+	} else if (!strcmp(key, "copy_piece")) {
+		uint64_t v;
+
+		ret = parse_size(value, &v);
+		if (!ret && (v < 4096 || v % 4096 || v > FDPKV_MAX_COPY_PIECE))
+			ret = -EINVAL;
+		if (!ret)
+			cfg->copy_piece_bytes = v;
 	} else if (!strcmp(key, "dealloc_zeroes")) {
 		if (!strcmp(value, "auto"))
 			cfg->dealloc_zeroes = FDPKV_DEALLOC_ZEROES_AUTO;

@@ -181,3 +181,54 @@ uint32_t crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
 	}
 	return crc;
 }
+
+/*
+ * crc32c_combine - the crc of A followed by B from crc(A), crc(B) and B's
+ * length, so that pieces of one value can be checksummed on different
+ * threads (pieces.c) and the object keep one crc (lib/FORMAT.md).
+ *
+ * Standard CRC algebra: with the pre- and post-inversion the two crcs carry,
+ * crc(A.B) = crc(A) * x^(8 len(B)) mod P  xor  crc(B), in GF(2)[x]. The
+ * multiplication below works on the reflected representation (bit 31 is
+ * x^0); x^(8n) is the product of the precomputed x^(2^k) for the bits of
+ * 8n, so a combine costs at most 64 multiplications of 32 steps each.
+ */
+static uint32_t gf2_mulmod(uint32_t a, uint32_t b)
+{
+	uint32_t prod = 0;
+	int i;
+
+	for (i = 31; i >= 0; i--) {
+		if (a & (1u << i))	/* x^(31-i) of a: add b * x^(31-i) */
+			prod ^= b;
+		b = (b & 1) ? (b >> 1) ^ CRC32C_POLY_REFLECTED : b >> 1;
+	}
+	return prod;
+}
+
+static uint32_t x_pow2k[64];	/* x^(2^k) mod P, reflected */
+static pthread_once_t x_pow_once = PTHREAD_ONCE_INIT;
+
+static void x_pow_init(void)
+{
+	unsigned int k;
+
+	x_pow2k[0] = 1u << 30;		/* x^1 */
+	for (k = 1; k < ARRAY_SIZE(x_pow2k); k++)
+		x_pow2k[k] = gf2_mulmod(x_pow2k[k - 1], x_pow2k[k - 1]);
+}
+
+uint32_t crc32c_combine(uint32_t crc1, uint32_t crc2, uint64_t len2)
+{
+	uint64_t n = len2;
+	unsigned int k = 3;		/* bytes: x^(8 n) = x^(n << 3) */
+
+	pthread_once(&x_pow_once, x_pow_init);
+	while (n && k < ARRAY_SIZE(x_pow2k)) {
+		if (n & 1)
+			crc1 = gf2_mulmod(x_pow2k[k], crc1);
+		n >>= 1;
+		k++;
+	}
+	return crc1 ^ crc2;
+}

@@ -31,6 +31,10 @@
 #define FDPKV_DEFAULT_QD	64
 #define FDPKV_DEFAULT_CLASSES	8
 #define FDPKV_DEFAULT_FREE_LOW	2
+/* Copy workers (fdpkv_config: copy_threads, copy_piece_bytes). */
+#define FDPKV_DEFAULT_COPY_PIECE	(1ull << 20)
+#define FDPKV_MAX_COPY_PIECE	(64ull << 20)
+#define FDPKV_MAX_COPY_THREADS	64
 
 /* Placement classes: fixed roles first, then one per salt bucket. */
 #define FDPKV_CLASS_META	0
@@ -66,6 +70,8 @@ uint32_t crc32c_isal(uint32_t crc, const void *buf, size_t len);
 bool crc32c_has_isal(void);
 /* memcpy(@dst, @src, @len) and crc32c(@crc, @src, @len) in one pass. */
 uint32_t crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len);
+/* crc32c(0, A.B) from crc32c(0, A), crc32c(0, B) and B's length. */
+uint32_t crc32c_combine(uint32_t crc1, uint32_t crc2, uint64_t len2);
 
 /* ---- hash.c -------------------------------------------------------------- */
 /* Stable 64-bit hash: persisted decisions (device, class) depend on it. */
@@ -556,6 +562,22 @@ int engine_arena_add(struct engine *eng, const struct arena *a);
 void engine_arena_del(struct engine *eng, const struct arena *a);
 /* Whether arena parts go out as fixed buffers on this device (probed). */
 bool engine_fixed_usable(struct engine *eng);
+
+/* ---- workers.c: the copy workers ------------------------------------------ */
+/* A job, embedded in what it works on: fn runs once on a worker thread. */
+struct work_job {
+	struct work_job *next;
+	void (*fn)(struct work_job *j);
+};
+
+struct workers;
+/* Start @n threads (0: none, *out NULL). 0, or -errno when none started. */
+int workers_start(struct workers **out, unsigned int n);
+/* Queue @j; never waits for a worker. */
+void workers_queue(struct workers *w, struct work_job *j);
+unsigned int workers_count(const struct workers *w);
+/* Run what is queued, then join and free; NULL is a no-op. */
+void workers_stop(struct workers *w);
 
 /* ---- completion.c: completion queue + eventfd ----------------------------- */
 struct cq_node {

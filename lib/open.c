@@ -245,6 +245,9 @@ static void cache_free(struct fdpkv_cache *c)
 		backend_close(&c->devs[i].dev);
 		segs_destroy(&c->devs[i].segs);
 	}
+	/* after the engines: nothing is in flight, so nothing is queued */
+	workers_stop(c->workers);
+	c->workers = NULL;
 	index_destroy(&c->ix);
 	cq_destroy(&c->cq);
 	for (ev = c->ev_head; ev; ev = next) {
@@ -393,6 +396,8 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 	}
 	/* without the thread (-EAGAIN), writes evict inline as they used to */
 	evictor_start(c);
+	/* likewise without copy workers: large values are copied inline */
+	workers_start(&c->workers, MIN(cfg->copy_threads, FDPKV_MAX_COPY_THREADS));
 	pthread_mutex_lock(&open_lock);
 	c->open_next = open_caches;
 	open_caches = c;

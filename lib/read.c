@@ -5,9 +5,11 @@
  * A GET reads the whole object into an aligned bounce buffer and checks
  * header, key, segment sequence and value crc before copying to the caller: damaged
  * bytes become a miss and the caller's buffer is only written when the value
- * is known good. An aligned value read into an arena buffer goes there
- * directly and is checked in place: damaged, it is a miss all the same, but
- * the buffer has been written (fdpkv.h says so).
+ * is known good. An object larger than one copy piece is read in pieces and
+ * each piece copied to the caller as it arrives (pieces.c), and an aligned
+ * value read into an arena buffer goes there directly and is checked in
+ * place: damaged, either is a miss all the same, but the buffer has been
+ * written (fdpkv.h says so).
  */
 #include <errno.h>
 #include <string.h>
@@ -16,9 +18,8 @@
 
 /* ---- GET / EXISTS / LOOKUP_LOCK ----------------------------------------------- */
 
-static void read_done(struct io_cmd *cmd, int res)
+void read_complete(struct key_req *kr, int res, bool copied, uint32_t vcrc)
 {
-	struct key_req *kr = cmd->arg;
 	struct fdpkv_cache *c = kr->op->cache;
 	struct devctx *d = &c->devs[kr->dev];
 	const uint8_t *p = kr->staging;
@@ -27,17 +28,18 @@ static void read_done(struct io_cmd *cmd, int res)
 	struct obj_hdr h;
 	int status = -ENOENT;
 
+	if (!copied && res >= 0)
+		vcrc = crc32c(0, val, kr->vlen);
 	if (res < 0) {
 		atomic_fetch_add(&c->st.io_errors, 1);
 		status = res;
 	} else if (obj_decode(p, kr->arena ? voff : kr->size, &h) == 0 && h.klen == kr->klen &&
 		   !memcmp(p + OBJ_HDR_SIZE, kr->key, kr->klen) && h.seg_seq == kr->seq &&
 		   h.vlen == kr->vlen && h.uuid64 == d->uuid64 && !(h.flags & OBJ_F_TOMBSTONE) &&
-		   (h.flags & OBJ_F_ALIGNED) == (kr->flags & OBJ_F_ALIGNED) &&
-		   crc32c(0, val, kr->vlen) == h.vcrc) {
+		   (h.flags & OBJ_F_ALIGNED) == (kr->flags & OBJ_F_ALIGNED) && vcrc == h.vcrc) {
 		if (kr->arena)
 			atomic_fetch_add(&c->st.direct_bytes, kr->vlen);
-		else if (kr->vlen)	/* an empty value may come with a NULL buffer */
+		else if (kr->vlen && !copied)	/* an empty value may come with a NULL buffer */
 			memcpy(kr->buf.base, val, kr->vlen);
 		status = 0;
 		atomic_fetch_add(&c->st.bytes_read, kr->vlen);
@@ -58,6 +60,11 @@ static void read_done(struct io_cmd *cmd, int res)
 	pthread_mutex_unlock(&c->lock);
 	atomic_fetch_add(status == 0 ? &c->st.hits : &c->st.misses, 1);
 	key_done(kr, status, kr->vlen);
+}
+
+static void read_done(struct io_cmd *cmd, int res)
+{
+	read_complete(cmd->arg, res, false, 0);
 }
 
 void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
@@ -107,24 +114,28 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 			kr->arena = arena_get(c, kr->buf.base, kr->vlen, d->sb.lba_size);
 		head = staged_bytes(kr);
 		kr->staging = staging_get(c, head, &kr->staging_cap);
-		if (!kr->staging) {
-			pthread_mutex_lock(&c->lock);
-			if (!--d->segs.segs[kr->seg].readers)
-				seg_try_dealloc(d, kr->seg);
-			pthread_mutex_unlock(&c->lock);
-			key_done(kr, -ENOMEM, 0);
+		/* a large bounced value: in pieces, copied out on the workers */
+		if (kr->staging && pipe_wanted(c, kr, d->sb.lba_size)) {
+			if (!pipe_read_start(c, d, kr))
+				continue;
+		} else if (kr->staging) {
+			kr->cmd = (struct io_cmd){
+				.op = IO_READ,
+				.off = seg_base(d, kr->seg) + kr->off,
+				.len = kr->size,
+				.buf = kr->staging,
+				.done = read_done,
+				.arg = kr,
+			};
+			cmd_value_part(kr);
+			engine_submit(d->eng, &kr->cmd);
 			continue;
 		}
-		kr->cmd = (struct io_cmd){
-			.op = IO_READ,
-			.off = seg_base(d, kr->seg) + kr->off,
-			.len = kr->size,
-			.buf = kr->staging,
-			.done = read_done,
-			.arg = kr,
-		};
-		cmd_value_part(kr);
-		engine_submit(d->eng, &kr->cmd);
+		pthread_mutex_lock(&c->lock);
+		if (!--d->segs.segs[kr->seg].readers)
+			seg_try_dealloc(d, kr->seg);
+		pthread_mutex_unlock(&c->lock);
+		key_done(kr, -ENOMEM, 0);
 	}
 }
 

@@ -10,14 +10,16 @@
 
 #include "cache.h"
 
-#define STAGING_POOL_BYTES	(256ull << 20)
+#define STAGING_POOL_BYTES	(512ull << 20)
 
 /*
  * Staging buffers are reused: values are hundreds of KiB to MiB, so each
  * fresh allocation is an mmap (or a heap that grew after a trim) whose pages
  * all fault on first touch; bench_lib measured that at about half of the
  * SET/GET time on tmpfs. The pool keeps up to STAGING_KEEP buffers and
- * STAGING_POOL_BYTES; a buffer is reused for a request needing at most its
+ * STAGING_POOL_BYTES (enough for LMCache's chunks bounced at bench/run.sh's
+ * depths: 8 x 32 MiB or 4 x 80 MiB plus headers; 256 MiB left one 32 MiB
+ * buffer in eight to fault in afresh); a buffer is reused for a request needing at most its
  * size and at least 4/5 of it (a batch usually has one size).
  */
 void *staging_get(struct fdpkv_cache *c, uint64_t size, uint64_t *cap)

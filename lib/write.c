@@ -11,7 +11,9 @@
  * segment and writes the object with one command. A value in a registered
  * arena (arena.c) is not copied: only header and key are staged, in a block of
  * their own (OBJ_F_ALIGNED), and the command's second part is the caller's
- * buffer. A key is acknowledged only
+ * buffer. A bounced value larger than one copy piece is staged by the copy
+ * workers and written piece by piece, header last (pieces.c); it reserves
+ * its slot here all the same, in submission order. A key is acknowledged only
  * when every earlier write of the same segment has completed too: recovery
  * walks a segment's header chain and stops at the first hole, so an object
  * behind a hole left by a crash would be unreachable. Completion order within
@@ -58,19 +60,9 @@ int slot_reserve(struct devctx *d, struct key_req *kr)
 	pend_add(&d->pend, kr);
 	return 0;
 }
-/* Encode @kr's header into its staging image and write it. cache->lock held
- * (for the gate's bookkeeping); the slot is reserved. */
-void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
+void obj_stage_header(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
 {
-	struct fdpkv_cache *c = d->cache;
-	uint32_t prev = d->gate[kr->cls].cur_seg;
 	struct obj_hdr h;
-
-	/* the invariant the gate keeps, measured where writes leave */
-	if (d->dev.geo.ru_bytes && prev != UINT32_MAX && prev != kr->seg &&
-	    d->segs.segs[prev].writes && d->segs.segs[prev].cls == kr->cls)
-		atomic_fetch_add(&c->st.segment_overlaps, 1);
-	d->gate[kr->cls].cur_seg = kr->seg;
 
 	memset(&h, 0, sizeof(h));
 	h.flags = kr->flags;
@@ -82,15 +74,37 @@ void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
 	h.uuid64 = d->uuid64;
 	h.vcrc = kr->vcrc;
 	obj_encode(kr->staging, &h, (uint8_t *)kr->staging + OBJ_HDR_SIZE);
+}
+
+/* Encode @kr's header into its staging image and write it (a value moved
+ * in pieces: let its pieces go, pieces.c). cache->lock held (for the gate's
+ * bookkeeping); the slot is reserved. */
+void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
+{
+	struct fdpkv_cache *c = d->cache;
+	uint32_t prev = d->gate[kr->cls].cur_seg;
+	/* copies are not covered by a user's flush: make them durable
+	 * themselves whenever the user asked for durability */
+	bool dsync = kr->op ? c->cfg.durability == FDPKV_DURABILITY_FUA
+			    : c->cfg.durability != FDPKV_DURABILITY_NONE;
+
+	/* the invariant the gate keeps, measured where writes leave */
+	if (d->dev.geo.ru_bytes && prev != UINT32_MAX && prev != kr->seg &&
+	    d->segs.segs[prev].writes && d->segs.segs[prev].cls == kr->cls)
+		atomic_fetch_add(&c->st.segment_overlaps, 1);
+	d->gate[kr->cls].cur_seg = kr->seg;
+
 	if (kr->op)
 		atomic_fetch_or(&kr->op->dev_mask, 1u << kr->dev);
+	if (kr->pipe) {
+		pipe_write_go(d, kr, seg_seq, dsync);
+		return;
+	}
+	obj_stage_header(d, kr, seg_seq);
 	kr->cmd = (struct io_cmd){
 		.op = IO_WRITE,
 		.pid = d->sb.class_pid[kr->cls],
-		/* copies are not covered by a user's flush: make them durable
-		 * themselves whenever the user asked for durability */
-		.dsync = kr->op ? c->cfg.durability == FDPKV_DURABILITY_FUA
-				: c->cfg.durability != FDPKV_DURABILITY_NONE,
+		.dsync = dsync,
 		.off = seg_base(d, kr->seg) + kr->off,
 		.len = kr->size,
 		.buf = kr->staging,
@@ -310,7 +324,12 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 
 static void write_done(struct io_cmd *cmd, int res)
 {
-	struct key_req *kr = cmd->arg, *h, *done = NULL, **tail = &done;
+	write_complete(cmd->arg, res);
+}
+
+void write_complete(struct key_req *kr, int res)
+{
+	struct key_req *h, *done = NULL, **tail = &done;
 	struct fdpkv_cache *c = kr_cache(kr);
 	struct devctx *d = &c->devs[kr->dev];
 	struct segment *sg;
@@ -381,7 +400,10 @@ void run_set(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 			key_done(kr, -EFBIG, 0);
 			continue;
 		}
-		ret = stage_object(c, kr, bufs[i].base);
+		if (pipe_wanted(c, kr, d->sb.lba_size))
+			ret = pipe_stage_start(c, kr, bufs[i].base);
+		else
+			ret = stage_object(c, kr, bufs[i].base);
 		if (!ret) {
 			pthread_mutex_lock(&c->lock);
 			ret = reserve_and_submit(kr);

@@ -96,6 +96,15 @@ enum fdpkv_dealloc_zeroes {
  * @reinsert:		re-insert objects read since written on eviction
  * @dealloc_zeroes:	see enum fdpkv_dealloc_zeroes (key dealloc_zeroes=
  *			auto|yes|no); fdpkv_device_stats() shows the decision
+ * @copy_threads:	threads that copy and checksum values which go
+ *			through a bounce buffer (not 4 KiB aligned or not
+ *			whole LBAs) and are larger than @copy_piece_bytes,
+ *			piece by piece, while earlier pieces are on their way
+ *			to or from the device (0..64; default min(2, CPUs);
+ *			0: copied inline on the submitting thread (SET) or
+ *			the device's thread (GET))
+ * @copy_piece_bytes:	bytes per piece (key copy_piece, a multiple of
+ *			4 KiB, 4 KiB..64 MiB; default 1 MiB)
  */
 struct fdpkv_config {
 	size_t struct_size;
@@ -112,6 +121,8 @@ struct fdpkv_config {
 	unsigned int free_segments_low;
 	bool reinsert;
 	enum fdpkv_dealloc_zeroes dealloc_zeroes;
+	unsigned int copy_threads;
+	uint64_t copy_piece_bytes;
 };
 
 /* Fill @cfg with defaults. */
@@ -123,7 +134,7 @@ void fdpkv_config_init(struct fdpkv_config *cfg);
  * (both accept K/M/G/T suffixes), queue_depth, durability (none|flush|fua),
  * format (never|auto|always), placement (salt|none), salt_separator,
  * max_classes, free_segments_low, reinsert (0|1), dealloc_zeroes
- * (auto|yes|no).
+ * (auto|yes|no), copy_threads, copy_piece (a size).
  * Returns 0, -ENOENT for an unknown key, -EINVAL for a bad value; in both
  * cases @err (if not NULL) receives a message naming the key.
  */
@@ -182,7 +193,8 @@ struct fdpkv_key {
  * is a whole number of the device's LBAs moves without a copy, as in an
  * arena (see fdpkv_register_arena for the layout and the one difference on
  * GET), through its plain address; an arena adds pinning once (fixed
- * buffers). Other buffers go through a bounce buffer.
+ * buffers). Other buffers go through a bounce buffer, large values in
+ * pieces on the copy workers (fdpkv_config: copy_threads).
  */
 struct fdpkv_buf {
 	void *base;
@@ -336,7 +348,10 @@ int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
  * that moves without a copy, struct fdpkv_buf) whose stored value turns out
  * to be damaged reports the key missing (-ENOENT), as always, and one whose
  * read fails reports the error, but in both cases the buffer may have been
- * written.
+ * written. The same holds for a bounced GET of an object larger than one
+ * copy piece (fdpkv_config: copy_piece_bytes), which is copied out piece by
+ * piece as it arrives: never a hit with part of a value, but the buffer of
+ * a miss or a failure is undefined.
  *
  * Thread-safe. Blocks while the pages are pinned (and, the first time, while
  * each device is probed with one 64 KiB read); SETs and GETs meanwhile do

@@ -10,7 +10,8 @@
  *
  * FDPKV_CRASH_POINTS (per durability mode, default 150) and
  * FDPKV_CRASH_SEED (first seed, default 1) size the run: `make crashtest`
- * runs it long. Prints "crash points: N, seeds: S, violations: V".
+ * runs it long; FDPKV_CRASH_COPY_PIECE the copy piece (see config()).
+ * Prints "crash points: N, seeds: S, violations: V".
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -82,12 +83,18 @@ static unsigned long env_ul(const char *name, unsigned long def)
 
 static void config(struct fdpkv_config *cfg, const struct ck *k, const char *dur, bool reinsert)
 {
-	char kv[512], err[256];
+	const char *piece = getenv("FDPKV_CRASH_COPY_PIECE");
+	char kv[600], err[256];
 
+	/*
+	 * Values (up to 64 KiB) larger than a copy piece are written in
+	 * pieces by the copy workers, header last (lib/pieces.c): 16 KiB
+	 * unless FDPKV_CRASH_COPY_PIECE says otherwise ("1M": none is).
+	 */
 	snprintf(kv, sizeof(kv),
 		 "devices=sim:name=%s&vwc=1;sim:name=%s&vwc=1 capacity=8M segment_size=256K "
-		 "queue_depth=64 durability=%s max_classes=5 reinsert=%d", k->name[0], k->name[1],
-		 dur, reinsert);
+		 "queue_depth=64 durability=%s max_classes=5 reinsert=%d copy_piece=%s",
+		 k->name[0], k->name[1], dur, reinsert, piece && *piece ? piece : "16K");
 	fdpkv_config_init(cfg);
 	if (fdpkv_config_parse(cfg, kv, err, sizeof(err)))
 		fail_msg("config: %s", err);
