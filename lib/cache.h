@@ -378,6 +378,7 @@ void evictor_stop(struct fdpkv_cache *c);
 void evictor_kick(struct fdpkv_cache *c);		/* never blocks on eviction */
 bool evictor_is_self(const struct fdpkv_cache *c);	/* or no evictor: evict inline */
 void evictor_hold(struct fdpkv_cache *c, bool hold);	/* tests */
+void evictor_wait_idle(struct fdpkv_cache *c);		/* tests */
 
 /* arena.c */
 /*

@@ -24,7 +24,9 @@ struct evictor {
 	pthread_t thread;
 	pthread_mutex_t mu;		/* kick, stop */
 	pthread_cond_t cv;
+	pthread_cond_t idle_cv;		/* a pass ended (evictor_wait_idle) */
 	bool kick, stop;
+	bool busy;			/* a pass is running */
 	bool held;			/* evictor_hold (tests) */
 };
 
@@ -62,6 +64,25 @@ void evictor_hold(struct fdpkv_cache *c, bool hold)
 	pthread_mutex_lock(&ev->mu);
 	ev->held = hold;
 	pthread_cond_signal(&ev->cv);
+	pthread_cond_broadcast(&ev->idle_cv);
+	pthread_mutex_unlock(&ev->mu);
+}
+
+/*
+ * Wait until the evictor has no pass running and none asked for (or is held
+ * or stopping). For tests whose counts must not depend on whether the thread
+ * ran between two of their writes: after a write, this is the eviction that
+ * write asked for, done.
+ */
+void evictor_wait_idle(struct fdpkv_cache *c)
+{
+	struct evictor *ev = c->evictor;
+
+	if (!ev)
+		return;
+	pthread_mutex_lock(&ev->mu);
+	while ((ev->kick || ev->busy) && !ev->held && !ev->stop)
+		pthread_cond_wait(&ev->idle_cv, &ev->mu);
 	pthread_mutex_unlock(&ev->mu);
 }
 
@@ -112,10 +133,14 @@ static void *evictor_main(void *arg)
 		if (ev->stop)
 			break;
 		ev->kick = false;
+		ev->busy = true;
 		pthread_mutex_unlock(&ev->mu);
 		evictor_pass(c);
 		pthread_mutex_lock(&ev->mu);
+		ev->busy = false;
+		pthread_cond_broadcast(&ev->idle_cv);
 	}
+	pthread_cond_broadcast(&ev->idle_cv);
 	pthread_mutex_unlock(&ev->mu);
 	return NULL;
 }
@@ -129,10 +154,12 @@ int evictor_start(struct fdpkv_cache *c)
 		return -ENOMEM;
 	pthread_mutex_init(&ev->mu, NULL);
 	pthread_cond_init(&ev->cv, NULL);
+	pthread_cond_init(&ev->idle_cv, NULL);
 	c->evictor = ev;
 	ret = pthread_create(&ev->thread, NULL, evictor_main, c);
 	if (ret) {
 		c->evictor = NULL;
+		pthread_cond_destroy(&ev->idle_cv);
 		pthread_cond_destroy(&ev->cv);
 		pthread_mutex_destroy(&ev->mu);
 		free(ev);
@@ -159,6 +186,7 @@ void evictor_stop(struct fdpkv_cache *c)
 	pthread_mutex_lock(&c->lock);
 	c->evictor = NULL;
 	pthread_mutex_unlock(&c->lock);
+	pthread_cond_destroy(&ev->idle_cv);
 	pthread_cond_destroy(&ev->cv);
 	pthread_mutex_destroy(&ev->mu);
 	free(ev);

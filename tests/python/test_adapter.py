@@ -391,7 +391,9 @@ def test_evicted_keys_reported_deleted(tmp_path):
         a.register_listener(lst)
         for i in range(120):                         # ~60 MiB into a 32 MiB cache
             assert store(a, [okey(i)], [payload(i, 512 << 10)]).is_successful()
-        deadline = time.monotonic() + 5
+        # Evictions run on the library's evictor thread: wait for the report
+        # (the deadline is a hang guard; a loaded machine may be slow).
+        deadline = time.monotonic() + lmc.TIMEOUT
         while not lst.deleted and time.monotonic() < deadline:
             time.sleep(0.05)
         assert lst.deleted, "library evictions were not reported"

@@ -860,13 +860,20 @@ def test_nonmp_cancelled_async_get_frees_its_object_after_the_read(env):
         for _ in range(5):
             await asyncio.sleep(0)
 
+    async def completed(fut):
+        await fut
+
     with paused(env.be):
         task = env.run(start())
         env.run(settle())                           # submitted, waiting for the read
         assert len(env.alloc.live) == base + 1
+        (read,) = [h.fut for h, _n in env.be._ops.values()]   # its completion
         env.loop.call_soon_threadsafe(task.cancel)
         env.run(settle())
         assert task.cancelled()
         assert len(env.alloc.live) == base + 1      # the library may still write into it
-    env.run(settle())
+    # The read completes on a device thread, whenever a loaded machine runs
+    # it: wait for that completion, not for a number of loop turns.
+    env.run(completed(read))
+    env.run(settle())                               # its done callbacks ran
     assert len(env.alloc.live) == base              # freed once the read completed

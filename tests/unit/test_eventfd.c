@@ -88,10 +88,21 @@ static void test_no_lost_wakeup(void **state)
 	assert_int_equal(pthread_create(&t, NULL, poster, &r), 0);
 	while (got < r.total) {
 		struct pollfd p = { .fd = r.q.efd, .events = POLLIN };
+		unsigned int posted;
 		int n, i;
 
-		/* a lost wake-up shows as a 2 s poll timeout with work queued */
-		assert_int_equal(poll(&p, 1, 2000), 1);
+		if (poll(&p, 1, 2000) == 0) {
+			/*
+			 * Quiet for 2 s: a lost wake-up, or a poster the loaded
+			 * machine did not run. Lost only if something posted
+			 * (cq_post done, eventfd written) before this check is
+			 * still not readable after it.
+			 */
+			posted = atomic_load(&r.posted);
+			if (posted > got)
+				assert_int_equal(poll(&p, 1, 0), 1);
+			continue;
+		}
 		n = cq_drain(&r.q, out, 7);
 		for (i = 0; i < n; i++)
 			assert_int_equal(out[i].id, ++got);

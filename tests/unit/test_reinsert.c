@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
+#include "cache.h"
 #include "util.h"
 
 #define VAL	(200 * 1024)
@@ -53,19 +53,11 @@ static bool is_read(unsigned int k)
 
 #define DELETED	4u		/* read, then deleted: must not come back */
 
+/* Wait for the copies, then for the eviction their segment asked for. */
 static void wait_copies(struct fdpkv_cache *c, uint64_t want)
 {
-	struct fdpkv_stats st;
-	int i;
-
-	for (i = 0; i < 5000; i++) {
-		assert_int_equal(fdpkv_stats(c, &st), 0);
-		if (st.reinserted_objects >= want)
-			return;
-		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	}
-	fail_msg("re-insert copies did not finish: %llu of %llu",
-		 (unsigned long long)st.reinserted_objects, (unsigned long long)want);
+	tu_wait_stat(c, offsetof(struct fdpkv_stats, reinserted_objects), want, "re-insert copies");
+	evictor_wait_idle(c);
 }
 
 static void run(const char *kv, bool reinsert, bool restart)
@@ -92,9 +84,16 @@ static void run(const char *kv, bool reinsert, bool restart)
 		else
 			want_copies++;
 	}
-	/* fillers until both segments of r0..r9 are evicted, and no further */
+	/*
+	 * fillers until both segments of r0..r9 are evicted, and no further.
+	 * Eviction runs on the evictor thread: each filler waits for the
+	 * eviction the one before asked for, or on a loaded machine the loop
+	 * writes into the free-segment reserve before the thread runs, and the
+	 * thread then evicts filler segments too to restore it.
+	 */
 	tu_fill(v, VAL, 999);
 	for (i = 0; i < 200; i++) {
+		evictor_wait_idle(c);
 		assert_int_equal(fdpkv_stats(c, &st), 0);
 		if (st.evicted_segments >= 2)
 			break;

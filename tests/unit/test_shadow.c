@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
@@ -88,27 +87,6 @@ static void churn_until_evicted(struct fdpkv_cache *c, const char *key, const ch
 	free(v);
 }
 
-/*
- * Wait (up to 5 s) until the counter at @field of struct fdpkv_stats reaches
- * @want: carried records and re-insert copies count when their write
- * completes, after the operation that caused them.
- */
-static void wait_stat(struct fdpkv_cache *c, size_t field, uint64_t want, const char *what)
-{
-	struct fdpkv_stats st;
-	uint64_t v;
-	int i;
-
-	for (i = 0; i < 5000; i++) {
-		assert_int_equal(fdpkv_stats(c, &st), 0);
-		memcpy(&v, (const char *)&st + field, sizeof(v));
-		if (v >= want)
-			return;
-		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	}
-	fail_msg("%s did not finish", what);
-}
-
 /* (b) K v1 in S1, K v2 in S2; S1 pinned by a lock on L, so S2 goes first. */
 static void test_newer_version_evicted_first(void **state)
 {
@@ -139,7 +117,7 @@ static void test_newer_version_evicted_first(void **state)
 	churn_until_evicted(c, "m@0@0@K", "f");
 	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, "m@0@0@K"), -ENOENT);
 	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, "m@0@0@L"), 0);	/* still pinned */
-	wait_stat(c, offsetof(struct fdpkv_stats, carried_records), 1, "carried record");
+	tu_wait_stat(c, offsetof(struct fdpkv_stats, carried_records), 1, "carried record");
 	assert_int_equal(fdpkv_stats(c, &st), 0);
 	assert_int_equal(st.carried_records, 1);
 	assert_int_equal(st.io_errors, 0);
@@ -188,7 +166,7 @@ static void test_reinsert_copy_under_newer(void **state)
 	}
 	assert_int_equal(tu_get1(c, "m@0@0@K", o, BIG), 0);	/* read: copied on eviction */
 	churn_until_evicted(c, "m@0@0@s1-0", "f");
-	wait_stat(c, offsetof(struct fdpkv_stats, reinserted_objects), 1, "re-insert copy");
+	tu_wait_stat(c, offsetof(struct fdpkv_stats, reinserted_objects), 1, "re-insert copy");
 	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, "m@0@0@K"), 0);
 	tu_fill(v, BIG, 2);
 	assert_int_equal(tu_set1(c, "m@0@0@K", v, BIG), 0);	/* v2 in the data class */
@@ -338,7 +316,7 @@ static int run_timed(struct fdpkv_cache *c, enum fdpkv_op op, unsigned int n,
 	if (ret)
 		return ret;
 	for (;;) {
-		if (fdpkv_wait(c, 10000) == 0)
+		if (fdpkv_wait(c, 60000) == 0)
 			return -ETIMEDOUT;
 		if (fdpkv_drain(c, &done, 1) != 1)
 			continue;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -159,4 +160,25 @@ void tu_flip_bits(const char *path, long long off, uint8_t mask)
 	b ^= mask;
 	assert_int_equal(pwrite(fd, &b, 1, off), 1);
 	close(fd);
+}
+
+void tu_wait_stat(struct fdpkv_cache *c, size_t field, uint64_t want, const char *what)
+{
+	struct timespec now, end;
+	struct fdpkv_stats st;
+	uint64_t v;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += 60;
+	for (;;) {
+		assert_int_equal(fdpkv_stats(c, &st), 0);
+		memcpy(&v, (const char *)&st + field, sizeof(v));
+		if (v >= want)
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec)
+			fail_msg("%s did not finish: %llu of %llu", what, (unsigned long long)v,
+				 (unsigned long long)want);
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
 }

@@ -24,6 +24,14 @@ int tu_get1(struct fdpkv_cache *c, const char *key, void *val, uint64_t len);
 int tu_op1(struct fdpkv_cache *c, enum fdpkv_op op, const char *key);
 void tu_fill(void *buf, uint64_t len, uint32_t seed);
 struct fdpkv_key tu_key(const char *s);
+/*
+ * Wait until the uint64_t counter at offset @field of struct fdpkv_stats
+ * reaches @want (counts of work the library does after the op that caused it:
+ * carried records, re-insert copies); fails naming @what after a minute. The
+ * minute is a hang guard, not a timing bound: a loaded machine may leave the
+ * device threads unscheduled for seconds.
+ */
+void tu_wait_stat(struct fdpkv_cache *c, size_t field, uint64_t want, const char *what);
 /* Offset in file @path of the first occurrence of @len bytes @pat, or -1. */
 long long tu_find_bytes(const char *path, const void *pat, size_t len);
 /* XOR the byte at @off of file @path with @mask (damage for the tests). */
