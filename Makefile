@@ -42,6 +42,9 @@ UNIT_HELPERS	:= $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(B)/obj/%.o)
 ASAN_OBJS	:= $(LIB_SRCS:%.c=$(B)/asan/%.o)
 TSAN_OBJS	:= $(LIB_SRCS:%.c=$(B)/tsan/%.o)
+# Library objects of the sanitizer builds are kept: without this make deletes
+# them as intermediates after building one test binary, and the next rebuilds all.
+.SECONDARY: $(ASAN_OBJS) $(TSAN_OBJS)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/asan/%)
 TSAN_BINS	:= $(patsubst tests/unit/%.c,$(B)/tests/tsan/%,$(wildcard tests/unit/test_*concurren*.c))
 
