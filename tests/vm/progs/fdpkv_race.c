@@ -103,9 +103,18 @@ static void *root_attach(void *arg)
 		struct fdpkv_ns_attach a;
 		int ret = fdpkv_attach(fd, NSPATH, &a);
 
-		/* the fields attach answers are those of the namespace it made */
-		if (!ret && (a.nsid != NSID || a.lba_size != 4096 || !a.capacity))
-			ret = -EPROTO;
+		/*
+		 * The fields attach answers are those of the namespace it made;
+		 * read from a freed one they are whatever is there (zeros with
+		 * init_on_free=1).
+		 */
+		if (!ret && (a.nsid != NSID || a.lba_size != 4096 || !a.capacity)) {
+			if (!t->bad++)
+				snprintf(t->first_bad, sizeof(t->first_bad),
+					 "attach answered nsid %u, LBA size %u, capacity %llu",
+					 a.nsid, a.lba_size, (unsigned long long)a.capacity);
+			continue;
+		}
 		tally(t, "attach", ret, attach_errs);
 	}
 	close(fd);
@@ -255,8 +264,8 @@ int main(int argc, char **argv)
 	stop = 1;
 	for (i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
-	printf("# attach: %lu ok, %lu EEXIST/EBUSY; detach: %lu ok, %lu ENODEV/EBUSY; list: %lu\n",
-	       ta.ok, ta.other, td.ok, td.other, tl.ok);
+	printf("# attach: %lu ok, %lu EEXIST/EBUSY, %lu else; detach: %lu ok, %lu ENODEV/EBUSY, %lu else; list: %lu\n",
+	       ta.ok, ta.other, ta.bad, td.ok, td.other, td.bad, tl.ok);
 	tap_ok(!ta.bad, "attach: nothing but EEXIST/EBUSY, fields as attached%s%s",
 	       ta.bad ? ": " : "", ta.first_bad);
 	tap_ok(!td.bad, "detach: nothing but ENODEV/EBUSY%s%s", td.bad ? ": " : "", td.first_bad);
