@@ -4,6 +4,7 @@
  * a table helper, unlocks and copies out.
  */
 #include <linux/capability.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/pid.h>
 #include <linux/slab.h>
@@ -28,6 +29,18 @@ static long fdpkv_ioctl_get_info(void __user *argp)
 	if (copy_to_user(argp, &info, sizeof(info)))
 		return -EFAULT;
 	return 0;
+}
+
+/*
+ * Test builds only ("make ... FDPKV_TEST_RACE_DELAY=<ms>", see Kbuild): hold
+ * a race window open for a concurrent DETACH. The KASAN VM plan
+ * fdpkv_attach_race builds the module so; nothing else does.
+ */
+static void fdpkv_test_race_delay(void)
+{
+#ifdef FDPKV_TEST_RACE_DELAY
+	msleep(FDPKV_TEST_RACE_DELAY);
+#endif
 }
 
 static long fdpkv_ioctl_ns_attach(void __user *argp)
@@ -56,6 +69,8 @@ static long fdpkv_ioctl_ns_attach(void __user *argp)
 	ret = fdpkv_ns_attach(path, a.nsid, a.ru_size, &ns);
 	if (ret < 0)
 		goto free_path;
+	/* the table mutex is dropped: DETACH may run now (issue 10 item 8) */
+	fdpkv_test_race_delay();
 	a.ns = ret;
 	a.nsid = ns->nsid;
 	a.lba_size = 1U << ns->lba_shift;

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # build-kunit-kernel.sh - build (once per machine) the small 6.12 kernel that
-# runs fdpkv's KUnit suites. Debian's kernels have CONFIG_KUNIT off, so this is
+# runs fdpkv's KUnit suites and the KASAN VM plans (# vm-kernels: KASAN).
+# Debian's kernels have CONFIG_KUNIT and CONFIG_KASAN off, so this is
 # allnoconfig + tests/kunit/kunit.config from Debian's linux-source-6.12.
 #
 # The build is cached under $FDPKV_CACHE/kunit/<source version>-<config hash>
-# and takes 5-7 minutes on 2 cores the first time. Prints the cache dir.
+# and takes several minutes on 2 cores the first time (5-7 without KASAN,
+# which instruments every object). Prints the cache dir.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${FDPKV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fdpkv}
@@ -19,7 +21,7 @@ if [ -f "$out/.done" ]; then
 	echo "$out"
 	exit 0
 fi
-echo "build-kunit-kernel: building the KUnit kernel in $out (one time, ~6 min)" >&2
+echo "build-kunit-kernel: building the KUnit/KASAN kernel in $out (one time, several minutes)" >&2
 rm -rf "$out" && mkdir -p "$out/build"
 log=$out/build.log
 {

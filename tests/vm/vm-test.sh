@@ -9,12 +9,15 @@
 # 6.12 kernels (bookworm-backports, trixie) as well; "# vm-kernels: 61 612"
 # names the kernels (suffixes of kernels.env's KVER_*) a plan runs on.
 # kunit.plan runs on the
-# KUnit kernel. A plan may start with "# vm: VAR=value ..." lines to set
-# run-vm.sh's device topology (e.g. "# vm: VM_CTRLS=2").
+# KUnit kernel. "KASAN" in a plan's vm-kernels line (or in FDPKV_VM_KERNELS)
+# is that same kernel, built from Debian's 6.12 source with KASAN on
+# (scripts/build-kunit-kernel.sh), booted with the NVMe driver. A plan may
+# start with "# vm: VAR=value ..." lines to set run-vm.sh's device topology
+# (e.g. "# vm: VM_CTRLS=2").
 #
 # usage: vm-test.sh [plan-name...]   (default: all plans)
 # FDPKV_VM_KERNELS="612 TRIXIE" runs every given plan on exactly those
-# kernels (the suffixes of the KVER_* variables in kernels.env).
+# kernels (the suffixes of the KVER_* variables in kernels.env, or KASAN).
 # Prints one "vm/<plan>@<kernel>: N passed, N failed" line per VM and exits
 # non-zero if any VM failed. Logs stay in build/vm/logs/.
 set -uo pipefail
@@ -69,6 +72,34 @@ summarize() { # $1 = log, $2 = label, $3 = run-vm exit code
 	total_fail=$((total_fail + fail))
 }
 
+# The KUnit/KASAN kernel (built once, cached) and fdpkv built against its
+# build tree into $kobj (fdpkv.ko, and fdpkv_kunit.ko as it has KUnit), once
+# a run. Sets kdir, krel and kobj; returns 1 if the kernel, 2 if the module
+# failed to build. The module is a test build: FDPKV_TEST_RACE_DELAY (see
+# Kbuild) holds NS_ATTACH's race window open for fdpkv_attach_race.
+kunit_kernel() {
+	[ -n "${kobj:-}" ] && return 0
+	kdir=$(scripts/build-kunit-kernel.sh) || return 1
+	krel=$(cat "$kdir/kernelrelease")
+	mkdir -p "$top/build/kmod/kunit-$krel" &&
+		cp --parents Kbuild kmod/*.[ch] kmod/tests/*.c include/uapi/fdpkv.h "$top/build/kmod/kunit-$krel/"
+	make -s -C "$kdir/build" M="$top/build/kmod/kunit-$krel" FDPKV_TEST_RACE_DELAY=20 modules \
+		>"$B/kunit-kmod.log" 2>&1 || { cat "$B/kunit-kmod.log"; return 2; }
+	kobj=$top/build/kmod/kunit-$krel
+}
+
+# Run plan $1 on that kernel as vm/<plan>@$2, with the in-tree modules $3.
+run_kunit_kernel() {
+	local label
+	label=$(basename "$1" .plan)@$2
+	kunit_kernel
+	case $? in
+	0) MODS=$3 run_plan "$1" "$2" "$kdir/build/arch/x86/boot/bzImage" "$kdir/modroot" "$krel" "$kobj" ;;
+	1) echo "vm/$label: 0 passed, 1 failed (kernel build)"; total_fail=$((total_fail + 1)) ;;
+	*) echo "vm/$label: 0 passed, 1 failed (module build)"; total_fail=$((total_fail + 1)) ;;
+	esac
+}
+
 run_plan() { # $1 = plan file, $2 = kernel label, $3 = vmlinux, $4 = module root, $5 = kver, $6 = ko dir
 	local plan=$1 label name initrd log vmenv rc
 	name=$(basename "$plan" .plan)
@@ -100,13 +131,7 @@ fi
 for plan in "${plans[@]}"; do
 	[ -f "$plan" ] || { echo "vm-test: no plan $plan" >&2; total_fail=$((total_fail + 1)); continue; }
 	if [ "$(basename "$plan")" = kunit.plan ]; then
-		kdir=$(scripts/build-kunit-kernel.sh) || { echo "vm/kunit: 0 passed, 1 failed (kernel build)"; total_fail=$((total_fail + 1)); continue; }
-		krel=$(cat "$kdir/kernelrelease")
-		kobj=$top/build/kmod/kunit-$krel
-		mkdir -p "$kobj" && cp --parents Kbuild kmod/*.[ch] kmod/tests/*.c include/uapi/fdpkv.h "$kobj/"
-		make -s -C "$kdir/build" M="$kobj" modules >"$B/kunit-kmod.log" 2>&1 ||
-			{ cat "$B/kunit-kmod.log"; echo "vm/kunit: 0 passed, 1 failed (module build)"; total_fail=$((total_fail + 1)); continue; }
-		MODS="nvme kunit" run_plan "$plan" kunit "$kdir/build/arch/x86/boot/bzImage" "$kdir/modroot" "$krel" "$kobj"
+		run_kunit_kernel "$plan" kunit "nvme kunit"
 		continue
 	fi
 	if [ -n "${FDPKV_VM_KERNELS:-}" ]; then
@@ -119,6 +144,10 @@ for plan in "${plans[@]}"; do
 		tags="61 TRIXIE_BPO"
 	fi
 	for tag in $tags; do
+		if [ "$tag" = KASAN ]; then
+			run_kunit_kernel "$plan" kasan nvme
+			continue
+		fi
 		var=KVER_$tag
 		kver=${!var:-}
 		[ -n "$kver" ] || { echo "vm/$(basename "$plan" .plan)@$tag: 0 passed, 1 failed (no KVER_$tag in kernels.env: run scripts/setup.sh)"; total_fail=$((total_fail + 1)); continue; }
