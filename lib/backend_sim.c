@@ -87,6 +87,9 @@ struct sim_priv {
 	struct vwc_ent *log_head, *log_tail;
 	uint64_t log_bytes;
 	uint8_t *lost;			/* LBA bitmap: a cut dropped or tore a write there */
+	/* sim_fail_range: commands of these ops (1 << IO_*) in the range fail; vwc_lock */
+	unsigned int fail_ops;
+	uint64_t fail_off, fail_len;
 	bool in_use;			/* named: opened by a cache; sim_lock */
 	struct sim_priv *next;		/* named devices; sim_lock */
 };
@@ -384,6 +387,32 @@ int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len)
 	return ret;
 }
 
+int sim_fail_range(const char *name, unsigned int ops, uint64_t off, uint64_t len)
+{
+	struct sim_priv *s;
+
+	pthread_mutex_lock(&sim_lock);
+	s = sim_find_locked(name);
+	pthread_mutex_unlock(&sim_lock);
+	if (!s)
+		return -ENOENT;
+	pthread_mutex_lock(&s->vwc_lock);
+	s->fail_ops = ops;
+	s->fail_off = off;
+	s->fail_len = len;
+	pthread_mutex_unlock(&s->vwc_lock);
+	return 0;
+}
+
+/* Does sim_fail_range fail @p? vwc_lock held. */
+static bool sim_fails(const struct sim_priv *s, const struct io_part *p)
+{
+	if (!(s->fail_ops & (1u << p->cmd->op)))
+		return false;
+	return p->cmd->op == IO_FLUSH ||
+	       (p->off < s->fail_off + s->fail_len && s->fail_off < p->off + p->len);
+}
+
 static void sim_free(struct sim_priv *s);
 
 int sim_destroy(const char *name)
@@ -576,9 +605,13 @@ static int sim_exec(struct fdpkv_dev *dev, struct io_part *p)
 	struct sim_priv *s = dev->priv;
 	int ret;
 
-	if (!s->vwc)
+	if (!s->name[0])
 		return sim_exec_locked(dev, p);
 	pthread_mutex_lock(&s->vwc_lock);
+	if (sim_fails(s, p)) {
+		pthread_mutex_unlock(&s->vwc_lock);
+		return -EIO;
+	}
 	if (s->after_cut && p->cmd->op != IO_READ && p->cmd->op != IO_FLUSH)
 		vwc_mark_lost(s, p->off, p->len);	/* after the cut: lost */
 	ret = s->after_cut && s->fail ? -EIO : sim_exec_locked(dev, p);

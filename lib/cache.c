@@ -18,6 +18,7 @@
  *   pending.c   writes reserved and not yet committed, found by key
  *   reinsert.c  re-insert copies of evicted objects that were read
  *   shadow.c    shadowed objects: carried delete records
+ *   ghost.c     keys evicted from segments not free yet
  *   reclaim.c   deallocating evicted segments: flush, deallocate, wipe, quarantine
  *   usage.c     usage counters, per salt bucket
  *   open.c      open (superblocks, format, alignment) and close

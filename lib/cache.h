@@ -88,6 +88,20 @@ struct pend_tab {
 	uint64_t count;
 };
 
+/* Keys evicted from segments not free yet, by key and by segment (ghost.c). */
+struct ghost;
+struct ghost_tab {
+	struct ghost **buckets;
+	uint32_t nbuckets;		/* power of two */
+	uint64_t count;
+	struct {
+		struct ghost *head;
+		uint32_t lossy;		/* ghosts lost to ENOMEM */
+	} *seg;
+	uint32_t nsegs;
+	uint32_t nlossy;		/* segments with lossy set */
+};
+
 struct devctx {
 	struct fdpkv_cache *cache;
 	unsigned int idx;
@@ -97,6 +111,7 @@ struct devctx {
 	uint64_t uuid64;
 	struct seg_table segs;			/* cache->lock */
 	struct pend_tab pend;			/* cache->lock */
+	struct ghost_tab ghosts;		/* cache->lock */
 	struct key_req *waiters, *waiters_tail;	/* cache->lock */
 	void *zeros;				/* pad source, ZEROS_BYTES; cache->lock */
 	struct dealloc_req *dreq;		/* one per segment */
@@ -291,6 +306,16 @@ void pend_del(struct pend_tab *t, struct key_req *kr);
 /* The next write in flight of @key after @after (NULL: the first), or NULL. */
 struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
 			  const void *key, uint32_t klen);
+
+/* ghost.c */
+int ghost_init(struct ghost_tab *t, uint32_t nsegs);
+void ghost_destroy(struct ghost_tab *t);
+/* Remember @key, evicted from segment @seg (being reclaimed). */
+void ghost_add(struct ghost_tab *t, uint32_t seg, const uint8_t *key, uint32_t klen);
+/* May an evicted version of @key still be in a segment that is not free? */
+bool ghost_find(const struct ghost_tab *t, const uint8_t *key, uint32_t klen);
+/* Segment @seg is free: what it held is gone for recovery too. */
+void ghost_forget_segment(struct ghost_tab *t, uint32_t seg);
 
 /* evictor.c */
 int evictor_start(struct fdpkv_cache *c);

@@ -499,6 +499,13 @@ struct sim_cut_stats {
 int sim_power_cut(const char *name, uint64_t seed, unsigned int flags, struct sim_cut_stats *st);
 /* 1 when a power cut of @name ever dropped or tore a command within [off, off+len), else 0. */
 int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len);
+/*
+ * sim_fail_range - for tests: from now on, commands of the named sim device
+ * whose op is in @ops (a mask of 1u << IO_*) and that touch [@off, @off +
+ * @len) fail with -EIO (a flush, in the mask, always fails); @ops 0 ends
+ * it. Survives close and reopen of the name. 0 or -ENOENT.
+ */
+int sim_fail_range(const char *name, unsigned int ops, uint64_t off, uint64_t len);
 /* Free the named sim device (not open): 0, -ENOENT, -EBUSY. */
 int sim_destroy(const char *name);
 extern const struct fdpkv_backend_ops backend_ng_ops;

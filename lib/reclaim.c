@@ -109,9 +109,10 @@ static void reclaim_finish(struct dealloc_req *dr, bool gone)
 	struct key_req *failed = NULL;
 
 	pthread_mutex_lock(&c->lock);
-	if (gone)
+	if (gone) {
+		ghost_forget_segment(&d->ghosts, dr->seg);
 		segs_free(&d->segs, dr->seg);
-	else
+	} else
 		segs_quarantine(&d->segs, dr->seg);
 	retry_waiters(d, &failed);
 	pthread_mutex_unlock(&c->lock);

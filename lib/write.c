@@ -294,6 +294,8 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 		e = index_insert(&c->ix, kr->key, kr->klen);
 		if (!e)
 			return -ENOMEM;
+		/* an evicted version may still be on the device (ghost.c) */
+		shadow |= ghost_find(&d->ghosts, kr->key, kr->klen);
 	}
 	e->vlen = kr->vlen;
 	e->dev = kr->dev;

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * test_reclaim_faults - what an evicted segment that is not free yet (its
+ * deallocate and wipe failed: quarantined until the next open) still holds
+ * must stay hidden. sim_fail_range makes the deallocate and the wipe of one
+ * segment fail, deterministically.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+#include "util.h"
+
+#define SEG		(256u << 10)
+#define VLEN		(100u << 10)
+#define SEG_OFF(s)	((1ull << 20) + (uint64_t)(s) * SEG)
+#define FAIL_RECLAIM	((1u << IO_DEALLOC) | (1u << IO_WRITE))
+
+static unsigned int key_evictions;
+
+static void on_evicted(void *arg, const void *key, uint32_t klen, uint64_t vlen)
+{
+	(void)vlen;
+	if (klen == strlen(arg) && !memcmp(key, arg, klen))
+		key_evictions++;
+}
+
+/* Wait until nothing is in flight (deallocates, wipes), then collect evictions. */
+static void settle(struct fdpkv_cache *c, const char *key)
+{
+	struct fdpkv_stats st;
+
+	do {
+		usleep(1000);
+		fdpkv_stats(c, &st);
+	} while (st.inflight_cmds || st.inflight_ops);
+	fdpkv_take_evicted(c, on_evicted, (void *)key);
+}
+
+/* SET filler keys until @key has been reported evicted @times times in all. */
+static void fill_until_evicted(struct fdpkv_cache *c, const char *key, unsigned int times,
+			       unsigned int *next, const uint8_t *val)
+{
+	char name[32];
+	unsigned int n;
+
+	for (n = 0; key_evictions < times; n++) {
+		assert_true(n < 1000);
+		snprintf(name, sizeof(name), "fill%u", (*next)++);
+		assert_int_equal(tu_set1(c, name, val, VLEN), 0);
+		settle(c, key);
+	}
+}
+
+/*
+ * v1 of a key sits in segment 0, which is evicted but whose deallocate and
+ * wipe fail (quarantined: its chain stays on the device). The key is set
+ * again (v2, with no entry left that knows of v1) and v2 is evicted too.
+ * After a restart recovery walks segment 0 again: v1 must not come back.
+ */
+static void test_old_version_stays_hidden_when_newer_evicted(void **state)
+{
+	static uint8_t v1[VLEN], v2[VLEN], fill[VLEN], got[VLEN];
+	const char *kv = "devices=sim:name=rf-evict capacity=8M segment_size=256K "
+			 "durability=fua placement=none reinsert=0";
+	struct fdpkv_cache *c;
+	unsigned int next = 0;
+
+	(void)state;
+	key_evictions = 0;
+	memset(v1, 0x11, sizeof(v1));
+	memset(v2, 0x22, sizeof(v2));
+	memset(fill, 0x33, sizeof(fill));
+	c = tu_open(kv);
+	assert_int_equal(tu_set1(c, "k", v1, VLEN), 0);		/* segment 0 */
+	assert_int_equal(tu_set1(c, "fill-a", fill, VLEN), 0);	/* segment 0, full */
+	assert_int_equal(tu_set1(c, "fill-b", fill, VLEN), 0);	/* segment 1: 0 sealed */
+	assert_int_equal(sim_fail_range("rf-evict", FAIL_RECLAIM, SEG_OFF(0), SEG), 0);
+	fill_until_evicted(c, "k", 1, &next, fill);
+	assert_int_equal(tu_set1(c, "k", v2, VLEN), 0);
+	fill_until_evicted(c, "k", 2, &next, fill);
+	/* a few more segments: v2's segment is long free */
+	for (unsigned int i = 0; i < 8; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "fill%u", next++);
+		assert_int_equal(tu_set1(c, name, fill, VLEN), 0);
+	}
+	settle(c, "k");
+	fdpkv_close(c);
+
+	c = tu_open(kv);
+	memset(got, 0, sizeof(got));
+	if (tu_get1(c, "k", got, VLEN) != -ENOENT)
+		fail_msg("k came back after the restart: a version with bytes 0x%02x", got[0]);
+	fdpkv_close(c);
+	assert_int_equal(sim_fail_range("rf-evict", 0, 0, 0), 0);
+	assert_int_equal(sim_destroy("rf-evict"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_old_version_stays_hidden_when_newer_evicted),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
