@@ -90,6 +90,7 @@ struct sim_priv {
 	/* sim_fail_range: commands of these ops (1 << IO_*) in the range fail; vwc_lock */
 	unsigned int fail_ops;
 	uint64_t fail_off, fail_len;
+	int fail_pid;			/* sim_fail_pid: writes with it fail, -1 none */
 	bool in_use;			/* named: opened by a cache; sim_lock */
 	struct sim_priv *next;		/* named devices; sim_lock */
 };
@@ -404,9 +405,26 @@ int sim_fail_range(const char *name, unsigned int ops, uint64_t off, uint64_t le
 	return 0;
 }
 
-/* Does sim_fail_range fail @p? vwc_lock held. */
+int sim_fail_pid(const char *name, int pid)
+{
+	struct sim_priv *s;
+
+	pthread_mutex_lock(&sim_lock);
+	s = sim_find_locked(name);
+	pthread_mutex_unlock(&sim_lock);
+	if (!s)
+		return -ENOENT;
+	pthread_mutex_lock(&s->vwc_lock);
+	s->fail_pid = pid;
+	pthread_mutex_unlock(&s->vwc_lock);
+	return 0;
+}
+
+/* Does sim_fail_range or sim_fail_pid fail @p? vwc_lock held. */
 static bool sim_fails(const struct sim_priv *s, const struct io_part *p)
 {
+	if (p->cmd->op == IO_WRITE && s->fail_pid >= 0 && p->cmd->pid == s->fail_pid)
+		return true;
 	if (!(s->fail_ops & (1u << p->cmd->op)))
 		return false;
 	return p->cmd->op == IO_FLUSH ||
@@ -534,6 +552,7 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 	s->ru_bytes = ru;
 	s->dealloc_keeps = keeps;
 	s->vwc = vwc;
+	s->fail_pid = -1;
 	pthread_mutex_init(&s->vwc_lock, NULL);
 	if (s->ru_bytes % SIM_LBA || s->capacity < 4 * s->ru_bytes ||
 	    s->capacity / SIM_LBA >= INVALID) {

@@ -290,6 +290,12 @@ struct segment {
 	uint32_t writes;		/* writes in flight */
 	uint32_t copies;		/* RECLAIM: re-insert copies still reading it */
 	bool dealloc_sent;		/* RECLAIM: deallocate submitted */
+	/*
+	 * RECLAIM: a delete record it holds could not be carried forward
+	 * (shadow.c): its bytes must stay, so it is quarantined instead of
+	 * deallocated (reclaim.c).
+	 */
+	bool keep;
 	struct index_entry *entries;	/* live entries in this segment */
 	struct key_req *wq_head, *wq_tail;	/* writes in offset order */
 	uint32_t next_free;
@@ -506,6 +512,8 @@ int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len);
  * it. Survives close and reopen of the name. 0 or -ENOENT.
  */
 int sim_fail_range(const char *name, unsigned int ops, uint64_t off, uint64_t len);
+/* For tests: writes with placement id @pid fail with -EIO (-1: none). 0 or -ENOENT. */
+int sim_fail_pid(const char *name, int pid);
 /* Free the named sim device (not open): 0, -ENOENT, -EBUSY. */
 int sim_destroy(const char *name);
 extern const struct fdpkv_backend_ops backend_ng_ops;

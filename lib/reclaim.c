@@ -56,6 +56,11 @@ void seg_try_dealloc(struct devctx *d, uint32_t s)
 	}
 	if (sg->copies)
 		return;	/* carried delete records land first: reinsert_finish */
+	if (sg->keep) {
+		/* a record it holds still hides something and was not carried */
+		segs_quarantine(&d->segs, s);
+		return;
+	}
 	sg->dealloc_sent = true;
 	dr = &d->dreq[s];
 	dr->d = d;

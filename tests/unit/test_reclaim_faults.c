@@ -106,10 +106,66 @@ static void test_old_version_stays_hidden_when_newer_evicted(void **state)
 	assert_int_equal(sim_destroy("rf-evict"), 0);
 }
 
+/*
+ * A DELETE's record sits in a metadata segment M; the deleted object's
+ * segment is pinned by a lock on another key in it. M fills up and is
+ * evicted: the record must be carried, and that write fails (writes of the
+ * metadata placement id fail). M must then stay on the device (quarantined)
+ * rather than be deallocated: else after a restart the deleted key is back.
+ */
+static void test_failed_carried_record_keeps_its_segment(void **state)
+{
+	static uint8_t v[VLEN], fill[VLEN], got[VLEN];
+	const char *kv = "devices=sim:name=rf-carry capacity=8M segment_size=256K "
+			 "durability=fua placement=none reinsert=0";
+	struct fdpkv_cache *c;
+	struct fdpkv_stats st;
+	uint8_t small = 7;
+	char name[32];
+	unsigned int i, next = 0;
+
+	(void)state;
+	memset(v, 0x44, sizeof(v));
+	memset(fill, 0x55, sizeof(fill));
+	c = tu_open(kv);
+	assert_int_equal(tu_set1(c, "k", v, VLEN), 0);
+	assert_int_equal(tu_set1(c, "pin", v, VLEN), 0);	/* same segment as k */
+	assert_int_equal(tu_op1(c, FDPKV_OP_LOOKUP_LOCK, "pin"), 0);
+	assert_int_equal(tu_op1(c, FDPKV_OP_DELETE, "k"), 0);
+	/* 64 more delete records: the first metadata segment is full and sealed */
+	for (i = 0; i < 64; i++) {
+		snprintf(name, sizeof(name), "d%u", i);
+		assert_int_equal(tu_set1(c, name, &small, 1), 0);
+	}
+	for (i = 0; i < 64; i++) {
+		snprintf(name, sizeof(name), "d%u", i);
+		assert_int_equal(tu_op1(c, FDPKV_OP_DELETE, name), 0);
+	}
+	/* placement id 0 is the metadata class's (sim: 8 handles) */
+	assert_int_equal(sim_fail_pid("rf-carry", 0), 0);
+	fdpkv_stats(c, &st);
+	for (i = 0; i < 200 && st.evicted_segments < 26; i++) {
+		snprintf(name, sizeof(name), "fill%u", next++);
+		assert_int_equal(tu_set1(c, name, fill, VLEN), 0);
+		settle(c, "");
+		fdpkv_stats(c, &st);
+	}
+	assert_true(st.io_errors > 0);	/* a carried record failed */
+	assert_int_equal(sim_fail_pid("rf-carry", -1), 0);
+	fdpkv_close(c);
+
+	c = tu_open(kv);
+	if (tu_get1(c, "k", got, VLEN) != -ENOENT)
+		fail_msg("the deleted key k is back after the restart");
+	fdpkv_close(c);
+	assert_int_equal(sim_destroy("rf-carry"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_old_version_stays_hidden_when_newer_evicted),
+		cmocka_unit_test(test_failed_carried_record_keeps_its_segment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
