@@ -243,7 +243,7 @@ struct fdpkv_cache *kr_cache(const struct key_req *kr);
 void key_done(struct key_req *kr, int status, uint64_t vlen);
 
 /* usage.c */
-void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign);
+void usage_add(struct fdpkv_cache *c, struct index_entry *e, int64_t sign);
 void usage_free(struct fdpkv_cache *c);
 
 /* staging.c */

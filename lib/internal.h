@@ -174,6 +174,8 @@ int sb_write_both(struct engine *eng, uint32_t lba, const struct superblock *sb)
  */
 #define IDX_F_SHADOW		0x04
 #define IDX_F_ALIGNED		0x08	/* the object has OBJ_F_ALIGNED */
+/* Not counted in its salt bucket: the bucket could not be created (usage.c). */
+#define IDX_F_NOBUCKET		0x10
 
 /*
  * One live key: 48 bytes plus the key, kept small because a cache holds tens

@@ -418,11 +418,13 @@ void run_delete(struct fdpkv_cache *c, struct op *op)
 		}
 		pthread_mutex_lock(&c->lock);
 		e = index_find(&c->ix, kr->key, kr->klen);
-		if (!e)
+		if (ret)
+			;	/* -ENOMEM: said as it is, whatever the key's state */
+		else if (!e)
 			ret = -ENOENT;
 		else if (e->lock)
 			ret = -EBUSY;
-		else if (!ret) {
+		else {
 			struct segment *es = &c->devs[e->dev].segs.segs[e->seg];
 
 			/*
