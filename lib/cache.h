@@ -261,6 +261,7 @@ int slot_reserve(struct devctx *d, struct key_req *kr);
 int reserve_and_submit(struct key_req *kr);
 void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq);
 void retry_waiters(struct devctx *d, struct key_req **failed);
+void waiter_count(struct devctx *d, const struct key_req *kr, int n);
 void complete_failed(struct key_req *failed);
 
 /* gate.c */

@@ -291,6 +291,7 @@ struct segment {
 	uint32_t readers;		/* reads in flight */
 	uint32_t writes;		/* writes in flight */
 	uint32_t copies;		/* RECLAIM: re-insert copies still reading it */
+	uint32_t copies_waiting;	/* RECLAIM: of those, queued for a free segment */
 	bool dealloc_sent;		/* RECLAIM: deallocate submitted */
 	/*
 	 * RECLAIM: a delete record it holds could not be carried forward

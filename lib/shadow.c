@@ -70,6 +70,7 @@ uint32_t shadow_kept_segments(const struct devctx *d)
  */
 void shadow_wait_first(struct devctx *d, struct key_req *kr)
 {
+	waiter_count(d, kr, 1);
 	kr->wait_next = d->waiters;
 	d->waiters = kr;
 	if (!d->waiters_tail)

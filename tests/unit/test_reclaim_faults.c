@@ -161,11 +161,72 @@ static void test_failed_carried_record_keeps_its_segment(void **state)
 	assert_int_equal(sim_destroy("rf-carry"), 0);
 }
 
+/* SET @key and wait for its completion at most 60 s: its result, or -ETIMEDOUT. */
+static int set_deadline(struct fdpkv_cache *c, const char *key, const uint8_t *val)
+{
+	struct fdpkv_key k = tu_key(key);
+	struct fdpkv_buf b = { (void *)val, VLEN };
+	struct fdpkv_completion done;
+	uint64_t id;
+	int ret;
+
+	ret = fdpkv_submit(c, FDPKV_OP_SET, 1, &k, &b, NULL, &id);
+	if (ret)
+		return ret;
+	while (fdpkv_drain(c, &done, 1) != 1)
+		if (fdpkv_wait(c, 60000) != 1)
+			return -ETIMEDOUT;
+	ret = done.result;
+	fdpkv_completion_release(&done);
+	return ret;
+}
+
+/*
+ * A device that fails every command (a power cut with SIM_CUT_FAIL: gone
+ * under a live host) while delete records must be carried: deallocates and
+ * wipes fail (segments quarantined), carried records cannot be written.
+ * Every write must still complete, with an error, and close must return;
+ * the evictions used to wait for room that only they could give back.
+ */
+static void test_dead_device_fails_instead_of_hanging(void **state)
+{
+	static uint8_t v[VLEN];
+	const char *kv = "devices=sim:name=rf-dead&vwc=1 capacity=8M segment_size=256K "
+			 "durability=fua placement=none reinsert=0";
+	struct fdpkv_cache *c;
+	char name[32];
+	unsigned int i, errors = 0;
+	int ret;
+
+	(void)state;
+	memset(v, 0x66, sizeof(v));
+	c = tu_open(kv);
+	/* overwrites and deletes: entries that hide older versions, records */
+	for (i = 0; i < 90; i++) {
+		snprintf(name, sizeof(name), "k%u", i % 30);
+		assert_int_equal(tu_set1(c, name, v, VLEN), 0);
+		if (i % 7 == 6)
+			assert_int_equal(tu_op1(c, FDPKV_OP_DELETE, name), 0);
+	}
+	assert_int_equal(sim_power_cut("rf-dead", 1, SIM_CUT_FAIL, NULL), 0);
+	for (i = 0; i < 120; i++) {
+		snprintf(name, sizeof(name), "k%u", i % 40);
+		ret = set_deadline(c, name, v);
+		if (ret == -ETIMEDOUT)
+			fail_msg("SET %u after the device died never completed", i);
+		errors += ret < 0;
+	}
+	assert_true(errors > 0);
+	fdpkv_close(c);
+	assert_int_equal(sim_destroy("rf-dead"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_old_version_stays_hidden_when_newer_evicted),
 		cmocka_unit_test(test_failed_carried_record_keeps_its_segment),
+		cmocka_unit_test(test_dead_device_fails_instead_of_hanging),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
