@@ -561,6 +561,8 @@ void engine_submit(struct engine *eng, struct io_cmd *cmd);
 int engine_io_sync(struct engine *eng, enum io_op op, uint64_t off, uint64_t len, void *buf,
 		   uint16_t pid);
 void engine_stop(struct engine *eng);		/* waits for everything queued */
+/* For tests: the device thread's next @n waits for completions fail (-EIO). */
+void engine_fail_waits(struct engine *eng, unsigned int n);
 uint64_t engine_inflight(struct engine *eng);
 /* Commands that used a registered buffer so far. */
 uint64_t engine_fixed_cmds(struct engine *eng);
