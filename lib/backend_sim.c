@@ -91,6 +91,8 @@ struct sim_priv {
 	unsigned int fail_ops;
 	uint64_t fail_off, fail_len;
 	int fail_pid;			/* sim_fail_pid: writes with it fail, -1 none */
+	bool paused;			/* sim_pause: commands wait on pause_cv */
+	pthread_cond_t pause_cv;
 	bool in_use;			/* named: opened by a cache; sim_lock */
 	struct sim_priv *next;		/* named devices; sim_lock */
 };
@@ -420,6 +422,22 @@ int sim_fail_pid(const char *name, int pid)
 	return 0;
 }
 
+int sim_pause(const char *name, bool pause)
+{
+	struct sim_priv *s;
+
+	pthread_mutex_lock(&sim_lock);
+	s = sim_find_locked(name);
+	pthread_mutex_unlock(&sim_lock);
+	if (!s)
+		return -ENOENT;
+	pthread_mutex_lock(&s->vwc_lock);
+	s->paused = pause;
+	pthread_cond_broadcast(&s->pause_cv);
+	pthread_mutex_unlock(&s->vwc_lock);
+	return 0;
+}
+
 /* Does sim_fail_range or sim_fail_pid fail @p? vwc_lock held. */
 static bool sim_fails(const struct sim_priv *s, const struct io_part *p)
 {
@@ -458,6 +476,7 @@ static void sim_free(struct sim_priv *s)
 	free(s->lost);
 	free(s->after_cut);
 	pthread_mutex_destroy(&s->vwc_lock);
+	pthread_cond_destroy(&s->pause_cv);
 	if (s->data != MAP_FAILED)
 		munmap(s->data, s->capacity);
 	free(s->l2p);
@@ -554,11 +573,13 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 	s->vwc = vwc;
 	s->fail_pid = -1;
 	pthread_mutex_init(&s->vwc_lock, NULL);
+	pthread_cond_init(&s->pause_cv, NULL);
 	if (s->ru_bytes % SIM_LBA || s->capacity < 4 * s->ru_bytes ||
 	    s->capacity / SIM_LBA >= INVALID) {
 		fdpkv_seterr(err, errlen, "device '%s': capacity must hold at least 4 segments",
 			     dev->uri);
 		pthread_mutex_destroy(&s->vwc_lock);
+		pthread_cond_destroy(&s->pause_cv);
 		free(s);
 		return -EINVAL;
 	}
@@ -627,6 +648,8 @@ static int sim_exec(struct fdpkv_dev *dev, struct io_part *p)
 	if (!s->name[0])
 		return sim_exec_locked(dev, p);
 	pthread_mutex_lock(&s->vwc_lock);
+	while (s->paused)
+		pthread_cond_wait(&s->pause_cv, &s->vwc_lock);
 	if (sim_fails(s, p)) {
 		pthread_mutex_unlock(&s->vwc_lock);
 		return -EIO;

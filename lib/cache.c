@@ -69,8 +69,10 @@ void entry_drop(struct fdpkv_cache *c, struct index_entry *e)
 	seg_unlink(sg, e);
 	sg->live_objs--;
 	sg->live_bytes -= e->vlen;
-	if (e->lock)
+	if (e->lock) {
 		sg->locked--;
+		stale_locks_add(c, e);
+	}
 	usage_add(c, e, -1);
 	index_remove(&c->ix, e);
 }

@@ -144,6 +144,18 @@ struct bucket_usage {
 	char name[132];
 };
 
+/*
+ * Locks of a key whose locked version left the index while locked (read.c:
+ * stale locks). The next unlocks of the key release these first, so that
+ * they never release a lock another holder took on a newer version.
+ */
+struct stale_lock {
+	struct stale_lock *next;
+	uint32_t count;
+	uint16_t klen;
+	uint8_t key[];
+};
+
 struct evicted {
 	struct evicted *next;
 	uint64_t vlen;
@@ -182,6 +194,7 @@ struct fdpkv_cache {
 	size_t nbuckets, bucket_slots;
 	uint64_t bytes_used, objects;
 	struct evicted *ev_head, *ev_tail;
+	struct stale_lock *stale_locks;	/* read.c */
 
 	struct cq cq;
 	struct staging_pool pool;
@@ -275,6 +288,9 @@ void pad_sealed(struct devctx *d);
 /* read.c */
 void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs);
 void run_exists(struct fdpkv_cache *c, struct op *op, bool lock);
+/* @e leaves the index with locks held: remember them as stale. cache->lock held. */
+void stale_locks_add(struct fdpkv_cache *c, const struct index_entry *e);
+void stale_locks_free(struct fdpkv_cache *c);
 
 /* evict.c */
 void evict_entry(struct fdpkv_cache *c, struct index_entry *e);

@@ -517,6 +517,8 @@ int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len);
 int sim_fail_range(const char *name, unsigned int ops, uint64_t off, uint64_t len);
 /* For tests: writes with placement id @pid fail with -EIO (-1: none). 0 or -ENOENT. */
 int sim_fail_pid(const char *name, int pid);
+/* For tests: hold (@pause true) or release every command of the named sim device. */
+int sim_pause(const char *name, bool pause);
 /* Free the named sim device (not open): 0, -ENOENT, -EBUSY. */
 int sim_destroy(const char *name);
 extern const struct fdpkv_backend_ops backend_ng_ops;

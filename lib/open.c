@@ -253,6 +253,7 @@ static void cache_free(struct fdpkv_cache *c)
 		free(ev);
 	}
 	usage_free(c);
+	stale_locks_free(c);
 	staging_pool_destroy(&c->pool);
 	arenas_free(c);
 	pthread_mutex_destroy(&c->arena_lock);
