@@ -342,15 +342,24 @@ static struct sim_priv *sim_find_locked(const char *name)
 	return s;
 }
 
+/* The named device @name, or NULL. */
+static struct sim_priv *sim_find(const char *name)
+{
+	struct sim_priv *s;
+
+	pthread_mutex_lock(&sim_lock);
+	s = sim_find_locked(name);
+	pthread_mutex_unlock(&sim_lock);
+	return s;
+}
+
 int sim_power_cut(const char *name, uint64_t seed, unsigned int flags, struct sim_cut_stats *st)
 {
 	struct sim_priv *s;
 
 	if (st)
 		memset(st, 0, sizeof(*st));
-	pthread_mutex_lock(&sim_lock);
-	s = sim_find_locked(name);
-	pthread_mutex_unlock(&sim_lock);
+	s = sim_find(name);
 	if (!s)
 		return -ENOENT;
 	if (!s->vwc)
@@ -377,9 +386,7 @@ int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len)
 	uint64_t l;
 	int ret = 0;
 
-	pthread_mutex_lock(&sim_lock);
-	s = sim_find_locked(name);
-	pthread_mutex_unlock(&sim_lock);
+	s = sim_find(name);
 	if (!s)
 		return -ENOENT;
 	pthread_mutex_lock(&s->vwc_lock);
@@ -392,11 +399,8 @@ int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len)
 
 int sim_fail_range(const char *name, unsigned int ops, uint64_t off, uint64_t len)
 {
-	struct sim_priv *s;
+	struct sim_priv *s = sim_find(name);
 
-	pthread_mutex_lock(&sim_lock);
-	s = sim_find_locked(name);
-	pthread_mutex_unlock(&sim_lock);
 	if (!s)
 		return -ENOENT;
 	pthread_mutex_lock(&s->vwc_lock);
@@ -409,11 +413,8 @@ int sim_fail_range(const char *name, unsigned int ops, uint64_t off, uint64_t le
 
 int sim_fail_pid(const char *name, int pid)
 {
-	struct sim_priv *s;
+	struct sim_priv *s = sim_find(name);
 
-	pthread_mutex_lock(&sim_lock);
-	s = sim_find_locked(name);
-	pthread_mutex_unlock(&sim_lock);
 	if (!s)
 		return -ENOENT;
 	pthread_mutex_lock(&s->vwc_lock);
@@ -424,11 +425,8 @@ int sim_fail_pid(const char *name, int pid)
 
 int sim_pause(const char *name, bool pause)
 {
-	struct sim_priv *s;
+	struct sim_priv *s = sim_find(name);
 
-	pthread_mutex_lock(&sim_lock);
-	s = sim_find_locked(name);
-	pthread_mutex_unlock(&sim_lock);
 	if (!s)
 		return -ENOENT;
 	pthread_mutex_lock(&s->vwc_lock);
