@@ -107,6 +107,49 @@ static void test_old_version_stays_hidden_when_newer_evicted(void **state)
 }
 
 /*
+ * As above, but version 2 is deleted instead of evicted, and the segments
+ * holding it and its delete record are evicted afterwards (three rounds of
+ * the device): the record must be carried while segment 0 holds version 1.
+ */
+static void test_old_version_stays_hidden_when_newer_deleted(void **state)
+{
+	static uint8_t v1[VLEN], v2[VLEN], fill[VLEN], got[VLEN];
+	const char *kv = "devices=sim:name=rf-delete capacity=8M segment_size=256K "
+			 "durability=fua placement=none reinsert=0";
+	struct fdpkv_cache *c;
+	unsigned int next = 0, i;
+	char name[32];
+
+	(void)state;
+	key_evictions = 0;
+	memset(v1, 0x11, sizeof(v1));
+	memset(v2, 0x22, sizeof(v2));
+	memset(fill, 0x33, sizeof(fill));
+	c = tu_open(kv);
+	assert_int_equal(tu_set1(c, "k", v1, VLEN), 0);		/* segment 0 */
+	assert_int_equal(tu_set1(c, "fill-a", fill, VLEN), 0);
+	assert_int_equal(tu_set1(c, "fill-b", fill, VLEN), 0);	/* segment 0 sealed */
+	assert_int_equal(sim_fail_range("rf-delete", FAIL_RECLAIM, SEG_OFF(0), SEG), 0);
+	fill_until_evicted(c, "k", 1, &next, fill);
+	assert_int_equal(tu_set1(c, "k", v2, VLEN), 0);
+	assert_int_equal(tu_op1(c, FDPKV_OP_DELETE, "k"), 0);
+	for (i = 0; i < 3 * 56; i++) {
+		snprintf(name, sizeof(name), "fill%u", next++);
+		assert_int_equal(tu_set1(c, name, fill, VLEN), 0);
+	}
+	settle(c, "k");
+	fdpkv_close(c);
+
+	c = tu_open(kv);
+	if (tu_get1(c, "k", got, VLEN) != -ENOENT)
+		fail_msg("deleted k came back after the restart: a version with bytes 0x%02x",
+			 got[0]);
+	fdpkv_close(c);
+	assert_int_equal(sim_fail_range("rf-delete", 0, 0, 0), 0);
+	assert_int_equal(sim_destroy("rf-delete"), 0);
+}
+
+/*
  * A DELETE's record sits in a metadata segment M; the deleted object's
  * segment is pinned by a lock on another key in it. M fills up and is
  * evicted: the record must be carried, and that write fails (writes of the
@@ -225,6 +268,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_old_version_stays_hidden_when_newer_evicted),
+		cmocka_unit_test(test_old_version_stays_hidden_when_newer_deleted),
 		cmocka_unit_test(test_failed_carried_record_keeps_its_segment),
 		cmocka_unit_test(test_dead_device_fails_instead_of_hanging),
 	};
