@@ -133,7 +133,10 @@ $(B)/tsan/%.o: %.c $(LIB_HDRS)
 
 $(B)/tests/asan/%: tests/unit/%.c $(UNIT_HELPERS) $(ASAN_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(ASAN_OBJS) -lcmocka $(LDLIBS_LIB)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(ASAN_OBJS) -lcmocka $(LDLIBS_LIB) $(UNIT_LDFLAGS)
+
+# test_oom makes chosen allocations fail through wrappers of its own
+$(B)/tests/asan/test_oom: UNIT_LDFLAGS := -Wl,--wrap=malloc -Wl,--wrap=calloc
 
 $(B)/tests/tsan/%: tests/unit/%.c $(UNIT_HELPERS) $(TSAN_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)

@@ -87,6 +87,12 @@ struct sim_priv {
 	struct vwc_ent *log_head, *log_tail;
 	uint64_t log_bytes;
 	uint8_t *lost;			/* LBA bitmap: a cut dropped or tore a write there */
+	/* sim_fail_range: commands of these ops (1 << IO_*) in the range fail; vwc_lock */
+	unsigned int fail_ops;
+	uint64_t fail_off, fail_len;
+	int fail_pid;			/* sim_fail_pid: writes with it fail, -1 none */
+	bool paused;			/* sim_pause: commands wait on pause_cv */
+	pthread_cond_t pause_cv;
 	bool in_use;			/* named: opened by a cache; sim_lock */
 	struct sim_priv *next;		/* named devices; sim_lock */
 };
@@ -336,15 +342,24 @@ static struct sim_priv *sim_find_locked(const char *name)
 	return s;
 }
 
+/* The named device @name, or NULL. */
+static struct sim_priv *sim_find(const char *name)
+{
+	struct sim_priv *s;
+
+	pthread_mutex_lock(&sim_lock);
+	s = sim_find_locked(name);
+	pthread_mutex_unlock(&sim_lock);
+	return s;
+}
+
 int sim_power_cut(const char *name, uint64_t seed, unsigned int flags, struct sim_cut_stats *st)
 {
 	struct sim_priv *s;
 
 	if (st)
 		memset(st, 0, sizeof(*st));
-	pthread_mutex_lock(&sim_lock);
-	s = sim_find_locked(name);
-	pthread_mutex_unlock(&sim_lock);
+	s = sim_find(name);
 	if (!s)
 		return -ENOENT;
 	if (!s->vwc)
@@ -371,9 +386,7 @@ int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len)
 	uint64_t l;
 	int ret = 0;
 
-	pthread_mutex_lock(&sim_lock);
-	s = sim_find_locked(name);
-	pthread_mutex_unlock(&sim_lock);
+	s = sim_find(name);
 	if (!s)
 		return -ENOENT;
 	pthread_mutex_lock(&s->vwc_lock);
@@ -382,6 +395,56 @@ int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len)
 			ret = 1;
 	pthread_mutex_unlock(&s->vwc_lock);
 	return ret;
+}
+
+int sim_fail_range(const char *name, unsigned int ops, uint64_t off, uint64_t len)
+{
+	struct sim_priv *s = sim_find(name);
+
+	if (!s)
+		return -ENOENT;
+	pthread_mutex_lock(&s->vwc_lock);
+	s->fail_ops = ops;
+	s->fail_off = off;
+	s->fail_len = len;
+	pthread_mutex_unlock(&s->vwc_lock);
+	return 0;
+}
+
+int sim_fail_pid(const char *name, int pid)
+{
+	struct sim_priv *s = sim_find(name);
+
+	if (!s)
+		return -ENOENT;
+	pthread_mutex_lock(&s->vwc_lock);
+	s->fail_pid = pid;
+	pthread_mutex_unlock(&s->vwc_lock);
+	return 0;
+}
+
+int sim_pause(const char *name, bool pause)
+{
+	struct sim_priv *s = sim_find(name);
+
+	if (!s)
+		return -ENOENT;
+	pthread_mutex_lock(&s->vwc_lock);
+	s->paused = pause;
+	pthread_cond_broadcast(&s->pause_cv);
+	pthread_mutex_unlock(&s->vwc_lock);
+	return 0;
+}
+
+/* Does sim_fail_range or sim_fail_pid fail @p? vwc_lock held. */
+static bool sim_fails(const struct sim_priv *s, const struct io_part *p)
+{
+	if (p->cmd->op == IO_WRITE && s->fail_pid >= 0 && p->cmd->pid == s->fail_pid)
+		return true;
+	if (!(s->fail_ops & (1u << p->cmd->op)))
+		return false;
+	return p->cmd->op == IO_FLUSH ||
+	       (p->off < s->fail_off + s->fail_len && s->fail_off < p->off + p->len);
 }
 
 static void sim_free(struct sim_priv *s);
@@ -411,6 +474,7 @@ static void sim_free(struct sim_priv *s)
 	free(s->lost);
 	free(s->after_cut);
 	pthread_mutex_destroy(&s->vwc_lock);
+	pthread_cond_destroy(&s->pause_cv);
 	if (s->data != MAP_FAILED)
 		munmap(s->data, s->capacity);
 	free(s->l2p);
@@ -505,12 +569,15 @@ static int sim_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_
 	s->ru_bytes = ru;
 	s->dealloc_keeps = keeps;
 	s->vwc = vwc;
+	s->fail_pid = -1;
 	pthread_mutex_init(&s->vwc_lock, NULL);
+	pthread_cond_init(&s->pause_cv, NULL);
 	if (s->ru_bytes % SIM_LBA || s->capacity < 4 * s->ru_bytes ||
 	    s->capacity / SIM_LBA >= INVALID) {
 		fdpkv_seterr(err, errlen, "device '%s': capacity must hold at least 4 segments",
 			     dev->uri);
 		pthread_mutex_destroy(&s->vwc_lock);
+		pthread_cond_destroy(&s->pause_cv);
 		free(s);
 		return -EINVAL;
 	}
@@ -576,9 +643,15 @@ static int sim_exec(struct fdpkv_dev *dev, struct io_part *p)
 	struct sim_priv *s = dev->priv;
 	int ret;
 
-	if (!s->vwc)
+	if (!s->name[0])
 		return sim_exec_locked(dev, p);
 	pthread_mutex_lock(&s->vwc_lock);
+	while (s->paused)
+		pthread_cond_wait(&s->pause_cv, &s->vwc_lock);
+	if (sim_fails(s, p)) {
+		pthread_mutex_unlock(&s->vwc_lock);
+		return -EIO;
+	}
 	if (s->after_cut && p->cmd->op != IO_READ && p->cmd->op != IO_FLUSH)
 		vwc_mark_lost(s, p->off, p->len);	/* after the cut: lost */
 	ret = s->after_cut && s->fail ? -EIO : sim_exec_locked(dev, p);

@@ -20,6 +20,7 @@
  *   pending.c   writes reserved and not yet committed, found by key
  *   reinsert.c  re-insert copies of evicted objects that were read
  *   shadow.c    shadowed objects: carried delete records
+ *   ghost.c     keys evicted from segments not free yet
  *   reclaim.c   deallocating evicted segments: flush, deallocate, wipe, quarantine
  *   usage.c     usage counters, per salt bucket
  *   open.c      open (superblocks, format, alignment) and close
@@ -70,8 +71,10 @@ void entry_drop(struct fdpkv_cache *c, struct index_entry *e)
 	seg_unlink(sg, e);
 	sg->live_objs--;
 	sg->live_bytes -= e->vlen;
-	if (e->lock)
+	if (e->lock) {
 		sg->locked--;
+		stale_locks_add(c, e);
+	}
 	usage_add(c, e, -1);
 	index_remove(&c->ix, e);
 }

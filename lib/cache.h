@@ -139,6 +139,20 @@ struct pend_tab {
 	uint64_t count;
 };
 
+/* Keys evicted from segments not free yet, by key and by segment (ghost.c). */
+struct ghost;
+struct ghost_tab {
+	struct ghost **buckets;
+	uint32_t nbuckets;		/* power of two */
+	uint64_t count;
+	struct {
+		struct ghost *head;
+		uint32_t lossy;		/* ghosts lost to ENOMEM */
+	} *seg;
+	uint32_t nsegs;
+	uint32_t nlossy;		/* segments with lossy set */
+};
+
 struct devctx {
 	struct fdpkv_cache *cache;
 	unsigned int idx;
@@ -148,6 +162,7 @@ struct devctx {
 	uint64_t uuid64;
 	struct seg_table segs;			/* cache->lock */
 	struct pend_tab pend;			/* cache->lock */
+	struct ghost_tab ghosts;		/* cache->lock */
 	struct key_req *waiters, *waiters_tail;	/* cache->lock */
 	void *zeros;				/* pad source, ZEROS_BYTES; cache->lock */
 	struct dealloc_req *dreq;		/* one per segment */
@@ -178,6 +193,18 @@ struct bucket_usage {
 	uint64_t bytes;
 	uint64_t objects;
 	char name[132];
+};
+
+/*
+ * Locks of a key whose locked version left the index while locked (read.c:
+ * stale locks). The next unlocks of the key release these first, so that
+ * they never release a lock another holder took on a newer version.
+ */
+struct stale_lock {
+	struct stale_lock *next;
+	uint32_t count;
+	uint16_t klen;
+	uint8_t key[];
 };
 
 struct evicted {
@@ -218,6 +245,7 @@ struct fdpkv_cache {
 	size_t nbuckets, bucket_slots;
 	uint64_t bytes_used, objects;
 	struct evicted *ev_head, *ev_tail;
+	struct stale_lock *stale_locks;	/* read.c */
 
 	struct cq cq;
 	struct staging_pool pool;
@@ -283,7 +311,7 @@ void key_done(struct key_req *kr, int status, uint64_t vlen);
 void key_finish(struct key_req *kr, int status, uint64_t vlen);
 
 /* usage.c */
-void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign);
+void usage_add(struct fdpkv_cache *c, struct index_entry *e, int64_t sign);
 void usage_free(struct fdpkv_cache *c);
 
 /* staging.c */
@@ -301,6 +329,7 @@ int slot_reserve(struct devctx *d, struct key_req *kr);
 int reserve_and_submit(struct key_req *kr);
 void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq);
 void retry_waiters(struct devctx *d, struct key_req **failed);
+void waiter_count(struct devctx *d, const struct key_req *kr, int n);
 void complete_failed(struct key_req *failed);
 /* Encode @kr's header (value crc in kr->vcrc) into its staging image. */
 void obj_stage_header(struct devctx *d, struct key_req *kr, uint64_t seg_seq);
@@ -339,6 +368,9 @@ void pipe_write_go(struct devctx *d, struct key_req *kr, uint64_t seg_seq, bool 
 bool pipe_key_done(struct key_req *kr, int status, uint64_t vlen);
 /* GET: read @kr's image (staging set) in pieces; 0 or -ENOMEM. */
 int pipe_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr);
+/* @e leaves the index with locks held: remember them as stale. cache->lock held. */
+void stale_locks_add(struct fdpkv_cache *c, const struct index_entry *e);
+void stale_locks_free(struct fdpkv_cache *c);
 
 /* evict.c */
 void evict_entry(struct fdpkv_cache *c, struct index_entry *e);
@@ -371,6 +403,16 @@ void pend_del(struct pend_tab *t, struct key_req *kr);
 /* The next write in flight of @key after @after (NULL: the first), or NULL. */
 struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
 			  const void *key, uint32_t klen);
+
+/* ghost.c */
+int ghost_init(struct ghost_tab *t, uint32_t nsegs);
+void ghost_destroy(struct ghost_tab *t);
+/* Remember @key, evicted from segment @seg (being reclaimed). */
+void ghost_add(struct ghost_tab *t, uint32_t seg, const uint8_t *key, uint32_t klen);
+/* May an evicted version of @key still be in a segment that is not free? */
+bool ghost_find(const struct ghost_tab *t, const uint8_t *key, uint32_t klen);
+/* Segment @seg is free: what it held is gone for recovery too. */
+void ghost_forget_segment(struct ghost_tab *t, uint32_t seg);
 
 /* evictor.c */
 int evictor_start(struct fdpkv_cache *c);

@@ -50,6 +50,7 @@ struct engine {
 	bool sparse_table;		/* the ring has ARENA_RING_SLOTS buffer slots */
 	bool probed;			/* fixed_probe ran (under the cache's arena_lock) */
 	atomic_bool fixed_ok;		/* its verdict */
+	atomic_uint fail_waits;		/* engine_fail_waits (tests) */
 };
 
 uint64_t engine_inflight(struct engine *eng)
@@ -214,6 +215,49 @@ static void *sync_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * io_uring_wait_cqe failed this many times in a row: the ring may be
+ * broken for good, so commands not yet sent to it fail instead of waiting.
+ */
+#define WAIT_FAILS_MAX	64
+
+static void kick(struct engine *eng);
+
+/*
+ * Fail every command not sent to the ring yet (queued, or parts waiting to
+ * be resent) with @err; those in flight keep waiting for their completions,
+ * as the kernel may still use their buffers. Thread private.
+ */
+static void fail_unsent(struct engine *eng, int err)
+{
+	struct io_part *p;
+
+	take_pending(eng, false);
+	while ((p = eng->retry) != NULL) {
+		eng->retry = p->next;
+		part_done(eng, p, err);
+	}
+	while (eng->work_head) {
+		struct io_cmd *cmd = eng->work_head;
+
+		eng->work_head = cmd->next;
+		if (!eng->work_head)
+			eng->work_tail = NULL;
+		if (!cmd->err)
+			cmd->err = err;
+		/* parts already out finish it; else nothing will */
+		cmd->issued = cmd->len;
+		if (!cmd->parts)
+			cmd_finish(eng, cmd);
+	}
+}
+
+void engine_fail_waits(struct engine *eng, unsigned int n)
+{
+	atomic_store(&eng->fail_waits, n);
+	kick(eng);
+}
+
 static void arm_kick(struct engine *eng)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&eng->ring);
@@ -230,7 +274,7 @@ static void *ring_thread(void *arg)
 	struct engine *eng = arg;
 	struct io_uring_cqe *cqe;
 	struct io_part *p;
-	unsigned int head, seen;
+	unsigned int head, seen, wait_fails = 0;
 
 	for (;;) {
 		bool stop = take_pending(eng, false);
@@ -261,9 +305,25 @@ static void *ring_thread(void *arg)
 		io_uring_submit(&eng->ring);
 		if (stop && !eng->inflight && !eng->work_head && !eng->retry)
 			break;
-		ret = io_uring_wait_cqe(&eng->ring, &cqe);
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN)
-			break;
+		if (atomic_load(&eng->fail_waits)) {
+			atomic_fetch_sub(&eng->fail_waits, 1);
+			ret = -EIO;
+		} else {
+			ret = io_uring_wait_cqe(&eng->ring, &cqe);
+		}
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -ETIME) {
+			/*
+			 * Never leave: the commands queued here would not
+			 * complete, nor would close. Wait again, a little
+			 * later, and reap whatever completed meanwhile; once
+			 * waits keep failing, fail what was not sent yet.
+			 */
+			if (++wait_fails >= WAIT_FAILS_MAX)
+				fail_unsent(eng, ret);
+			usleep(1000);
+		} else {
+			wait_fails = 0;
+		}
 		seen = 0;
 		io_uring_for_each_cqe(&eng->ring, head, cqe) {
 			uint64_t tag = io_uring_cqe_get_data64(cqe);

@@ -17,6 +17,7 @@
 void evict_entry(struct fdpkv_cache *c, struct index_entry *e)
 {
 	struct evicted *ev = malloc(sizeof(*ev) + e->klen);
+	struct devctx *d = &c->devs[e->dev];
 
 	if (ev) {
 		ev->next = NULL;
@@ -30,6 +31,9 @@ void evict_entry(struct fdpkv_cache *c, struct index_entry *e)
 		c->ev_tail = ev;
 	}
 	atomic_fetch_add(&c->st.evicted_objects, 1);
+	/* still on the device until its segment is free (ghost.c) */
+	if (d->segs.segs[e->seg].state == SEG_RECLAIM)
+		ghost_add(&d->ghosts, e->seg, e->key, e->klen);
 	entry_drop(c, e);
 }
 

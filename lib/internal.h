@@ -180,6 +180,8 @@ int sb_write_both(struct engine *eng, uint32_t lba, const struct superblock *sb)
  */
 #define IDX_F_SHADOW		0x04
 #define IDX_F_ALIGNED		0x08	/* the object has OBJ_F_ALIGNED */
+/* Not counted in its salt bucket: the bucket could not be created (usage.c). */
+#define IDX_F_NOBUCKET		0x10
 
 /*
  * One live key: 48 bytes plus the key, kept small because a cache holds tens
@@ -295,7 +297,14 @@ struct segment {
 	uint32_t readers;		/* reads in flight */
 	uint32_t writes;		/* writes in flight */
 	uint32_t copies;		/* RECLAIM: re-insert copies still reading it */
+	uint32_t copies_waiting;	/* RECLAIM: of those, queued for a free segment */
 	bool dealloc_sent;		/* RECLAIM: deallocate submitted */
+	/*
+	 * RECLAIM: a delete record it holds could not be carried forward
+	 * (shadow.c): its bytes must stay, so it is quarantined instead of
+	 * deallocated (reclaim.c).
+	 */
+	bool keep;
 	struct index_entry *entries;	/* live entries in this segment */
 	struct key_req *wq_head, *wq_tail;	/* writes in offset order */
 	uint32_t next_free;
@@ -505,6 +514,17 @@ struct sim_cut_stats {
 int sim_power_cut(const char *name, uint64_t seed, unsigned int flags, struct sim_cut_stats *st);
 /* 1 when a power cut of @name ever dropped or tore a command within [off, off+len), else 0. */
 int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len);
+/*
+ * sim_fail_range - for tests: from now on, commands of the named sim device
+ * whose op is in @ops (a mask of 1u << IO_*) and that touch [@off, @off +
+ * @len) fail with -EIO (a flush, in the mask, always fails); @ops 0 ends
+ * it. Survives close and reopen of the name. 0 or -ENOENT.
+ */
+int sim_fail_range(const char *name, unsigned int ops, uint64_t off, uint64_t len);
+/* For tests: writes with placement id @pid fail with -EIO (-1: none). 0 or -ENOENT. */
+int sim_fail_pid(const char *name, int pid);
+/* For tests: hold (@pause true) or release every command of the named sim device. */
+int sim_pause(const char *name, bool pause);
 /* Free the named sim device (not open): 0, -ENOENT, -EBUSY. */
 int sim_destroy(const char *name);
 extern const struct fdpkv_backend_ops backend_ng_ops;
@@ -549,6 +569,8 @@ void engine_submit(struct engine *eng, struct io_cmd *cmd);
 int engine_io_sync(struct engine *eng, enum io_op op, uint64_t off, uint64_t len, void *buf,
 		   uint16_t pid);
 void engine_stop(struct engine *eng);		/* waits for everything queued */
+/* For tests: the device thread's next @n waits for completions fail (-EIO). */
+void engine_fail_waits(struct engine *eng, unsigned int n);
 uint64_t engine_inflight(struct engine *eng);
 /* Commands that used a registered buffer so far. */
 uint64_t engine_fixed_cmds(struct engine *eng);

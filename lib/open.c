@@ -239,6 +239,7 @@ static void cache_free(struct fdpkv_cache *c)
 	for (i = 0; i < c->ndev; i++) {
 		engine_stop(c->devs[i].eng);
 		pend_destroy(&c->devs[i].pend);
+		ghost_destroy(&c->devs[i].ghosts);
 		free(c->devs[i].zeros);
 		free(c->devs[i].dreq);
 		c->devs[i].eng = NULL;
@@ -255,6 +256,7 @@ static void cache_free(struct fdpkv_cache *c)
 		free(ev);
 	}
 	usage_free(c);
+	stale_locks_free(c);
 	staging_pool_destroy(&c->pool);
 	arenas_free(c);
 	pthread_mutex_destroy(&c->arena_lock);
@@ -373,6 +375,8 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		ret = segs_init(&d->segs, (uint32_t)d->sb.nsegments, d->sb.segment_bytes);
 		if (!ret)
 			ret = pend_init(&d->pend);
+		if (!ret)
+			ret = ghost_init(&d->ghosts, (uint32_t)d->sb.nsegments);
 		if (!ret) {
 			d->dreq = calloc(d->sb.nsegments, sizeof(*d->dreq));
 			ret = d->dreq ? 0 : -ENOMEM;

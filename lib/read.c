@@ -12,6 +12,7 @@
  * written (fdpkv.h says so).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
@@ -152,6 +153,13 @@ void run_exists(struct fdpkv_cache *c, struct op *op, bool lock)
 		atomic_fetch_add(&c->st.exists, 1);
 		pthread_mutex_lock(&c->lock);
 		e = index_find(&c->ix, kr->key, kr->klen);
+		/*
+		 * A key whose segment is being evicted is not locked: its
+		 * re-insert copy may fail, and then the key goes with the
+		 * segment, which a lock could not stop. It is a miss.
+		 */
+		if (e && lock && c->devs[e->dev].segs.segs[e->seg].state == SEG_RECLAIM)
+			e = NULL;
 		if (e && (!lock || index_lock(e))) {
 			if (lock && e->lock == 1)
 				c->devs[e->dev].segs.segs[e->seg].locked++;
@@ -164,21 +172,103 @@ void run_exists(struct fdpkv_cache *c, struct op *op, bool lock)
 	}
 }
 
-FDPKV_PUBLIC void fdpkv_unlock(struct fdpkv_cache *c, unsigned int n, const struct fdpkv_key *keys)
+/* ---- locks ---------------------------------------------------------------- */
+
+/*
+ * A lock belongs to the version it locked. When a locked entry leaves the
+ * index (damaged on a read, or a DELETE queued before the lock got its
+ * place), its locks become stale: they are kept here, by key, and the next
+ * unlocks of that key release them (a no-op, -ESTALE) before any lock of a
+ * newer version, which another holder took. Unlocks carry no identity, but
+ * this keeps what matters: a version's lock count never drops below the
+ * number of its holders that have not unlocked yet, so a newer version is
+ * never unlocked under its holder's feet. A SET over a locked key moves the
+ * locks to the new version (commit_object): its holders still hold the key.
+ */
+static struct stale_lock **stale_find(struct fdpkv_cache *c, const void *key, uint32_t klen)
+{
+	struct stale_lock **pp;
+
+	for (pp = &c->stale_locks; *pp; pp = &(*pp)->next)
+		if ((*pp)->klen == klen && !memcmp((*pp)->key, key, klen))
+			break;
+	return pp;
+}
+
+void stale_locks_add(struct fdpkv_cache *c, const struct index_entry *e)
+{
+	struct stale_lock **pp = stale_find(c, e->key, e->klen), *s = *pp;
+
+	if (!s) {
+		s = malloc(sizeof(*s) + e->klen);
+		if (!s)
+			return;	/* the stale locks then release newer ones, as before */
+		s->next = NULL;
+		s->count = 0;
+		s->klen = e->klen;
+		memcpy(s->key, e->key, e->klen);
+		*pp = s;
+	}
+	s->count += e->lock;
+}
+
+void stale_locks_free(struct fdpkv_cache *c)
+{
+	struct stale_lock *s, *next;
+
+	for (s = c->stale_locks; s; s = next) {
+		next = s->next;
+		free(s);
+	}
+	c->stale_locks = NULL;
+}
+
+/* Release one lock of @key. cache->lock held. 0, -ESTALE or -ENOENT. */
+static int unlock_one(struct fdpkv_cache *c, const struct fdpkv_key *k)
+{
+	struct stale_lock **pp, *s;
+	struct index_entry *e;
+
+	if (!k->data || !k->len || k->len > FDPKV_KEY_MAX)
+		return -EINVAL;
+	if (c->stale_locks) {
+		pp = stale_find(c, k->data, k->len);
+		if ((s = *pp)) {
+			if (--s->count == 0) {
+				*pp = s->next;
+				free(s);
+			}
+			return -ESTALE;
+		}
+	}
+	e = index_find(&c->ix, k->data, k->len);
+	if (!e || !e->lock)
+		return -ENOENT;
+	if (index_unlock(e))
+		c->devs[e->dev].segs.segs[e->seg].locked--;
+	return 0;
+}
+
+FDPKV_PUBLIC int fdpkv_unlock_keys(struct fdpkv_cache *c, unsigned int n,
+				   const struct fdpkv_key *keys, int32_t *status)
 {
 	unsigned int i;
+	int released = 0, ret;
 
-	if (!c || !keys)
-		return;
+	if (!c || (!keys && n))
+		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < n; i++) {
-		struct index_entry *e;
-
-		if (!keys[i].data || !keys[i].len || keys[i].len > FDPKV_KEY_MAX)
-			continue;
-		e = index_find(&c->ix, keys[i].data, keys[i].len);
-		if (e && index_unlock(e))
-			c->devs[e->dev].segs.segs[e->seg].locked--;
+		ret = unlock_one(c, &keys[i]);
+		released += ret == 0;
+		if (status)
+			status[i] = ret;
 	}
 	pthread_mutex_unlock(&c->lock);
+	return released;
+}
+
+FDPKV_PUBLIC void fdpkv_unlock(struct fdpkv_cache *c, unsigned int n, const struct fdpkv_key *keys)
+{
+	fdpkv_unlock_keys(c, n, keys, NULL);
 }

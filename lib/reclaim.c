@@ -56,6 +56,11 @@ void seg_try_dealloc(struct devctx *d, uint32_t s)
 	}
 	if (sg->copies)
 		return;	/* carried delete records land first: reinsert_finish */
+	if (sg->keep) {
+		/* a record it holds still hides something and was not carried */
+		segs_quarantine(&d->segs, s);
+		return;
+	}
 	sg->dealloc_sent = true;
 	dr = &d->dreq[s];
 	dr->d = d;
@@ -109,9 +114,10 @@ static void reclaim_finish(struct dealloc_req *dr, bool gone)
 	struct key_req *failed = NULL;
 
 	pthread_mutex_lock(&c->lock);
-	if (gone)
+	if (gone) {
+		ghost_forget_segment(&d->ghosts, dr->seg);
 		segs_free(&d->segs, dr->seg);
-	else
+	} else
 		segs_quarantine(&d->segs, dr->seg);
 	retry_waiters(d, &failed);
 	pthread_mutex_unlock(&c->lock);

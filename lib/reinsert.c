@@ -110,9 +110,12 @@ void reinsert_finish(struct key_req *kr)
 		atomic_fetch_add(&c->st.carried_records, 1);	/* committed: linked */
 	free(kr->shadow);	/* a carried record that was not written */
 	pthread_mutex_lock(&c->lock);
+	/* the record it failed to carry stays where it is: keep that segment */
+	if (kr->carry && kr->shadow)
+		d->segs.segs[r->src_seg].keep = true;
 	d->segs.segs[r->src_seg].copies--;
 	seg_try_dealloc(d, r->src_seg);
-	if (d->segs.nfree && d->waiters)
+	if ((d->segs.nfree || d->segs.segs[r->src_seg].state == SEG_QUARANTINE) && d->waiters)
 		retry_waiters(d, &failed);
 	if (--c->inflight_ops == 0)
 		pthread_cond_broadcast(&c->idle);

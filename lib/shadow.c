@@ -70,6 +70,7 @@ uint32_t shadow_kept_segments(const struct devctx *d)
  */
 void shadow_wait_first(struct devctx *d, struct key_req *kr)
 {
+	waiter_count(d, kr, 1);
 	kr->wait_next = d->waiters;
 	d->waiters = kr;
 	if (!d->waiters_tail)
@@ -151,8 +152,9 @@ static void shadow_write(struct devctx *d, uint32_t src, struct shadow_rec *rec)
 		kr->staging = staging_get(c, kr->size, &kr->staging_cap);
 	}
 	if (!kr || !kr->staging) {
-		/* nothing else keeps the object hidden: count it as an error */
+		/* the record stays where it is: its segment is kept (reclaim.c) */
 		atomic_fetch_add(&c->st.io_errors, 1);
+		d->segs.segs[src].keep = true;
 		free(r);
 		free(rec);
 		return;
@@ -235,8 +237,11 @@ void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, bool
 		/* older versions: below e's sequence, so in segments opened
 		 * before the last sequence of e's segment */
 		rec = shadow_rec_new(e->key, e->klen, SHADOW_ANY, d->segs.segs[s].last_seq);
-		if (!rec)
+		if (!rec) {
+			/* not carried: the object itself stays (reclaim.c) */
 			atomic_fetch_add(&c->st.io_errors, 1);
+			d->segs.segs[s].keep = true;
+		}
 	}
 	if (evicted)
 		evict_entry(c, e);

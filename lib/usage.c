@@ -76,20 +76,29 @@ static void bucket_remove(struct fdpkv_cache *c, struct bucket_usage *b)
 	free(b);
 }
 
-/* Count (sign 1) or uncount (-1) a live entry. Called with cache->lock held. */
-void usage_add(struct fdpkv_cache *c, const struct index_entry *e, int64_t sign)
+/*
+ * Count (sign 1) or uncount (-1) a live entry. Called with cache->lock held.
+ * An entry whose bucket could not be created (out of memory) is marked
+ * IDX_F_NOBUCKET and left out of every bucket when it goes too: else a
+ * bucket created later for the same salt would lose what it never counted.
+ */
+void usage_add(struct fdpkv_cache *c, struct index_entry *e, int64_t sign)
 {
-	struct bucket_usage *b;
+	struct bucket_usage *b = NULL;
 	char name[132];
 
 	placement_bucket(e->key, e->klen, c->devs[0].sb.salt_separator, name, sizeof(name));
-	b = bucket_get(c, name, sign > 0);
+	if (sign > 0 || !(e->flags & IDX_F_NOBUCKET))
+		b = bucket_get(c, name, sign > 0);
 	if (sign > 0) {
 		c->bytes_used += e->vlen;
 		c->objects++;
 		if (b) {
+			e->flags &= (uint8_t)~IDX_F_NOBUCKET;
 			b->bytes += e->vlen;
 			b->objects++;
+		} else {
+			e->flags |= IDX_F_NOBUCKET;
 		}
 	} else {
 		c->bytes_used -= e->vlen;

@@ -114,9 +114,58 @@ void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq)
 	cmd_value_part(kr);
 	engine_submit(d->eng, &kr->cmd);
 }
+/*
+ * Count (@n 1) or uncount (-1) @kr among the writes waiting for a free
+ * segment: an internal write keeps the segment it comes from waiting too.
+ * cache->lock held.
+ */
+void waiter_count(struct devctx *d, const struct key_req *kr, int n)
+{
+	if (!kr->op)
+		d->segs.segs[((const struct reinsert_req *)kr)->src_seg].copies_waiting += n;
+}
+
+/*
+ * Will a segment become free without more eviction? One being deallocated
+ * will (or be quarantined, which retries the waiters too), and so will one
+ * with reads or copies under way; not one whose copies all wait for room
+ * themselves. cache->lock held.
+ */
+static bool reclaim_moving(const struct devctx *d)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->segs.n; i++) {
+		const struct segment *sg = &d->segs.segs[i];
+
+		if (sg->state == SEG_RECLAIM &&
+		    (sg->dealloc_sent || sg->readers || sg->copies > sg->copies_waiting))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * No free segment and none on its way (every segment being reclaimed waits
+ * for room itself, as when deallocates keep failing and quarantine the
+ * segments that would have been free): evict more, one segment at a time,
+ * until one is on its way. Returns whether one is. cache->lock held.
+ */
+static bool reclaim_unstick(struct devctx *d)
+{
+	while (!d->segs.nfree && !reclaim_moving(d)) {
+		uint32_t have = d->segs.nfree + d->segs.nreclaim;
+
+		if (evict_until(d, have + 1) <= have)
+			return false;
+	}
+	return true;
+}
+
 /* Queue @kr last among the writes waiting for a free segment. cache->lock held. */
 static void wait_for_room(struct devctx *d, struct key_req *kr)
 {
+	waiter_count(d, kr, 1);
 	kr->wait_next = NULL;
 	if (d->waiters_tail)
 		d->waiters_tail->wait_next = kr;
@@ -168,8 +217,13 @@ int reserve_and_submit(struct key_req *kr)
 	if (ret == -ENOSPC) {
 		/* one more while the last free segment is kept (shadow.c) */
 		evict_until(d, MAX(1u, c->cfg.free_segments_low) + shadow_kept_segments(d));
+		/* everything left is pinned, or nothing will free: fail, never wait forever */
 		if (!d->segs.nreclaim)
-			return -ENOSPC;	/* everything left is pinned: fail, never wait forever */
+			return -ENOSPC;
+		if (!reclaim_unstick(d)) {
+			evictor_kick(c);	/* fails what waits already: retry_waiters */
+			return -ENOSPC;
+		}
 		if (kr->carry) {
 			/* the segment it is carried from waits for it */
 			shadow_wait_first(d, kr);
@@ -211,11 +265,28 @@ void retry_waiters(struct devctx *d, struct key_req **failed)
 	d->waiters = d->waiters_tail = NULL;
 	for (; kr; kr = next) {
 		next = kr->wait_next;
+		waiter_count(d, kr, -1);
 		kr->io_res = reserve_and_submit(kr);
 		if (kr->io_res) {
 			kr->wait_next = *failed;
 			*failed = kr;
 		}
+	}
+	/*
+	 * Evictions above may have queued carried records. If no segment can
+	 * become free any more, they never would get one, and the segments
+	 * they come from would wait for them for ever (close too): fail them
+	 * (reinsert_finish then keeps those segments, quarantined).
+	 */
+	if (d->waiters && !reclaim_unstick(d)) {
+		for (kr = d->waiters; kr; kr = next) {
+			next = kr->wait_next;
+			waiter_count(d, kr, -1);
+			kr->io_res = -ENOSPC;
+			kr->wait_next = *failed;
+			*failed = kr;
+		}
+		d->waiters = d->waiters_tail = NULL;
 	}
 }
 
@@ -308,6 +379,8 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 		e = index_insert(&c->ix, kr->key, kr->klen);
 		if (!e)
 			return -ENOMEM;
+		/* an evicted version may still be on the device (ghost.c) */
+		shadow |= ghost_find(&d->ghosts, kr->key, kr->klen);
 	}
 	e->vlen = kr->vlen;
 	e->dev = kr->dev;
@@ -438,11 +511,13 @@ void run_delete(struct fdpkv_cache *c, struct op *op)
 		}
 		pthread_mutex_lock(&c->lock);
 		e = index_find(&c->ix, kr->key, kr->klen);
-		if (!e)
+		if (ret)
+			;	/* -ENOMEM: said as it is, whatever the key's state */
+		else if (!e)
 			ret = -ENOENT;
 		else if (e->lock)
 			ret = -EBUSY;
-		else if (!ret) {
+		else {
 			struct segment *es = &c->devs[e->dev].segs.segs[e->seg];
 
 			/*

@@ -247,8 +247,25 @@ void fdpkv_completion_release(struct fdpkv_completion *c);
 /*
  * fdpkv_unlock - drop one lock of each key taken by FDPKV_OP_LOOKUP_LOCK.
  * Never fails: unknown or unlocked keys are ignored, counts never go below 0.
+ * A lock belongs to the version it locked: when that version left the
+ * cache while locked (found damaged, or deleted by a DELETE submitted
+ * before the lock), the key's next unlock releases that stale lock and
+ * nothing else, never a lock another caller holds on a newer version.
+ * A key whose segment is being evicted is not locked by LOOKUP_LOCK (a
+ * miss, -ENOENT): eviction could not keep it for the lock.
  */
 void fdpkv_unlock(struct fdpkv_cache *cache, unsigned int n, const struct fdpkv_key *keys);
+
+/*
+ * fdpkv_unlock_keys - fdpkv_unlock with a result per key in @status (may be
+ * NULL): 0 a lock of the key's current version released, -ESTALE a lock of
+ * a version that is gone released (a no-op for the current one), -ENOENT
+ * the key holds no lock, -EINVAL a bad key. Returns how many locks of
+ * current versions were released, or -EINVAL (NULL cache, or NULL @keys
+ * with @n > 0).
+ */
+int fdpkv_unlock_keys(struct fdpkv_cache *cache, unsigned int n, const struct fdpkv_key *keys,
+		      int32_t *status);
 
 /*
  * fdpkv_wait - block until a completion is queued or @timeout_ms passes

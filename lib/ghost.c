@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * ghost.c - keys evicted from a segment that is not free yet.
+ *
+ * An evicted segment stays on the device until its deallocate (and wipe, or
+ * flush) is done, and for good while this cache is open when that failed
+ * (quarantine, reclaim.c). Its objects are dead in memory but recovery would
+ * still find them. When such a key is set again, no index entry is left to
+ * tell its new version that an older one is still on the device, so the new
+ * version would not be marked IDX_F_SHADOW, and once it is evicted or
+ * deleted nothing would hide the old one any more: after a restart the old
+ * version is back. So the keys of an evicted segment are remembered here,
+ * per device, until the segment is free; commit_object (write.c) marks a new
+ * entry of a remembered key IDX_F_SHADOW, and eviction then carries its
+ * hiding duty (shadow.c) for as long as the old segment is on the device.
+ * Out of memory, a segment is remembered as lossy instead: while one is,
+ * every new entry is marked. cache->lock protects it all.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+
+struct ghost {
+	struct ghost *next;		/* hash chain */
+	struct ghost *seg_next;		/* ghosts of the same segment */
+	uint32_t hash;
+	uint16_t klen;
+	uint8_t key[];
+};
+
+#define GHOST_BUCKETS_MIN	256u
+
+int ghost_init(struct ghost_tab *t, uint32_t nsegs)
+{
+	memset(t, 0, sizeof(*t));
+	t->nbuckets = GHOST_BUCKETS_MIN;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	t->seg = calloc(nsegs, sizeof(*t->seg));
+	t->nsegs = nsegs;
+	return t->buckets && t->seg ? 0 : -ENOMEM;
+}
+
+void ghost_destroy(struct ghost_tab *t)
+{
+	uint32_t s;
+
+	for (s = 0; t->seg && s < t->nsegs; s++)
+		ghost_forget_segment(t, s);
+	free(t->buckets);
+	free(t->seg);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Double the buckets at load factor 2; on ENOMEM keep the longer chains. */
+static void ghost_grow(struct ghost_tab *t)
+{
+	uint32_t n = t->nbuckets * 2, i;
+	struct ghost **nb = calloc(n, sizeof(*nb)), *g, *next;
+
+	if (!nb)
+		return;
+	for (i = 0; i < t->nbuckets; i++) {
+		for (g = t->buckets[i]; g; g = next) {
+			next = g->next;
+			g->next = nb[g->hash & (n - 1)];
+			nb[g->hash & (n - 1)] = g;
+		}
+	}
+	free(t->buckets);
+	t->buckets = nb;
+	t->nbuckets = n;
+}
+
+void ghost_add(struct ghost_tab *t, uint32_t seg, const uint8_t *key, uint32_t klen)
+{
+	struct ghost *g;
+
+	if (seg >= t->nsegs)
+		return;
+	g = malloc(sizeof(*g) + klen);
+	if (!g) {
+		if (!t->seg[seg].lossy++)
+			t->nlossy++;
+		return;
+	}
+	if (t->count >= 2ull * t->nbuckets)
+		ghost_grow(t);
+	g->hash = (uint32_t)kv_hash(key, klen);
+	g->klen = (uint16_t)klen;
+	memcpy(g->key, key, klen);
+	g->next = t->buckets[g->hash & (t->nbuckets - 1)];
+	t->buckets[g->hash & (t->nbuckets - 1)] = g;
+	g->seg_next = t->seg[seg].head;
+	t->seg[seg].head = g;
+	t->count++;
+}
+
+bool ghost_find(const struct ghost_tab *t, const uint8_t *key, uint32_t klen)
+{
+	const struct ghost *g;
+	uint32_t h;
+
+	if (t->nlossy)
+		return true;
+	if (!t->count)
+		return false;
+	h = (uint32_t)kv_hash(key, klen);
+	for (g = t->buckets[h & (t->nbuckets - 1)]; g; g = g->next)
+		if (g->hash == h && g->klen == klen && !memcmp(g->key, key, klen))
+			return true;
+	return false;
+}
+
+void ghost_forget_segment(struct ghost_tab *t, uint32_t seg)
+{
+	struct ghost *g, *next, **pp;
+
+	if (seg >= t->nsegs)
+		return;
+	for (g = t->seg[seg].head; g; g = next) {
+		next = g->seg_next;
+		for (pp = &t->buckets[g->hash & (t->nbuckets - 1)]; *pp != g; pp = &(*pp)->next)
+			;
+		*pp = g->next;
+		t->count--;
+		free(g);
+	}
+	t->seg[seg].head = NULL;
+	if (t->seg[seg].lossy) {
+		t->seg[seg].lossy = 0;
+		t->nlossy--;
+	}
+}
