@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cache.h - the cache object, shared by the files of the cache (cache.c
- * lists them: one concern each), recovery.c (open-time index rebuild) and
- * stats.c (usage and statistics).
+ * lists them: one concern each), recovery.c (open-time index rebuild, with
+ * torn.c: torn newest versions) and stats.c (usage and statistics).
  *
  * Locking: cache->lock protects the index, every device's segment table and
  * space waiters, usage, the evicted list and the sequence counter. It nests
@@ -338,5 +338,13 @@ static inline bool seq_lease_covers(const struct fdpkv_cache *c, uint64_t n)
 
 /* recovery.c */
 int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen);
+
+/* torn.c: during the scan, note version @h of the key @e already holds
+ * (cache->lock held; 0 or -ENOMEM); after it, let every newest version
+ * whose value is torn give way to the next older one (no lock, nothing else
+ * running). Returns the versions demoted. */
+int torn_note_version(struct index_entry *e, const struct obj_hdr *h, uint8_t dev, uint32_t seg,
+		      uint32_t off_lba);
+uint64_t torn_settle(struct fdpkv_cache *c);
 
 #endif /* FDPKV_CACHE_H */
