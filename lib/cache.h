@@ -277,6 +277,13 @@ struct shadow_rec *shadow_rec_new(const uint8_t *key, uint32_t klen, uint32_t se
 				  uint64_t bound);
 void entry_set_shadow(struct fdpkv_cache *c, struct index_entry *e);
 void shadow_carry(struct devctx *d, uint32_t src, struct shadow_rec *rec);
+/*
+ * A carried record @kr that waited for room is about to take its slot: has
+ * a version of its key been written since it was decided? Then that version
+ * takes the hiding duty over and the record must not be written (its
+ * sequence would hide that version). cache->lock held.
+ */
+bool shadow_carry_overtaken(struct devctx *d, const struct key_req *kr);
 void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e);
 void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, bool evicted);
 

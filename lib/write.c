@@ -145,6 +145,12 @@ int reserve_and_submit(struct key_req *kr)
 	bool inline_evict = !kr->op || evictor_is_self(c);
 	int ret;
 
+	/*
+	 * A carried record gets its sequence only now: one that waited for
+	 * room while the key was set again would hide the new version.
+	 */
+	if (kr->carry && shadow_carry_overtaken(d, kr))
+		return -ECANCELED;
 	ret = slot_reserve(d, kr);
 	if (ret == -ENOSPC && !inline_evict) {
 		wait_for_room(d, kr);
