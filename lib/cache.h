@@ -49,6 +49,8 @@ struct key_req {
 	bool drops;			/* a user DELETE: its key leaves memory when
 					 * the record gets its place (write.c) */
 	bool shadows;			/* commit marks the entry IDX_F_SHADOW */
+	bool absent;			/* a DELETE of an absent key that still writes
+					 * its record: completes -ENOENT (write.c) */
 };
 
 struct op {
@@ -284,6 +286,12 @@ void shadow_carry(struct devctx *d, uint32_t src, struct shadow_rec *rec);
  * sequence would hide that version). cache->lock held.
  */
 bool shadow_carry_overtaken(struct devctx *d, const struct key_req *kr);
+/*
+ * May an evicted version of a key that is absent from the index still be on
+ * device @d (an evicted segment not free yet)? If so, @rec is set to hide
+ * what such segments hold and true is returned. cache->lock held.
+ */
+bool shadow_evicted_remains(const struct devctx *d, struct shadow_rec *rec);
 void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e);
 void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, bool evicted);
 

@@ -215,6 +215,32 @@ void shadow_carry(struct devctx *d, uint32_t src, struct shadow_rec *rec)
 	shadow_write(d, src, rec);
 }
 
+bool shadow_evicted_remains(const struct devctx *d, struct shadow_rec *rec)
+{
+	const struct seg_table *t = &d->segs;
+	uint64_t newest = 0;
+	uint32_t i, n = 0, one = 0;
+
+	for (i = 0; i < t->n; i++) {
+		const struct segment *sg = &t->segs[i];
+
+		if ((sg->state != SEG_RECLAIM && sg->state != SEG_QUARANTINE) ||
+		    sg->cls == FDPKV_CLASS_META)
+			continue;
+		n++;
+		one = i;
+		newest = MAX(newest, sg->open_seq);
+	}
+	if (n == 1) {
+		rec->seg = one;
+		rec->bound = t->segs[one].open_seq;
+	} else if (n) {
+		rec->seg = SHADOW_ANY;
+		rec->bound = newest + 1;
+	}
+	return n != 0;
+}
+
 bool shadow_carry_overtaken(struct devctx *d, const struct key_req *kr)
 {
 	struct index_entry *e = index_find(&d->cache->ix, kr->key, kr->klen);

@@ -352,7 +352,7 @@ static void write_done(struct io_cmd *cmd, int res)
 	for (h = done; h; h = kr) {
 		kr = h->wait_next;
 		if (h->op)
-			key_done(h, h->io_res, h->vlen);
+			key_done(h, h->io_res == 0 && h->absent ? -ENOENT : h->io_res, h->vlen);
 		else
 			reinsert_finish(h);
 	}
@@ -422,7 +422,16 @@ void run_delete(struct fdpkv_cache *c, struct op *op)
 		}
 		pthread_mutex_lock(&c->lock);
 		e = index_find(&c->ix, kr->key, kr->klen);
-		if (!e)
+		if (!e && !ret && shadow_evicted_remains(&c->devs[kr->dev], kr->shadow)) {
+			/*
+			 * Absent, but an evicted version may be on the device
+			 * until its segment is free: a restart would find it,
+			 * and the DELETE answered -ENOENT would be undone. The
+			 * record keeps it hidden.
+			 */
+			kr->absent = true;
+			ret = reserve_and_submit(kr);
+		} else if (!e)
 			ret = -ENOENT;
 		else if (e->lock)
 			ret = -EBUSY;
