@@ -130,6 +130,7 @@ static void on_evicted(void *arg, const void *key, uint32_t klen, uint64_t vlen)
 	int k = cl_key_of(key, klen);
 	struct cl_key *s;
 
+	m->evicted++;
 	if (k < 0 || (unsigned int)k >= m->nkeys)
 		return;
 	s = &m->keys[k];

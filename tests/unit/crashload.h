@@ -51,6 +51,7 @@ struct cl_model {
 	enum fdpkv_durability durability;
 	uint32_t next_ver;
 	uint64_t acked_sets, acked_deletes, ops;
+	uint64_t evicted;	/* objects fdpkv_take_evicted reported */
 	uint64_t violations;
 	struct cl_key keys[CL_MAX_KEYS];
 };
