@@ -427,6 +427,11 @@ uint64_t cl_workload(struct fdpkv_cache *c, struct cl_model *m, uint64_t *rng,
 	return r.violations;
 }
 
+void cl_take_evicted(struct fdpkv_cache *c, struct cl_model *m)
+{
+	fdpkv_take_evicted(c, on_evicted, m);
+}
+
 struct cl_seen {
 	uint64_t n, bytes;
 	const struct cl_model *m;
