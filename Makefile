@@ -57,7 +57,7 @@ KVERS		:= $(strip $(KVER_61) $(KVER_612) $(KVERS_TRIXIE))
 kbuild_wrap	= $(if $(filter $(1),$(KVERS_TRIXIE)),scripts/in-trixie.sh)
 
 .PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build dkms-src \
-	tsan-build vm-build check-setup bench bench-build crashtest deb fuzz-build
+	tsan-build vm-build check-setup bench bench-build crashtest crash-build deb fuzz-build
 all: lib tools plugin kmod $(B)/examples/roundtrip
 
 setup:
@@ -165,14 +165,17 @@ tsan-build: $(TSAN_BINS)
 # --- the long crash run (README: Crash consistency) ------------------------
 # The power-cut checker built optimized, CRASH_POINTS crash points per
 # durability mode from seed CRASH_SEED, then the kill -9 test; the log goes
-# to build/crashtest.log.
+# to build/crashtest.log. The `crash` layer of make test (run-tests.sh) runs
+# the same binaries shorter, on fixed seeds.
 CRASH_POINTS	?= 34000
 CRASH_SEED	?= 1000
 $(B)/crash/%: tests/crash/%.c $(UNIT_HELPERS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(LIB_OBJS) -lcmocka $(LDLIBS_LIB)
 
-crashtest: $(B)/crash/test_crashcheck $(B)/crash/test_crash_inflight
+crash-build: $(B)/crash/test_crashcheck $(B)/crash/test_crash_inflight
+
+crashtest: crash-build
 	{ FDPKV_CRASH_POINTS=$(CRASH_POINTS) FDPKV_CRASH_SEED=$(CRASH_SEED) \
 		$(B)/crash/test_crashcheck; $(B)/crash/test_crash_inflight; } 2>&1 | \
 		tee $(B)/crashtest.log | grep -v '^VIOLATION'

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cache.h - the cache object, shared by the files of the cache (cache.c
- * lists them: one concern each), recovery.c (open-time index rebuild) and
- * stats.c (usage and statistics).
+ * lists them: one concern each), recovery.c (open-time index rebuild, with
+ * torn.c: torn newest versions) and stats.c (usage and statistics).
  *
  * Locking: cache->lock protects the index, every device's segment table and
  * space waiters, usage, the evicted list and the sequence counter. It nests
@@ -50,6 +50,8 @@ struct key_req {
 					 * the record gets its place (write.c) */
 	bool shadows;			/* commit marks the entry IDX_F_SHADOW */
 	struct copy_pipe *pipe;		/* moved in pieces (pieces.c), else NULL */
+	bool absent;			/* a DELETE of an absent key that still writes
+					 * its record: completes -ENOENT (write.c) */
 };
 
 /*
@@ -389,6 +391,19 @@ struct shadow_rec *shadow_rec_new(const uint8_t *key, uint32_t klen, uint32_t se
 				  uint64_t bound);
 void entry_set_shadow(struct fdpkv_cache *c, struct index_entry *e);
 void shadow_carry(struct devctx *d, uint32_t src, struct shadow_rec *rec);
+/*
+ * A carried record @kr that waited for room is about to take its slot: has
+ * a version of its key been written since it was decided? Then that version
+ * takes the hiding duty over and the record must not be written (its
+ * sequence would hide that version). cache->lock held.
+ */
+bool shadow_carry_overtaken(struct devctx *d, const struct key_req *kr);
+/*
+ * May an evicted version of a key that is absent from the index still be on
+ * device @d (an evicted segment not free yet)? If so, @rec is set to hide
+ * what such segments hold and true is returned. cache->lock held.
+ */
+bool shadow_evicted_remains(const struct devctx *d, struct shadow_rec *rec);
 void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e);
 void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, bool evicted);
 
@@ -461,5 +476,13 @@ static inline bool seq_lease_covers(const struct fdpkv_cache *c, uint64_t n)
 
 /* recovery.c */
 int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen);
+
+/* torn.c: during the scan, note version @h of the key @e already holds
+ * (cache->lock held; 0 or -ENOMEM); after it, let every newest version
+ * whose value is torn give way to the next older one (no lock, nothing else
+ * running). Returns the versions demoted. */
+int torn_note_version(struct index_entry *e, const struct obj_hdr *h, uint8_t dev, uint32_t seg,
+		      uint32_t off_lba);
+uint64_t torn_settle(struct fdpkv_cache *c);
 
 #endif /* FDPKV_CACHE_H */

@@ -20,6 +20,9 @@
  * segment written before it is left, since it may hide an object there, and
  * a winner with an older version below it is marked IDX_F_SHADOW: eviction
  * keeps both kinds of hidden objects hidden (shadow.c: shadow_carry).
+ * A key found in more than one version keeps the list of its versions while
+ * the scan runs, and a newest version whose value a crash tore gives way to
+ * the one below it afterwards (torn.c).
  * Entries keep their sequence in scan_seq while the scan runs and are linked
  * into their segments, in offset order, once it is over (struct index_entry).
  */
@@ -81,6 +84,14 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 		rec->next = sg->pending;
 		sg->pending = rec;
 		sg->npending++;
+	}
+	if (e) {
+		/* a key found twice: the newer may be torn (torn.c) */
+		int ret = torn_note_version(e, h, (uint8_t)w->d->idx, w->seg,
+					    (uint32_t)(w->off / w->d->sb.lba_size));
+
+		if (ret)
+			return ret;
 	}
 	if (e && e->scan_seq >= h->seq) {
 		/* an older version: garbage, but the winner must hide it */
@@ -376,6 +387,8 @@ int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
 		pthread_cond_wait(&scan.cond, &scan.lock);
 	ret = scan.err;
 	pthread_mutex_unlock(&scan.lock);
+	/* the walkers are done and nothing else runs yet: reads may block */
+	torn_settle(c);
 	pthread_mutex_lock(&c->lock);
 	index_foreach(&c->ix, drop_tombstone, &c->ix);
 	if (!ret)

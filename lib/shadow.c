@@ -21,7 +21,9 @@
  * while a segment that may hold the hidden object is not free; a carried
  * record keeps that condition, so it expires once those segments are gone,
  * and it never hides a version written after it (a live or in-flight newer
- * version of the key takes the duty over instead). Nothing here runs when
+ * version of the key takes the duty over instead; a record that waited for
+ * room looks again when it takes its slot, since only then does it get its
+ * sequence). Nothing here runs when
  * nothing is shadowed: SET and GET do no extra I/O, and eviction only looks
  * at segments whose counters say they hold something to carry. Carried
  * records need room in the metadata class while the device is full: while
@@ -213,6 +215,48 @@ void shadow_carry(struct devctx *d, uint32_t src, struct shadow_rec *rec)
 		return;
 	}
 	shadow_write(d, src, rec);
+}
+
+bool shadow_evicted_remains(const struct devctx *d, struct shadow_rec *rec)
+{
+	const struct seg_table *t = &d->segs;
+	uint64_t newest = 0;
+	uint32_t i, n = 0, one = 0;
+
+	for (i = 0; i < t->n; i++) {
+		const struct segment *sg = &t->segs[i];
+
+		if ((sg->state != SEG_RECLAIM && sg->state != SEG_QUARANTINE) ||
+		    sg->cls == FDPKV_CLASS_META)
+			continue;
+		n++;
+		one = i;
+		newest = MAX(newest, sg->open_seq);
+	}
+	if (n == 1) {
+		rec->seg = one;
+		rec->bound = t->segs[one].open_seq;
+	} else if (n) {
+		rec->seg = SHADOW_ANY;
+		rec->bound = newest + 1;
+	}
+	return n != 0;
+}
+
+bool shadow_carry_overtaken(struct devctx *d, const struct key_req *kr)
+{
+	struct index_entry *e = index_find(&d->cache->ix, kr->key, kr->klen);
+
+	/*
+	 * The key was absent, with no write on its way, when the record was
+	 * decided (shadow_carry): a version there now was written since, so
+	 * it is newer than everything the record hides.
+	 */
+	if (e) {
+		entry_set_shadow(d->cache, e);
+		return true;
+	}
+	return shadow_to_pending_writes(d, kr->key, kr->klen);
 }
 
 /* Drop @e of segment @s (being evicted), keeping hidden what it hides.

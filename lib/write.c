@@ -208,6 +208,12 @@ int reserve_and_submit(struct key_req *kr)
 	bool inline_evict = !kr->op || evictor_is_self(c);
 	int ret;
 
+	/*
+	 * A carried record gets its sequence only now: one that waited for
+	 * room while the key was set again would hide the new version.
+	 */
+	if (kr->carry && shadow_carry_overtaken(d, kr))
+		return -ECANCELED;
 	ret = slot_reserve(d, kr);
 	if (ret == -ENOSPC && !inline_evict) {
 		wait_for_room(d, kr);
@@ -438,7 +444,7 @@ void write_complete(struct key_req *kr, int res)
 	for (h = done; h; h = kr) {
 		kr = h->wait_next;
 		if (h->op)
-			key_done(h, h->io_res, h->vlen);
+			key_done(h, h->io_res == 0 && h->absent ? -ENOENT : h->io_res, h->vlen);
 		else
 			reinsert_finish(h);
 	}
@@ -513,7 +519,16 @@ void run_delete(struct fdpkv_cache *c, struct op *op)
 		e = index_find(&c->ix, kr->key, kr->klen);
 		if (ret)
 			;	/* -ENOMEM: said as it is, whatever the key's state */
-		else if (!e)
+		else if (!e && shadow_evicted_remains(&c->devs[kr->dev], kr->shadow)) {
+			/*
+			 * Absent, but an evicted version may be on the device
+			 * until its segment is free: a restart would find it,
+			 * and the DELETE answered -ENOENT would be undone. The
+			 * record keeps it hidden.
+			 */
+			kr->absent = true;
+			ret = reserve_and_submit(kr);
+		} else if (!e)
 			ret = -ENOENT;
 		else if (e->lock)
 			ret = -EBUSY;

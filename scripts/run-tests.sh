@@ -7,8 +7,10 @@
 # Layers: build (everything, plus sanitizer builds), unit (cmocka, ASan+UBSan),
 # tsan (the concurrency tests under ThreadSanitizer), python (the plugin's
 # contract tests, file backend), lint (checkpatch --strict on the module,
-# cppcheck on userspace), install (make install into a scratch root is
-# usable through pkg-config), dkms (dkms.conf builds and installs the module
+# cppcheck on userspace), crash (the power-cut checker, built optimized, on
+# fixed seeds: 1,000 crash points per durability mode on sim, and the kill
+# -9 test on the file backend; fails on any violation), install (make
+# install into a scratch root is usable through pkg-config), dkms (dkms.conf builds and installs the module
 # against each cached kernel's headers), deb (make deb; the packages installed
 # into a clean bookworm root, DKMS build, purge leaves nothing), fuzz (the
 # module's command predicate under libFuzzer for ~60 s from a fixed corpus,
@@ -20,7 +22,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 PY=${PYTHON:-/usr/bin/python3}
-layers=${FDPKV_LAYERS:-build unit tsan python lint install dkms deb fuzz vm}
+layers=${FDPKV_LAYERS:-build unit tsan crash python lint install dkms deb fuzz vm}
 logdir=$top/build/test-logs
 mkdir -p "$logdir"
 total_pass=0 total_fail=0
@@ -75,11 +77,22 @@ for layer in $layers; do
 	case $layer in
 	build)
 		t0=$SECONDS f=0
-		make -s -j"$(nproc)" all unit-build tsan-build >"$logdir/build.log" 2>&1 || { f=1; tail -n 30 "$logdir/build.log"; }
+		make -s -j"$(nproc)" all unit-build tsan-build crash-build >"$logdir/build.log" 2>&1 || { f=1; tail -n 30 "$logdir/build.log"; }
 		record build $((1 - f)) "$f" $((SECONDS - t0))
 		;;
 	unit) run_cmocka_dir unit build/tests/asan ;;
 	tsan) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_cmocka_dir tsan build/tests/tsan ;;
+	crash)
+		# fixed seeds, bounded: the long run is `make crashtest` (README)
+		if make -s -j"$(nproc)" crash-build >"$logdir/crash-build.log" 2>&1; then
+			FDPKV_CRASH_POINTS=${FDPKV_CRASH_POINTS:-1000} FDPKV_CRASH_SEED=${FDPKV_CRASH_SEED:-1} \
+				run_cmocka_dir crash build/crash
+			grep -h -E '^(crashcheck|kill -9)' "$logdir"/crash-test_*.log | sed 's/^/   /'
+		else
+			tail -n 30 "$logdir/crash-build.log"
+			record crash 0 1 0
+		fi
+		;;
 	python)
 		t0=$SECONDS
 		if [ -d tests/python ]; then

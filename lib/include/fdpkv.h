@@ -18,10 +18,12 @@
  * recovery trusts). A cache may lose data, never hand back wrong data: after
  * a crash or power cut a GET returns the latest acknowledged version of a
  * key, or a newer one that was in flight, or (evicted, or durability=none)
- * a miss; an acknowledged DELETE stays done with durability fua or flush.
+ * a miss; an acknowledged DELETE (also one answered -ENOENT) stays done with
+ * durability fua or flush.
  * Every open persists a sequence lease in the superblocks before it writes,
  * so that no sequence is handed out twice across crashes; evicted segments
- * are reused only once their deallocate (or wipe) is durable. The power-cut
+ * are reused only once their deallocate (or wipe) is durable; a newest
+ * version a crash tore gives way to the older one at recovery. The power-cut
  * checker (tests/crash, `make crashtest`) tests these rules.
  */
 #ifndef FDPKV_H

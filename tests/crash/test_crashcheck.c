@@ -10,8 +10,10 @@
  *
  * FDPKV_CRASH_POINTS (per durability mode, default 150) and
  * FDPKV_CRASH_SEED (first seed, default 1) size the run: `make crashtest`
- * runs it long; FDPKV_CRASH_COPY_PIECE the copy piece (see config()).
- * Prints "crash points: N, seeds: S, violations: V".
+ * runs it long, the crash layer of make test 1,000 points per mode;
+ * FDPKV_CRASH_COPY_PIECE the copy piece (see config()). FDPKV_CRASH_MODES
+ * (e.g. "flush") runs only the modes it names. Prints "crash points: N,
+ * seeds: S, violations: V".
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -23,8 +25,8 @@
 
 #include <cmocka.h>
 
+#include "cache.h"
 #include "crashload.h"
-#include "internal.h"
 
 #define NDEV		2
 #define POINTS_PER_SEED	20
@@ -100,12 +102,33 @@ static void config(struct fdpkv_config *cfg, const struct ck *k, const char *dur
 		fail_msg("config: %s", err);
 }
 
+/*
+ * Before a clean restart: the evictor may still be evicting after the
+ * workload's last report (it runs ahead of need), and close would end the
+ * cache with those evictions unreported, so the model would take their keys
+ * for lost SETs. Stop it, let every internal write finish (a carried record
+ * waiting for room evicts inline), then take the last report.
+ */
+static void quiesce(struct fdpkv_cache *c, struct cl_model *m)
+{
+	evictor_stop(c);
+	pthread_mutex_lock(&c->lock);
+	while (c->inflight_ops)
+		pthread_cond_wait(&c->idle, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+	cl_take_evicted(c, m);
+}
+
 /* Run @points crash points with durability @dur; returns the violations. */
 static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned long points)
 {
 	static struct cl_model m;
+	const char *modes = getenv("FDPKV_CRASH_MODES");
 	unsigned long seed0 = env_ul("FDPKV_CRASH_SEED", 1), done = 0, seeds = 0;
 	uint64_t violations = 0, damage = 0, explained = 0;
+
+	if (modes && !strstr(modes, dur))
+		return 0;	/* FDPKV_CRASH_MODES="fua flush" runs only those */
 
 	while (done < points) {
 		struct ck k = { .seed = seed0 + seeds };
@@ -148,6 +171,8 @@ static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned lo
 			if (k.point)
 				cl_verify(c, &m, &k.p);
 			cl_workload(c, &m, &rng, &k.p);
+			if (!cut)
+				quiesce(c, &m);
 			fdpkv_close(c);
 			done++;
 			ret = fdpkv_fsck(&cfg, 0, &rep, on_damage, &k, err, sizeof(err));

@@ -130,6 +130,7 @@ static void on_evicted(void *arg, const void *key, uint32_t klen, uint64_t vlen)
 	int k = cl_key_of(key, klen);
 	struct cl_key *s;
 
+	m->evicted++;
 	if (k < 0 || (unsigned int)k >= m->nkeys)
 		return;
 	s = &m->keys[k];
@@ -424,6 +425,11 @@ uint64_t cl_workload(struct fdpkv_cache *c, struct cl_model *m, uint64_t *rng,
 	if (arena >= 0)
 		fdpkv_unregister_arena(c, arena);
 	return r.violations;
+}
+
+void cl_take_evicted(struct fdpkv_cache *c, struct cl_model *m)
+{
+	fdpkv_take_evicted(c, on_evicted, m);
 }
 
 struct cl_seen {

@@ -51,6 +51,7 @@ struct cl_model {
 	enum fdpkv_durability durability;
 	uint32_t next_ver;
 	uint64_t acked_sets, acked_deletes, ops;
+	uint64_t evicted;	/* objects fdpkv_take_evicted reported */
 	uint64_t violations;
 	struct cl_key keys[CL_MAX_KEYS];
 };
@@ -75,6 +76,9 @@ void cl_key_name(char *buf, size_t len, unsigned int k);
 /* Run the workload; returns the in-run violations found (also in m->violations). */
 uint64_t cl_workload(struct fdpkv_cache *c, struct cl_model *m, uint64_t *rng,
 		     const struct cl_params *p);
+/* Take the evictions the cache reports into the model (the workload does
+ * this as it drains; a caller that quiesced the cache calls it last). */
+void cl_take_evicted(struct fdpkv_cache *c, struct cl_model *m);
 /*
  * After a restart: read every key, check the rules, and make the model what
  * was found (locks are gone). Returns the violations found.
