@@ -14,6 +14,7 @@
 #define FDPKV_CACHE_H
 
 #include "internal.h"
+#include "lockstat.h"
 
 struct fdpkv_cache;
 struct op;
@@ -157,7 +158,11 @@ struct fdpkv_cache {
 	unsigned int ndev;
 	struct devctx devs[FDPKV_MAX_DEVICES];
 
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;		/* cache_lock(), cache_unlock(): lockstat.h */
+	atomic_uint lock_waiting;	/* threads in cache_lock() */
+#ifdef FDPKV_LOCK_STATS
+	struct lockstat lockstat;	/* under @lock */
+#endif
 	pthread_cond_t idle;		/* inflight_ops reached 0 */
 	struct index ix;
 	uint64_t seq;
@@ -264,6 +269,9 @@ void run_exists(struct fdpkv_cache *c, struct op *op, bool lock);
 void evict_entry(struct fdpkv_cache *c, struct index_entry *e);
 struct index_entry *seg_oldest(const struct segment *sg);
 uint32_t evict_until(struct devctx *d, uint32_t want);
+int64_t evict_pick(struct devctx *d, uint32_t want, bool seal);
+void evict_begin(struct devctx *d, uint32_t s);
+bool evict_step(struct devctx *d, uint32_t s, uint32_t budget);
 
 /* reinsert.c */
 int reinsert_start(struct devctx *d, uint32_t s, struct index_entry *e);
@@ -298,6 +306,7 @@ void evictor_stop(struct fdpkv_cache *c);
 void evictor_kick(struct fdpkv_cache *c);		/* never blocks on eviction */
 bool evictor_is_self(const struct fdpkv_cache *c);	/* or no evictor: evict inline */
 void evictor_hold(struct fdpkv_cache *c, bool hold);	/* tests */
+void evictor_batches(struct fdpkv_cache *c, unsigned int n);	/* tests */
 
 /* arena.c */
 /*

@@ -42,7 +42,7 @@ static void read_done(struct io_cmd *cmd, int res)
 		status = 0;
 		atomic_fetch_add(&c->st.bytes_read, kr->vlen);
 	}
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	if (!--d->segs.segs[kr->seg].readers)
 		seg_try_dealloc(d, kr->seg);	/* evicted while we read it */
 	if (status == -ENOENT) {
@@ -55,7 +55,7 @@ static void read_done(struct io_cmd *cmd, int res)
 		    (uint64_t)e->off_lba * d->sb.lba_size == kr->off)
 			drop_entry_shadow(d, kr->seg, e, false);
 	}
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	atomic_fetch_add(status == 0 ? &c->st.hits : &c->st.misses, 1);
 	key_done(kr, status, kr->vlen);
 }
@@ -73,7 +73,7 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 
 		atomic_fetch_add(&c->st.gets, 1);
 		kr->buf = bufs[i];
-		pthread_mutex_lock(&c->lock);
+		cache_lock(c);
 		e = index_find(&c->ix, kr->key, kr->klen);
 		if (!e) {
 			status = -ENOENT;
@@ -95,7 +95,7 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 			/* pins the segment: not evicted while this read runs */
 			d->segs.segs[kr->seg].readers++;
 		}
-		pthread_mutex_unlock(&c->lock);
+		cache_unlock(c);
 		if (status) {
 			atomic_fetch_add(&c->st.misses, 1);
 			key_done(kr, status, 0);
@@ -108,10 +108,10 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 		head = staged_bytes(kr);
 		kr->staging = staging_get(c, head, &kr->staging_cap);
 		if (!kr->staging) {
-			pthread_mutex_lock(&c->lock);
+			cache_lock(c);
 			if (!--d->segs.segs[kr->seg].readers)
 				seg_try_dealloc(d, kr->seg);
-			pthread_mutex_unlock(&c->lock);
+			cache_unlock(c);
 			key_done(kr, -ENOMEM, 0);
 			continue;
 		}
@@ -139,15 +139,18 @@ void run_exists(struct fdpkv_cache *c, struct op *op, bool lock)
 		int status = -ENOENT;
 
 		atomic_fetch_add(&c->st.exists, 1);
-		pthread_mutex_lock(&c->lock);
+		cache_lock(c);
 		e = index_find(&c->ix, kr->key, kr->klen);
+		/* a segment being evicted in batches keeps no key: no lock (evict.c) */
+		if (e && lock && c->devs[e->dev].segs.segs[e->seg].evicting)
+			e = NULL;
 		if (e && (!lock || index_lock(e))) {
 			if (lock && e->lock == 1)
 				c->devs[e->dev].segs.segs[e->seg].locked++;
 			status = 0;
 			vlen = e->vlen;
 		}
-		pthread_mutex_unlock(&c->lock);
+		cache_unlock(c);
 		atomic_fetch_add(status ? &c->st.misses : &c->st.hits, 1);
 		key_done(kr, status, vlen);
 	}
@@ -159,7 +162,7 @@ FDPKV_PUBLIC void fdpkv_unlock(struct fdpkv_cache *c, unsigned int n, const stru
 
 	if (!c || !keys)
 		return;
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	for (i = 0; i < n; i++) {
 		struct index_entry *e;
 
@@ -169,5 +172,5 @@ FDPKV_PUBLIC void fdpkv_unlock(struct fdpkv_cache *c, unsigned int n, const stru
 		if (e && index_unlock(e))
 			c->devs[e->dev].segs.segs[e->seg].locked--;
 	}
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 }
