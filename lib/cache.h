@@ -304,6 +304,7 @@ struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
 int evictor_start(struct fdpkv_cache *c);
 void evictor_stop(struct fdpkv_cache *c);
 void evictor_kick(struct fdpkv_cache *c);		/* never blocks on eviction */
+void evictor_kick_flush(void);			/* cache_unlock */
 bool evictor_is_self(const struct fdpkv_cache *c);	/* or no evictor: evict inline */
 void evictor_hold(struct fdpkv_cache *c, bool hold);	/* tests */
 void evictor_batches(struct fdpkv_cache *c, unsigned int n);	/* tests */

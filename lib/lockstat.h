@@ -3,14 +3,17 @@
  * lockstat.h - cache->lock, taken through cache_lock()/cache_unlock() so
  * that a build with -DFDPKV_LOCK_STATS (make CPPFLAGS=-DFDPKV_LOCK_STATS)
  * can say how long each place holds it and how long takers wait: per
- * acquiring call site the count, the longest hold and wait, and a histogram
- * of holds by decade, printed to stderr by fdpkv_close (or appended to the
+ * acquiring call site the count, the longest hold and wait, and histograms
+ * by decade of holds (wall clock) and of the CPU time the holder spent
+ * holding (the work done under the lock; the difference is the holder
+ * waiting for a CPU, i.e. the machine's load), printed to stderr by fdpkv_close (or appended to the
  * file $FDPKV_LOCK_STATS names). Hold times do not depend on how busy the
  * machine is the way submit latencies do, so they say what a submit can
  * wait for.
  *
- * Either build holds back the engine submits made under the lock until it
- * is released (engine_defer_begin, internal.h), and counts the threads
+ * Either build holds back the engine submits and the evictor kicks made
+ * under the lock until it is released (engine_defer_begin, internal.h;
+ * evictor_kick), and counts the threads
  * waiting for it (cache->lock_waiting),
  * so that a long job done in batches (the evictor) can let them in between
  * two batches: cache_lock_yield.
@@ -31,7 +34,8 @@
 struct lockstat_site {
 	const char *where;		/* "file:line" of the cache_lock */
 	uint64_t n, hold_sum_ns, hold_max_ns, wait_max_ns;
-	uint64_t hold_dec[LOCKSTAT_DECADES];
+	uint64_t cpu_sum_ns, cpu_max_ns;	/* the holder's CPU time while holding */
+	uint64_t hold_dec[LOCKSTAT_DECADES], cpu_dec[LOCKSTAT_DECADES];
 };
 
 /* Under the lock it measures: no lock of its own. */
@@ -40,6 +44,7 @@ struct lockstat {
 	unsigned int nsites;
 	struct lockstat_site *cur;	/* the holder's site */
 	uint64_t t_acq;			/* when the holder got it */
+	uint64_t cpu_acq;		/* the holder's CPU time then */
 };
 
 #define LOCKSTAT_STR2(x) #x
@@ -62,11 +67,13 @@ void lockstat_report(const struct lockstat *ls, const char *what);
 	lockstat_releasing(&(c)->lockstat);				\
 	pthread_mutex_unlock(&(c)->lock);				\
 	engine_defer_end();						\
+	evictor_kick_flush();						\
 } while (0)
 /* pthread_cond_wait on cache->lock: the wait is no hold */
 #define cache_cond_wait(cv, c) do {					\
 	lockstat_releasing(&(c)->lockstat);				\
 	engine_defer_end();						\
+	evictor_kick_flush();						\
 	pthread_cond_wait((cv), &(c)->lock);				\
 	engine_defer_begin();						\
 	lockstat_acquired(&(c)->lockstat, __FILE__ ":" LOCKSTAT_STR(__LINE__), lockstat_now()); \
@@ -83,9 +90,11 @@ void lockstat_report(const struct lockstat *ls, const char *what);
 #define cache_unlock(c) do {						\
 	pthread_mutex_unlock(&(c)->lock);				\
 	engine_defer_end();						\
+	evictor_kick_flush();						\
 } while (0)
 #define cache_cond_wait(cv, c) do {					\
 	engine_defer_end();						\
+	evictor_kick_flush();						\
 	pthread_cond_wait((cv), &(c)->lock);				\
 	engine_defer_begin();						\
 } while (0)
