@@ -5,10 +5,16 @@
  * stats.c (usage and statistics).
  *
  * Locking: cache->lock protects the index, every device's segment table and
- * space waiters, usage, the evicted list and the sequence counter. It nests
- * outside an engine's queue lock, the completion queue lock and the
- * evictor's (evictor_kick is called with it held); completion callbacks run
- * on device threads and take it themselves, and so does the evictor thread.
+ * space waiters, usage, the evicted list and the sequence counter. It is
+ * taken with cache_lock() and released with cache_unlock() (lockstat.h),
+ * which hand the engine the commands submitted meanwhile only once it is
+ * released: no thread wakes an engine thread while holding it. It nests
+ * outside the completion queue lock, the staging pool's and the evictor's
+ * (evictor_kick is called with it held and signals at once: deferred past
+ * the unlock, it let writes outrun the evictor under heavy load); completion
+ * callbacks run on device threads and take it themselves, and so does the
+ * evictor thread, which releases it between batches of a segment's
+ * eviction (evict.c: evict_step).
  */
 #ifndef FDPKV_CACHE_H
 #define FDPKV_CACHE_H
@@ -304,7 +310,6 @@ struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
 int evictor_start(struct fdpkv_cache *c);
 void evictor_stop(struct fdpkv_cache *c);
 void evictor_kick(struct fdpkv_cache *c);		/* never blocks on eviction */
-void evictor_kick_flush(void);			/* cache_unlock */
 bool evictor_is_self(const struct fdpkv_cache *c);	/* or no evictor: evict inline */
 void evictor_hold(struct fdpkv_cache *c, bool hold);	/* tests */
 void evictor_batches(struct fdpkv_cache *c, unsigned int n);	/* tests */

@@ -19,7 +19,6 @@
  * closing) whoever finds no room evicts inline, all at once (evict_until).
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 
 #include "cache.h"
@@ -32,7 +31,6 @@ struct evictor {
 	atomic_bool held;		/* evictor_hold (tests) */
 	unsigned int batches;		/* evictor_batches: may run these while held */
 	bool paused;			/* held between two batches of a segment */
-	atomic_uint deferred;		/* kicks deferred and not yet signalled */
 };
 
 bool evictor_is_self(const struct fdpkv_cache *c)
@@ -41,47 +39,18 @@ bool evictor_is_self(const struct fdpkv_cache *c)
 	return !c->evictor || pthread_equal(pthread_self(), c->evictor->thread);
 }
 
-/* A kick made under cache->lock, signalled once it is released. */
-static __thread struct evictor *kick_deferred;
-
-static void evictor_signal(struct evictor *ev)
-{
-	pthread_mutex_lock(&ev->mu);
-	if (!ev->kick) {
-		ev->kick = true;
-		pthread_cond_signal(&ev->cv);
-	}
-	pthread_mutex_unlock(&ev->mu);
-}
-
-/*
- * Kick the evictor. Under cache->lock (where it is always called) the
- * signal waits for cache_unlock: waking the thread is a system call, and
- * the woken thread could take the CPU from the lock's holder.
- */
 void evictor_kick(struct fdpkv_cache *c)
 {
 	struct evictor *ev = c->evictor;
 
 	if (!ev)
 		return;
-	if (kick_deferred == ev)
-		return;
-	evictor_kick_flush();	/* another cache's (not under its lock now) */
-	atomic_fetch_add(&ev->deferred, 1);	/* evictor_stop waits for it */
-	kick_deferred = ev;
-}
-
-/* Called by cache_unlock once the lock is released (lockstat.h). */
-void evictor_kick_flush(void)
-{
-	struct evictor *ev = kick_deferred;
-
-	if (!ev)
-		return;
-	kick_deferred = NULL;
-	evictor_signal(ev);
-	atomic_fetch_sub(&ev->deferred, 1);	/* the last touch of @ev */
+	pthread_mutex_lock(&ev->mu);
+	if (!ev->kick) {
+		ev->kick = true;
+		pthread_cond_signal(&ev->cv);
+	}
+	pthread_mutex_unlock(&ev->mu);
 }
 
 /*
@@ -242,10 +211,8 @@ void evictor_stop(struct fdpkv_cache *c)
 	pthread_mutex_unlock(&ev->mu);
 	pthread_join(ev->thread, NULL);
 	cache_lock(c);
-	c->evictor = NULL;	/* no kick is deferred to @ev after this */
+	c->evictor = NULL;
 	cache_unlock(c);
-	while (atomic_load(&ev->deferred))
-		sched_yield();	/* a thread between cache_unlock and its signal */
 	pthread_cond_destroy(&ev->cv);
 	pthread_mutex_destroy(&ev->mu);
 	free(ev);

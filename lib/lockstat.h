@@ -11,9 +11,8 @@
  * machine is the way submit latencies do, so they say what a submit can
  * wait for.
  *
- * Either build holds back the engine submits and the evictor kicks made
- * under the lock until it is released (engine_defer_begin, internal.h;
- * evictor_kick), and counts the threads
+ * Either build holds back the engine submits made under the lock until it
+ * is released (engine_defer_begin, internal.h), and counts the threads
  * waiting for it (cache->lock_waiting),
  * so that a long job done in batches (the evictor) can let them in between
  * two batches: cache_lock_yield.
@@ -67,13 +66,11 @@ void lockstat_report(const struct lockstat *ls, const char *what);
 	lockstat_releasing(&(c)->lockstat);				\
 	pthread_mutex_unlock(&(c)->lock);				\
 	engine_defer_end();						\
-	evictor_kick_flush();						\
 } while (0)
 /* pthread_cond_wait on cache->lock: the wait is no hold */
 #define cache_cond_wait(cv, c) do {					\
 	lockstat_releasing(&(c)->lockstat);				\
 	engine_defer_end();						\
-	evictor_kick_flush();						\
 	pthread_cond_wait((cv), &(c)->lock);				\
 	engine_defer_begin();						\
 	lockstat_acquired(&(c)->lockstat, __FILE__ ":" LOCKSTAT_STR(__LINE__), lockstat_now()); \
@@ -90,11 +87,9 @@ void lockstat_report(const struct lockstat *ls, const char *what);
 #define cache_unlock(c) do {						\
 	pthread_mutex_unlock(&(c)->lock);				\
 	engine_defer_end();						\
-	evictor_kick_flush();						\
 } while (0)
 #define cache_cond_wait(cv, c) do {					\
 	engine_defer_end();						\
-	evictor_kick_flush();						\
 	pthread_cond_wait((cv), &(c)->lock);				\
 	engine_defer_begin();						\
 } while (0)
