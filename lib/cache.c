@@ -121,10 +121,10 @@ static void op_post(struct op *op)
 	cq_post(&c->cq, n);
 	free(op->keybuf);
 	free(op);
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	if (--c->inflight_ops == 0)
 		pthread_cond_broadcast(&c->idle);
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 }
 
 static void flush_done(struct io_cmd *cmd, int res)
@@ -254,9 +254,9 @@ FDPKV_PUBLIC int fdpkv_submit(struct fdpkv_cache *c, enum fdpkv_op type, unsigne
 		kr->klen = keys[i].len;
 		off += keys[i].len;
 	}
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	if (atomic_load(&c->closing)) {
-		pthread_mutex_unlock(&c->lock);
+		cache_unlock(c);
 		free(op->status);
 		free(op->vlen);
 		free(op->keybuf);
@@ -265,7 +265,7 @@ FDPKV_PUBLIC int fdpkv_submit(struct fdpkv_cache *c, enum fdpkv_op type, unsigne
 		return -ESHUTDOWN;
 	}
 	c->inflight_ops++;
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	/* the id is known before any key can complete: a completion may race
 	 * ahead of this function's return, never ahead of the id */
 	op->id = atomic_fetch_add(&c->next_id, 1);

@@ -5,15 +5,22 @@
  * torn.c: torn newest versions) and stats.c (usage and statistics).
  *
  * Locking: cache->lock protects the index, every device's segment table and
- * space waiters, usage, the evicted list and the sequence counter. It nests
- * outside an engine's queue lock, the completion queue lock and the
- * evictor's (evictor_kick is called with it held); completion callbacks run
- * on device threads and take it themselves, and so does the evictor thread.
+ * space waiters, usage, the evicted list and the sequence counter. It is
+ * taken with cache_lock() and released with cache_unlock() (lockstat.h),
+ * which hand the engine the commands submitted meanwhile only once it is
+ * released: no thread wakes an engine thread while holding it. It nests
+ * outside the completion queue lock, the staging pool's and the evictor's
+ * (evictor_kick is called with it held and signals at once: deferred past
+ * the unlock, it let writes outrun the evictor under heavy load); completion
+ * callbacks run on device threads and take it themselves, and so does the
+ * evictor thread, which releases it between batches of a segment's
+ * eviction (evict.c: evict_step).
  */
 #ifndef FDPKV_CACHE_H
 #define FDPKV_CACHE_H
 
 #include "internal.h"
+#include "lockstat.h"
 
 struct fdpkv_cache;
 struct op;
@@ -237,7 +244,11 @@ struct fdpkv_cache {
 	unsigned int ndev;
 	struct devctx devs[FDPKV_MAX_DEVICES];
 
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;		/* cache_lock(), cache_unlock(): lockstat.h */
+	atomic_uint lock_waiting;	/* threads in cache_lock() */
+#ifdef FDPKV_LOCK_STATS
+	struct lockstat lockstat;	/* under @lock */
+#endif
 	pthread_cond_t idle;		/* inflight_ops reached 0 */
 	struct index ix;
 	uint64_t seq;
@@ -378,6 +389,9 @@ void stale_locks_free(struct fdpkv_cache *c);
 void evict_entry(struct fdpkv_cache *c, struct index_entry *e);
 struct index_entry *seg_oldest(const struct segment *sg);
 uint32_t evict_until(struct devctx *d, uint32_t want);
+int64_t evict_pick(struct devctx *d, uint32_t want, bool seal);
+void evict_begin(struct devctx *d, uint32_t s);
+bool evict_step(struct devctx *d, uint32_t s, uint32_t budget);
 
 /* reinsert.c */
 int reinsert_start(struct devctx *d, uint32_t s, struct index_entry *e);
@@ -436,6 +450,7 @@ void evictor_kick(struct fdpkv_cache *c);		/* never blocks on eviction */
 bool evictor_is_self(const struct fdpkv_cache *c);	/* or no evictor: evict inline */
 void evictor_hold(struct fdpkv_cache *c, bool hold);	/* tests */
 void evictor_wait_idle(struct fdpkv_cache *c);		/* tests */
+void evictor_batches(struct fdpkv_cache *c, unsigned int n);	/* tests */
 
 /* arena.c */
 /*

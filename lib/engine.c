@@ -414,7 +414,46 @@ static void kick(struct engine *eng)
 		return;	/* only fails when the counter is saturated: already kicked */
 }
 
+/* This thread's commands held back by engine_defer_begin (internal.h). */
+static __thread struct io_cmd *defer_head, *defer_tail;
+static __thread bool deferring;
+
+void engine_defer_begin(void)
+{
+	deferring = true;
+}
+
+static void engine_submit_now(struct engine *eng, struct io_cmd *cmd);
+
+void engine_defer_end(void)
+{
+	struct io_cmd *cmd, *next;
+
+	deferring = false;
+	cmd = defer_head;
+	defer_head = defer_tail = NULL;
+	for (; cmd; cmd = next) {
+		next = cmd->next;
+		engine_submit_now(cmd->defer_eng, cmd);
+	}
+}
+
 void engine_submit(struct engine *eng, struct io_cmd *cmd)
+{
+	if (deferring) {
+		cmd->defer_eng = eng;
+		cmd->next = NULL;
+		if (defer_tail)
+			defer_tail->next = cmd;
+		else
+			defer_head = cmd;
+		defer_tail = cmd;
+		return;
+	}
+	engine_submit_now(eng, cmd);
+}
+
+static void engine_submit_now(struct engine *eng, struct io_cmd *cmd)
 {
 	cmd->next = NULL;
 	cmd->issued = 0;
@@ -566,7 +605,7 @@ static int io_sync_cmd(struct engine *eng, const struct io_cmd *tmpl)
 	w.cmd.done = sync_done;
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.cond, NULL);
-	engine_submit(eng, &w.cmd);
+	engine_submit_now(eng, &w.cmd);	/* never deferred: we wait for it */
 	pthread_mutex_lock(&w.lock);
 	while (!w.done)
 		pthread_cond_wait(&w.cond, &w.lock);

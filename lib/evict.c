@@ -40,41 +40,66 @@ void evict_entry(struct fdpkv_cache *c, struct index_entry *e)
 /* Oldest entry of a segment: entries are pushed at the head. */
 struct index_entry *seg_oldest(const struct segment *sg)
 {
-	struct index_entry *e;
-
-	for (e = sg->entries; e && e->seg_next; e = e->seg_next)
-		;
-	return e;
+	return sg->oldest;
 }
 /* Is a write of @e's key reserved and not yet committed? cache->lock held. */
 static bool key_write_pending(const struct devctx *d, const struct index_entry *e)
 {
 	return pend_find(&d->pend, NULL, e->key, e->klen) != NULL;
 }
+
+/* The steps of evicting a segment, in order (struct segment: evict_phase). */
+enum {
+	EVICT_RECORDS = 0,	/* carry its delete records that still hide something */
+	EVICT_SHADOWS,		/* drop its entries that hide older versions */
+	EVICT_ENTRIES,		/* copy (cfg.reinsert) or drop the rest */
+};
+
 /*
- * Evict segment @s: drop its entries (reported by fdpkv_take_evicted, oldest
- * first) or, with cfg.reinsert, copy those read since written and still live,
- * then deallocate it whole. cache->lock held.
+ * Start evicting segment @s: nothing below may pick it again, and it is not
+ * deallocated before evict_step is done with it. cache->lock held.
  */
-static void evict_segment(struct devctx *d, uint32_t s)
+void evict_begin(struct devctx *d, uint32_t s)
+{
+	struct segment *sg = &d->segs.segs[s];
+
+	sg->state = SEG_RECLAIM;
+	d->segs.nreclaim++;
+	sg->evicting = true;
+	sg->evict_phase = EVICT_RECORDS;
+	sg->evict_next = NULL;
+}
+
+/*
+ * Evict segment @s, begun by evict_begin: drop its entries (reported by
+ * fdpkv_take_evicted, oldest first) or, with cfg.reinsert, copy those read
+ * since written and still live, then deallocate it whole. At most @budget
+ * entries and records per call; returns true once the segment is done.
+ * cache->lock held.
+ *
+ * Between two calls the cache lock may be released (the evictor does, so
+ * that a submit waits for one batch at most, never for a whole segment).
+ * What another thread sees of the half-evicted segment meanwhile: its state
+ * is SEG_RECLAIM, so it is never picked again, reserved into or written;
+ * it is not deallocated (seg_try_dealloc waits for evicting to clear), so
+ * its bytes stay readable. Entries not yet dropped are live exactly as
+ * those of a segment whose re-insert copies are in flight: a GET reads
+ * them (and pins the segment as readers), EXISTS finds them, a SET or
+ * DELETE of their key replaces or drops them (seg_unlink moves the cursor
+ * past an entry that leaves), and a DELETE's record hides everything
+ * written so far since its segment is SEG_RECLAIM (run_delete). Only
+ * LOOKUP_LOCK refuses them (-ENOENT): a lock must keep its key, and this
+ * segment's keys are going. Entries dropped already are misses, as after
+ * any eviction. No entry joins the segment meanwhile (nothing commits into
+ * a RECLAIM segment), and its delete records stay on @pending until
+ * carried, so the last free segment stays kept for them (shadow.c).
+ */
+bool evict_step(struct devctx *d, uint32_t s, uint32_t budget)
 {
 	struct fdpkv_cache *c = d->cache;
 	struct segment *sg = &d->segs.segs[s];
-	struct index_entry *e, *prev;
+	struct index_entry *e;
 
-	/* first: nothing below may pick this segment again */
-	sg->state = SEG_RECLAIM;
-	d->segs.nreclaim++;
-	if (sg->pending) {
-		struct shadow_rec *rec = sg->pending, *next;
-
-		sg->pending = NULL;
-		sg->npending = 0;
-		for (; rec; rec = next) {
-			next = rec->next;
-			shadow_carry(d, s, rec);
-		}
-	}
 	/*
 	 * Carried records first, copies after: a copy may take the last free
 	 * segment and is dropped when there is none, while a carried record
@@ -82,22 +107,43 @@ static void evict_segment(struct devctx *d, uint32_t s)
 	 * a record that waits for room only this segment gives back. Entries
 	 * that hide an older version are therefore not copied (rare).
 	 */
-	if (sg->shadows) {
-		for (e = seg_oldest(sg); e; e = prev) {
-			prev = e->seg_prev;
+	if (sg->evict_phase == EVICT_RECORDS) {
+		struct shadow_rec *rec;
+
+		for (; budget && (rec = sg->pending); budget--) {
+			sg->pending = rec->next;
+			sg->npending--;
+			shadow_carry(d, s, rec);
+		}
+		if (sg->pending)
+			return false;
+		sg->evict_phase = EVICT_SHADOWS;
+		sg->evict_next = sg->shadows ? sg->oldest : NULL;
+	}
+	if (sg->evict_phase == EVICT_SHADOWS) {
+		for (; budget && (e = sg->evict_next); budget--) {
+			sg->evict_next = e->seg_prev;
 			if (e->flags & IDX_F_SHADOW)
 				evict_entry_shadow(d, s, e);
 		}
+		if (sg->evict_next)
+			return false;
+		sg->evict_phase = EVICT_ENTRIES;
+		sg->evict_next = sg->oldest;
 	}
-	for (e = seg_oldest(sg); e; e = prev) {
-		prev = e->seg_prev;
+	for (; budget && (e = sg->evict_next); budget--) {
+		sg->evict_next = e->seg_prev;
 		if (c->cfg.reinsert && (e->flags & IDX_F_READ) && !key_write_pending(d, e) &&
 		    reinsert_start(d, s, e) == 0)
 			continue;
 		evict_entry_shadow(d, s, e);
 	}
+	if (sg->evict_next)
+		return false;
+	sg->evicting = false;
 	atomic_fetch_add(&c->st.evicted_segments, 1);
 	seg_try_dealloc(d, s);
+	return true;
 }
 
 /*
@@ -129,17 +175,34 @@ static void seal_oldest_open(struct devctx *d)
 	pad_sealed(d);
 }
 
-/* Evict until @want segments are free or being freed. Returns how many are. */
+/*
+ * The segment to evict next while fewer than @want segments are free or
+ * being freed (with @seal, sealing the oldest open one first when shadows
+ * ask for it, see above), or -1: enough, or nothing can go. cache->lock held.
+ */
+int64_t evict_pick(struct devctx *d, uint32_t want, bool seal)
+{
+	if (d->segs.nfree + d->segs.nreclaim >= want)
+		return -1;
+	if (seal && segs_have_shadows(&d->segs))
+		seal_oldest_open(d);
+	return segs_pick_victim(&d->segs);
+}
+
+/*
+ * Evict until @want segments are free or being freed, all under the lock
+ * held. Only where there is no evictor thread (evictor.c evicts in batches).
+ * Returns how many are.
+ */
 uint32_t evict_until(struct devctx *d, uint32_t want)
 {
-	if (d->segs.nfree + d->segs.nreclaim < want && segs_have_shadows(&d->segs))
-		seal_oldest_open(d);
-	while (d->segs.nfree + d->segs.nreclaim < want) {
-		int64_t v = segs_pick_victim(&d->segs);
+	bool seal = true;
+	int64_t v;
 
-		if (v < 0)
-			break;
-		evict_segment(d, (uint32_t)v);
+	while ((v = evict_pick(d, want, seal)) >= 0) {
+		seal = false;
+		evict_begin(d, (uint32_t)v);
+		evict_step(d, (uint32_t)v, UINT32_MAX);
 	}
 	return d->segs.nfree + d->segs.nreclaim;
 }

@@ -11,9 +11,12 @@
  * this thread, which evicts ahead of need (free_segments_low is the
  * reserve: it is kicked as soon as fewer segments are free) and retries the
  * waiters; those still without room then fail with -ENOSPC exactly as
- * before (everything left is pinned). Writes that eviction itself starts
- * (re-insert copies, carried records) and retries from a device thread keep
- * their inline path: they run inside eviction already.
+ * before (everything left is pinned). Carried delete records that find no
+ * room queue first in line and kick it the same way, so with this thread
+ * running nothing else evicts: not a submit, not a device thread. It
+ * evicts a segment in batches, releasing the cache lock between them
+ * (evict_step). Without the thread (it failed to start, or the cache is
+ * closing) whoever finds no room evicts inline, all at once (evict_until).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,7 +30,9 @@ struct evictor {
 	pthread_cond_t idle_cv;		/* a pass ended (evictor_wait_idle) */
 	bool kick, stop;
 	bool busy;			/* a pass is running */
-	bool held;			/* evictor_hold (tests) */
+	atomic_bool held;		/* evictor_hold (tests) */
+	unsigned int batches;		/* evictor_batches: may run these while held */
+	bool paused;			/* held between two batches of a segment */
 };
 
 bool evictor_is_self(const struct fdpkv_cache *c)
@@ -51,9 +56,10 @@ void evictor_kick(struct fdpkv_cache *c)
 }
 
 /*
- * Hold (true) or release the evictor: a held one runs no pass until
- * released (a pass in progress finishes). For tests that must see what a
- * submit does by itself.
+ * Hold (true) or release the evictor: a held one starts no pass, and a
+ * pass in progress stops between two batches (cache lock released) until
+ * released. For tests that must see what a submit does by itself, or what
+ * a segment evicted halfway looks like.
  */
 void evictor_hold(struct fdpkv_cache *c, bool hold)
 {
@@ -62,8 +68,9 @@ void evictor_hold(struct fdpkv_cache *c, bool hold)
 	if (!ev)
 		return;
 	pthread_mutex_lock(&ev->mu);
-	ev->held = hold;
-	pthread_cond_signal(&ev->cv);
+	atomic_store(&ev->held, hold);
+	ev->batches = 0;
+	pthread_cond_broadcast(&ev->cv);
 	pthread_cond_broadcast(&ev->idle_cv);
 	pthread_mutex_unlock(&ev->mu);
 }
@@ -81,15 +88,51 @@ void evictor_wait_idle(struct fdpkv_cache *c)
 	if (!ev)
 		return;
 	pthread_mutex_lock(&ev->mu);
-	while ((ev->kick || ev->busy) && !ev->held && !ev->stop)
+	while ((ev->kick || ev->busy) && !atomic_load(&ev->held) && !ev->stop)
 		pthread_cond_wait(&ev->idle_cv, &ev->mu);
 	pthread_mutex_unlock(&ev->mu);
 }
 
+/* A held evictor: let it run @n batches (starting a pass if it was kicked),
+ * then wait until it has stopped again between two batches. Tests. */
+void evictor_batches(struct fdpkv_cache *c, unsigned int n)
+{
+	struct evictor *ev = c->evictor;
+
+	if (!ev)
+		return;
+	pthread_mutex_lock(&ev->mu);
+	ev->batches = n;
+	pthread_cond_broadcast(&ev->cv);
+	while (!ev->stop && !(ev->paused && !ev->batches))
+		pthread_cond_wait(&ev->cv, &ev->mu);
+	pthread_mutex_unlock(&ev->mu);
+}
+
+/* Between two batches (cache lock not held): stop here while held. */
+static void evictor_gate(struct evictor *ev)
+{
+	pthread_mutex_lock(&ev->mu);
+	if (ev->held && ev->batches)
+		ev->batches--;
+	while (ev->held && !ev->batches && !ev->stop) {
+		ev->paused = true;
+		pthread_cond_broadcast(&ev->cv);
+		pthread_cond_wait(&ev->cv, &ev->mu);
+	}
+	ev->paused = false;
+	pthread_mutex_unlock(&ev->mu);
+}
+
+/* Entries or delete records evicted per hold of the cache lock. */
+#define EVICT_BATCH	64
+
 /*
- * One pass over every device: evict to the reserve, one segment per hold of
- * the cache lock (submits take it too: they wait for one segment's eviction
- * at most, never for the whole reserve), then retry waiting writes.
+ * One pass over every device: evict to the reserve, at most EVICT_BATCH
+ * entries or carried records per hold of the cache lock (submits take it
+ * too: they wait for one batch at most, never for a whole segment, see
+ * evict_step for what they see of a segment evicted halfway), then retry
+ * waiting writes.
  */
 static void evictor_pass(struct fdpkv_cache *c)
 {
@@ -101,22 +144,33 @@ static void evictor_pass(struct fdpkv_cache *c)
 
 		for (;;) {
 			uint32_t want = MAX(1u, c->cfg.free_segments_low), have;
+			int64_t v = -1;
 
-			pthread_mutex_lock(&c->lock);
+			cache_lock(c);
 			have = d->segs.nfree + d->segs.nreclaim;
 			if (have <= want)
 				want += shadow_kept_segments(d);
-			if (d->segs.nfree >= want || have >= want ||
-			    evict_until(d, have + 1) <= have) {
-				pthread_mutex_unlock(&c->lock);
+			if (d->segs.nfree < want && have < want)
+				v = evict_pick(d, have + 1, true);	/* one segment */
+			if (v < 0) {
+				cache_unlock(c);
 				break;
 			}
-			pthread_mutex_unlock(&c->lock);
+			evict_begin(d, (uint32_t)v);
+			while (!evict_step(d, (uint32_t)v, EVICT_BATCH)) {
+				if (atomic_load(&c->evictor->held)) {	/* tests only */
+					cache_unlock(c);
+					evictor_gate(c->evictor);
+					cache_lock(c);
+				}
+				cache_lock_yield(c);
+			}
+			cache_unlock(c);
 		}
-		pthread_mutex_lock(&c->lock);
+		cache_lock(c);
 		if (d->waiters)
 			retry_waiters(d, &failed);
-		pthread_mutex_unlock(&c->lock);
+		cache_unlock(c);
 	}
 	complete_failed(failed);
 }
@@ -128,7 +182,7 @@ static void *evictor_main(void *arg)
 
 	pthread_mutex_lock(&ev->mu);
 	for (;;) {
-		while ((!ev->kick || ev->held) && !ev->stop)
+		while ((!ev->kick || (ev->held && !ev->batches)) && !ev->stop)
 			pthread_cond_wait(&ev->cv, &ev->mu);
 		if (ev->stop)
 			break;
@@ -183,9 +237,9 @@ void evictor_stop(struct fdpkv_cache *c)
 	pthread_cond_signal(&ev->cv);
 	pthread_mutex_unlock(&ev->mu);
 	pthread_join(ev->thread, NULL);
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	c->evictor = NULL;
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	pthread_cond_destroy(&ev->idle_cv);
 	pthread_cond_destroy(&ev->cv);
 	pthread_mutex_destroy(&ev->mu);

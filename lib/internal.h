@@ -305,7 +305,17 @@ struct segment {
 	 * deallocated (reclaim.c).
 	 */
 	bool keep;
-	struct index_entry *entries;	/* live entries in this segment */
+	struct index_entry *entries;	/* live entries in this segment, newest first */
+	struct index_entry *oldest;	/* the last of @entries */
+	/*
+	 * RECLAIM: an eviction in batches is under way (evict.c: evict_step):
+	 * the segment stays readable and is not deallocated; @evict_next is
+	 * the next entry it looks at (walking toward the newest), which
+	 * seg_unlink moves on when it unlinks that entry meanwhile.
+	 */
+	bool evicting;
+	uint8_t evict_phase;
+	struct index_entry *evict_next;
 	struct key_req *wq_head, *wq_tail;	/* writes in offset order */
 	uint32_t next_free;
 	uint32_t shadows;		/* live entries with IDX_F_SHADOW */
@@ -406,6 +416,7 @@ struct io_cmd {
 	io_done_fn done;		/* runs on the device thread */
 	void *arg;
 	/* engine private */
+	struct engine *defer_eng;	/* queued by engine_submit while deferring */
 	uint64_t issued;
 	uint32_t parts;
 	int err;
@@ -563,8 +574,17 @@ void bdev_encode_discard(struct io_uring_sqe *sqe, int fd, uint64_t off, uint64_
 /* ---- engine.c ------------------------------------------------------------ */
 struct engine;
 int engine_start(struct engine **out, struct fdpkv_dev *dev, unsigned int depth);
-/* Queue @cmd; never blocks on I/O. cmd->done runs once on the device thread. */
+/*
+ * Queue @cmd; never blocks on I/O. cmd->done runs once on the device thread.
+ * Between engine_defer_begin and engine_defer_end on the same thread (that
+ * is, under cache->lock: lockstat.h) the command is only put on a list of
+ * the thread's and handed to the engine by engine_defer_end: waking an
+ * engine thread takes a system call, and the woken thread may take the CPU
+ * from the lock's holder, so no thread does that while holding the lock.
+ */
 void engine_submit(struct engine *eng, struct io_cmd *cmd);
+void engine_defer_begin(void);
+void engine_defer_end(void);
 /* Submit and wait: for open/recovery only. Returns 0 or -errno. */
 int engine_io_sync(struct engine *eng, enum io_op op, uint64_t off, uint64_t len, void *buf,
 		   uint16_t pid);

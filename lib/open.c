@@ -417,10 +417,13 @@ FDPKV_PUBLIC int fdpkv_close(struct fdpkv_cache *c)
 	if (!cache_unlist(c))
 		return -EBADF;
 	atomic_store(&c->closing, true);
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	while (c->inflight_ops)
-		pthread_cond_wait(&c->idle, &c->lock);
-	pthread_mutex_unlock(&c->lock);
+		cache_cond_wait(&c->idle, c);
+#ifdef FDPKV_LOCK_STATS
+	lockstat_report(&c->lockstat, c->cfg.devices[0]);
+#endif
+	cache_unlock(c);
 	/* threads still in fdpkv_wait return -ESHUTDOWN before anything is freed */
 	cq_shutdown(&c->cq);
 	/* every object is in the device (or page cache); recovery needs nothing else */

@@ -41,11 +41,11 @@ static void pad_done(struct io_cmd *cmd, int res)
 
 	if (res < 0)
 		atomic_fetch_add(&c->st.io_errors, 1);
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	/* the segment may be evicted (and rewritten) only once its pad is down */
 	if (!--pr->d->segs.segs[pr->seg].writes)
 		gate_release(pr->d);
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	if (atomic_fetch_sub(&pr->left, 1) == 1)
 		free(pr);
 }

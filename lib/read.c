@@ -45,7 +45,7 @@ void read_complete(struct key_req *kr, int res, bool copied, uint32_t vcrc)
 		status = 0;
 		atomic_fetch_add(&c->st.bytes_read, kr->vlen);
 	}
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	if (!--d->segs.segs[kr->seg].readers)
 		seg_try_dealloc(d, kr->seg);	/* evicted while we read it */
 	if (status == -ENOENT) {
@@ -58,7 +58,7 @@ void read_complete(struct key_req *kr, int res, bool copied, uint32_t vcrc)
 		    (uint64_t)e->off_lba * d->sb.lba_size == kr->off)
 			drop_entry_shadow(d, kr->seg, e, false);
 	}
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	atomic_fetch_add(status == 0 ? &c->st.hits : &c->st.misses, 1);
 	key_done(kr, status, kr->vlen);
 }
@@ -81,7 +81,7 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 
 		atomic_fetch_add(&c->st.gets, 1);
 		kr->buf = bufs[i];
-		pthread_mutex_lock(&c->lock);
+		cache_lock(c);
 		e = index_find(&c->ix, kr->key, kr->klen);
 		if (!e) {
 			status = -ENOENT;
@@ -103,7 +103,7 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 			/* pins the segment: not evicted while this read runs */
 			d->segs.segs[kr->seg].readers++;
 		}
-		pthread_mutex_unlock(&c->lock);
+		cache_unlock(c);
 		if (status) {
 			atomic_fetch_add(&c->st.misses, 1);
 			key_done(kr, status, 0);
@@ -132,10 +132,10 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 			engine_submit(d->eng, &kr->cmd);
 			continue;
 		}
-		pthread_mutex_lock(&c->lock);
+		cache_lock(c);
 		if (!--d->segs.segs[kr->seg].readers)
 			seg_try_dealloc(d, kr->seg);
-		pthread_mutex_unlock(&c->lock);
+		cache_unlock(c);
 		key_done(kr, -ENOMEM, 0);
 	}
 }
@@ -151,14 +151,16 @@ void run_exists(struct fdpkv_cache *c, struct op *op, bool lock)
 		int status = -ENOENT;
 
 		atomic_fetch_add(&c->st.exists, 1);
-		pthread_mutex_lock(&c->lock);
+		cache_lock(c);
 		e = index_find(&c->ix, kr->key, kr->klen);
 		/*
 		 * A key whose segment is being evicted is not locked: its
 		 * re-insert copy may fail, and then the key goes with the
-		 * segment, which a lock could not stop. It is a miss.
+		 * segment, which a lock could not stop; and a segment evicted
+		 * in batches keeps no key (evict.c). It is a miss.
 		 */
-		if (e && lock && c->devs[e->dev].segs.segs[e->seg].state == SEG_RECLAIM)
+		if (e && lock && (c->devs[e->dev].segs.segs[e->seg].state == SEG_RECLAIM ||
+				  c->devs[e->dev].segs.segs[e->seg].evicting))
 			e = NULL;
 		if (e && (!lock || index_lock(e))) {
 			if (lock && e->lock == 1)
@@ -166,7 +168,7 @@ void run_exists(struct fdpkv_cache *c, struct op *op, bool lock)
 			status = 0;
 			vlen = e->vlen;
 		}
-		pthread_mutex_unlock(&c->lock);
+		cache_unlock(c);
 		atomic_fetch_add(status ? &c->st.misses : &c->st.hits, 1);
 		key_done(kr, status, vlen);
 	}
@@ -257,14 +259,14 @@ FDPKV_PUBLIC int fdpkv_unlock_keys(struct fdpkv_cache *c, unsigned int n,
 
 	if (!c || (!keys && n))
 		return -EINVAL;
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	for (i = 0; i < n; i++) {
 		ret = unlock_one(c, &keys[i]);
 		released += ret == 0;
 		if (status)
 			status[i] = ret;
 	}
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	return released;
 }
 

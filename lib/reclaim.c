@@ -37,8 +37,9 @@ static void dealloc_flushed(struct io_cmd *cmd, int res)
 }
 
 /*
- * Deallocate an evicted segment once nothing reads it any more: no re-insert
- * copy, no carried delete record being written and no GET in flight. Entries
+ * Deallocate an evicted segment once nothing reads it any more: its eviction
+ * done (evict_step), no re-insert copy, no carried delete record being
+ * written and no GET in flight. Entries
  * still left (copies that failed or were overtaken) are evicted first.
  * cache->lock held.
  */
@@ -48,7 +49,8 @@ void seg_try_dealloc(struct devctx *d, uint32_t s)
 	struct index_entry *e, *prev;
 	struct dealloc_req *dr;
 
-	if (sg->state != SEG_RECLAIM || sg->dealloc_sent || sg->copies || sg->readers)
+	if (sg->state != SEG_RECLAIM || sg->evicting || sg->dealloc_sent || sg->copies ||
+	    sg->readers)
 		return;
 	for (e = seg_oldest(sg); e; e = prev) {
 		prev = e->seg_prev;
@@ -113,14 +115,14 @@ static void reclaim_finish(struct dealloc_req *dr, bool gone)
 	struct fdpkv_cache *c = d->cache;
 	struct key_req *failed = NULL;
 
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	if (gone) {
 		ghost_forget_segment(&d->ghosts, dr->seg);
 		segs_free(&d->segs, dr->seg);
 	} else
 		segs_quarantine(&d->segs, dr->seg);
 	retry_waiters(d, &failed);
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	complete_failed(failed);
 }
 
@@ -137,11 +139,11 @@ static void dealloc_done(struct io_cmd *cmd, int res)
 
 	if (res < 0)
 		atomic_fetch_add(&c->st.io_errors, 1);
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	/* a failed deallocate may have left the bytes even on a device that zeroes */
 	if (res < 0 || dealloc_needs_wipe(d)) {
 		zeros = zeros_get(d);
-		pthread_mutex_unlock(&c->lock);
+		cache_unlock(c);
 		dr->wipe = (struct io_cmd){
 			.op = IO_WRITE,
 			/* see wipe_pid_pick */
@@ -160,7 +162,7 @@ static void dealloc_done(struct io_cmd *cmd, int res)
 			wipe_done(&dr->wipe, -ENOMEM);
 		return;
 	}
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	if (c->cfg.durability != FDPKV_DURABILITY_NONE) {
 		/*
 		 * A deallocate is volatile like a write: lost or torn by a

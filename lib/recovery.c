@@ -139,13 +139,13 @@ static void walk_next_segment(struct walker *w)
 	if (w->nobj) {
 		struct segment *sg = &d->segs.segs[w->seg];
 
-		pthread_mutex_lock(&c->lock);
+		cache_lock(c);
 		segs_take(&d->segs, w->seg);
 		sg->cls = w->cls;
 		sg->open_seq = w->seg_seq;
 		sg->last_seq = w->last_seq;
 		sg->used = w->off;
-		pthread_mutex_unlock(&c->lock);
+		cache_unlock(c);
 	}
 	pthread_mutex_lock(&scan->lock);
 	if (!scan->err && scan->next_seg[d->idx] < d->segs.n) {
@@ -206,11 +206,11 @@ static void walk_done(struct io_cmd *cmd, int res)
 			w->seg_seq = h.seg_seq;
 			w->cls = h.cls;
 		}
-		pthread_mutex_lock(&c->lock);
+		cache_lock(c);
 		ret = scan_apply(c, w, &h, p + OBJ_HDR_SIZE);
 		if (h.seg_seq > c->seq)
 			c->seq = h.seg_seq;
-		pthread_mutex_unlock(&c->lock);
+		cache_unlock(c);
 		if (ret) {
 			pthread_mutex_lock(&w->scan->lock);
 			w->scan->err = ret;
@@ -389,7 +389,7 @@ int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
 	pthread_mutex_unlock(&scan.lock);
 	/* the walkers are done and nothing else runs yet: reads may block */
 	torn_settle(c);
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	index_foreach(&c->ix, drop_tombstone, &c->ix);
 	if (!ret)
 		ret = link_entries(c);
@@ -397,7 +397,7 @@ int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
 		segs_rebuild_free(&c->devs[i].segs);
 		prune_pending(&c->devs[i].segs);
 	}
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	if (ret)
 		fdpkv_seterr(err, errlen, "recovery: %s", strerror(-ret));
 out:

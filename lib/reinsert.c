@@ -90,9 +90,9 @@ static void reinsert_read_done(struct io_cmd *cmd, int res)
 		memset(val + kr->vlen, 0, kr->size - voff - kr->vlen);
 		kr->vcrc = crc32c(0, val, kr->vlen) ^ 1;	/* never matches */
 	}
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	gate_submit(d, kr);
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 }
 
 /* A copy's write is done (committed or not). Runs without cache->lock. */
@@ -109,7 +109,7 @@ void reinsert_finish(struct key_req *kr)
 	if (kr->carry && !kr->shadow)
 		atomic_fetch_add(&c->st.carried_records, 1);	/* committed: linked */
 	free(kr->shadow);	/* a carried record that was not written */
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	/* the record it failed to carry stays where it is: keep that segment */
 	if (kr->carry && kr->shadow)
 		d->segs.segs[r->src_seg].keep = true;
@@ -119,7 +119,7 @@ void reinsert_finish(struct key_req *kr)
 		retry_waiters(d, &failed);
 	if (--c->inflight_ops == 0)
 		pthread_cond_broadcast(&c->idle);
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	free(r);
 	complete_failed(failed);
 }

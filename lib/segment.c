@@ -230,6 +230,8 @@ void seg_link(struct segment *sg, struct index_entry *e)
 	e->seg_next = sg->entries;
 	if (sg->entries)
 		sg->entries->seg_prev = e;
+	else
+		sg->oldest = e;
 	sg->entries = e;
 }
 
@@ -237,6 +239,10 @@ void seg_unlink(struct segment *sg, struct index_entry *e)
 {
 	if (e->flags & IDX_F_SHADOW)
 		sg->shadows--;
+	if (sg->evict_next == e)
+		sg->evict_next = e->seg_prev;	/* the batch eviction's cursor moves on */
+	if (sg->oldest == e)
+		sg->oldest = e->seg_prev;
 	if (e->seg_prev)
 		e->seg_prev->seg_next = e->seg_next;
 	else if (sg->entries == e)

@@ -184,6 +184,7 @@ static void shadow_write(struct devctx *d, uint32_t src, struct shadow_rec *rec)
 	}
 	/* -ENOSPC (a record is far smaller than a segment: never -EFBIG) */
 	shadow_wait_first(d, &r->kr);
+	evictor_kick(c);
 }
 
 /*

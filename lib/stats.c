@@ -15,10 +15,10 @@ FDPKV_PUBLIC int fdpkv_usage(struct fdpkv_cache *c, struct fdpkv_usage *u)
 	if (!c || !u)
 		return -EINVAL;
 	memset(u, 0, sizeof(*u));
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	u->bytes_used = c->bytes_used;
 	u->objects = c->objects;
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	for (i = 0; i < c->ndev; i++) {
 		const struct superblock *sb = &c->devs[i].sb;
 		/* what stays usable: the free-segment reserve and one open segment
@@ -42,12 +42,12 @@ FDPKV_PUBLIC int fdpkv_usage_by_bucket(struct fdpkv_cache *c,
 	if (!c || !fn)
 		return -EINVAL;
 	/* copied so that @fn runs without the cache lock */
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	copy = malloc(MAX(c->nbuckets, (size_t)1) * sizeof(*copy));
 	for (i = 0; copy && i < c->bucket_slots; i++)
 		for (b = c->buckets[i]; b; b = b->next)
 			copy[n++] = *b;
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	if (!copy)
 		return -ENOMEM;
 	for (i = 0; i < n && !ret; i++)
@@ -77,9 +77,9 @@ FDPKV_PUBLIC int fdpkv_foreach_key(struct fdpkv_cache *c,
 
 	if (!c || !fn)
 		return -EINVAL;
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	ret = index_foreach(&c->ix, foreach_one, &fc);
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	return ret;
 }
 
@@ -92,10 +92,10 @@ FDPKV_PUBLIC int fdpkv_take_evicted(struct fdpkv_cache *c,
 
 	if (!c)
 		return -EINVAL;
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	ev = c->ev_head;
 	c->ev_head = c->ev_tail = NULL;
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	for (; ev; ev = next) {
 		next = ev->next;
 		if (fn)
@@ -130,7 +130,7 @@ FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
 	s->segment_overlaps = atomic_load(&c->st.segment_overlaps);
 	s->direct_bytes = atomic_load(&c->st.direct_bytes);
 	s->carried_records = atomic_load(&c->st.carried_records);
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	s->inflight_ops = c->inflight_ops;
 	for (i = 0; i < c->ndev; i++) {
 		s->segments_total += c->devs[i].segs.n;
@@ -150,7 +150,7 @@ FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
 			s->shadowing_entries += t->segs[k].shadows;
 		}
 	}
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	for (i = 0; i < c->ndev; i++) {
 		s->inflight_cmds += engine_inflight(c->devs[i].eng);
 		s->fixed_cmds += engine_fixed_cmds(c->devs[i].eng);

@@ -191,21 +191,34 @@ static void delete_drop_key(struct fdpkv_cache *c, struct key_req *kr)
 		entry_drop(c, e);
 }
 
+/* Queue @kr for room: a carried record first in line (the segment it is
+ * carried from waits for it), any other write last. cache->lock held. */
+static void queue_for_room(struct devctx *d, struct key_req *kr)
+{
+	if (kr->carry)
+		shadow_wait_first(d, kr);
+	else
+		wait_for_room(d, kr);
+}
+
 /*
  * Reserve space for @kr and submit its write, or queue it until a segment
  * being deallocated is free. Called with cache->lock held. Returns 0 when
  * submitted or queued, else -errno (the caller completes the key).
  *
- * A user write never evicts here (fdpkv_submit must not block): without room
- * it queues and the evictor (evictor.c) evicts and retries it, failing it
- * with -ENOSPC there if nothing can be evicted. Writes eviction starts
- * itself, and any write when there is no evictor, evict inline.
+ * Only the evictor (evictor.c) evicts: a write without room, a user's or a
+ * carried record retried on a device thread, queues and kicks it, so
+ * fdpkv_submit never blocks on eviction and no device thread holds the
+ * lock for one. On the evictor's own thread a write without room waits
+ * while a segment is being freed or can be evicted (kicking the next pass)
+ * and fails with -ENOSPC when everything left is pinned. Without an
+ * evictor thread, writes evict inline as they always did.
  */
 int reserve_and_submit(struct key_req *kr)
 {
 	struct fdpkv_cache *c = kr_cache(kr);
 	struct devctx *d = &c->devs[kr->dev];
-	bool inline_evict = !kr->op || evictor_is_self(c);
+	bool self = evictor_is_self(c);
 	int ret;
 
 	/*
@@ -215,14 +228,22 @@ int reserve_and_submit(struct key_req *kr)
 	if (kr->carry && shadow_carry_overtaken(d, kr))
 		return -ECANCELED;
 	ret = slot_reserve(d, kr);
-	if (ret == -ENOSPC && !inline_evict) {
-		wait_for_room(d, kr);
+	if (ret == -ENOSPC && !self) {
+		queue_for_room(d, kr);
 		evictor_kick(c);
 		return 0;
 	}
 	if (ret == -ENOSPC) {
-		/* one more while the last free segment is kept (shadow.c) */
-		evict_until(d, MAX(1u, c->cfg.free_segments_low) + shadow_kept_segments(d));
+		if (!c->evictor) {
+			/* one more while the last free segment is kept (shadow.c) */
+			evict_until(d, MAX(1u, c->cfg.free_segments_low) +
+				       shadow_kept_segments(d));
+		} else if (!d->segs.nreclaim && segs_pick_victim(&d->segs) >= 0) {
+			/* the evictor's thread: its next pass evicts, in batches */
+			queue_for_room(d, kr);
+			evictor_kick(c);
+			return 0;
+		}
 		/* everything left is pinned, or nothing will free: fail, never wait forever */
 		if (!d->segs.nreclaim)
 			return -ENOSPC;
@@ -230,12 +251,7 @@ int reserve_and_submit(struct key_req *kr)
 			evictor_kick(c);	/* fails what waits already: retry_waiters */
 			return -ENOSPC;
 		}
-		if (kr->carry) {
-			/* the segment it is carried from waits for it */
-			shadow_wait_first(d, kr);
-			return 0;
-		}
-		wait_for_room(d, kr);
+		queue_for_room(d, kr);
 		return 0;
 	}
 	if (ret)
@@ -248,7 +264,7 @@ int reserve_and_submit(struct key_req *kr)
 	gate_submit(d, kr);
 	if (kr->drops)
 		delete_drop_key(c, kr);
-	if (d->segs.nfree < c->cfg.free_segments_low && !inline_evict) {
+	if (d->segs.nfree < c->cfg.free_segments_low && c->evictor) {
 		evictor_kick(c);	/* keeps the reserve ahead of need */
 	} else if (d->segs.nfree < c->cfg.free_segments_low) {
 		uint32_t want = c->cfg.free_segments_low;
@@ -415,7 +431,7 @@ void write_complete(struct key_req *kr, int res)
 
 	if (res < 0)
 		atomic_fetch_add(&c->st.io_errors, 1);
-	pthread_mutex_lock(&c->lock);
+	cache_lock(c);
 	sg = &d->segs.segs[kr->seg];
 	kr->io_done = true;
 	kr->io_res = res;
@@ -440,7 +456,7 @@ void write_complete(struct key_req *kr, int res)
 	}
 	if (!sg->writes)
 		gate_release(d);
-	pthread_mutex_unlock(&c->lock);
+	cache_unlock(c);
 	for (h = done; h; h = kr) {
 		kr = h->wait_next;
 		if (h->op)
@@ -484,9 +500,9 @@ void run_set(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 		else
 			ret = stage_object(c, kr, bufs[i].base);
 		if (!ret) {
-			pthread_mutex_lock(&c->lock);
+			cache_lock(c);
 			ret = reserve_and_submit(kr);
-			pthread_mutex_unlock(&c->lock);
+			cache_unlock(c);
 		}
 		if (ret)
 			key_done(kr, ret, 0);
@@ -515,7 +531,7 @@ void run_delete(struct fdpkv_cache *c, struct op *op)
 			if (!kr->shadow)
 				ret = -ENOMEM;
 		}
-		pthread_mutex_lock(&c->lock);
+		cache_lock(c);
 		e = index_find(&c->ix, kr->key, kr->klen);
 		if (ret)
 			;	/* -ENOMEM: said as it is, whatever the key's state */
@@ -559,7 +575,7 @@ void run_delete(struct fdpkv_cache *c, struct op *op)
 			kr->drops = true;
 			ret = reserve_and_submit(kr);
 		}
-		pthread_mutex_unlock(&c->lock);
+		cache_unlock(c);
 		if (ret)
 			key_done(kr, ret, 0);
 	}

@@ -12,7 +12,11 @@ return, and p50/p99/p99.9/max in milliseconds are printed per adapter, with
 the count of calls over 10 ms and over 100 ms. Only the warm phase (after one
 capacity of churn) counts: it is the aged device the issue is about. Beside
 them, the same percentiles of a call that cannot block (event_fd()) timed
-right after each submit: the machine's scheduling noise floor.
+right after each submit: the machine's scheduling noise floor; and the
+stores that failed (a store fails with ENOSPC when nothing can be evicted,
+so a run where many fail measured no eviction). The adapter unlocks what
+its lookups locked once the load is submitted, as LMCache does after the
+load: locks left behind would pin every segment.
 
     /usr/bin/python3 plugin/bench_submit_latency.py [--dir DIR] [--capacity 2G]
         [--segment-size 128M] [--value-size 65536] [--churn 3] [--batch 1]
@@ -48,13 +52,13 @@ def pct(sorted_ms, p):
 
 
 def summary(name, lat_floor):
-    lat, floor = lat_floor
+    lat, floor, failed = lat_floor
     ms = sorted(x * 1e3 for x in lat)
     fl = sorted(x * 1e3 for x in floor)
     return {"adapter": name, "calls": len(ms), "p50_ms": pct(ms, 50), "p99_ms": pct(ms, 99),
             "p99.9_ms": pct(ms, 99.9), "max_ms": ms[-1],
             "over_10ms": sum(1 for x in ms if x > 10), "over_100ms": sum(1 for x in ms if x > 100),
-            "floor_p99.9_ms": pct(fl, 99.9), "floor_max_ms": fl[-1]}
+            "floor_p99.9_ms": pct(fl, 99.9), "floor_max_ms": fl[-1], "failed_sets": failed}
 
 
 class Buffers:
@@ -95,8 +99,8 @@ def run_connector(args, path):
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     bufs = Buffers(INFLIGHT * args.batch, args.value_size)
-    outstanding = set()
-    lat, floor = [], []
+    outstanding, sets = set(), set()
+    lat, floor, failed = [], [], [0]
     warm_after = args.capacity // args.value_size
     slot = 0
 
@@ -105,6 +109,9 @@ def run_connector(args, path):
             poller.poll(1000)
         for c in conn.drain_completions():
             outstanding.discard(c[0])
+            if c[0] in sets:
+                sets.discard(c[0])
+                failed[0] += not c[1]
 
     for op, first, n in churn_plan(args):
         while len(outstanding) >= INFLIGHT:
@@ -121,6 +128,8 @@ def run_connector(args, path):
         conn.event_fd()
         dfloor = time.perf_counter() - t0
         outstanding.add(fid)
+        if op == "set":
+            sets.add(fid)
         if first >= warm_after:
             lat.append(dt)
             floor.append(dfloor)
@@ -128,7 +137,7 @@ def run_connector(args, path):
     while outstanding:
         reap(True)
     conn.close()
-    return lat, floor
+    return lat, floor, failed[0]
 
 
 def run_adapter(args, path):
@@ -136,7 +145,7 @@ def run_adapter(args, path):
                         "segment_size": args.segment_size, "format": "always",
                         "free_segments_low": 2, "reinsert": True})
     bufs = Buffers(INFLIGHT * args.batch, args.value_size)
-    lat, floor = [], []
+    lat, floor, failed = [], [], [0]
     warm_after = args.capacity // args.value_size
     stores, loads, lookups = [], [], []
     slot = 0
@@ -145,6 +154,7 @@ def run_adapter(args, path):
         if block:
             time.sleep(0.0005)
         done = a.pop_completed_store_tasks()
+        failed[0] += sum(1 for r in done.values() if not r.is_successful())
         stores[:] = [t for t in stores if t not in done]
         loads[:] = [t for t in loads if a.query_load_result(t) is None]
         keep = []
@@ -154,6 +164,14 @@ def run_adapter(args, path):
                 keep.append(t)
         lookups[:] = keep
 
+    def timed(fn, *fargs):
+        t0 = time.perf_counter()
+        r = fn(*fargs)
+        dt = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        a.get_store_event_fd()
+        return r, dt, time.perf_counter() - t0
+
     for op, first, n in churn_plan(args):
         while len(stores) + len(loads) + len(lookups) >= INFLIGHT:
             reap(True)
@@ -161,11 +179,20 @@ def run_adapter(args, path):
         if op in ("set", "get"):
             views = [bufs.views[(slot + k) % len(bufs.views)] for k in range(n)]
             slot += n
+        if op == "get":
+            # the load, then the unlock of what the lookup locked
+            for fn, fargs in ((a.submit_load_task, (keys, views)), (a.submit_unlock, (keys,))):
+                r, dt, dfloor = timed(fn, *fargs)
+                if fn == a.submit_load_task:
+                    loads.append(r)
+                if first >= warm_after:
+                    lat.append(dt)
+                    floor.append(dfloor)
+            reap(False)
+            continue
         t0 = time.perf_counter()
         if op == "set":
             stores.append(a.submit_store_task(keys, views))
-        elif op == "get":
-            loads.append(a.submit_load_task(keys, views))
         elif op == "exists":
             lookups.append(a.submit_lookup_and_lock_task(keys, None))
         else:
@@ -183,7 +210,7 @@ def run_adapter(args, path):
     while stores or loads or lookups:
         reap(True)
     a.close()
-    return lat, floor
+    return lat, floor, failed[0]
 
 
 def main():
@@ -210,24 +237,25 @@ def main():
           "%d B values, batch %d, churn %.1fx, delete every %d batches"
           % (args.dir, args.capacity >> 20, args.segment_size >> 20, args.value_size,
              args.batch, args.churn, args.delete_every))
-    print("%-16s %8s %9s %9s %9s %9s %8s %8s %11s %9s" % (
+    print("%-16s %8s %9s %9s %9s %9s %8s %8s %11s %9s %11s" % (
         "adapter", "calls", "p50 ms", "p99 ms", "p99.9 ms", "max ms", ">10ms", ">100ms",
-        "floor p99.9", "floor max"))
+        "floor p99.9", "floor max", "failed sets"))
     for r in rows:
-        print("%-16s %8d %9.3f %9.3f %9.3f %9.3f %8d %8d %11.3f %9.3f" % (
+        print("%-16s %8d %9.3f %9.3f %9.3f %9.3f %8d %8d %11.3f %9.3f %11d" % (
             r["adapter"], r["calls"], r["p50_ms"], r["p99_ms"], r["p99.9_ms"], r["max_ms"],
-            r["over_10ms"], r["over_100ms"], r["floor_p99.9_ms"], r["floor_max_ms"]))
+            r["over_10ms"], r["over_100ms"], r["floor_p99.9_ms"], r["floor_max_ms"],
+            r["failed_sets"]))
     if args.csv:
         new = not os.path.exists(args.csv)
         with open(args.csv, "a") as f:
             if new:
                 f.write("adapter,calls,p50_ms,p99_ms,p99.9_ms,max_ms,over_10ms,over_100ms,"
-                        "floor_p99.9_ms,floor_max_ms\n")
+                        "floor_p99.9_ms,floor_max_ms,failed_sets\n")
             for r in rows:
-                f.write("%s,%d,%.3f,%.3f,%.3f,%.3f,%d,%d,%.3f,%.3f\n" % (
+                f.write("%s,%d,%.3f,%.3f,%.3f,%.3f,%d,%d,%.3f,%.3f,%d\n" % (
                     r["adapter"], r["calls"], r["p50_ms"], r["p99_ms"], r["p99.9_ms"],
                     r["max_ms"], r["over_10ms"], r["over_100ms"], r["floor_p99.9_ms"],
-                    r["floor_max_ms"]))
+                    r["floor_max_ms"], r["failed_sets"]))
 
 
 if __name__ == "__main__":

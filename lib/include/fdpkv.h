@@ -179,7 +179,8 @@ enum fdpkv_op {
 	FDPKV_OP_SET = 1,	/* store values; per key: 0 stored */
 	FDPKV_OP_GET,		/* load into buffers; per key: 0 filled, -ENOENT miss */
 	FDPKV_OP_EXISTS,	/* per key: 0 present, -ENOENT absent */
-	FDPKV_OP_LOOKUP_LOCK,	/* as EXISTS, and every hit is locked once */
+	FDPKV_OP_LOOKUP_LOCK,	/* as EXISTS, and every hit is locked once; a key
+				 * whose segment is being evicted is a miss */
 	FDPKV_OP_DELETE,	/* per key: 0 removed, -ENOENT absent, -EBUSY locked */
 };
 

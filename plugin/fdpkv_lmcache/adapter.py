@@ -11,8 +11,12 @@ Threads. A background thread polls the library's eventfd, drains, records
 every result in the dicts below under ``_lock``, fires listeners outside the
 lock (exceptions are logged and swallowed), and only then signals the
 matching one of three eventfds (store, lookup, load) made here with
-os.eventfd. Submits hold ``_lock`` across the library submit and the
-registration of the id, so a completion drained early waits for its entry.
+os.eventfd. ``_lock`` is never held across a library call that can wait
+for the library's own lock (submit, drain, take_evicted): a submit takes a
+task id under it, calls the library without it, and registers the id under
+it again. A completion drained before its id is registered is parked in
+``_early`` and processed by the submitter right after registering, so none
+is lost and the completion thread never waits for a submit.
 
 Keys may be str or LMCache ObjectKeys (or any object with to_string() or a
 meaningful __str__); see keys.key_to_string for the exact rule. Buffers are
@@ -174,6 +178,8 @@ class FdpKvL2Adapter(L2AdapterInterface):
         self._done_lookup: dict[int, Any] = {}
         self._done_load: dict[int, Any] = {}
         self._delete_waiters: dict[int, threading.Event] = {}
+        # Completions drained before their submit registered the id: lid -> tuple.
+        self._early: dict[int, tuple] = {}
         self._next_task_id = 0
         # key string -> [size, salt, key object]; the adapter's byte accounting.
         self._known: dict[str, list] = {}
@@ -290,13 +296,15 @@ class FdpKvL2Adapter(L2AdapterInterface):
             if self._closed:
                 return
             task_id = self._new_task_id()
-            try:
-                lid = self._cache.submit(_native.OP_DELETE, strs)
-            except Exception:  # noqa: BLE001
-                logger.exception("fdpkv: delete of %d keys failed", len(strs))
-                return
-            self._pending[lid] = _Task(_DELETE, task_id, list(keys), strs)
             self._delete_waiters[task_id] = ev
+        try:
+            lid = self._cache.submit(_native.OP_DELETE, strs)
+        except Exception:  # noqa: BLE001
+            logger.exception("fdpkv: delete of %d keys failed", len(strs))
+            with self._lock:
+                self._delete_waiters.pop(task_id, None)
+            return
+        self._register(lid, _Task(_DELETE, task_id, list(keys), strs))
         if not ev.wait(_DELETE_TIMEOUT_S):
             with self._lock:
                 self._delete_waiters.pop(task_id, None)
@@ -459,18 +467,18 @@ class FdpKvL2Adapter(L2AdapterInterface):
             if self._closed:
                 raise ValueError("operation on a closed FdpKvL2Adapter")
             task_id = self._new_task_id()
-            lid = None
-            if n:
-                try:
-                    lid = self._cache.submit(op, strs, bufs)
-                except Exception:  # noqa: BLE001 - an internal failure is a failed task
-                    logger.exception("fdpkv: %s submit of %d keys failed", kind, n)
-            if lid is not None:
-                sizes = None
-                if kind == _STORE:
-                    sizes = [memoryview(b).nbytes for b in bufs]
-                self._pending[lid] = _Task(kind, task_id, keys, strs, sizes)
-                return task_id
+        lid = None
+        if n:
+            # Without _lock: see the class comment.
+            try:
+                lid = self._cache.submit(op, strs, bufs)
+            except Exception:  # noqa: BLE001 - an internal failure is a failed task
+                logger.exception("fdpkv: %s submit of %d keys failed", kind, n)
+        if lid is not None:
+            sizes = [memoryview(b).nbytes for b in bufs] if kind == _STORE else None
+            self._register(lid, _Task(kind, task_id, keys, strs, sizes))
+            return task_id
+        with self._lock:
             # Nothing to wait for: record the result now.
             if kind == _STORE:
                 self._done_store[task_id] = L2StoreResult(n == 0, 0)
@@ -480,6 +488,15 @@ class FdpKvL2Adapter(L2AdapterInterface):
                 self._done_load[task_id] = Bitmap(n)
         self._signal({kind})
         return task_id
+
+    def _register(self, lid, task) -> None:
+        """Register library id @lid of @task, and if its completion was
+        drained before (parked in _early), process it now."""
+        with self._lock:
+            early = self._early.pop(lid, None)
+            self._pending[lid] = task
+        if early is not None:
+            self._process([early], evicted=())
 
     def _account_add(self, s, size, salt, key):
         """Caller holds _lock (or is __init__). Returns True if @s is new."""
@@ -549,18 +566,21 @@ class FdpKvL2Adapter(L2AdapterInterface):
                     return
                 logger.exception("fdpkv: completion processing failed")
 
-    def _process(self, completions) -> None:
+    def _process(self, completions, evicted=None) -> None:
         stored_keys, stored_sizes, accessed, deleted = [], [], [], []
         kinds, waiters = set(), []
         # Taken before the adapter's lock (and after the drain, as before):
-        # it takes the cache's lock, which eviction may hold for a while, and
-        # submits must not wait for that behind our lock.
-        evicted = self._cache.take_evicted()
+        # it takes the cache's lock, and nothing may wait for that behind ours.
+        if evicted is None:
+            evicted = self._cache.take_evicted()
         with self._lock:
-            for lid, op, result, status, vlen in completions:
+            for comp in completions:
+                lid, op, result, status, vlen = comp
                 t = self._pending.pop(lid, None)
                 if t is None:
-                    logger.warning("fdpkv: completion for unknown id %d dropped", lid)
+                    # Its submit has not registered the id yet: it will
+                    # find the completion here (_register).
+                    self._early[lid] = comp
                     continue
                 kinds.add(t.kind)
                 if t.kind == _STORE:

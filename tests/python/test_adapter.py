@@ -402,3 +402,75 @@ def test_evicted_keys_reported_deleted(tmp_path):
         assert lookup(a, [lst.deleted[0]]) == [False]
     finally:
         a.close()
+
+
+class _CacheProxy:
+    """The adapter's library cache with submit() replaced by @submit(real, *args)."""
+
+    def __init__(self, real, submit):
+        self._real = real
+        self._submit = submit
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def submit(self, *args):
+        return self._submit(self._real, *args)
+
+
+def test_adapter_lock_free_during_library_submit(adapter):
+    """A library submit (which may wait for the library's lock) runs without
+    the adapter's lock: the completion thread and queries go on meanwhile."""
+    entered, release, out = threading.Event(), threading.Event(), []
+
+    def slow(real, *args):
+        entered.set()
+        release.wait(30)
+        return real.submit(*args)
+
+    real = adapter._cache
+    first = adapter.submit_store_task([okey(1)], [UBuf.of(payload(1, 100))])
+    adapter._cache = _CacheProxy(real, slow)
+    t = threading.Thread(target=lambda: out.append(
+        adapter.submit_store_task([okey(2)], [UBuf.of(payload(2, 200))])))
+    t.start()
+    try:
+        assert entered.wait(30)
+        # the store submitted before completes while the other submit is stuck
+        assert wait_store(adapter, first).is_successful()
+        assert adapter._lock.acquire(timeout=30)
+        adapter._lock.release()
+        adapter.get_usage()
+    finally:
+        release.set()
+        t.join(30)
+        adapter._cache = real
+    assert wait_store(adapter, out[0]).is_successful()
+
+
+def test_adapter_completion_before_registration_kept(adapter):
+    """A completion the adapter's thread drains before the submitter has
+    registered its id is kept and delivered, not dropped."""
+    seen = []
+
+    def early(real, *args):
+        lid = real.submit(*args)
+        deadline = time.monotonic() + 30
+        while lid not in adapter._early and time.monotonic() < deadline:
+            time.sleep(0.001)
+        seen.append(lid in adapter._early)
+        return lid
+
+    real = adapter._cache
+    adapter._cache = _CacheProxy(real, early)
+    try:
+        tid = adapter.submit_store_task([okey(3)], [UBuf.of(payload(3, 300))])
+        lt = adapter.submit_lookup_and_lock_task([okey(3)], None)
+    finally:
+        adapter._cache = real
+    assert seen == [True, True]
+    res = wait_store(adapter, tid)
+    assert res.is_successful() and int(res) == 300
+    assert bits(wait_query(adapter, "lookup", lt), 1) == [True]
+    assert adapter._early == {}
+    adapter.submit_unlock([okey(3)])

@@ -5,6 +5,13 @@
  * submit returns having evicted nothing, its completion waits, and it comes
  * once the evictor runs. A write that cannot get room at all (everything
  * locked) still fails with -ENOSPC, from the evictor.
+ *
+ * The evictor evicts a segment in batches, releasing the cache lock between
+ * them: stopped after the first batch, the half-evicted segment is still
+ * readable and not deallocated; its keys dropped so far miss, the others
+ * are found by GET and EXISTS, refused by LOOKUP_LOCK, and replaced or
+ * deleted by SET and DELETE, which stays so after the eviction ends and
+ * after a restart.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -114,11 +121,111 @@ static void test_no_room_fails_enospc(void **state)
 	fdpkv_close(c);
 }
 
+static void count_key(void *arg, const void *key, uint32_t klen, uint64_t vlen)
+{
+	const char *want = ((const char **)arg)[0];
+
+	(void)vlen;
+	if (klen == strlen(want) && !memcmp(key, want, klen))
+		((const char **)arg)[1] = want;	/* found */
+}
+
+/* Was @key reported by fdpkv_take_evicted (and how many keys in all)? */
+static int take_evicted_has(struct fdpkv_cache *c, const char *key, bool *has)
+{
+	const char *arg[2] = { key, NULL };
+	int n = fdpkv_take_evicted(c, count_key, arg);
+
+	*has = arg[1] != NULL;
+	return n;
+}
+
+/* 1 KiB values: one object per 4 KiB LBA, 256 to a 1 MiB segment, 4 batches */
+static void test_half_evicted_segment(void **state)
+{
+	static uint8_t val[1024], newval[1024], got[1024];
+	char kv2[600], name[32], live[3][32];
+	struct fdpkv_cache *c;
+	struct segment *sg = NULL;
+	struct index_entry *e;
+	unsigned int i, s, left = 0;
+	uint32_t nfree;
+	bool has;
+
+	(void)state;
+	snprintf(kv2, sizeof(kv2), "device=file:%s/half.img capacity=8M segment_size=1M "
+		 "free_segments_low=3 format=", dir);
+	c = tu_open(strcat(kv2, "always"));
+	tu_fill(val, sizeof(val), 5);
+	tu_fill(newval, sizeof(newval), 6);
+	evictor_hold(c, true);
+	/* fill until fewer than free_segments_low are free: the evictor is kicked */
+	for (i = 0;; i++) {
+		snprintf(name, sizeof(name), "m@0@0@h%u", i);
+		assert_int_equal(tu_set1(c, name, val, sizeof(val)), 0);
+		pthread_mutex_lock(&c->lock);
+		nfree = c->devs[0].segs.nfree;
+		pthread_mutex_unlock(&c->lock);
+		if (nfree < 3)
+			break;	/* two left: for the SET and DELETE below */
+	}
+	evictor_batches(c, 1);		/* one batch, then it stops */
+	pthread_mutex_lock(&c->lock);
+	for (s = 0; s < c->devs[0].segs.n; s++)
+		if (c->devs[0].segs.segs[s].evicting)
+			sg = &c->devs[0].segs.segs[s];
+	assert_non_null(sg);
+	assert_int_equal(sg->state, SEG_RECLAIM);
+	assert_false(sg->dealloc_sent);		/* still readable */
+	for (e = sg->entries; e; e = e->seg_next, left++)
+		if (left < 3)
+			snprintf(live[left], sizeof(live[left]), "%.*s", (int)e->klen, e->key);
+	pthread_mutex_unlock(&c->lock);
+	assert_true(left >= 3 && left < 256);	/* halfway */
+	assert_int_equal(evicted(c), 0);	/* not done */
+	/* the oldest key went in the first batch: reported and a miss */
+	assert_int_equal(take_evicted_has(c, "m@0@0@h0", &has), 256 - left);
+	assert_true(has);
+	assert_int_equal(tu_get1(c, "m@0@0@h0", got, sizeof(got)), -ENOENT);
+	/* the others are live */
+	assert_int_equal(tu_get1(c, live[0], got, sizeof(got)), 0);
+	assert_memory_equal(got, val, sizeof(val));
+	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, live[0]), 0);
+	assert_int_equal(tu_op1(c, FDPKV_OP_LOOKUP_LOCK, live[0]), -ENOENT);
+	assert_int_equal(tu_op1(c, FDPKV_OP_DELETE, live[2]), 0);
+	assert_int_equal(tu_set1(c, live[1], newval, sizeof(newval)), 0);
+	assert_int_equal(tu_get1(c, live[1], got, sizeof(got)), 0);
+	assert_memory_equal(got, newval, sizeof(newval));
+	assert_int_equal(tu_get1(c, live[2], got, sizeof(got)), -ENOENT);
+
+	evictor_hold(c, false);		/* the eviction ends */
+	for (i = 0; evicted(c) == 0; i++) {
+		assert_true(i < 100000);
+		fdpkv_wait(c, 1);
+	}
+	assert_int_equal(tu_get1(c, live[0], got, sizeof(got)), -ENOENT);
+	assert_int_equal(tu_get1(c, live[1], got, sizeof(got)), 0);
+	assert_memory_equal(got, newval, sizeof(newval));
+	assert_int_equal(tu_get1(c, live[2], got, sizeof(got)), -ENOENT);
+	/* replaced and deleted meanwhile: not reported as evicted */
+	take_evicted_has(c, live[1], &has);
+	assert_false(has);
+	fdpkv_close(c);
+
+	strcpy(strrchr(kv2, '=') + 1, "never");	/* the restart keeps what is there */
+	c = tu_open(kv2);
+	assert_int_equal(tu_get1(c, live[1], got, sizeof(got)), 0);
+	assert_memory_equal(got, newval, sizeof(newval));
+	assert_int_equal(tu_get1(c, live[2], got, sizeof(got)), -ENOENT);
+	fdpkv_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_submit_does_not_evict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_fails_enospc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_evicted_segment, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
