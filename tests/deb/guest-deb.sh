@@ -52,7 +52,8 @@ ok $? "systemd-udevd runs"
 # own files: checksummed before and after; any other file modified between
 # the two snapshots shows in deb_newer
 sums=(./etc ./var)
-for f in /lib/modules/"$kver"/modules.*; do sums+=(".$f"); done
+# (by the path find reports: /lib is a link to usr/lib on merged-/usr)
+for f in "$(readlink -f "/lib/modules/$kver")"/modules.*; do sums+=(".$f"); done
 touch /tmp/stamp
 deb_snapshot / "${sums[@]}" >/tmp/before
 
