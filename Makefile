@@ -57,7 +57,8 @@ KVERS		:= $(strip $(KVER_61) $(KVER_612) $(KVERS_TRIXIE))
 kbuild_wrap	= $(if $(filter $(1),$(KVERS_TRIXIE)),scripts/in-trixie.sh)
 
 .PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build dkms-src \
-	tsan-build vm-build check-setup bench bench-build crashtest crash-build deb fuzz-build
+	tsan-build vm-build check-setup bench bench-build crashtest crash-build deb deb-vm \
+	fuzz-build
 all: lib tools plugin kmod $(B)/examples/roundtrip
 
 setup:
@@ -237,6 +238,11 @@ deb:
 	cd $(B)/deb/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
 		{ tail -n 40 ../build.log; exit 1; }
 	lintian --fail-on error,warning $(B)/deb/*.changes
+
+# The packages in a booted Debian guest (QEMU TCG): apt install, DKMS build
+# for the running kernel, udev, purge. Not in `make test`: see README.
+deb-vm:
+	@tests/deb/test-deb-vm.sh
 
 clean:
 	rm -rf $(B) plugin/build plugin/fdpkv_lmcache/*.so plugin/*.egg-info

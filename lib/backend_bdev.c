@@ -16,9 +16,21 @@
  * better). Flush is IORING_OP_FSYNC, FUA is RWF_DSYNC.
  *
  * Not possible here, unlike ng:: moving a handle to a fresh reclaim unit
- * (RUH Update is a passthrough command). After a restart the first segment
- * of each class may therefore share a reclaim unit with the last run's;
- * from then on sealed segments are padded to their RU's end as on ng:.
+ * (RUH Update is a passthrough command), or learning how full a handle's
+ * RU is (RUH Status, likewise). So after a restart each class's handle
+ * still points into the RU the last run's open segment of that class
+ * partly wrote, f bytes in; the new run's first segment of the class fills
+ * the rest of that RU and f bytes of the next, and as every segment writes
+ * exactly one RU's bytes (sealed ones padded to their end), every later
+ * segment of that class in this run straddles two RUs by the same f: an
+ * evicted segment then leaves two RUs partly valid, which the device's GC
+ * copies. fdpkv_close does not pad open segments, so this holds after a
+ * clean restart as after a crash. Alignment comes back after a format, or
+ * when ng: or fdpkv: opens the device once (RUH Update moves the handles).
+ * Padding each class's open segment to its end through its stream (at
+ * close, or at open from what recovery finds) would realign without
+ * passthrough, at up to one RU of zeroes per class -- gigabytes on real
+ * drives -- and only if nothing else moved the handle; not done.
  */
 #include <errno.h>
 #include <fcntl.h>

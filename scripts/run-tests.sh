@@ -12,7 +12,8 @@
 # -9 test on the file backend; fails on any violation), install (make
 # install into a scratch root is usable through pkg-config), dkms (dkms.conf builds and installs the module
 # against each cached kernel's headers), deb (make deb; the packages installed
-# into a clean bookworm root, DKMS build, purge leaves nothing), fuzz (the
+# into a clean bookworm root, DKMS build, purge leaves nothing; fdpkv-dkms in
+# the trixie root, DKMS build for Debian 13's kernels), fuzz (the
 # module's command predicate under libFuzzer for ~60 s from a fixed corpus,
 # and the oracle's self-test), vm (QEMU with emulated FDP SSDs on Debian 6.1
 # and the newest 7.x, a smoke set also on both 6.12s; and the KUnit kernel).
@@ -73,6 +74,15 @@ run_tap() { # layer command...
 	record "$layer" "$p" "$f" $((SECONDS - t0))
 }
 
+# The package tests: test-deb.sh builds the packages, the trixie test
+# installs the same ones.
+deb_tests() {
+	local rc=0
+	tests/deb/test-deb.sh || rc=1
+	FDPKV_DEB_NOBUILD=1 tests/deb/test-deb-trixie.sh || rc=1
+	return $rc
+}
+
 for layer in $layers; do
 	case $layer in
 	build)
@@ -113,7 +123,7 @@ for layer in $layers; do
 	dkms) run_tap dkms tests/dkms/test-dkms.sh ;;
 	fuzz) run_tap fuzz tests/fuzz/run-fuzz.sh ;;
 	install) run_tap install tests/install/test-install.sh ;;
-	deb) run_tap deb tests/deb/test-deb.sh ;;
+	deb) run_tap deb deb_tests ;;
 	lint)
 		t0=$SECONDS
 		if scripts/lint.sh >"$logdir/lint.log" 2>&1; then

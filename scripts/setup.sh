@@ -17,7 +17,10 @@
 #   5. makes a Debian 13 (trixie) build root with debootstrap (gcc-14, dkms,
 #      kbuild's needs; its own apt sources on the host's mirror, never the
 #      host's) and downloads trixie's kernel and trixie-backports' newest the
-#      same way as in 3, resolved inside that root.
+#      same way as in 3, resolved inside that root, and adduser's .deb for
+#      the trixie package test;
+#   6. makes a clean bookworm root for the package tests and keeps the 6.1
+#      kernel's headers .debs (scripts/mkdebroot.sh).
 #
 # Cache: $FDPKV_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/fdpkv).
 # It writes $FDPKV_CACHE/kernels.env, which the Makefile and harness read.
@@ -281,6 +284,18 @@ fetch_trixie_kernel() {
 }
 fetch_trixie_kernel TRIXIE candidate
 fetch_trixie_kernel TRIXIE_BPO trixie-backports
+# What fdpkv-dkms needs on a Debian 13 node beyond the build root (adduser),
+# as .debs: the package test installs them offline into an overlay of the
+# root (tests/deb/test-deb-trixie.sh); the root itself stays as made.
+tdebs=$CACHE/debroot/trixie-debs
+if [ ! -f "$tdebs/.done" ]; then
+	say "trixie: downloading adduser for the package test"
+	rm -rf "$tdebs" "$TROOT/var/tmp/fdpkv-tdebs" && mkdir -p "$tdebs" "$TROOT/var/tmp/fdpkv-tdebs"
+	in_troot sh -c "cd /var/tmp/fdpkv-tdebs && apt-get download -q -o APT::Sandbox::User=root adduser" >/dev/null ||
+		die "apt-get download (trixie) adduser failed"
+	mv "$TROOT"/var/tmp/fdpkv-tdebs/*.deb "$tdebs/" && rm -rf "$TROOT/var/tmp/fdpkv-tdebs"
+	touch "$tdebs/.done"
+fi
 
 {
 	cat "$CACHE/kernels.env.new"

@@ -12,6 +12,7 @@
 #   FILE   copied to /test; dynamic executables bring their shared libraries
 #   MODS   in-tree modules to load at boot, with their dependencies resolved
 #          from modules.dep (default: nvme)
+#   INIT   the /init (default guest-init.sh, which runs PLAN)
 set -euo pipefail
 KROOT=$1 KVER=$2 PLAN=$3 OUT=$4
 shift 4
@@ -96,6 +97,6 @@ if [ "${VM_PYTHON:-0}" = 1 ]; then
 	done
 fi
 cp "$PLAN" "$root/test/plan"
-cp "$here/guest-init.sh" "$root/init"
+cp "${INIT:-$here/guest-init.sh}" "$root/init"
 chmod 0755 "$root/init" "$root/test"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$OUT"

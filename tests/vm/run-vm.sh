@@ -28,6 +28,13 @@
 #   VM_TIMEOUT  seconds before the VM is killed (default 240)
 #   VM_MEM      guest memory (default 1G)
 #   VM_APPEND   extra kernel command line
+#   VM_DISKS    raw images attached as virtio disks (/dev/vda, /dev/vdb, ...),
+#               e.g. a root file system; each may carry -drive properties:
+#               "root.img,snapshot=on" (the guest's writes go to a temporary
+#               overlay, the image stays as it was)
+#
+# The guests have no network (-nic none): the tests need none, and the
+# package test's guest must show that it installs from local files only.
 #
 # /dev/kvm on these machines cannot run real guests, so QEMU always uses TCG,
 # and always under timeout: a hung guest must not hang the test run. A TCG
@@ -77,12 +84,15 @@ if [ "${VM_SHARED:-0}" = 1 ]; then
 		nsdev "nvm-$n" "$n" ""
 	done
 fi
+for d in ${VM_DISKS:-}; do
+	devs+=(-drive "file=$d,format=raw,if=virtio,cache=unsafe")
+done
 start=$(date +%s.%N)
 # no_timer_check: under TCG on a loaded host the guest's IO-APIC timer check
 # can miss its window and panic ("IO-APIC + timer doesn't work"); the check
 # guards against broken chipsets, not anything QEMU emulates.
 timeout "${VM_TIMEOUT:-240}" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "${VM_MEM:-1G}" \
-	-nographic -no-reboot -serial mon:stdio -display none \
+	-nographic -no-reboot -serial mon:stdio -display none -nic none \
 	-kernel "$K" -initrd "$I" \
 	-append "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic no_timer_check watchdog_thresh=60 fdpkvtest.ns=$((ctrls * nns)) ${VM_APPEND:-}" \
 	"${devs[@]}" </dev/null 2>&1 | tr -d '\r' >"$LOG"
