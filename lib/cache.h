@@ -59,6 +59,14 @@ struct key_req {
 	struct copy_pipe *pipe;		/* moved in pieces (pieces.c), else NULL */
 	bool absent;			/* a DELETE of an absent key that still writes
 					 * its record: completes -ENOENT (write.c) */
+	/*
+	 * Evicted segments whose delete record for this key this write took
+	 * over (shadow.c): each waits for the write (its copies count) so the
+	 * record stays on the device until the write is done and, by the
+	 * flush before the deallocate, durable (write_complete).
+	 */
+	uint32_t held_src[2];
+	uint8_t nheld;
 };
 
 /*
@@ -399,6 +407,8 @@ void reinsert_finish(struct key_req *kr);
 
 /* shadow.c */
 bool shadow_keeps_segment(const struct devctx *d, const struct key_req *kr);
+/* @kr's write is done (committed or failed): let the segments it held go. cache->lock held. */
+void shadow_release_held(struct devctx *d, struct key_req *kr);
 uint32_t shadow_kept_segments(const struct devctx *d);
 void shadow_wait_first(struct devctx *d, struct key_req *kr);
 struct shadow_rec *shadow_rec_new(const uint8_t *key, uint32_t klen, uint32_t seg,

@@ -111,7 +111,44 @@ void entry_set_shadow(struct fdpkv_cache *c, struct index_entry *e)
  * order; a copy is only started for a key without a reserved user write).
  * Returns whether there was one. cache->lock held.
  */
-static bool shadow_to_pending_writes(struct devctx *d, const uint8_t *key, uint32_t klen)
+/*
+ * @kr takes over the delete record that evicted segment @src holds: @src
+ * is not deallocated before @kr's write is done, else a power cut that
+ * loses the write (in flight, or torn) while the deallocate landed brings
+ * back what the record hid. With no room to note it, @src keeps its bytes.
+ */
+static void shadow_hold_src(struct devctx *d, struct key_req *kr, uint32_t src)
+{
+	uint8_t i;
+
+	if (src >= d->segs.n)
+		return;
+	for (i = 0; i < kr->nheld; i++)
+		if (kr->held_src[i] == src)
+			return;
+	if (kr->nheld == sizeof(kr->held_src) / sizeof(kr->held_src[0])) {
+		d->segs.segs[src].keep = true;
+		return;
+	}
+	kr->held_src[kr->nheld++] = src;
+	d->segs.segs[src].copies++;
+}
+
+void shadow_release_held(struct devctx *d, struct key_req *kr)
+{
+	while (kr->nheld) {
+		uint32_t src = kr->held_src[--kr->nheld];
+
+		/* a write that failed did not take the duty: the record must stay */
+		if (kr->io_res < 0)
+			d->segs.segs[src].keep = true;
+		d->segs.segs[src].copies--;
+		seg_try_dealloc(d, src);
+	}
+}
+
+static bool shadow_to_pending_writes(struct devctx *d, const uint8_t *key, uint32_t klen,
+				     uint32_t src)
 {
 	struct key_req *kr = NULL;
 	bool any = false;
@@ -133,6 +170,7 @@ static bool shadow_to_pending_writes(struct devctx *d, const uint8_t *key, uint3
 		} else {
 			continue;
 		}
+		shadow_hold_src(d, kr, src);
 		any = true;
 	}
 	return any;
@@ -211,7 +249,7 @@ void shadow_carry(struct devctx *d, uint32_t src, struct shadow_rec *rec)
 		free(rec);
 		return;
 	}
-	if (shadow_to_pending_writes(d, rec->key, rec->klen)) {
+	if (shadow_to_pending_writes(d, rec->key, rec->klen, src)) {
 		free(rec);
 		return;
 	}
@@ -244,6 +282,9 @@ bool shadow_evicted_remains(const struct devctx *d, struct shadow_rec *rec)
 	return n != 0;
 }
 
+/* a carried record's key_req is the first member of its reinsert_req */
+_Static_assert(offsetof(struct reinsert_req, kr) == 0, "reinsert_req.kr first");
+
 bool shadow_carry_overtaken(struct devctx *d, const struct key_req *kr)
 {
 	struct index_entry *e = index_find(&d->cache->ix, kr->key, kr->klen);
@@ -257,7 +298,8 @@ bool shadow_carry_overtaken(struct devctx *d, const struct key_req *kr)
 		entry_set_shadow(d->cache, e);
 		return true;
 	}
-	return shadow_to_pending_writes(d, kr->key, kr->klen);
+	return shadow_to_pending_writes(d, kr->key, kr->klen,
+					((const struct reinsert_req *)kr)->src_seg);
 }
 
 /* Drop @e of segment @s (being evicted), keeping hidden what it hides.

@@ -456,6 +456,9 @@ void write_complete(struct key_req *kr, int res)
 	}
 	if (!sg->writes)
 		gate_release(d);
+	for (h = done; h; h = h->wait_next)
+		if (h->nheld)
+			shadow_release_held(d, h);
 	cache_unlock(c);
 	for (h = done; h; h = kr) {
 		kr = h->wait_next;
