@@ -460,6 +460,7 @@ void evictor_kick(struct fdpkv_cache *c);		/* never blocks on eviction */
 bool evictor_is_self(const struct fdpkv_cache *c);	/* or no evictor: evict inline */
 void evictor_hold(struct fdpkv_cache *c, bool hold);	/* tests */
 void evictor_wait_idle(struct fdpkv_cache *c);		/* tests */
+void evictor_hold_quiet(struct fdpkv_cache *c);		/* tests */
 void evictor_batches(struct fdpkv_cache *c, unsigned int n);	/* tests */
 
 /* arena.c */

@@ -93,6 +93,25 @@ void evictor_wait_idle(struct fdpkv_cache *c)
 	pthread_mutex_unlock(&ev->mu);
 }
 
+/*
+ * Hold the evictor and wait until it evicts nothing more: no pass running,
+ * or the one running paused between two batches. For tests that count what
+ * is readable against usage while the cache is open.
+ */
+void evictor_hold_quiet(struct fdpkv_cache *c)
+{
+	struct evictor *ev = c->evictor;
+
+	if (!ev)
+		return;
+	pthread_mutex_lock(&ev->mu);
+	atomic_store(&ev->held, true);
+	ev->batches = 0;
+	while (ev->busy && !ev->paused && !ev->stop)
+		pthread_cond_wait(&ev->idle_cv, &ev->mu);
+	pthread_mutex_unlock(&ev->mu);
+}
+
 /* A held evictor: let it run @n batches (starting a pass if it was kicked),
  * then wait until it has stopped again between two batches. Tests. */
 void evictor_batches(struct fdpkv_cache *c, unsigned int n)
@@ -118,6 +137,7 @@ static void evictor_gate(struct evictor *ev)
 	while (ev->held && !ev->batches && !ev->stop) {
 		ev->paused = true;
 		pthread_cond_broadcast(&ev->cv);
+		pthread_cond_broadcast(&ev->idle_cv);
 		pthread_cond_wait(&ev->cv, &ev->mu);
 	}
 	ev->paused = false;
