@@ -104,9 +104,8 @@ void evictor_hold_quiet(struct fdpkv_cache *c)
 
 	if (!ev)
 		return;
+	evictor_hold(c, true);
 	pthread_mutex_lock(&ev->mu);
-	atomic_store(&ev->held, true);
-	ev->batches = 0;
 	while (ev->busy && !ev->paused && !ev->stop)
 		pthread_cond_wait(&ev->idle_cv, &ev->mu);
 	pthread_mutex_unlock(&ev->mu);
