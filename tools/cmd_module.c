@@ -22,19 +22,23 @@
 _Static_assert(sizeof(struct fdpkv_ns_policy) == 48, "fdpkv_ns_policy layout");
 
 /* Parse and pick the print ops as every subcommand does, then open the device. */
+/* Open the module's control node, or say why not. */
+static int module_open(const struct cmd_spec *spec, const struct print_ops *ops, int *fd)
+{
+	*fd = open(FDPKV_DEV, O_RDWR | O_CLOEXEC);
+	if (*fd < 0)
+		return print_fail(ops, spec->name, FDPKV_DEV, "open: %s%s", strerror(errno),
+				  errno == ENOENT ? " (is fdpkv.ko loaded?)" : "");
+	return 0;
+}
+
 static int module_begin(int argc, char **argv, const struct cmd_spec *spec,
 			const char *const *output_format, const char **pos,
 			const struct print_ops **ops, int *fd)
 {
 	int ret = cache_begin(argc, argv, spec, pos, output_format, ops);
 
-	if (ret)
-		return ret;
-	*fd = open(FDPKV_DEV, O_RDWR | O_CLOEXEC);
-	if (*fd < 0)
-		return print_fail(*ops, spec->name, FDPKV_DEV, "open: %s%s", strerror(errno),
-				  errno == ENOENT ? " (is fdpkv.ko loaded?)" : "");
-	return 0;
+	return ret ? ret : module_open(spec, *ops, fd);
 }
 
 /*
@@ -54,22 +58,34 @@ static int attach_fail_mpath(const struct print_ops *ops, const char *name, cons
 			  "nodes of this namespace", m->disk, m->subsys, m->paths, m->disk + 4);
 }
 
-/* module_begin() for a subcommand whose positional argument is an fdpkv namespace number. */
+/*
+ * Options and the positional fdpkv namespace number of a subcommand, checked
+ * before anything is opened: a mistyped command line gets its own error,
+ * also where the module is not loaded.
+ */
+static int module_parse_ns(int argc, char **argv, const struct cmd_spec *spec,
+			   const char *const *output_format, const struct print_ops **ops,
+			   unsigned long long *ns)
+{
+	const char *arg = NULL;
+	int rc = cache_begin(argc, argv, spec, &arg, output_format, ops);
+
+	if (rc)
+		return rc;
+	if (parse_uint(arg, 0xffff, ns))
+		return print_fail(*ops, spec->name, FDPKV_DEV, "NS: '%s' is not a namespace number",
+				  arg);
+	return 0;
+}
+
+/* module_parse_ns(), then the module's node opened. */
 static int module_begin_ns(int argc, char **argv, const struct cmd_spec *spec,
 			   const char *const *output_format, const struct print_ops **ops, int *fd,
 			   unsigned long long *ns)
 {
-	const char *arg = NULL;
-	int rc = module_begin(argc, argv, spec, output_format, &arg, ops, fd);
+	int rc = module_parse_ns(argc, argv, spec, output_format, ops, ns);
 
-	if (rc)
-		return rc;
-	if (parse_uint(arg, 0xffff, ns)) {
-		close(*fd);
-		return print_fail(*ops, spec->name, FDPKV_DEV, "NS: '%s' is not a namespace number",
-				  arg);
-	}
-	return 0;
+	return rc ? rc : module_open(spec, *ops, fd);
 }
 
 int cmd_attach(int argc, char **argv, const struct cmd *cmd)
@@ -398,7 +414,7 @@ int cmd_share(int argc, char **argv, const struct cmd *cmd)
 	uint16_t pids[SHARE_MAX_PIDS];
 	int fd = -1, rc, n = 0, i;
 
-	rc = module_begin_ns(argc, argv, &spec, &cfg.output_format, &ops, &fd, &ns);
+	rc = module_parse_ns(argc, argv, &spec, &cfg.output_format, &ops, &ns);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	memset(&res, 0, sizeof(res));
@@ -422,6 +438,9 @@ int cmd_share(int argc, char **argv, const struct cmd *cmd)
 				"--extent: '%s' is not SLBA+NLB with NLB >= 1", cfg.extent);
 		goto out;
 	}
+	rc = module_open(&spec, ops, &fd);
+	if (rc)
+		goto out;
 	for (i = 0; i < n; i++) {
 		struct fdpkv_ph_share s = { .ns = (uint32_t)ns, .pid = pids[i], .shared = !cfg.off };
 
@@ -451,6 +470,7 @@ int cmd_share(int argc, char **argv, const struct cmd *cmd)
 	}
 	ops->module(&res);
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }

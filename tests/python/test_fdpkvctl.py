@@ -110,6 +110,23 @@ def test_module_commands_bad_output_format(args):
     assert "usage: fdpkvctl %s" % args[0] in r.stderr
 
 
+@pytest.mark.parametrize("args, why", [
+    (["share", "1"], "give either --handle or --extent"),
+    (["share", "1", "--handle", "1", "--extent", "0+8"], "give either --handle or --extent"),
+    (["share", "1", "--handle", "zz"], "--handle: 'zz' is not a list of placement ids"),
+    (["share", "1", "--extent", "8"], "--extent: '8' is not SLBA+NLB"),
+    (["share", "1", "--extent", "8+0"], "--extent: '8+0' is not SLBA+NLB"),
+    (["share", "x", "--handle", "1"], "NS: 'x' is not a namespace number"),
+    (["detach", "70000"], "NS: '70000' is not a namespace number"),
+])
+def test_module_commands_check_arguments_before_opening(args, why):
+    # the command line is judged first: its error, not "is fdpkv.ko loaded?"
+    r = ctl(*args)
+    assert r.returncode == 1 and r.stdout == ""
+    assert why in r.stderr
+    assert "open:" not in r.stderr
+
+
 def test_extra_argument_rejected(regular):
     r = ctl("info", regular, "extra")
     assert r.returncode == 1
