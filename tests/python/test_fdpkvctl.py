@@ -437,7 +437,9 @@ def test_bench_duration_stops_near_the_time(bench_uri):
               "-t", "2")
     took = time.monotonic() - t
     assert b["duration"] == 2 and b["max_batches"] is None
-    assert 1.9 <= b["seconds"] <= 3.0 and took < 6
+    # at least the time asked for, and it stops: the upper bounds leave room
+    # for a loaded CI machine, a bench that ignored --duration never ends
+    assert 1.9 <= b["seconds"] <= 6.0 and took < 20
     assert b["batches"] > 10 and b["errors"] == 0
     # -n first: stops before the time
     b = bench(bench_uri, "-w", "fill", "-d", "20", "-n", "50", "-b", "2", "-s", "4K")
@@ -455,7 +457,7 @@ def test_bench_csv_time_series(bench_uri, tmp_path):
     rows = [ln.split(",") for ln in lines[1:]]
     assert len(rows) >= 2 and all(len(r) == 8 for r in rows)
     ts = [float(r[0]) for r in rows]
-    assert ts == sorted(ts) and 0.9 <= ts[0] <= 1.5
+    assert ts == sorted(ts) and 0.9 <= ts[0] <= 2.5
     assert sum(int(r[1]) for r in rows) == b["sets"] and sum(int(r[2]) for r in rows) == b["gets"]
     assert any(r[4] for r in rows) and all(not r[4] or float(r[4]) > 0 for r in rows)
     # a short run still writes its one (partial) row
