@@ -145,9 +145,13 @@ static void flush_done(struct io_cmd *cmd, int res)
 static void op_finish(struct op *op)
 {
 	struct fdpkv_cache *c = op->cache;
-	unsigned int mask = atomic_load(&op->dev_mask), d, n = 0;
+	unsigned int mask = 0, d, n = 0;
 
-	if (c->cfg.durability != FDPKV_DURABILITY_FLUSH || !mask) {
+	if (c->cfg.durability == FDPKV_DURABILITY_FLUSH)
+		mask = atomic_load(&op->dev_mask);
+	else if (c->cfg.durability == FDPKV_DURABILITY_NONE)
+		mask = atomic_load(&op->hide_mask);
+	if (!mask) {
 		op_post(op);
 		return;
 	}

@@ -129,6 +129,14 @@ struct op {
 	uint64_t *vlen;
 	atomic_uint remaining;
 	atomic_uint dev_mask;		/* devices written: flushed at the end */
+	/*
+	 * Devices where a write of this op hides an older version (an
+	 * overwrite, a delete record, a key whose evicted version is still
+	 * on the device): with durability=none these are flushed before
+	 * the op completes, so a power cut can lose the op's data but never
+	 * bring back what it hid (commit_object, op_finish).
+	 */
+	atomic_uint hide_mask;
 	atomic_uint flushes;
 	struct io_cmd flush_cmd[FDPKV_MAX_DEVICES];
 	uint8_t *keybuf;

@@ -67,15 +67,18 @@ void seg_try_dealloc(struct devctx *d, uint32_t s)
 	dr = &d->dreq[s];
 	dr->d = d;
 	dr->seg = s;
-	if (d->cache->cfg.durability == FDPKV_DURABILITY_FLUSH) {
+	if (d->cache->cfg.durability != FDPKV_DURABILITY_FUA) {
 		/*
 		 * What hides this segment's dead objects (delete records,
 		 * newer versions, carried records behind user records not
 		 * yet flushed) must be durable before the objects go: else a
 		 * power loss could leave a hole in front of a hiding record,
 		 * recovery would stop there, and the objects, gone from the
-		 * device or not, would be looked for again. One flush per
-		 * evicted segment.
+		 * device or not, would be looked for again. With
+		 * durability=none too: a version that took over a hiding
+		 * duty (shadow.c) may be done but not flushed, and once the
+		 * objects it hid are gone a cut that loses it brings back an
+		 * older one. One flush per evicted segment.
 		 */
 		dr->cmd = (struct io_cmd){
 			.op = IO_FLUSH, .done = dealloc_flushed, .arg = dr,
@@ -151,8 +154,9 @@ static void dealloc_done(struct io_cmd *cmd, int res)
 			.off = seg_base(d, dr->seg),
 			.len = d->sb.lba_size,
 			.buf = zeros,
-			/* the segment is reused once this is done: make it last */
-			.dsync = c->cfg.durability != FDPKV_DURABILITY_NONE,
+			/* the segment is reused once this is done: make it last,
+			 * whatever the durability (see dealloc_durable) */
+			.dsync = true,
 			.done = wipe_done,
 			.arg = dr,
 		};
@@ -163,26 +167,25 @@ static void dealloc_done(struct io_cmd *cmd, int res)
 		return;
 	}
 	cache_unlock(c);
-	if (c->cfg.durability != FDPKV_DURABILITY_NONE) {
-		/*
-		 * A deallocate is volatile like a write: lost or torn by a
-		 * power cut, it leaves the segment's old chain (or a part of
-		 * it) for recovery to walk. Once the segment is free, the
-		 * delete records that hid its dead objects expire
-		 * (segs_shadow_needed), so it must be durable first.
-		 */
-		dr->cmd = (struct io_cmd){
-			.op = IO_FLUSH, .done = dealloc_durable, .arg = dr,
-		};
-		engine_submit(d->eng, &dr->cmd);
-		return;
-	}
-	reclaim_finish(dr, true);
+	/*
+	 * A deallocate is volatile like a write: lost or torn by a power
+	 * cut, it leaves the segment's old chain (or a part of it) for
+	 * recovery to walk. Once the segment is free, the delete records
+	 * that hid its dead objects expire (segs_shadow_needed) and its
+	 * keys are forgotten (ghost.c): a new version of one of them is then
+	 * written, with durability=none, without a flush, and a cut that
+	 * loses it while the deallocate was lost too brings back the
+	 * evicted version. So it must be durable first, in every mode.
+	 */
+	dr->cmd = (struct io_cmd){
+		.op = IO_FLUSH, .done = dealloc_durable, .arg = dr,
+	};
+	engine_submit(d->eng, &dr->cmd);
 }
 
 /*
- * The zero write of an evicted segment's first LBA is done (FUA whenever
- * durability is asked for). Only now may the segment be reused: freed
+ * The zero write of an evicted segment's first LBA is done (FUA, in every
+ * durability mode). Only now may the segment be reused: freed
  * earlier, a restart before its next use would find its old chain.
  */
 static void wipe_done(struct io_cmd *cmd, int res)

@@ -350,13 +350,15 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 	struct devctx *d = &c->devs[kr->dev];
 	struct segment *sg = &d->segs.segs[kr->seg];
 	struct index_entry *e;
-	bool shadow = kr->shadows;
+	bool shadow = kr->shadows, replaced;
 
 	atomic_fetch_add(&c->st.class_bytes[kr->cls], kr->size);
 	atomic_fetch_add(&c->st.bytes_written, kr->size);
 	if (kr->arena)
 		atomic_fetch_add(&c->st.direct_bytes, kr->vlen);
 	if (kr->flags & OBJ_F_TOMBSTONE) {
+		if (kr->op)
+			atomic_fetch_or(&kr->op->hide_mask, 1u << kr->dev);
 		/* the key left the index when DELETE ran; the record stays
 		 * known while it hides something (shadow_carry) */
 		if (kr->shadow) {
@@ -382,6 +384,7 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 		entry_set_shadow(c, e);
 		return 0;
 	}
+	replaced = e != NULL;
 	if (e) {
 		struct segment *old = &c->devs[e->dev].segs.segs[e->seg];
 
@@ -410,6 +413,8 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 	e->off_lba = (uint32_t)(kr->off / d->sb.lba_size);
 	e->flags = (shadow ? IDX_F_SHADOW : 0) |
 		   ((kr->flags & OBJ_F_ALIGNED) ? IDX_F_ALIGNED : 0);
+	if (kr->op && (shadow || replaced))
+		atomic_fetch_or(&kr->op->hide_mask, 1u << kr->dev);
 	seg_link(sg, e);
 	sg->live_objs++;
 	sg->live_bytes += e->vlen;

@@ -18,8 +18,10 @@
  * recovery trusts). A cache may lose data, never hand back wrong data: after
  * a crash or power cut a GET returns the latest acknowledged version of a
  * key, or a newer one that was in flight, or (evicted, or durability=none)
- * a miss; an acknowledged DELETE (also one answered -ENOENT) stays done with
- * durability fua or flush.
+ * a miss, never an older version; an acknowledged DELETE (also one answered
+ * -ENOENT) stays done. durability=none flushes only the writes that hide an
+ * older version (overwrites, deletes), so that losing them cannot bring the
+ * older one back.
  * Every open persists a sequence lease in the superblocks before it writes,
  * so that no sequence is handed out twice across crashes; evicted segments
  * are reused only once their deallocate (or wipe) is durable; a newest
@@ -50,7 +52,8 @@ extern "C" {
 struct fdpkv_cache;
 
 enum fdpkv_durability {
-	FDPKV_DURABILITY_NONE = 0,	/* acknowledged once in the device/page cache */
+	FDPKV_DURABILITY_NONE = 0,	/* acknowledged once in the device/page cache;
+					 * overwrites and deletes after a flush */
 	FDPKV_DURABILITY_FLUSH,		/* a flush follows every batch of writes */
 	FDPKV_DURABILITY_FUA,		/* writes carry FUA (O_DSYNC on files) */
 };

@@ -477,7 +477,8 @@ static void judge(struct cl_run *r, unsigned int k, uint32_t v, bool bad_bytes)
 	if (bad_bytes) {
 		cl_violation(r, k, "bytes never written for this key", 0);
 	} else if (v) {
-		if (v != s->ack && v != s->inflight && v != s->maybe && !none)
+		/* every mode: a cut may lose data, never bring back what was hidden */
+		if (v != s->ack && v != s->inflight && v != s->maybe)
 			cl_violation(r, k, s->ack ? "stale version (not the latest acknowledged)"
 						  : "acknowledged DELETE undone", v);
 	} else if (s->ack && !s->del_inflight && !s->maybe_del && !s->miss_ok && !none) {
