@@ -3,7 +3,10 @@
  * test_keyread - obj_read_key, the header read the fingerprint index asks
  * for: it returns the key of the object at a location (also a key longer
  * than one LBA), and -EBADMSG for a header of an earlier use of the segment,
- * for a place with no header, and for a damaged header.
+ * for a place with no header, and for a damaged header. And the restart
+ * path the segment summaries will take: (fingerprint, location) pairs into
+ * a fingerprint index shrunk to 3 bits, the collisions told apart by
+ * reading headers from the device, every key then found at its own place.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -97,10 +100,101 @@ static void test_read_key(void **state)
 	tu_rmdir(dir);
 }
 
+struct summary_ctx {
+	struct fdpkv_cache *c;
+	struct fpindex *ix;
+	unsigned int reads;
+};
+
+/* fpindex's reader: the key in the header at the entry's location */
+static int read_entry_key(void *arg, uint32_t id, uint8_t *buf)
+{
+	struct summary_ctx *s = arg;
+	struct fpi_entry *e = fpindex_entry(s->ix, id);
+	struct devctx *d = &s->c->devs[fpi_dev(e)];
+
+	s->reads++;
+	return obj_read_key(d, fpi_seg(e), e->off_lba, d->segs.segs[fpi_seg(e)].open_seq, buf);
+}
+
+static int add_from_summary(void *arg, struct index_entry *e)
+{
+	struct summary_ctx *s = arg;
+	struct devctx *d = &s->c->devs[e->dev];
+	uint8_t key[FDPKV_KEY_MAX];
+	uint32_t id;
+	int ret, klen;
+
+	/* a summary gives the fingerprint and the place, not the key */
+	ret = fpindex_insert_fp(s->ix, kv_hash(e->key, e->klen), e->klen, &id);
+	if (ret == -EEXIST) {
+		/* that fingerprint is known: this object's header says whose it is */
+		klen = obj_read_key(d, e->seg, e->off_lba, d->segs.segs[e->seg].open_seq, key);
+		s->reads++;
+		assert_int_equal(klen, e->klen);
+		assert_int_equal(fpindex_resolve(s->ix, key, (uint32_t)klen, read_entry_key, s, &id),
+				 -ENOENT);
+		ret = fpindex_insert(s->ix, key, (uint32_t)klen, &id);
+	}
+	assert_int_equal(ret, 0);
+	assert_int_equal(fpi_set(fpindex_entry(s->ix, id), e->dev, e->seg, e->off_lba, e->vlen, 0), 0);
+	return 0;
+}
+
+static void test_summary_restart_path(void **state)
+{
+	static uint8_t val[100];
+	char *dir = tu_mkdtemp(), kv[600], path[400], key[16];
+	struct summary_ctx s = { 0 };
+	struct fpindex ix;
+	struct fdpkv_cache *c;
+	unsigned int i;
+	uint32_t id;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/d.img", dir);
+	snprintf(kv, sizeof(kv), "device=file:%s capacity=16M segment_size=1M placement=none "
+		 "reinsert=0 durability=none", path);
+	c = tu_open(kv);
+	for (i = 0; i < 64; i++) {
+		snprintf(key, sizeof(key), "key-%02u", i);
+		tu_fill(val, sizeof(val), i);
+		assert_int_equal(tu_set1(c, key, val, sizeof(val)), 0);
+	}
+	assert_int_equal(fpindex_init(&ix, 3), 0);	/* 8 fingerprints for 64 keys */
+	s.c = c;
+	s.ix = &ix;
+	pthread_mutex_lock(&c->lock);
+	index_foreach(&c->ix, add_from_summary, &s);
+	pthread_mutex_unlock(&c->lock);
+	assert_int_equal(ix.count, 64);
+	assert_true(s.reads > 0);
+	/* every key resolves to its own place; an absent one to nothing */
+	for (i = 0; i < 64; i++) {
+		struct index_entry *e;
+
+		snprintf(key, sizeof(key), "key-%02u", i);
+		assert_int_equal(fpindex_resolve(&ix, key, 6, read_entry_key, &s, &id), 0);
+		pthread_mutex_lock(&c->lock);
+		e = index_find(&c->ix, key, 6);
+		assert_non_null(e);
+		assert_int_equal(fpindex_entry(&ix, id)->off_lba, e->off_lba);
+		assert_int_equal(fpi_seg(fpindex_entry(&ix, id)), e->seg);
+		pthread_mutex_unlock(&c->lock);
+	}
+	assert_int_equal(fpindex_resolve(&ix, "key-99", 6, read_entry_key, &s, &id), -ENOENT);
+	printf("summary restart: 64 keys, 3-bit fingerprints, %u header reads, %zu keys kept\n",
+	       s.reads, ix.keys.count);
+	fpindex_destroy(&ix);
+	fdpkv_close(c);
+	tu_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_key),
+		cmocka_unit_test(test_summary_restart_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
