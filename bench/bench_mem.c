@@ -53,6 +53,17 @@ static size_t rss_now(void)
 	return (size_t)res * 4096;
 }
 
+/* heap, RSS and time at one moment */
+struct mark {
+	size_t heap, rss;
+	double t;
+};
+
+static struct mark mark_now(void)
+{
+	return (struct mark){ .heap = heap_now(), .rss = rss_now(), .t = now() };
+}
+
 static int key_of(char *key, size_t cap, size_t i)
 {
 	return snprintf(key, cap, "llama@000000ff@0@%016llx",
@@ -62,18 +73,17 @@ static int key_of(char *key, size_t cap, size_t i)
 static void run_fp(size_t n)
 {
 	uint32_t nseg = 4096, *heads = calloc(nseg, sizeof(*heads));
-	size_t before, rss0, after, rss1, i, exact = 0;
+	size_t i, exact = 0;
 	struct fpindex ix;
+	struct mark m0, m1;
 	char key[64];
-	double t0, t1, t2;
+	double t2;
 
 	if (!heads || fpindex_init(&ix, 64)) {
 		fprintf(stderr, "out of memory\n");
 		exit(1);
 	}
-	before = heap_now();
-	rss0 = rss_now();
-	t0 = now();
+	m0 = mark_now();
 	for (i = 0; i < n; i++) {
 		int klen = key_of(key, sizeof(key), i);
 		uint32_t id;
@@ -86,9 +96,7 @@ static void run_fp(size_t n)
 		}
 		fpindex_seg_link(&ix, &heads[i % nseg], id);
 	}
-	t1 = now();
-	after = heap_now();
-	rss1 = rss_now();
+	m1 = mark_now();
 	for (i = 0; i < n; i++) {
 		int klen = key_of(key, sizeof(key), i);
 		uint32_t id;
@@ -104,9 +112,9 @@ static void run_fp(size_t n)
 	printf("fpindex entries %9zu  sizeof(entry) %zu  heap %6.1f B/entry (mallinfo2)  "
 	       "rss %6.1f B/entry  index_bytes %6.1f B/entry  keys kept %zu  buckets %zu  "
 	       "insert %.0f ns  find %.0f ns\n",
-	       n, sizeof(struct fpi_entry), (double)(after - before) / (double)n,
-	       (double)(rss1 - rss0) / (double)n, (double)ix.bytes / (double)n, exact,
-	       ix.nbuckets, (t1 - t0) * 1e9 / (double)n, (t2 - t1) * 1e9 / (double)n);
+	       n, sizeof(struct fpi_entry), (double)(m1.heap - m0.heap) / (double)n,
+	       (double)(m1.rss - m0.rss) / (double)n, (double)ix.bytes / (double)n, exact,
+	       ix.nbuckets, (m1.t - m0.t) * 1e9 / (double)n, (t2 - m1.t) * 1e9 / (double)n);
 	fpindex_destroy(&ix);
 	free(heads);
 }
@@ -115,18 +123,17 @@ static void run(size_t n)
 {
 	struct seg_table segs;
 	struct index ix;
-	size_t before, after, rss0, rss1, i;
+	size_t i;
 	uint32_t nseg = 4096;
+	struct mark m0, m1;
 	char key[64];
-	double t0, t1, t2;
+	double t2;
 
 	if (segs_init(&segs, nseg, 128ull << 20) || index_init(&ix, 0)) {
 		fprintf(stderr, "out of memory\n");
 		exit(1);
 	}
-	before = heap_now();
-	rss0 = rss_now();
-	t0 = now();
+	m0 = mark_now();
 	for (i = 0; i < n; i++) {
 		int klen = key_of(key, sizeof(key), i);
 		struct index_entry *e = index_insert(&ix, key, (uint32_t)klen);
@@ -141,9 +148,7 @@ static void run(size_t n)
 		sg = &segs.segs[e->seg];
 		seg_link(sg, e);
 	}
-	t1 = now();
-	after = heap_now();
-	rss1 = rss_now();
+	m1 = mark_now();
 	/* lookups, to see that a smaller entry does not cost speed */
 	for (i = 0; i < n; i++) {
 		int klen = key_of(key, sizeof(key), i);
@@ -156,9 +161,9 @@ static void run(size_t n)
 	t2 = now();
 	printf("index   entries %9zu  sizeof(entry) %zu + key 33  heap %6.1f B/entry (mallinfo2)  "
 	       "rss %6.1f B/entry  index_bytes %6.1f B/entry  buckets %zu  insert %.0f ns  find %.0f ns\n",
-	       n, sizeof(struct index_entry), (double)(after - before) / (double)n,
-	       (double)(rss1 - rss0) / (double)n, (double)ix.bytes / (double)n, ix.nbuckets, (t1 - t0) * 1e9 / (double)n,
-	       (t2 - t1) * 1e9 / (double)n);
+	       n, sizeof(struct index_entry), (double)(m1.heap - m0.heap) / (double)n,
+	       (double)(m1.rss - m0.rss) / (double)n, (double)ix.bytes / (double)n, ix.nbuckets,
+	       (m1.t - m0.t) * 1e9 / (double)n, (t2 - m1.t) * 1e9 / (double)n);
 	index_destroy(&ix);
 	segs_destroy(&segs);
 }

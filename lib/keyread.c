@@ -18,7 +18,8 @@
  * @seg_seq is the segment's open sequence the caller saw when it took the
  * location: a header written in an earlier use of the segment is not this
  * object's. The caller holds the segment against eviction (a readers count)
- * and not cache->lock: this blocks until the read is done.
+ * and must not hold cache->lock: this blocks until the read is done, and the
+ * device thread may need that lock to complete commands queued before it.
  *
  * Returns the key length; -EBADMSG when no valid header of this segment's
  * current use is there (damaged, overwritten, a delete record); -ENOMEM; or

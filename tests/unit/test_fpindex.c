@@ -135,6 +135,14 @@ static void colliding_pair(const struct fpindex *ix, char *a, char *b, int start
 	}
 }
 
+/* A fresh disk and 8-bit index, and two colliding keys found from @start. */
+static void pair_setup(struct fpindex *ix, char *a, char *b, int start)
+{
+	disk_reset();
+	assert_int_equal(fpindex_init(ix, 8), 0);
+	colliding_pair(ix, a, b, start);
+}
+
 static void test_fp_bits_knob(void **state)
 {
 	struct fpindex ix;
@@ -159,9 +167,7 @@ static void test_collision_keeps_both(void **state)
 	uint32_t ida, idb, id, klen;
 
 	(void)state;
-	disk_reset();
-	assert_int_equal(fpindex_init(&ix, 8), 0);
-	colliding_pair(&ix, a, b, 0);
+	pair_setup(&ix, a, b, 0);
 	ida = t_set(&ix, a, 100);
 	assert_int_equal(dk.reads, 0);		/* no fingerprint met: no read */
 	assert_null(fpindex_key(&ix, ida, &klen));
@@ -216,9 +222,7 @@ static void test_false_positive_is_a_miss(void **state)
 	uint32_t ida, id;
 
 	(void)state;
-	disk_reset();
-	assert_int_equal(fpindex_init(&ix, 8), 0);
-	colliding_pair(&ix, a, x, 100);
+	pair_setup(&ix, a, x, 100);
 	ida = t_set(&ix, a, 7);
 	assert_true(t_exists(&ix, x));			/* the false positive */
 	assert_int_equal(t_get(&ix, x), -ENOENT);	/* never A's data */
@@ -239,9 +243,7 @@ static void test_locks_follow_the_key(void **state)
 	uint32_t ida, idb, id;
 
 	(void)state;
-	disk_reset();
-	assert_int_equal(fpindex_init(&ix, 8), 0);
-	colliding_pair(&ix, a, b, 200);
+	pair_setup(&ix, a, b, 200);
 	ida = t_set(&ix, a, 1);
 	idb = t_set(&ix, b, 2);
 	assert_int_not_equal(fpindex_find(&ix, a, 9, &id), FPI_MISS);
@@ -275,9 +277,7 @@ static void test_insert_fp(void **state)
 	uint32_t ida, id, id2;
 
 	(void)state;
-	disk_reset();
-	assert_int_equal(fpindex_init(&ix, 8), 0);
-	colliding_pair(&ix, a, b, 300);
+	pair_setup(&ix, a, b, 300);
 	assert_int_equal(fpindex_insert_fp(&ix, fpindex_fp(&ix, a, 9), 9, &ida), 0);
 	disk_put(ida, a);
 	/* the same key from another segment summary, or a colliding one */
@@ -310,9 +310,7 @@ static void test_refusals(void **state)
 	struct fpi_entry *e;
 
 	(void)state;
-	disk_reset();
-	assert_int_equal(fpindex_init(&ix, 8), 0);
-	colliding_pair(&ix, a, b, 400);
+	pair_setup(&ix, a, b, 400);
 	ida = t_set(&ix, a, 1);
 	/* insert while an entry may be the key's */
 	assert_int_equal(fpindex_insert(&ix, a, 9, &id), -EEXIST);

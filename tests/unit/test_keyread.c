@@ -117,34 +117,57 @@ static int read_entry_key(void *arg, uint32_t id, uint8_t *buf)
 	return obj_read_key(d, fpi_seg(e), e->off_lba, d->segs.segs[fpi_seg(e)].open_seq, buf);
 }
 
-static int add_from_summary(void *arg, struct index_entry *e)
+/* One object as a segment summary lists it: fingerprint and place, no key. */
+struct summary_rec {
+	uint64_t fp, vlen;
+	uint32_t klen, seg, off_lba;
+	uint8_t dev;
+};
+
+struct summary {
+	struct summary_rec rec[64];
+	unsigned int n;
+};
+
+static int summarize(void *arg, struct index_entry *e)
 {
-	struct summary_ctx *s = arg;
-	struct devctx *d = &s->c->devs[e->dev];
+	struct summary *sm = arg;
+
+	assert_true(sm->n < 64);
+	sm->rec[sm->n++] = (struct summary_rec){
+		.fp = kv_hash(e->key, e->klen), .vlen = e->vlen, .klen = e->klen,
+		.seg = e->seg, .off_lba = e->off_lba, .dev = e->dev,
+	};
+	return 0;
+}
+
+/* What restart does with one summary record (without the cache lock: it reads). */
+static void add_from_summary(struct summary_ctx *s, const struct summary_rec *r)
+{
+	struct devctx *d = &s->c->devs[r->dev];
 	uint8_t key[FDPKV_KEY_MAX];
 	uint32_t id;
 	int ret, klen;
 
-	/* a summary gives the fingerprint and the place, not the key */
-	ret = fpindex_insert_fp(s->ix, kv_hash(e->key, e->klen), e->klen, &id);
+	ret = fpindex_insert_fp(s->ix, r->fp, r->klen, &id);
 	if (ret == -EEXIST) {
 		/* that fingerprint is known: this object's header says whose it is */
-		klen = obj_read_key(d, e->seg, e->off_lba, d->segs.segs[e->seg].open_seq, key);
+		klen = obj_read_key(d, r->seg, r->off_lba, d->segs.segs[r->seg].open_seq, key);
 		s->reads++;
-		assert_int_equal(klen, e->klen);
+		assert_int_equal(klen, r->klen);
 		assert_int_equal(fpindex_resolve(s->ix, key, (uint32_t)klen, read_entry_key, s, &id),
 				 -ENOENT);
 		ret = fpindex_insert(s->ix, key, (uint32_t)klen, &id);
 	}
 	assert_int_equal(ret, 0);
-	assert_int_equal(fpi_set(fpindex_entry(s->ix, id), e->dev, e->seg, e->off_lba, e->vlen, 0), 0);
-	return 0;
+	assert_int_equal(fpi_set(fpindex_entry(s->ix, id), r->dev, r->seg, r->off_lba, r->vlen, 0), 0);
 }
 
 static void test_summary_restart_path(void **state)
 {
 	static uint8_t val[100];
 	char *dir = tu_mkdtemp(), kv[600], path[400], key[16];
+	static struct summary sm;
 	struct summary_ctx s = { 0 };
 	struct fpindex ix;
 	struct fdpkv_cache *c;
@@ -165,8 +188,10 @@ static void test_summary_restart_path(void **state)
 	s.c = c;
 	s.ix = &ix;
 	pthread_mutex_lock(&c->lock);
-	index_foreach(&c->ix, add_from_summary, &s);
+	index_foreach(&c->ix, summarize, &sm);
 	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < sm.n; i++)
+		add_from_summary(&s, &sm.rec[i]);
 	assert_int_equal(ix.count, 64);
 	assert_true(s.reads > 0);
 	/* every key resolves to its own place; an absent one to nothing */
