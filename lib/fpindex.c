@@ -336,6 +336,8 @@ static uint32_t alloc_id(struct fpindex *ix)
 		ix->free_head = ent(ix, id)->next;
 		return id;
 	}
+	if (ix->top == UINT32_MAX)
+		return 0;	/* ids are 32 bits */
 	if ((ix->top >> FPI_CHUNK_SHIFT) >= ix->nchunks) {
 		struct fpi_entry *c;
 
