@@ -500,6 +500,10 @@ static inline bool seq_lease_covers(const struct fdpkv_cache *c, uint64_t n)
 	return c->seq + n < c->seq_lease;
 }
 
+/* keyread.c */
+int obj_read_key(struct devctx *d, uint32_t seg, uint32_t off_lba, uint64_t seg_seq,
+		 uint8_t *key);
+
 /* recovery.c */
 int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen);
 
