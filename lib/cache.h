@@ -454,10 +454,14 @@ struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
 /* ghost.c */
 int ghost_init(struct ghost_tab *t, uint32_t nsegs);
 void ghost_destroy(struct ghost_tab *t);
-/* Remember @key, evicted from segment @seg (being reclaimed). */
-void ghost_add(struct ghost_tab *t, uint32_t seg, const uint8_t *key, uint32_t klen);
-/* May an evicted version of @key still be in a segment that is not free? */
-bool ghost_find(const struct ghost_tab *t, const uint8_t *key, uint32_t klen);
+/*
+ * Keys are named by fingerprint, kv_hash(key, klen), and length (ghost.c:
+ * another key of the same fingerprint is taken for a ghost, the safe side).
+ */
+/* Remember the key of @fp and @klen, evicted from segment @seg (being reclaimed). */
+void ghost_add(struct ghost_tab *t, uint32_t seg, uint64_t fp, uint32_t klen);
+/* May an evicted version of that key still be in a segment that is not free? */
+bool ghost_find(const struct ghost_tab *t, uint64_t fp, uint32_t klen);
 /* Segment @seg is free: what it held is gone for recovery too. */
 void ghost_forget_segment(struct ghost_tab *t, uint32_t seg);
 
@@ -507,6 +511,10 @@ static inline bool seq_lease_covers(const struct fdpkv_cache *c, uint64_t n)
 {
 	return c->seq + n < c->seq_lease;
 }
+
+/* keyread.c */
+int obj_read_key(struct devctx *d, uint32_t seg, uint32_t off_lba, uint64_t seg_seq,
+		 uint8_t *key);
 
 /* recovery.c */
 int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen);

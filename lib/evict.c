@@ -33,7 +33,7 @@ void evict_entry(struct fdpkv_cache *c, struct index_entry *e)
 	atomic_fetch_add(&c->st.evicted_objects, 1);
 	/* still on the device until its segment is free (ghost.c) */
 	if (d->segs.segs[e->seg].state == SEG_RECLAIM)
-		ghost_add(&d->ghosts, e->seg, e->key, e->klen);
+		ghost_add(&d->ghosts, e->seg, kv_hash(e->key, e->klen), e->klen);
 	entry_drop(c, e);
 }
 

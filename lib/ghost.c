@@ -15,6 +15,15 @@
  * hiding duty (shadow.c) for as long as the old segment is on the device.
  * Out of memory, a segment is remembered as lossy instead: while one is,
  * every new entry is marked. cache->lock protects it all.
+ *
+ * A ghost is the key's 64-bit fingerprint (kv_hash, what the compact index
+ * fpindex.c keeps per entry) and length, not the key: a fixed 32-byte node
+ * whatever the key's length, and eviction need not have the key bytes. Two
+ * keys of one fingerprint are one ghost: the other key's new entry is marked
+ * IDX_F_SHADOW too, which costs one needless delete record when it is
+ * evicted or deleted and never a wrong answer (a record hides only versions
+ * of its own key, compared whole). Only the missing mark would be wrong, and
+ * the same key always has the same fingerprint.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,9 +34,8 @@
 struct ghost {
 	struct ghost *next;		/* hash chain */
 	struct ghost *seg_next;		/* ghosts of the same segment */
-	uint32_t hash;
-	uint16_t klen;
-	uint8_t key[];
+	uint64_t fp;			/* kv_hash of the key */
+	uint32_t klen;
 };
 
 #define GHOST_BUCKETS_MIN	256u
@@ -64,8 +72,8 @@ static void ghost_grow(struct ghost_tab *t)
 	for (i = 0; i < t->nbuckets; i++) {
 		for (g = t->buckets[i]; g; g = next) {
 			next = g->next;
-			g->next = nb[g->hash & (n - 1)];
-			nb[g->hash & (n - 1)] = g;
+			g->next = nb[g->fp & (n - 1)];
+			nb[g->fp & (n - 1)] = g;
 		}
 	}
 	free(t->buckets);
@@ -73,13 +81,13 @@ static void ghost_grow(struct ghost_tab *t)
 	t->nbuckets = n;
 }
 
-void ghost_add(struct ghost_tab *t, uint32_t seg, const uint8_t *key, uint32_t klen)
+void ghost_add(struct ghost_tab *t, uint32_t seg, uint64_t fp, uint32_t klen)
 {
 	struct ghost *g;
 
 	if (seg >= t->nsegs)
 		return;
-	g = malloc(sizeof(*g) + klen);
+	g = malloc(sizeof(*g));
 	if (!g) {
 		if (!t->seg[seg].lossy++)
 			t->nlossy++;
@@ -87,28 +95,25 @@ void ghost_add(struct ghost_tab *t, uint32_t seg, const uint8_t *key, uint32_t k
 	}
 	if (t->count >= 2ull * t->nbuckets)
 		ghost_grow(t);
-	g->hash = (uint32_t)kv_hash(key, klen);
-	g->klen = (uint16_t)klen;
-	memcpy(g->key, key, klen);
-	g->next = t->buckets[g->hash & (t->nbuckets - 1)];
-	t->buckets[g->hash & (t->nbuckets - 1)] = g;
+	g->fp = fp;
+	g->klen = klen;
+	g->next = t->buckets[fp & (t->nbuckets - 1)];
+	t->buckets[fp & (t->nbuckets - 1)] = g;
 	g->seg_next = t->seg[seg].head;
 	t->seg[seg].head = g;
 	t->count++;
 }
 
-bool ghost_find(const struct ghost_tab *t, const uint8_t *key, uint32_t klen)
+bool ghost_find(const struct ghost_tab *t, uint64_t fp, uint32_t klen)
 {
 	const struct ghost *g;
-	uint32_t h;
 
 	if (t->nlossy)
 		return true;
 	if (!t->count)
 		return false;
-	h = (uint32_t)kv_hash(key, klen);
-	for (g = t->buckets[h & (t->nbuckets - 1)]; g; g = g->next)
-		if (g->hash == h && g->klen == klen && !memcmp(g->key, key, klen))
+	for (g = t->buckets[fp & (t->nbuckets - 1)]; g; g = g->next)
+		if (g->fp == fp && g->klen == klen)
 			return true;
 	return false;
 }
@@ -121,7 +126,7 @@ void ghost_forget_segment(struct ghost_tab *t, uint32_t seg)
 		return;
 	for (g = t->seg[seg].head; g; g = next) {
 		next = g->seg_next;
-		for (pp = &t->buckets[g->hash & (t->nbuckets - 1)]; *pp != g; pp = &(*pp)->next)
+		for (pp = &t->buckets[g->fp & (t->nbuckets - 1)]; *pp != g; pp = &(*pp)->next)
 			;
 		*pp = g->next;
 		t->count--;

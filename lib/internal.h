@@ -235,6 +235,138 @@ bool index_unlock(struct index_entry *e);
 int index_foreach(const struct index *ix, int (*fn)(void *arg, struct index_entry *e), void *arg);
 size_t index_entry_bytes(uint32_t klen);
 
+/* ---- fpindex.c ----------------------------------------------------------- */
+/*
+ * The compact index: a key's 64-bit fingerprint in memory instead of the key,
+ * the full key checked against the object header on read (fpindex.c says
+ * how collisions stay correct). Entries are named by 32-bit ids (0 = none)
+ * and live in fixed chunks that never move, so a pointer from
+ * fpindex_entry() stays valid until the entry is removed.
+ */
+#define FPI_KLEN_MASK	0x1fffu		/* klen: FDPKV_KEY_MAX fits */
+#define FPI_KEYED	0x2000u		/* its full key is in memory (keys map) */
+#define FPI_FREE	0x4000u		/* on the free list */
+#define FPI_VLEN_MAX	((1ull << 48) - 1)
+#define FPI_SEG_MAX	((1u << 24) - 1)
+#define FPI_UBUCKET_MAX	((1u << 24) - 1)
+
+/* 40 bytes: the whole cost of a key that shares its fingerprint with none. */
+struct fpi_entry {
+	uint64_t fp;			/* fpindex_fp() of the key */
+	uint32_t next;			/* hash chain, entry id */
+	uint32_t devseg;		/* device << 24 | segment */
+	union {
+		struct {
+			uint32_t seg_prev, seg_next;	/* linked into its segment */
+		};
+		uint64_t scan_seq;		/* recovery, before linking */
+	};
+	uint32_t off_lba;		/* offset inside the segment, in LBAs */
+	uint32_t vlen_lo;
+	uint16_t vlen_hi;
+	uint16_t kl;			/* klen | FPI_KEYED | FPI_FREE */
+	uint8_t flags;			/* IDX_F_* */
+	uint8_t ubucket[3];		/* usage bucket id (the key's salt) */
+};
+
+_Static_assert(sizeof(struct fpi_entry) == 40, "fingerprint entry grew");
+
+/* id -> a key or a lock count, for the few entries that need one */
+struct fpi_side {
+	struct fpi_side *next;
+	uint32_t id;
+	uint16_t n;			/* keys: klen; locks: the count */
+	uint8_t key[];
+};
+
+struct fpi_sidemap {
+	struct fpi_side **b;
+	size_t nb;			/* power of two, or 0 */
+	size_t count;
+};
+
+struct fpindex {
+	struct fpi_entry **chunks;	/* FPI_CHUNK entries each */
+	uint32_t nchunks, chunk_cap;
+	uint32_t top;			/* ids below it were handed out */
+	uint32_t free_head;		/* removed entries, chained by next */
+	uint32_t *buckets;		/* heads of hash chains */
+	size_t nbuckets;		/* power of two */
+	size_t count;			/* live entries */
+	uint64_t fp_mask;		/* ~0; tests shrink it to force collisions */
+	struct fpi_sidemap keys;	/* keyed entries: their full key */
+	struct fpi_sidemap locks;	/* locked entries: LOOKUP_LOCK count */
+	size_t bytes;			/* heap bytes: chunks, buckets, side nodes */
+};
+
+/* What memory knows of a key (fpindex_find). */
+enum fpi_match {
+	FPI_MISS,	/* no entry can be the key's */
+	FPI_EXACT,	/* the entry's full key is in memory and equal */
+	FPI_MAYBE,	/* one entry has the key's fingerprint and length but no
+			 * key in memory: the object header says whose it is */
+};
+
+/*
+ * Reads the key of entry @id from its object header into @buf
+ * (FDPKV_KEY_MAX bytes): the key length, or -errno when the header cannot be
+ * read or is damaged.
+ */
+typedef int (*fpi_key_reader)(void *arg, uint32_t id, uint8_t *buf);
+
+/* @fp_bits: 64 in the library; 1..63 only in tests, to force collisions. */
+int fpindex_init(struct fpindex *ix, unsigned int fp_bits);
+void fpindex_destroy(struct fpindex *ix);
+uint64_t fpindex_fp(const struct fpindex *ix, const void *key, uint32_t klen);
+struct fpi_entry *fpindex_entry(const struct fpindex *ix, uint32_t id);
+enum fpi_match fpindex_find(const struct fpindex *ix, const void *key, uint32_t klen,
+			    uint32_t *id);
+int fpindex_resolve(struct fpindex *ix, const void *key, uint32_t klen,
+		    fpi_key_reader read_key, void *arg, uint32_t *id);
+int fpindex_insert(struct fpindex *ix, const void *key, uint32_t klen, uint32_t *id);
+int fpindex_insert_fp(struct fpindex *ix, uint64_t fp, uint32_t klen, uint32_t *id);
+int fpindex_learn(struct fpindex *ix, uint32_t id, const void *key, uint32_t klen);
+const uint8_t *fpindex_key(const struct fpindex *ix, uint32_t id, uint32_t *klen);
+void fpindex_remove(struct fpindex *ix, uint32_t id);
+bool fpindex_lock(struct fpindex *ix, uint32_t id);
+bool fpindex_unlock(struct fpindex *ix, uint32_t id);
+uint32_t fpindex_locks(const struct fpindex *ix, uint32_t id);
+int fpindex_foreach(const struct fpindex *ix,
+		    int (*fn)(void *arg, uint32_t id, struct fpi_entry *e), void *arg);
+/* A segment's entries, newest first, by id: *head is the segment's first. */
+void fpindex_seg_link(struct fpindex *ix, uint32_t *head, uint32_t id);
+void fpindex_seg_unlink(struct fpindex *ix, uint32_t *head, uint32_t id);
+
+static inline uint32_t fpi_klen(const struct fpi_entry *e)
+{
+	return e->kl & FPI_KLEN_MASK;
+}
+
+static inline uint64_t fpi_vlen(const struct fpi_entry *e)
+{
+	return (uint64_t)e->vlen_hi << 32 | e->vlen_lo;
+}
+
+static inline uint32_t fpi_dev(const struct fpi_entry *e)
+{
+	return e->devseg >> 24;
+}
+
+static inline uint32_t fpi_seg(const struct fpi_entry *e)
+{
+	return e->devseg & FPI_SEG_MAX;
+}
+
+static inline uint32_t fpi_ubucket(const struct fpi_entry *e)
+{
+	return (uint32_t)e->ubucket[0] | (uint32_t)e->ubucket[1] << 8 |
+	       (uint32_t)e->ubucket[2] << 16;
+}
+
+/* 0, or -ERANGE for a value, device, segment or bucket the entry cannot hold */
+int fpi_set(struct fpi_entry *e, uint32_t dev, uint32_t seg, uint32_t off_lba,
+	    uint64_t vlen, uint32_t ubucket);
+
 /* ---- placement.c --------------------------------------------------------- */
 /* The cache-salt bucket of an LMCache key: into @out (NUL-terminated), "" if none. */
 void placement_bucket(const void *key, uint32_t klen, char sep, char *out, size_t outlen);

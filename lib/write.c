@@ -405,7 +405,7 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 		if (!e)
 			return -ENOMEM;
 		/* an evicted version may still be on the device (ghost.c) */
-		shadow |= ghost_find(&d->ghosts, kr->key, kr->klen);
+		shadow |= ghost_find(&d->ghosts, kv_hash(kr->key, kr->klen), kr->klen);
 	}
 	e->vlen = kr->vlen;
 	e->dev = kr->dev;
