@@ -112,7 +112,8 @@ struct copy_pipe {
 	atomic_uint holds;
 	int status;
 	uint64_t vlen;
-	/* SET, from write_submit */
+	atomic_bool went;		/* SET: write_submit let the writes go */
+	/* SET: from write_submit; GET: base from the start */
 	uint64_t seg_seq, base;
 	bool dsync;
 	uint16_t pid;
@@ -387,6 +388,13 @@ void read_complete(struct key_req *kr, int res, bool copied, uint32_t vcrc);
 uint32_t piece_count(uint64_t size, uint64_t piece);
 void piece_span(uint64_t size, uint64_t voff, uint64_t vlen, uint64_t piece, uint32_t k,
 		struct piece_span *s);
+/*
+ * Piece-sized staging slots a value moved in pieces takes besides piece 0's:
+ * the pieces staged (SET) or read (GET) ahead of the device, per value.
+ */
+#define PIPE_RING	4
+/* Staging bytes of an object image of @size moved in pieces of @piece. */
+uint64_t pipe_staging_bytes(uint64_t size, uint64_t piece);
 /* Is @kr (size, vlen, arena set) moved in pieces on a device with LBAs of @lba? */
 bool pipe_wanted(const struct fdpkv_cache *c, const struct key_req *kr, uint32_t lba);
 /* SET: stage @kr's image in pieces on the workers; 0 or -ENOMEM. */
@@ -395,7 +403,7 @@ int pipe_stage_start(struct fdpkv_cache *c, struct key_req *kr, const void *valu
 void pipe_write_go(struct devctx *d, struct key_req *kr, uint64_t seg_seq, bool dsync);
 /* key_done of a key moved in pieces: true when it may finish now. */
 bool pipe_key_done(struct key_req *kr, int status, uint64_t vlen);
-/* GET: read @kr's image (staging set) in pieces; 0 or -ENOMEM. */
+/* GET: read @kr's image in pieces (takes its staging); 0 or -ENOMEM. */
 int pipe_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr);
 /* @e leaves the index with locks held: remember them as stale. cache->lock held. */
 void stale_locks_add(struct fdpkv_cache *c, const struct index_entry *e);

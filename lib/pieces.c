@@ -7,21 +7,32 @@
  * an object larger than one piece (cfg.copy_piece_bytes, 1 MiB by default)
  * the image is cut into pieces at piece boundaries of the image, and each
  * piece is copied and checksummed by the cache's copy workers (workers.c)
- * and moved by a command of its own:
+ * and moved by a command of its own.
  *
- *  SET  every piece is queued to the workers when the SET is submitted; the
- *       key reserves its slot at once, in submission order, as any SET.
- *       Piece k > 0 is written as soon as it is staged and the slot's write
- *       may go (write_submit); piece 0, which holds the header, goes last,
- *       once every piece is staged and their crcs are combined into the
- *       header's value crc (crc32c_combine: the format keeps one crc per
- *       value). So a power cut can leave a value without its header, never
- *       a header over a value not yet written; the write is acknowledged
- *       when every piece is, in offset order as before (write.c).
- *  GET  the reads of all pieces are issued at once; as each completes, a
- *       worker copies its value bytes to the caller's buffer and checksums
- *       them in the same pass; when the last is done the header, key and
- *       combined crc are checked. A damaged value is a miss (-ENOENT,
+ * Only PIPE_RING pieces of a value are staged at a time: the staging
+ * buffer is the header's piece (piece 0, kept to the end: its header is
+ * encoded last on SET and checked last on GET) and a ring of PIPE_RING
+ * piece-sized slots that pieces 1.. take in turn (slot_buf). A 32 MiB value
+ * then needs 5 MiB of staging, not 32, and a piece is written (or copied
+ * out) while its bytes are still in the CPU's cache.
+ *
+ *  SET  pieces 0..PIPE_RING are queued to the workers when the SET is
+ *       submitted; the key reserves its slot at once, in submission order,
+ *       as any SET. Piece k > 0 is written as soon as it is staged and the
+ *       slot's write may go (write_submit); when its write completes, piece
+ *       k + PIPE_RING is queued into the slot it freed. Piece 0, which holds
+ *       the header, goes last, once every piece is staged and their crcs
+ *       are combined into the header's value crc (crc32c_combine: the
+ *       format keeps one crc per value), and not at all once a piece's
+ *       write failed. So a power cut can leave a value without its header,
+ *       never a header over a value not yet written; the write is
+ *       acknowledged when every piece is, in offset order as before
+ *       (write.c).
+ *  GET  the reads of pieces 0..PIPE_RING are issued at once; as each
+ *       completes, a worker copies its value bytes to the caller's buffer
+ *       and checksums them in the same pass, then reads piece k + PIPE_RING
+ *       into the slot; when the last is done the header, key and combined
+ *       crc are checked. A damaged value is a miss (-ENOENT,
  *       corrupt_objects), as on every path, never a partial value; the
  *       caller's buffer may have been written then (fdpkv.h).
  *
@@ -55,12 +66,18 @@ void piece_span(uint64_t size, uint64_t voff, uint64_t vlen, uint64_t piece, uin
 	s->vlen = vs < ve ? ve - vs : 0;
 }
 
+uint64_t pipe_staging_bytes(uint64_t size, uint64_t piece)
+{
+	return MIN(size, (PIPE_RING + 1) * piece);
+}
+
 bool pipe_wanted(const struct fdpkv_cache *c, const struct key_req *kr, uint32_t lba)
 {
 	uint64_t piece = c->cfg.copy_piece_bytes;
 
+	/* header and key in piece 0, which stays staged to the end */
 	return c->workers && !kr->arena && kr->vlen && piece && piece % lba == 0 &&
-	       kr->size > piece;
+	       kr->size > piece && OBJ_HDR_SIZE + (uint64_t)kr->klen <= piece;
 }
 
 static struct copy_pipe *pipe_new(struct key_req *kr, uint64_t piece, uint64_t voff)
@@ -76,11 +93,26 @@ static struct copy_pipe *pipe_new(struct key_req *kr, uint64_t piece, uint64_t v
 	pp->n = n;
 	atomic_init(&pp->left, n);
 	atomic_init(&pp->err, 0);
+	atomic_init(&pp->went, false);
 	for (k = 0; k < n; k++) {
 		pp->p[k].pp = pp;
 		pp->p[k].idx = k;
 	}
 	return pp;
+}
+
+/* Pieces staged (SET) or read (GET) at once: piece 0 and the ring's. */
+static uint32_t ring_first(const struct copy_pipe *pp)
+{
+	return MIN(pp->n, PIPE_RING + 1);
+}
+
+/* Where piece @k lies while staged: piece 0 at the start, then the ring. */
+static uint8_t *slot_buf(const struct copy_pipe *pp, uint32_t k)
+{
+	uint64_t slot = k ? 1 + (k - 1) % PIPE_RING : 0;
+
+	return (uint8_t *)pp->kr->staging + slot * pp->piece;
 }
 
 /* The value crc of the whole object from its pieces' crcs, in order. */
@@ -107,22 +139,47 @@ static void pipe_error(struct copy_pipe *pp, int res)
 
 /* ---- SET ------------------------------------------------------------------ */
 
+static void piece_stage(struct work_job *j);
+
+/* Piece @pc's write is over (or skipped): its slot takes the piece after
+ * the ring's; the last write completes the key. */
+static void piece_written(struct copy_pipe *pp, struct piece *pc, int res)
+{
+	struct key_req *kr = pp->kr;
+	uint32_t next = pc->idx + PIPE_RING;
+
+	pipe_error(pp, res);
+	if (pc->idx && next < pp->n) {
+		pp->p[next].job.fn = piece_stage;
+		workers_queue(kr->op->cache->workers, &pp->p[next].job);
+	}
+	if (atomic_fetch_sub(&pp->ios, 1) == 1)
+		write_complete(kr, atomic_load(&pp->err));
+}
+
 static void piece_write_done(struct io_cmd *cmd, int res)
 {
 	struct piece *pc = cmd->arg;
-	struct copy_pipe *pp = pc->pp;
 
-	pipe_error(pp, res);
-	if (atomic_fetch_sub(&pp->ios, 1) == 1)
-		write_complete(pp->kr, atomic_load(&pp->err));
+	piece_written(pc->pp, pc, res);
 }
 
+/*
+ * Write piece @pc from its slot. Once a piece's write failed the rest is
+ * not written (the key fails with that error), the header above all: that
+ * skip only happens on a worker, as no write fails before write_submit
+ * lets the first go, so never under the cache lock write_complete takes.
+ */
 static void piece_write(struct copy_pipe *pp, struct piece *pc)
 {
 	struct key_req *kr = pp->kr;
 	struct devctx *d = &kr->op->cache->devs[kr->dev];
 	struct piece_span s;
 
+	if (atomic_load(&pp->err)) {
+		piece_written(pp, pc, 0);
+		return;
+	}
 	piece_span(kr->size, pp->voff, kr->vlen, pp->piece, pc->idx, &s);
 	pc->cmd = (struct io_cmd){
 		.op = IO_WRITE,
@@ -130,7 +187,7 @@ static void piece_write(struct copy_pipe *pp, struct piece *pc)
 		.dsync = pp->dsync,
 		.off = pp->base + s.off,
 		.len = s.len,
-		.buf = (uint8_t *)kr->staging + s.off,
+		.buf = slot_buf(pp, pc->idx),
 		.done = piece_write_done,
 		.arg = pc,
 	};
@@ -142,8 +199,10 @@ static void head_write(struct copy_pipe *pp)
 {
 	struct key_req *kr = pp->kr;
 
-	kr->vcrc = pipe_crc(pp);
-	obj_stage_header(&kr->op->cache->devs[kr->dev], kr, pp->seg_seq);
+	if (!atomic_load(&pp->err)) {
+		kr->vcrc = pipe_crc(pp);
+		obj_stage_header(&kr->op->cache->devs[kr->dev], kr, pp->seg_seq);
+	}
 	piece_write(pp, &pp->p[0]);
 }
 
@@ -156,16 +215,34 @@ static void pipe_release(struct key_req *kr)
 		key_finish(kr, pp->status, pp->vlen);
 }
 
+/* Copy and checksum piece @pc's value bytes into its slot, zeros after the
+ * value's end; piece 0's header and key are there already. */
+static void piece_fill(struct copy_pipe *pp, struct piece *pc)
+{
+	struct key_req *kr = pp->kr;
+	uint64_t vend = pp->voff + kr->vlen, z;
+	uint8_t *b = slot_buf(pp, pc->idx);
+	struct piece_span s;
+
+	piece_span(kr->size, pp->voff, kr->vlen, pp->piece, pc->idx, &s);
+	if (s.vlen)
+		pc->crc = crc32c_copy(0, b + (pp->voff + s.vstart - s.off), pp->src + s.vstart,
+				      s.vlen);
+	if (s.off + s.len > vend) {
+		z = MAX(vend, s.off) - s.off;
+		memset(b + z, 0, s.len - z);
+	}
+}
+
 static void piece_stage(struct work_job *j)
 {
 	struct piece *pc = piece_of(j);
 	struct copy_pipe *pp = pc->pp;
 	struct key_req *kr = pp->kr;
-	struct piece_span s;
 
-	piece_span(kr->size, pp->voff, kr->vlen, pp->piece, pc->idx, &s);
-	pc->crc = crc32c_copy(0, (uint8_t *)kr->staging + pp->voff + s.vstart,
-			      pp->src + s.vstart, s.vlen);
+	/* a failed write anywhere fails the SET: nothing more to copy */
+	if (!atomic_load(&pp->err))
+		piece_fill(pp, pc);
 	atomic_fetch_add(&kr->op->cache->st.piece_jobs, 1);
 	if (pc->idx && atomic_fetch_sub(&pc->gate, 1) == 1)
 		piece_write(pp, pc);
@@ -178,20 +255,17 @@ static void piece_stage(struct work_job *j)
 
 int pipe_stage_start(struct fdpkv_cache *c, struct key_req *kr, const void *value)
 {
-	uint64_t voff = OBJ_HDR_SIZE + kr->klen, vend = voff + kr->vlen;
+	uint64_t piece = c->cfg.copy_piece_bytes;
 	struct copy_pipe *pp;
-	uint8_t *p;
 	uint32_t k;
 
-	kr->staging = staging_get(c, kr->size, &kr->staging_cap);
+	kr->staging = staging_get(c, pipe_staging_bytes(kr->size, piece), &kr->staging_cap);
 	if (!kr->staging)
 		return -ENOMEM;
-	pp = pipe_new(kr, c->cfg.copy_piece_bytes, voff);
+	pp = pipe_new(kr, piece, OBJ_HDR_SIZE + kr->klen);
 	if (!pp)
 		return -ENOMEM;		/* key_done returns the staging buffer */
-	p = kr->staging;
-	memcpy(p + OBJ_HDR_SIZE, kr->key, kr->klen);
-	memset(p + vend, 0, kr->size - vend);
+	memcpy((uint8_t *)kr->staging + OBJ_HDR_SIZE, kr->key, kr->klen);
 	pp->src = value;
 	/* staging and the key's completion: key_finish once both let go */
 	atomic_init(&pp->holds, 2);
@@ -200,7 +274,8 @@ int pipe_stage_start(struct fdpkv_cache *c, struct key_req *kr, const void *valu
 	for (k = 1; k < pp->n; k++)
 		atomic_init(&pp->p[k].gate, 2);
 	kr->pipe = pp;
-	for (k = 0; k < pp->n; k++) {
+	/* the others follow as the ring's writes free their slots */
+	for (k = 0; k < ring_first(pp); k++) {
 		pp->p[k].job.fn = piece_stage;
 		workers_queue(c->workers, &pp->p[k].job);
 	}
@@ -217,6 +292,7 @@ void pipe_write_go(struct devctx *d, struct key_req *kr, uint64_t seg_seq, bool 
 	pp->pid = d->sb.class_pid[kr->cls];
 	pp->base = seg_base(d, kr->seg) + kr->off;
 	atomic_store(&pp->ios, pp->n);
+	atomic_store(&pp->went, true);
 	for (k = 1; k < pp->n; k++)
 		if (atomic_fetch_sub(&pp->p[k].gate, 1) == 1)
 			piece_write(pp, &pp->p[k]);
@@ -227,13 +303,43 @@ void pipe_write_go(struct devctx *d, struct key_req *kr, uint64_t seg_seq, bool 
 bool pipe_key_done(struct key_req *kr, int status, uint64_t vlen)
 {
 	struct copy_pipe *pp = kr->pipe;
+	uint32_t unqueued = pp->n - ring_first(pp);
+	unsigned int drop = 1;
 
 	pp->status = status;
 	pp->vlen = vlen;
-	return atomic_fetch_sub(&pp->holds, 1) == 1;
+	/*
+	 * A SET that fails before its write went (no room, -ENOSPC...) never
+	 * frees a ring slot: the pieces never queued count as staged now,
+	 * which may end the staging too. A GET has no write (went stays
+	 * false) but stages nothing: it only holds its completion.
+	 */
+	if (pp->src && !atomic_load(&pp->went) && unqueued &&
+	    atomic_fetch_sub(&pp->left, unqueued) == unqueued)
+		drop++;
+	return atomic_fetch_sub(&pp->holds, drop) == drop;
 }
 
 /* ---- GET ------------------------------------------------------------------ */
+
+static void piece_read_done(struct io_cmd *cmd, int res);
+
+static void piece_read(struct copy_pipe *pp, struct piece *pc)
+{
+	struct key_req *kr = pp->kr;
+	struct piece_span s;
+
+	piece_span(kr->size, pp->voff, kr->vlen, pp->piece, pc->idx, &s);
+	pc->cmd = (struct io_cmd){
+		.op = IO_READ,
+		.off = pp->base + s.off,
+		.len = s.len,
+		.buf = slot_buf(pp, pc->idx),
+		.done = piece_read_done,
+		.arg = pc,
+	};
+	engine_submit(kr->op->cache->devs[kr->dev].eng, &pc->cmd);
+}
 
 /* One more piece copied out (or failed): the last one checks the object. */
 static void piece_copied(struct copy_pipe *pp)
@@ -247,14 +353,20 @@ static void piece_copy_out(struct work_job *j)
 	struct piece *pc = piece_of(j);
 	struct copy_pipe *pp = pc->pp;
 	struct key_req *kr = pp->kr;
+	uint32_t next = pc->idx + PIPE_RING;
 	struct piece_span s;
 
 	piece_span(kr->size, pp->voff, kr->vlen, pp->piece, pc->idx, &s);
 	/* a failed read anywhere fails the GET: nothing more to copy */
-	if (!atomic_load(&pp->err))
+	if (!atomic_load(&pp->err) && s.vlen)
 		pc->crc = crc32c_copy(0, (uint8_t *)kr->buf.base + s.vstart,
-				      (uint8_t *)kr->staging + pp->voff + s.vstart, s.vlen);
+				      slot_buf(pp, pc->idx) + (pp->voff + s.vstart - s.off),
+				      s.vlen);
 	atomic_fetch_add(&kr->op->cache->st.piece_jobs, 1);
+	/* the slot is free: the ring's next piece (this one still counts, so
+	 * @pp stays) */
+	if (pc->idx && next < pp->n)
+		piece_read(pp, &pp->p[next]);
 	piece_copied(pp);
 }
 
@@ -263,39 +375,29 @@ static void piece_read_done(struct io_cmd *cmd, int res)
 	struct piece *pc = cmd->arg;
 	struct copy_pipe *pp = pc->pp;
 
-	if (res < 0) {
-		pipe_error(pp, res);
-		piece_copied(pp);
-		return;
-	}
+	/* copied out or not, the job frees the slot for the next piece */
+	pipe_error(pp, res);
 	pc->job.fn = piece_copy_out;
 	workers_queue(pp->kr->op->cache->workers, &pc->job);
 }
 
 int pipe_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr)
 {
+	uint64_t piece = c->cfg.copy_piece_bytes;
 	struct copy_pipe *pp;
-	struct piece_span s;
 	uint32_t k, n;
 
-	pp = pipe_new(kr, c->cfg.copy_piece_bytes,
-		      obj_value_off(kr->klen, kr->flags, d->sb.lba_size));
-	if (!pp)
+	kr->staging = staging_get(c, pipe_staging_bytes(kr->size, piece), &kr->staging_cap);
+	if (!kr->staging)
 		return -ENOMEM;
+	pp = pipe_new(kr, piece, obj_value_off(kr->klen, kr->flags, d->sb.lba_size));
+	if (!pp)
+		return -ENOMEM;		/* key_done returns the staging buffer */
 	atomic_init(&pp->holds, 1);	/* only the key's completion */
+	pp->base = seg_base(d, kr->seg) + kr->off;
 	kr->pipe = pp;
 	/* once the last read is queued @pp may be gone: count on a copy */
-	for (k = 0, n = pp->n; k < n; k++) {
-		piece_span(kr->size, pp->voff, kr->vlen, pp->piece, k, &s);
-		pp->p[k].cmd = (struct io_cmd){
-			.op = IO_READ,
-			.off = seg_base(d, kr->seg) + kr->off + s.off,
-			.len = s.len,
-			.buf = (uint8_t *)kr->staging + s.off,
-			.done = piece_read_done,
-			.arg = &pp->p[k],
-		};
-		engine_submit(d->eng, &pp->p[k].cmd);
-	}
+	for (k = 0, n = ring_first(pp); k < n; k++)
+		piece_read(pp, &pp->p[k]);
 	return 0;
 }

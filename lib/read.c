@@ -76,7 +76,6 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 		struct key_req *kr = &op->reqs[i];
 		struct index_entry *e;
 		struct devctx *d;
-		uint64_t head;
 		int status = 0;
 
 		atomic_fetch_add(&c->st.gets, 1);
@@ -113,13 +112,11 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 		/* an aligned value goes straight into an arena buffer */
 		if (kr->flags & OBJ_F_ALIGNED)
 			kr->arena = arena_get(c, kr->buf.base, kr->vlen, d->sb.lba_size);
-		head = staged_bytes(kr);
-		kr->staging = staging_get(c, head, &kr->staging_cap);
 		/* a large bounced value: in pieces, copied out on the workers */
-		if (kr->staging && pipe_wanted(c, kr, d->sb.lba_size)) {
+		if (pipe_wanted(c, kr, d->sb.lba_size)) {
 			if (!pipe_read_start(c, d, kr))
 				continue;
-		} else if (kr->staging) {
+		} else if ((kr->staging = staging_get(c, staged_bytes(kr), &kr->staging_cap))) {
 			kr->cmd = (struct io_cmd){
 				.op = IO_READ,
 				.off = seg_base(d, kr->seg) + kr->off,

@@ -19,7 +19,8 @@
  * SET/GET time on tmpfs. The pool keeps up to STAGING_KEEP buffers and
  * STAGING_POOL_BYTES (enough for LMCache's chunks bounced at bench/run.sh's
  * depths: 8 x 32 MiB or 4 x 80 MiB plus headers; 256 MiB left one 32 MiB
- * buffer in eight to fault in afresh); a buffer is reused for a request needing at most its
+ * buffer in eight to fault in afresh; a value moved in pieces needs only
+ * piece 0 and the ring, pipe_staging_bytes); a buffer is reused for a request needing at most its
  * size and at least 4/5 of it (a batch usually has one size).
  */
 void *staging_get(struct fdpkv_cache *c, uint64_t size, uint64_t *cap)

@@ -4,7 +4,10 @@
  * workers (lib/pieces.c, issue 12): how an object image is cut, that the
  * pieces' crcs combine into the one crc the format keeps (a value written
  * in pieces reads back inline and the other way round), odd sizes, that a
- * damaged piece makes the whole GET a miss, and the configuration knobs.
+ * value of many pieces goes through a ring of piece slots (not a staging
+ * image of its size), that a piece write failing mid-value leaves no header
+ * on the device, that a damaged piece makes the whole GET a miss, and the
+ * configuration knobs.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -143,6 +146,98 @@ static void test_pieces_roundtrip_odd_sizes(void **state)
 	tu_rmdir(dir);
 }
 
+/*
+ * A value of many more pieces than the ring holds, through a misaligned
+ * buffer: read back exact, and staged through piece 0 and PIPE_RING slots
+ * (the pooled staging buffers afterwards are that size, not the image's).
+ */
+static void test_pieces_ring_many_pieces(void **state)
+{
+	char *dir = tu_mkdtemp(), path[400];
+	uint64_t len = 37 * PIECE + 5, size = obj_size(4, len, 4096);
+	uint64_t ring = pipe_staging_bytes(size, PIECE);
+	uint8_t *src = malloc(len + 1), *got = malloc(len + 1);
+	struct fdpkv_cache *c;
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(ring, (PIPE_RING + 1) * PIECE);
+	snprintf(path, sizeof(path), "%s/d.img", dir);
+	c = open_file(path, 2);
+	for (i = 0; i < 3; i++) {
+		tu_fill(src + 1, len, 40 + i);
+		assert_int_equal(tu_set1(c, "many", src + 1, len), 0);
+		memset(got, 0, len + 1);
+		assert_int_equal(tu_get1(c, "many", got + 1, len), 0);
+		assert_memory_equal(got + 1, src + 1, len);
+	}
+	/* every piece staged on SET and copied out on GET */
+	assert_int_equal(atomic_load(&c->st.piece_jobs), 3 * 2 * piece_count(size, PIECE));
+	assert_true(c->pool.n > 0);
+	for (i = 0; i < c->pool.n; i++)
+		assert_true(c->pool.slot[i].cap <= ring);
+	fdpkv_close(c);
+	free(src);
+	free(got);
+	tu_rmdir(dir);
+}
+
+/* Where @key's object starts on its device. */
+static uint64_t object_offset(struct fdpkv_cache *c, const char *key)
+{
+	struct index_entry *e;
+	uint64_t off;
+
+	cache_lock(c);
+	e = index_find(&c->ix, (const uint8_t *)key, strlen(key));
+	assert_non_null(e);
+	off = seg_base(&c->devs[e->dev], e->seg) +
+	      (uint64_t)e->off_lba * c->devs[e->dev].sb.lba_size;
+	cache_unlock(c);
+	return off;
+}
+
+/*
+ * The write of piece 2 of 13 fails: the SET fails with it, the pieces
+ * staged after it are not written and neither is the header, so after a
+ * reopen recovery finds no object for the key (a header over the partly
+ * written value would be found, and only a GET would then see it damaged),
+ * while the object before it is whole.
+ */
+static void test_pieces_failed_piece_write_no_header(void **state)
+{
+	const char *kv = "device=sim:name=pieces-wfail capacity=32M segment_size=2M "
+			 "placement=none copy_piece=16K copy_threads=2";
+	uint64_t len = 12 * PIECE + 99, size = obj_size(1, len, 4096), next;
+	uint8_t *src = malloc(len + 1), *got = malloc(len + 1);
+	struct fdpkv_cache *c;
+
+	(void)state;
+	assert_true(piece_count(size, PIECE) > PIPE_RING + 3);
+	c = tu_open(kv);
+	tu_fill(src + 1, len, 21);
+	assert_int_equal(tu_set1(c, "a", src + 1, len), 0);
+	/* "b" goes right behind "a" in the same segment */
+	next = object_offset(c, "a") + size;
+	assert_int_equal(sim_fail_range("pieces-wfail", 1u << IO_WRITE, next + 2 * PIECE, PIECE),
+			 0);
+	assert_int_equal(tu_set1(c, "b", src + 1, len), -EIO);
+	assert_int_equal(sim_fail_range("pieces-wfail", 0, 0, 0), 0);
+	fdpkv_close(c);
+
+	c = tu_open(kv);
+	cache_lock(c);
+	assert_null(index_find(&c->ix, (const uint8_t *)"b", 1));
+	cache_unlock(c);
+	assert_int_equal(tu_get1(c, "b", got + 1, len), -ENOENT);
+	assert_int_equal(tu_get1(c, "a", got + 1, len), 0);
+	assert_memory_equal(got + 1, src + 1, len);
+	fdpkv_close(c);
+	assert_int_equal(sim_destroy("pieces-wfail"), 0);
+	free(src);
+	free(got);
+}
+
 /* A damaged byte in one piece: the whole GET is a miss, never a hit with
  * part of the value, and the key stays a miss. */
 static void test_pieces_damaged_piece_is_miss(void **state)
@@ -271,6 +366,8 @@ int main(void)
 		cmocka_unit_test(test_piece_span_tiles),
 		cmocka_unit_test(test_crc_combine),
 		cmocka_unit_test(test_pieces_roundtrip_odd_sizes),
+		cmocka_unit_test(test_pieces_ring_many_pieces),
+		cmocka_unit_test(test_pieces_failed_piece_write_no_header),
 		cmocka_unit_test(test_pieces_damaged_piece_is_miss),
 		cmocka_unit_test(test_pieces_last_set_wins),
 		cmocka_unit_test(test_pieces_io_error_fails_key),
