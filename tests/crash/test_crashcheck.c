@@ -90,13 +90,14 @@ static void config(struct fdpkv_config *cfg, const struct ck *k, const char *dur
 
 	/*
 	 * Values (up to 64 KiB) larger than a copy piece are written in
-	 * pieces by the copy workers, header last (lib/pieces.c): 16 KiB
-	 * unless FDPKV_CRASH_COPY_PIECE says otherwise ("1M": none is).
+	 * pieces by the copy workers, header last (lib/pieces.c): 8 KiB, so
+	 * that a large value wraps the ring of piece slots, unless
+	 * FDPKV_CRASH_COPY_PIECE says otherwise ("1M": none is).
 	 */
 	snprintf(kv, sizeof(kv),
 		 "devices=sim:name=%s&vwc=1;sim:name=%s&vwc=1 capacity=8M segment_size=256K "
 		 "queue_depth=64 durability=%s max_classes=5 reinsert=%d copy_piece=%s",
-		 k->name[0], k->name[1], dur, reinsert, piece && *piece ? piece : "16K");
+		 k->name[0], k->name[1], dur, reinsert, piece && *piece ? piece : "8K");
 	fdpkv_config_init(cfg);
 	if (fdpkv_config_parse(cfg, kv, err, sizeof(err)))
 		fail_msg("config: %s", err);
