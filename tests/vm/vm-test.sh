@@ -23,7 +23,9 @@
 # vm-kernels line names only KASAN, as fdpkv_attach_race, which needs the
 # module's test build; kunit.plan) runs there and is listed as skipped,
 # with that reason, on the others. It ends with a plans x kernels table.
-# FDPKV_VM_JOBS=N runs up to N VMs at once (default 1).
+# FDPKV_VM_JOBS=N runs up to N VMs at once (default 1); a number in the
+# file build/vm/jobs, re-read before each VM starts, overrides it (to
+# throttle a long run on a shared machine without stopping it).
 # Prints one "vm/<plan>@<kernel>: N passed, N failed" line per VM and exits
 # non-zero if any VM failed. Logs stay in build/vm/logs/.
 set -uo pipefail
@@ -219,6 +221,7 @@ i=0
 for job in "${queue[@]}"; do
 	out=$B/out/$(printf %03d $i).txt
 	i=$((i + 1))
+	[ -s "$B/jobs" ] && jobs_max=$(cat "$B/jobs")
 	while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
 	(run_job "$job" >"$out" 2>&1; cat "$out") &
 done
