@@ -19,7 +19,7 @@
 # FDPKV_VM_KERNELS="612 TRIXIE" runs every given plan on exactly those
 # kernels (the suffixes of the KVER_* variables in kernels.env, or KASAN).
 # FDPKV_VM_ALL=1 (`make vm-all`) runs every plan on all four Debian kernels
-# (61 612 TRIXIE TRIXIE_BPO); a plan that can run on one kernel only (its
+# (61 612 TRIXIE TRIXIE_BPO, or those FDPKV_VM_KERNELS names); a plan that can run on one kernel only (its
 # vm-kernels line names only KASAN, as fdpkv_attach_race, which needs the
 # module's test build; kunit.plan) runs there and is listed as skipped,
 # with that reason, on the others. It ends with a plans x kernels table.
@@ -173,6 +173,7 @@ if ! build_progs >"$B/progs.log" 2>&1; then
 fi
 
 debian_tags="61 612 TRIXIE TRIXIE_BPO"
+[ -n "${FDPKV_VM_ALL:-}" ] && debian_tags=${FDPKV_VM_KERNELS:-$debian_tags}
 t0=$SECONDS
 for plan in "${plans[@]}"; do
 	[ -f "$plan" ] || { report "vm/$(basename "$plan" .plan)@-: 0 passed, 1 failed (no plan $plan)"; continue; }
