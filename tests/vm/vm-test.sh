@@ -57,7 +57,11 @@ build_progs() {
 
 # Every result line ("vm/<plan>@<kernel>: ...") also goes to $results: the
 # totals and the table are made from it, as VMs may run in parallel jobs.
-results=$B/results.txt
+# Per run (two runs in one tree must not mix their results); the last run's
+# is kept as build/vm/results.txt.
+run=$B/run.$$
+rm -rf "$run" && mkdir -p "$run"
+results=$run/results.txt
 : >"$results"
 report() { echo "$1"; echo "$1" >>"$results"; }
 # Count TAP/KTAP results and failure signs in a console log.
@@ -217,17 +221,16 @@ done
 # Run the queue, up to FDPKV_VM_JOBS VMs at once; each VM's lines are
 # printed when it ends.
 jobs_max=${FDPKV_VM_JOBS:-1}
-rm -rf "$B/out" && mkdir -p "$B/out"
 i=0
 for job in "${queue[@]}"; do
-	out=$B/out/$(printf %03d $i).txt
+	out=$run/$(printf %03d $i).txt
 	i=$((i + 1))
 	[ -s "$B/jobs" ] && jobs_max=$(cat "$B/jobs")
 	while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
 	(run_job "$job" >"$out" 2>&1; cat "$out") &
 done
 wait
-cat "$B"/out/*.txt 2>/dev/null | grep -E '^vm/' >>"$results"
+cat "$run"/[0-9]*.txt 2>/dev/null | grep -E '^vm/' >>"$results"
 
 read -r total_pass total_fail <<<"$(sed -n 's|^vm/[^ ]*: \([0-9]*\) passed, \([0-9]*\) failed.*|\1 \2|p' "$results" |
 	awk '{p += $1; f += $2} END {print p + 0, f + 0}')"
@@ -266,5 +269,6 @@ if [ -n "${FDPKV_VM_ALL:-}" ]; then
 	}' "$results"
 	echo
 fi
+cp "$results" "$B/results.txt" && rm -rf "$run"
 echo "vm: $total_pass passed, $total_fail failed ($i VMs, $nskip skipped, $((SECONDS - t0)) s)"
 [ "$total_fail" -eq 0 ]
