@@ -57,7 +57,7 @@ KVERS		:= $(strip $(KVER_61) $(KVER_612) $(KVERS_TRIXIE))
 kbuild_wrap	= $(if $(filter $(1),$(KVERS_TRIXIE)),scripts/in-trixie.sh)
 
 .PHONY: all lib tools plugin kmod setup test demo lint install clean unit-build dkms-src \
-	tsan-build vm-build check-setup bench bench-build crashtest crash-build deb deb-vm \
+	tsan-build vm-build check-setup bench bench-build crashtest crash-build deb deb-vm vm-all \
 	fuzz-build
 all: lib tools plugin kmod $(B)/examples/roundtrip
 
@@ -243,6 +243,13 @@ deb:
 # for the running kernel, udev, purge. Not in `make test`: see README.
 deb-vm:
 	@tests/deb/test-deb-vm.sh
+
+# Every VM plan on every kernel it can run on (the four Debian kernels, and
+# the KUnit/KASAN kernel for its plans), two VMs at a time; a plans x
+# kernels table at the end. Not in `make test` (which runs the heavy plans
+# on two kernels): see README.
+vm-all: all
+	FDPKV_VM_ALL=1 FDPKV_VM_JOBS=$${FDPKV_VM_JOBS:-2} tests/vm/vm-test.sh
 
 clean:
 	rm -rf $(B) plugin/build plugin/fdpkv_lmcache/*.so plugin/*.egg-info

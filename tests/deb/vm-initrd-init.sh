@@ -13,9 +13,11 @@ mount -t devtmpfs dev /dev
 for m in /mod/*.ko; do
 	[ -e "$m" ] && { insmod "$m" || echo "=== insmod $m FAILED"; }
 done
+# Up to 5 minutes for the disks: a TCG guest on a loaded host has taken 38 s
+# to reach this point, and its virtio probes come as late.
 i=0
-while { [ ! -b /dev/vda ] || [ ! -b /dev/vdb ]; } && [ $i -lt 100 ]; do
-	sleep 0.1
+while { [ ! -b /dev/vda ] || [ ! -b /dev/vdb ]; } && [ $i -lt 1500 ]; do
+	sleep 0.2
 	i=$((i + 1))
 done
 init=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^fdpkvtest\.init=//p')
@@ -25,6 +27,6 @@ if mount -t ext4 /dev/vda /newroot && mount -t ext4 /dev/vdb /newroot/opt/fdpkv-
 	umount /proc /sys /dev
 	exec busybox switch_root /newroot "$init"
 fi
-echo "=== no root on /dev/vda or test on /dev/vdb with ${init:-(no fdpkvtest.init=)}"
+echo "=== no root on /dev/vda or test on /dev/vdb with ${init:-(no fdpkvtest.init=)} (block devices: $(ls /sys/block | tr '\n' ' '))"
 echo "=== RESULT rc=1"
 reboot -f

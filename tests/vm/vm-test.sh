@@ -18,6 +18,14 @@
 # usage: vm-test.sh [plan-name...]   (default: all plans)
 # FDPKV_VM_KERNELS="612 TRIXIE" runs every given plan on exactly those
 # kernels (the suffixes of the KVER_* variables in kernels.env, or KASAN).
+# FDPKV_VM_ALL=1 (`make vm-all`) runs every plan on all four Debian kernels
+# (61 612 TRIXIE TRIXIE_BPO, or those FDPKV_VM_KERNELS names); a plan that can run on one kernel only (its
+# vm-kernels line names only KASAN, as fdpkv_attach_race, which needs the
+# module's test build; kunit.plan) runs there and is listed as skipped,
+# with that reason, on the others. It ends with a plans x kernels table.
+# FDPKV_VM_JOBS=N runs up to N VMs at once (default 1); a number in the
+# file build/vm/jobs, re-read before each VM starts, overrides it (to
+# throttle a long run on a shared machine without stopping it).
 # Prints one "vm/<plan>@<kernel>: N passed, N failed" line per VM and exits
 # non-zero if any VM failed. Logs stay in build/vm/logs/.
 set -uo pipefail
@@ -47,7 +55,15 @@ build_progs() {
 	done
 }
 
-total_pass=0 total_fail=0
+# Every result line ("vm/<plan>@<kernel>: ...") also goes to $results: the
+# totals and the table are made from it, as VMs may run in parallel jobs.
+# Per run (two runs in one tree must not mix their results); the last run's
+# is kept as build/vm/results.txt.
+run=$B/run.$$
+rm -rf "$run" && mkdir -p "$run"
+results=$run/results.txt
+: >"$results"
+report() { echo "$1"; echo "$1" >>"$results"; }
 # Count TAP/KTAP results and failure signs in a console log.
 summarize() { # $1 = log, $2 = label, $3 = run-vm exit code
 	local log=$1 label=$2 vmrc=$3 pass fail wall uptime
@@ -68,8 +84,6 @@ summarize() { # $1 = log, $2 = label, $3 = run-vm exit code
 	printf 'vm/%s: %d passed, %d failed (qemu wall %ss, guest uptime at result %ss)\n' \
 		"$label" "$pass" "$fail" "${wall:-?}" "${uptime:-?}"
 	[ "$fail" -eq 0 ] || { grep -E 'not ok|FAILED|exit=[1-9]|BUG:|WARNING:|Oops|Call Trace' "$log" | head -n 20 | sed 's/^/    /'; echo "    log: $log"; }
-	total_pass=$((total_pass + pass))
-	total_fail=$((total_fail + fail))
 }
 
 # The KUnit/KASAN kernel (built once, cached) and fdpkv built against its
@@ -88,16 +102,40 @@ kunit_kernel() {
 	kobj=$top/build/kmod/kunit-$krel
 }
 
-# Run plan $1 on that kernel as vm/<plan>@$2, with the in-tree modules $3.
-run_kunit_kernel() {
+# The VMs to run, queued once their module is built: one line each,
+# "plan|label|vmlinux|module root|kver|ko dir|in-tree modules".
+queue=()
+
+# Queue plan $1 on that kernel as vm/<plan>@$2, with the in-tree modules $3.
+queue_kunit_kernel() {
 	local label
 	label=$(basename "$1" .plan)@$2
 	kunit_kernel
 	case $? in
-	0) MODS=$3 run_plan "$1" "$2" "$kdir/build/arch/x86/boot/bzImage" "$kdir/modroot" "$krel" "$kobj" ;;
-	1) echo "vm/$label: 0 passed, 1 failed (kernel build)"; total_fail=$((total_fail + 1)) ;;
-	*) echo "vm/$label: 0 passed, 1 failed (module build)"; total_fail=$((total_fail + 1)) ;;
+	0) queue+=("$1|$2|$kdir/build/arch/x86/boot/bzImage|$kdir/modroot|$krel|$kobj|$3") ;;
+	1) report "vm/$label: 0 passed, 1 failed (kernel build)" ;;
+	*) report "vm/$label: 0 passed, 1 failed (module build)" ;;
 	esac
+}
+
+# Queue plan $1 on the Debian kernel KVER_$2.
+queue_debian_kernel() {
+	local plan=$1 var=KVER_$2 kver
+	kver=${!var:-}
+	[ -n "$kver" ] || { report "vm/$(basename "$plan" .plan)@$2: 0 passed, 1 failed (no KVER_$2 in kernels.env: run scripts/setup.sh)"; return; }
+	make -s "build/kmod/$kver/fdpkv.ko" >/dev/null ||
+		{ report "vm/$(basename "$plan" .plan)@$kver: 0 passed, 1 failed (module build)"; return; }
+	queue+=("$plan|$kver|$CACHE/kernels/$kver/vmlinux|$CACHE/kernels/$kver/root|$kver|build/kmod/$kver|")
+}
+
+run_job() { # $1 = a queue line
+	local plan label vmlinux modroot kver kodir mods
+	IFS='|' read -r plan label vmlinux modroot kver kodir mods <<<"$1"
+	if [ -n "$mods" ]; then
+		MODS=$mods run_plan "$plan" "$label" "$vmlinux" "$modroot" "$kver" "$kodir"
+	else
+		run_plan "$plan" "$label" "$vmlinux" "$modroot" "$kver" "$kodir"
+	fi
 }
 
 run_plan() { # $1 = plan file, $2 = kernel label, $3 = vmlinux, $4 = module root, $5 = kver, $6 = ko dir
@@ -109,7 +147,7 @@ run_plan() { # $1 = plan file, $2 = kernel label, $3 = vmlinux, $4 = module root
 	vmenv=$(sed -n 's/^# vm: //p' "$plan" | tr '\n' ' ')
 	env $vmenv tests/vm/mkinitramfs.sh "$4" "$5" "$plan" "$initrd" "$6"/*.ko "$B"/progs/* \
 		$(ls build/bin/* tests/vm/scripts/* 2>/dev/null) >"$B/initrd/$label.log" 2>&1 ||
-		{ echo "vm/$label: 0 passed, 1 failed (initramfs)"; total_fail=$((total_fail + 1)); return; }
+		{ echo "vm/$label: 0 passed, 1 failed (initramfs)"; return; }
 	env $vmenv tests/vm/run-vm.sh "$3" "$initrd" "$log"
 	rc=$?
 	# A guest kernel that dies in its own boot, before our /init runs (TCG
@@ -138,34 +176,99 @@ if ! build_progs >"$B/progs.log" 2>&1; then
 	exit 1
 fi
 
+debian_tags="61 612 TRIXIE TRIXIE_BPO"
+[ -n "${FDPKV_VM_ALL:-}" ] && debian_tags=${FDPKV_VM_KERNELS:-$debian_tags}
+t0=$SECONDS
 for plan in "${plans[@]}"; do
-	[ -f "$plan" ] || { echo "vm-test: no plan $plan" >&2; total_fail=$((total_fail + 1)); continue; }
+	[ -f "$plan" ] || { report "vm/$(basename "$plan" .plan)@-: 0 passed, 1 failed (no plan $plan)"; continue; }
 	if [ "$(basename "$plan")" = kunit.plan ]; then
-		run_kunit_kernel "$plan" kunit "nvme kunit"
+		queue_kunit_kernel "$plan" kunit "nvme kunit"
+		[ -z "${FDPKV_VM_ALL:-}" ] || for tag in $debian_tags; do
+			var=KVER_$tag
+			report "vm/kunit@${!var:-$tag}: skipped (the KUnit suites run in the KUnit kernel only)"
+		done
 		continue
 	fi
-	if [ -n "${FDPKV_VM_KERNELS:-}" ]; then
+	kernels=$(sed -n 's/^# vm-kernels: //p' "$plan" | head -n 1)
+	if [ -n "${FDPKV_VM_ALL:-}" ]; then
+		if [ "$kernels" = KASAN ]; then
+			tags=KASAN
+			for tag in $debian_tags; do
+				var=KVER_$tag
+				report "vm/$(basename "$plan" .plan)@${!var:-$tag}: skipped ($(sed -n 's/^# vm-only: //p' "$plan" | head -n 1))"
+			done
+		else
+			tags="$debian_tags$(echo " $kernels " | grep -q ' KASAN ' && echo ' KASAN')"
+		fi
+	elif [ -n "${FDPKV_VM_KERNELS:-}" ]; then
 		tags=$FDPKV_VM_KERNELS
-	elif grep -q '^# vm-kernels: all' "$plan"; then
-		tags="61 612 TRIXIE TRIXIE_BPO"
-	elif grep -q '^# vm-kernels: ' "$plan"; then
-		tags=$(sed -n 's/^# vm-kernels: //p' "$plan" | head -n 1)
+	elif [ "$kernels" = all ]; then
+		tags=$debian_tags
+	elif [ -n "$kernels" ]; then
+		tags=$kernels
 	else
 		tags="61 TRIXIE_BPO"
 	fi
 	for tag in $tags; do
 		if [ "$tag" = KASAN ]; then
-			run_kunit_kernel "$plan" kasan nvme
-			continue
+			queue_kunit_kernel "$plan" kasan nvme
+		else
+			queue_debian_kernel "$plan" "$tag"
 		fi
-		var=KVER_$tag
-		kver=${!var:-}
-		[ -n "$kver" ] || { echo "vm/$(basename "$plan" .plan)@$tag: 0 passed, 1 failed (no KVER_$tag in kernels.env: run scripts/setup.sh)"; total_fail=$((total_fail + 1)); continue; }
-		make -s "build/kmod/$kver/fdpkv.ko" >/dev/null ||
-			{ echo "vm/$(basename "$plan" .plan)@$kver: 0 passed, 1 failed (module build)"; total_fail=$((total_fail + 1)); continue; }
-		run_plan "$plan" "$kver" "$CACHE/kernels/$kver/vmlinux" "$CACHE/kernels/$kver/root" "$kver" \
-			"build/kmod/$kver"
 	done
 done
-echo "vm: $total_pass passed, $total_fail failed"
+
+# Run the queue, up to FDPKV_VM_JOBS VMs at once; each VM's lines are
+# printed when it ends.
+jobs_max=${FDPKV_VM_JOBS:-1}
+i=0
+for job in "${queue[@]}"; do
+	out=$run/$(printf %03d $i).txt
+	i=$((i + 1))
+	[ -s "$B/jobs" ] && jobs_max=$(cat "$B/jobs")
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+	(run_job "$job" >"$out" 2>&1; cat "$out") &
+done
+wait
+cat "$run"/[0-9]*.txt 2>/dev/null | grep -E '^vm/' >>"$results"
+
+read -r total_pass total_fail <<<"$(sed -n 's|^vm/[^ ]*: \([0-9]*\) passed, \([0-9]*\) failed.*|\1 \2|p' "$results" |
+	awk '{p += $1; f += $2} END {print p + 0, f + 0}')"
+nskip=$(grep -c '^vm/[^ ]*: skipped' "$results")
+
+# FDPKV_VM_ALL: the plans x kernels table (Markdown), each cell "N ok" (N
+# checks passed), "FAIL F/N" (F failed, N passed), "skip" (cannot run
+# there) or "-" (not run there); the KUnit kernel's column is both its
+# labels (kunit, kasan).
+if [ -n "${FDPKV_VM_ALL:-}" ]; then
+	cols=
+	for tag in $debian_tags; do var=KVER_$tag; cols="$cols ${!var:-$tag}"; done
+	echo
+	awk -v cols="$cols kasan" '
+	match($0, /^vm\/[^ ]*: /) {
+		id = substr($0, 4, RLENGTH - 5); at = index(id, "@")
+		plan = substr(id, 1, at - 1); k = substr(id, at + 1)
+		if (k == "kunit") k = "kasan"
+		if (!(plan in seen)) { seen[plan] = 1; order[++np] = plan }
+		if ($2 == "skipped") cell[plan, k] = "skip"
+		else if ($4 + 0 > 0) cell[plan, k] = "FAIL " $4 "/" $2
+		else cell[plan, k] = $2 " ok"
+	}
+	END {
+		for (i = 2; i <= np; i++)	# plans by name
+			for (j = i; j > 1 && order[j - 1] > order[j]; j--) { t = order[j]; order[j] = order[j - 1]; order[j - 1] = t }
+		nc = split(cols, c, " ")
+		line = "| plan |"; sep = "|---|"
+		for (j = 1; j <= nc; j++) { line = line " " (c[j] == "kasan" ? "KUnit/KASAN" : c[j]) " |"; sep = sep "---|" }
+		print line; print sep
+		for (i = 1; i <= np; i++) {
+			line = "| " order[i] " |"
+			for (j = 1; j <= nc; j++) line = line " " ((order[i], c[j]) in cell ? cell[order[i], c[j]] : "-") " |"
+			print line
+		}
+	}' "$results"
+	echo
+fi
+cp "$results" "$B/results.txt" && rm -rf "$run"
+echo "vm: $total_pass passed, $total_fail failed ($i VMs, $nskip skipped, $((SECONDS - t0)) s)"
 [ "$total_fail" -eq 0 ]
