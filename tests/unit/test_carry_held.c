@@ -89,69 +89,97 @@ static uint32_t seal_meta_segment(struct fdpkv_cache *c, struct devctx *d)
 	return (uint32_t)s;
 }
 
-static void test_failed_set_keeps_taken_over_record(void **state)
-{
-	static uint8_t v1[8 << 10], v2[12 << 10];
-	struct fdpkv_cache *c = tu_open(KV);
-	struct devctx *d = &c->devs[0];
-	struct fdpkv_completion done;
-	struct fdpkv_key k = tu_key("k");
-	struct fdpkv_buf b = { v2, sizeof(v2) };
-	struct key_req *kr;
-	uint64_t id, off, len;
-	uint32_t s;
+/* What take_over() leaves: the SET of "k" queued in the paused device. */
+struct taken_over {
+	struct fdpkv_cache *c;
+	struct devctx *d;
+	uint64_t id;		/* the SET's operation */
+	uint64_t off, len;	/* where its write goes */
+	uint32_t s;		/* the evicted segment that held k's record */
+};
 
-	(void)state;
-	evictor_hold(c, true);
-	tu_fill(v1, sizeof(v1), 1);
-	tu_fill(v2, sizeof(v2), 2);
-	assert_int_equal(tu_set1(c, "k", v1, sizeof(v1)), 0);
-	assert_int_equal(tu_op1(c, FDPKV_OP_DELETE, "k"), 0);	/* acknowledged */
-	s = seal_meta_segment(c, d);	/* holds k's record, among others */
+/*
+ * k = @v1, deleted (acknowledged); k's record's segment sealed; k set again
+ * to @b with its write queued in the paused device; the record's segment
+ * evicted meanwhile, so the SET takes the record over and holds the segment.
+ */
+static void take_over(struct taken_over *t, const uint8_t *v1, uint64_t v1len,
+		      const struct fdpkv_buf *b)
+{
+	struct fdpkv_key k = tu_key("k");
+	struct key_req *kr;
+
+	t->c = tu_open(KV);
+	t->d = &t->c->devs[0];
+	evictor_hold(t->c, true);
+	assert_int_equal(tu_set1(t->c, "k", v1, v1len), 0);
+	assert_int_equal(tu_op1(t->c, FDPKV_OP_DELETE, "k"), 0);	/* acknowledged */
+	t->s = seal_meta_segment(t->c, t->d);	/* holds k's record, among others */
 
 	/* SET k again: reserved, its write queued in the paused device */
 	assert_int_equal(sim_pause(NAME, true), 0);
-	assert_int_equal(fdpkv_submit(c, FDPKV_OP_SET, 1, &k, &b, NULL, &id), 0);
-	kr = wait_reserved(c, d);
+	assert_int_equal(fdpkv_submit(t->c, FDPKV_OP_SET, 1, &k, b, NULL, &t->id), 0);
+	kr = wait_reserved(t->c, t->d);
 	assert_non_null(kr);
-	cache_lock(c);
-	off = seg_base(d, kr->seg) + kr->off;
-	len = kr->size;
+	cache_lock(t->c);
+	t->off = seg_base(t->d, kr->seg) + kr->off;
+	t->len = kr->size;
 	/* k's record's segment is evicted meanwhile: the SET takes the record over */
-	evict_begin(d, s);
-	while (!evict_step(d, s, 1024))
+	evict_begin(t->d, t->s);
+	while (!evict_step(t->d, t->s, 1024))
 		;
 	assert_int_equal(kr->nheld, 1);
-	assert_int_equal(kr->held_src[0], s);
-	assert_int_not_equal(d->segs.segs[s].state, SEG_FREE);
-	cache_unlock(c);
+	assert_int_equal(kr->held_src[0], t->s);
+	/* not deallocated while the write that took the record over is queued */
+	assert_int_not_equal(t->d->segs.segs[t->s].state, SEG_FREE);
+	cache_unlock(t->c);
+}
 
-	/* the SET's write fails; every other queued command lands */
-	assert_int_equal(sim_fail_range(NAME, 1u << IO_WRITE, off, len), 0);
+/* The device resumes; the SET's completion, then the evictor and the
+ * internal writes quiet. */
+static void set_completes(struct taken_over *t, int want)
+{
+	struct fdpkv_completion done;
+
 	assert_int_equal(sim_pause(NAME, false), 0);
 	for (;;) {
-		assert_int_equal(fdpkv_wait(c, 30000), 1);
-		if (fdpkv_drain(c, &done, 1) == 1)
+		assert_int_equal(fdpkv_wait(t->c, 30000), 1);
+		if (fdpkv_drain(t->c, &done, 1) == 1)
 			break;
 	}
-	assert_int_equal(done.id, id);
-	assert_int_equal(done.status[0], -EIO);
+	assert_int_equal(done.id, t->id);
+	assert_int_equal(done.status[0], want);
 	fdpkv_completion_release(&done);
+	evictor_hold_quiet(t->c);
+	wait_internal_writes(t->c);
+}
+
+static void test_failed_set_keeps_taken_over_record(void **state)
+{
+	static uint8_t v1[8 << 10], v2[12 << 10];
+	struct fdpkv_buf b = { v2, sizeof(v2) };
+	struct taken_over t;
+
+	(void)state;
+	tu_fill(v1, sizeof(v1), 1);
+	tu_fill(v2, sizeof(v2), 2);
+	take_over(&t, v1, sizeof(v1), &b);
+	/* the SET's write fails; every other queued command lands */
+	assert_int_equal(sim_fail_range(NAME, 1u << IO_WRITE, t.off, t.len), 0);
+	set_completes(&t, -EIO);
 	assert_int_equal(sim_fail_range(NAME, 0, 0, 0), 0);
-	evictor_hold_quiet(c);
-	wait_internal_writes(c);
 	/* the record did not move: its segment keeps it */
-	cache_lock(c);
-	assert_int_not_equal(d->segs.segs[s].state, SEG_FREE);
-	assert_true(d->segs.segs[s].keep);
-	cache_unlock(c);
-	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, "k"), -ENOENT);
-	fdpkv_close(c);
+	cache_lock(t.c);
+	assert_int_not_equal(t.d->segs.segs[t.s].state, SEG_FREE);
+	assert_true(t.d->segs.segs[t.s].keep);
+	cache_unlock(t.c);
+	assert_int_equal(tu_op1(t.c, FDPKV_OP_EXISTS, "k"), -ENOENT);
+	fdpkv_close(t.c);
 
 	/* what a restart finds: the DELETE holds, v1 stays hidden */
-	c = tu_open(KV);
-	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, "k"), -ENOENT);
-	fdpkv_close(c);
+	t.c = tu_open(KV);
+	assert_int_equal(tu_op1(t.c, FDPKV_OP_EXISTS, "k"), -ENOENT);
+	fdpkv_close(t.c);
 	assert_int_equal(sim_destroy(NAME), 0);
 }
 
@@ -159,53 +187,23 @@ static void test_failed_set_keeps_taken_over_record(void **state)
 static void test_done_set_lets_segment_go(void **state)
 {
 	static uint8_t v1[8 << 10], v2[12 << 10], got[12 << 10];
-	struct fdpkv_cache *c = tu_open(KV);
-	struct devctx *d = &c->devs[0];
-	struct fdpkv_completion done;
-	struct fdpkv_key k = tu_key("k");
 	struct fdpkv_buf b = { v2, sizeof(v2) };
-	struct key_req *kr;
-	uint64_t id;
-	uint32_t s;
+	struct taken_over t;
 
 	(void)state;
-	evictor_hold(c, true);
 	tu_fill(v1, sizeof(v1), 3);
 	tu_fill(v2, sizeof(v2), 4);
-	assert_int_equal(tu_set1(c, "k", v1, sizeof(v1)), 0);
-	assert_int_equal(tu_op1(c, FDPKV_OP_DELETE, "k"), 0);
-	s = seal_meta_segment(c, d);
-	assert_int_equal(sim_pause(NAME, true), 0);
-	assert_int_equal(fdpkv_submit(c, FDPKV_OP_SET, 1, &k, &b, NULL, &id), 0);
-	kr = wait_reserved(c, d);
-	assert_non_null(kr);
-	cache_lock(c);
-	evict_begin(d, s);
-	while (!evict_step(d, s, 1024))
-		;
-	assert_int_equal(kr->nheld, 1);
-	/* not deallocated while the write that took the record over is queued */
-	assert_int_not_equal(d->segs.segs[s].state, SEG_FREE);
-	cache_unlock(c);
-	assert_int_equal(sim_pause(NAME, false), 0);
-	for (;;) {
-		assert_int_equal(fdpkv_wait(c, 30000), 1);
-		if (fdpkv_drain(c, &done, 1) == 1)
-			break;
-	}
-	assert_int_equal(done.status[0], 0);
-	fdpkv_completion_release(&done);
-	evictor_hold_quiet(c);
-	wait_internal_writes(c);
-	cache_lock(c);
-	assert_false(d->segs.segs[s].keep);
-	assert_int_equal(d->segs.segs[s].copies, 0);
-	cache_unlock(c);
-	fdpkv_close(c);
-	c = tu_open(KV);
-	assert_int_equal(tu_get1(c, "k", got, sizeof(got)), 0);
+	take_over(&t, v1, sizeof(v1), &b);
+	set_completes(&t, 0);
+	cache_lock(t.c);
+	assert_false(t.d->segs.segs[t.s].keep);
+	assert_int_equal(t.d->segs.segs[t.s].copies, 0);
+	cache_unlock(t.c);
+	fdpkv_close(t.c);
+	t.c = tu_open(KV);
+	assert_int_equal(tu_get1(t.c, "k", got, sizeof(got)), 0);
 	assert_memory_equal(got, v2, sizeof(v2));
-	fdpkv_close(c);
+	fdpkv_close(t.c);
 	assert_int_equal(sim_destroy(NAME), 0);
 }
 
