@@ -129,9 +129,11 @@ finish_kernel() {
 	# harness look in lib/modules, as bookworm's packages have it
 	[ -e "$dir/root/lib" ] || ln -s usr/lib "$dir/root/lib"
 	depmod -b "$dir/root" "$kver"
-	# /boot/vmlinuz-<kver> (6.x), /usr/lib/modules/<kver>/vmlinuz[.unsigned] (7.x)
+	# /boot/vmlinuz-<kver> (6.x), /usr/lib/modules/<kver>/vmlinuz[.unsigned] (7.x);
+	# find fails on whichever of the two directories the kernel lacks
 	vmlinuz=$(find "$dir/root/boot" "$dir/root/usr/lib/modules/$kver" -maxdepth 1 \
-		\( -name "vmlinuz-$kver" -o -name vmlinuz -o -name vmlinuz.unsigned \) 2>/dev/null | awk 'NR == 1')
+		\( -name "vmlinuz-$kver" -o -name vmlinuz -o -name vmlinuz.unsigned \) 2>/dev/null |
+		awk 'NR == 1' || true)
 	[ -n "$vmlinuz" ] && extract_vmlinux "$vmlinuz" "$dir/vmlinux" ||
 		die "cannot extract vmlinux from vmlinuz-$kver (${vmlinuz:-not found})"
 	touch "$dir/.done"
@@ -182,9 +184,12 @@ if [ ! -f "$src/.done" ]; then
 	rm -rf "$src" && mkdir -p "$src"
 	(cd "$src" && apt-get download -q -o APT::Sandbox::User=root "linux-source-6.12=$sver" >/dev/null) ||
 		die "apt-get download linux-source-6.12=$sver failed"
+	# through a file: a pipe into tar -xJ can end the first tar with
+	# SIGPIPE (the second stops reading at its end-of-archive blocks)
 	dpkg-deb --fsys-tarfile "$src"/linux-source-6.12_*.deb |
-		tar -xO ./usr/src/linux-source-6.12.tar.xz | tar -xJ -C "$src"
-	rm -f "$src"/linux-source-6.12_*.deb
+		tar -xO ./usr/src/linux-source-6.12.tar.xz >"$src/linux-source-6.12.tar.xz"
+	tar -xJf "$src/linux-source-6.12.tar.xz" -C "$src"
+	rm -f "$src"/linux-source-6.12_*.deb "$src/linux-source-6.12.tar.xz"
 	touch "$src/.done"
 fi
 # --- 5. Debian 13 (trixie): a build root and its kernels ---------------------
@@ -194,8 +199,10 @@ fi
 # host's apt sources: the root has its own, on the host's Debian mirror.
 # The mirror (and security mirror) the host's own apt sources name.
 host_mirror() { # $1 = debian | debian-security
+	# the answer is the output, empty when none: /etc/apt/sources.list
+	# may be absent (deb822 sources only) and fail the first grep
 	grep -rhsE '^[^#]*(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/ |
-		grep -oE "https?://[^ ]+/$1/?( |\$)" | tr -d ' ' | awk 'NR == 1'
+		grep -oE "https?://[^ ]+/$1/?( |\$)" | tr -d ' ' | awk 'NR == 1' || true
 }
 TROOT=$CACHE/trixie-root
 TRIXIE_PKGS="gcc-14 make libc6-dev dwarves kmod xz-utils zstd dkms bc ca-certificates"

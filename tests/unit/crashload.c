@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "crashload.h"
 
 #define MIN_U64(a, b)	((uint64_t)(a) < (uint64_t)(b) ? (uint64_t)(a) : (uint64_t)(b))
@@ -55,6 +56,15 @@ void cl_model_init(struct cl_model *m, unsigned int nkeys, enum fdpkv_durability
 void cl_key_name(char *buf, size_t len, unsigned int k)
 {
 	snprintf(buf, len, "llama@000000ff@0@%08x@tenant%u:x", k, k % 3);
+}
+
+static void note(struct cl_model *m, unsigned int k, enum cl_event ev, uint32_t v)
+{
+	struct cl_hist *h = &m->hist[k];
+
+	h->ev[h->n % CL_HIST] = (uint32_t)ev << 24 | (v & 0xffffff);
+	CL_ORDER();
+	h->n++;
 }
 
 static int cl_key_of(const void *key, uint32_t klen)
@@ -134,6 +144,7 @@ static void on_evicted(void *arg, const void *key, uint32_t klen, uint64_t vlen)
 	if (k < 0 || (unsigned int)k >= m->nkeys)
 		return;
 	s = &m->keys[k];
+	note(m, (unsigned int)k, CL_EV_EVICTED, (uint32_t)vlen);
 	if (s->ack && cl_vlen((unsigned int)k, s->ack) == vlen)
 		s->miss_ok = 1;
 	if (s->inflight && cl_vlen((unsigned int)k, s->inflight) == vlen)
@@ -157,6 +168,7 @@ static void slot_done(struct cl_run *r, struct cl_slot *sl, const struct fdpkv_c
 
 		switch (sl->type) {
 		case FDPKV_OP_SET:
+			note(m, sl->k[i], st ? CL_EV_SET_FAIL : CL_EV_SET_ACK, sl->ver[i]);
 			if (!st) {
 				s->ack = sl->ver[i];
 				s->miss_ok = s->inflight_evicted;
@@ -171,6 +183,8 @@ static void slot_done(struct cl_run *r, struct cl_slot *sl, const struct fdpkv_c
 			s->inflight_evicted = 0;
 			break;
 		case FDPKV_OP_DELETE:
+			note(m, sl->k[i], !st || st == -ENOENT ? CL_EV_DEL_ACK : CL_EV_DEL_FAIL,
+			     (uint32_t)-st);
 			if (!st || st == -ENOENT) {
 				s->ack = 0;
 				s->maybe = 0;
@@ -338,6 +352,7 @@ static void submit_one(struct cl_run *r)
 			sl->ver[i] = m->next_ver++;
 			sl->bufs[i].len = cl_vlen(k, sl->ver[i]);
 			cl_fill(sl->mem[i], k, sl->ver[i]);
+			note(m, k, CL_EV_SET, sl->ver[i]);
 			s->inflight = sl->ver[i];
 			break;
 		case FDPKV_OP_GET:
@@ -345,6 +360,7 @@ static void submit_one(struct cl_run *r)
 			sl->bufs[i].len = s->ack ? cl_vlen(k, s->ack) : 8;
 			break;
 		case FDPKV_OP_DELETE:
+			note(m, k, CL_EV_DEL, 0);
 			s->del_inflight = 1;
 			break;
 		default:
@@ -415,8 +431,13 @@ uint64_t cl_workload(struct fdpkv_cache *c, struct cl_model *m, uint64_t *rng,
 		}
 	}
 	if (p->cut) {
+		unsigned int k;
+
 		p->cut(p->cut_arg);
 		r.cut = true;
+		for (k = 0; k < m->nkeys; k++)
+			if (m->hist[k].n)
+				note(m, k, CL_EV_CUT, m->keys[k].ack);
 		/* what was evicted before the cut may be missing */
 		fdpkv_take_evicted(c, on_evicted, m);
 	}
@@ -468,11 +489,89 @@ static int run_sync(struct fdpkv_cache *c, enum fdpkv_op op, unsigned int n,
 	}
 }
 
+/* Print key @k's history (struct cl_hist), oldest first. */
+static void dump_history(FILE *f, const struct cl_model *m, unsigned int k)
+{
+	static const char *const name[] = {
+		[CL_EV_SET] = "set", [CL_EV_SET_ACK] = "ack", [CL_EV_SET_FAIL] = "set-failed",
+		[CL_EV_DEL] = "del", [CL_EV_DEL_ACK] = "del-ack", [CL_EV_DEL_FAIL] = "del-failed",
+		[CL_EV_EVICTED] = "evicted-len", [CL_EV_CUT] = "cut(ack)",
+		[CL_EV_RESTART] = "restart-found",
+	};
+	const struct cl_hist *h = &m->hist[k];
+	uint32_t i = h->n > CL_HIST ? h->n - CL_HIST : 0;
+
+	fprintf(f, "  history of key %u (%u events):", k, h->n);
+	for (; i < h->n; i++) {
+		uint32_t e = h->ev[i % CL_HIST], t = e >> 24;
+
+		fprintf(f, " %s %u", t < sizeof(name) / sizeof(name[0]) && name[t] ? name[t] : "?",
+			e & 0xffffff);
+	}
+	fputc('\n', f);
+}
+
+/*
+ * Print every object of key @k the devices hold, as recovery would walk
+ * them (a chain from each segment's start), with the version its value
+ * names and whether its value crc holds, and the segment's state in memory.
+ */
+static void dump_device_versions(FILE *f, struct fdpkv_cache *c, unsigned int k)
+{
+	char name[64];
+	uint32_t klen, i, s;
+
+	cl_key_name(name, sizeof(name), k);
+	klen = (uint32_t)strlen(name);
+	for (i = 0; i < c->ndev; i++) {
+		struct devctx *d = &c->devs[i];
+		uint64_t segb = d->sb.segment_bytes, lba = d->sb.lba_size;
+		uint8_t *buf;
+
+		if (posix_memalign((void **)&buf, 4096, segb))
+			return;
+		for (s = 0; s < d->segs.n; s++) {
+			uint64_t off = 0, last = 0, sseq = 0;
+			struct obj_hdr h;
+
+			if (engine_io_sync(d->eng, IO_READ, seg_base(d, s), segb, buf, 0) < 0)
+				continue;
+			while (off + lba <= segb && obj_decode(buf + off, segb - off, &h) == 0 &&
+			       h.uuid64 == d->uuid64 && h.seq > last && (!last || h.seg_seq == sseq)) {
+				uint64_t size = obj_extent(h.klen, h.vlen, h.flags, (uint32_t)lba);
+				uint64_t voff = obj_value_off(h.klen, h.flags, (uint32_t)lba);
+				uint32_t ver = 0;
+
+				if (off + size > segb)
+					break;
+				if (h.klen == klen && !memcmp(buf + off + OBJ_HDR_SIZE, name, klen)) {
+					if (h.vlen >= 8)
+						memcpy(&ver, buf + off + voff + 4, 4);
+					fprintf(f, "  dev %u seg %u (state %d cls %u open_seq %llu) off %llu: "
+						"seq %llu seg_seq %llu flags %#x vlen %llu v%u crc %s\n",
+						i, s, d->segs.segs[s].state, d->segs.segs[s].cls,
+						(unsigned long long)d->segs.segs[s].open_seq,
+						(unsigned long long)off, (unsigned long long)h.seq,
+						(unsigned long long)h.seg_seq, h.flags,
+						(unsigned long long)h.vlen, ver,
+						crc32c(0, buf + off + voff, h.vlen) == h.vcrc ? "ok" : "BAD");
+				}
+				if (!last)
+					sseq = h.seg_seq;
+				last = h.seq;
+				off += size;
+			}
+		}
+		free(buf);
+	}
+}
+
 /* The rule for key @k holding version @v (0: missing) after a restart. */
 static void judge(struct cl_run *r, unsigned int k, uint32_t v, bool bad_bytes)
 {
 	struct cl_key *s = &r->m->keys[k];
 	bool none = r->m->durability == FDPKV_DURABILITY_NONE;
+	uint64_t before = r->violations;
 
 	if (bad_bytes) {
 		cl_violation(r, k, "bytes never written for this key", 0);
@@ -484,6 +583,13 @@ static void judge(struct cl_run *r, unsigned int k, uint32_t v, bool bad_bytes)
 	} else if (s->ack && !s->del_inflight && !s->maybe_del && !s->miss_ok && !none) {
 		cl_violation(r, k, "acknowledged SET missing", 0);
 	}
+	if (r->violations != before) {
+		FILE *f = r->p->log ? r->p->log : stderr;
+
+		dump_history(f, r->m, k);
+		dump_device_versions(f, r->c, k);
+	}
+	note(r->m, k, CL_EV_RESTART, v);
 	memset(s, 0, sizeof(*s));
 	s->ack = v;
 }

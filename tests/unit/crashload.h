@@ -46,6 +46,29 @@ struct cl_key {
 	uint8_t locks;		/* LOOKUP_LOCKs held */
 };
 
+/*
+ * The last CL_HIST events of a key (enum cl_event << 24 | version), printed
+ * with a violation: what the workload did to the key, in the order the
+ * checker learnt it.
+ */
+#define CL_HIST		24
+enum cl_event {
+	CL_EV_SET = 1,		/* SET submitted */
+	CL_EV_SET_ACK,
+	CL_EV_SET_FAIL,
+	CL_EV_DEL,		/* DELETE submitted */
+	CL_EV_DEL_ACK,
+	CL_EV_DEL_FAIL,
+	CL_EV_EVICTED,		/* fdpkv_take_evicted named it (version: its length) */
+	CL_EV_CUT,		/* the power cut, with the key's ack at that time */
+	CL_EV_RESTART,		/* a restart found this version (0: missing) */
+};
+
+struct cl_hist {
+	uint32_t ev[CL_HIST];
+	uint32_t n;		/* events ever noted; the last CL_HIST are kept */
+};
+
 struct cl_model {
 	unsigned int nkeys;
 	enum fdpkv_durability durability;
@@ -54,6 +77,7 @@ struct cl_model {
 	uint64_t evicted;	/* objects fdpkv_take_evicted reported */
 	uint64_t violations;
 	struct cl_key keys[CL_MAX_KEYS];
+	struct cl_hist hist[CL_MAX_KEYS];
 };
 
 /* What one run of the workload does. */
