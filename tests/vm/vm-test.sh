@@ -83,7 +83,7 @@ summarize() { # $1 = log, $2 = label, $3 = run-vm exit code
 	uptime=$(sed -n 's/^=== RESULT rc=[0-9]* uptime \(.*\)/\1/p' "$log")
 	printf 'vm/%s: %d passed, %d failed (qemu wall %ss, guest uptime at result %ss)\n' \
 		"$label" "$pass" "$fail" "${wall:-?}" "${uptime:-?}"
-	[ "$fail" -eq 0 ] || { grep -E 'not ok|FAILED|exit=[1-9]|BUG:|WARNING:|Oops|Call Trace' "$log" | head -n 20 | sed 's/^/    /'; echo "    log: $log"; }
+	[ "$fail" -eq 0 ] || { grep -E 'not ok|FAILED|exit=[1-9]|BUG:|WARNING:|Oops|Call Trace|^E  ' "$log" | head -n 30 | sed 's/^/    /'; echo "    log: $log"; }
 }
 
 # The KUnit/KASAN kernel (built once, cached) and fdpkv built against its
