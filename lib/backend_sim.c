@@ -90,6 +90,7 @@ struct sim_priv {
 	/* sim_fail_range: commands of these ops (1 << IO_*) in the range fail; vwc_lock */
 	unsigned int fail_ops;
 	uint64_t fail_off, fail_len;
+	unsigned int fail_skip;		/* sim_fail_skip: so many of them run first */
 	int fail_pid;			/* sim_fail_pid: writes with it fail, -1 none */
 	bool paused;			/* sim_pause: commands wait on pause_cv */
 	pthread_cond_t pause_cv;
@@ -411,6 +412,18 @@ int sim_fail_range(const char *name, unsigned int ops, uint64_t off, uint64_t le
 	return 0;
 }
 
+int sim_fail_skip(const char *name, unsigned int n)
+{
+	struct sim_priv *s = sim_find(name);
+
+	if (!s)
+		return -ENOENT;
+	pthread_mutex_lock(&s->vwc_lock);
+	s->fail_skip = n;
+	pthread_mutex_unlock(&s->vwc_lock);
+	return 0;
+}
+
 int sim_fail_pid(const char *name, int pid)
 {
 	struct sim_priv *s = sim_find(name);
@@ -437,14 +450,20 @@ int sim_pause(const char *name, bool pause)
 }
 
 /* Does sim_fail_range or sim_fail_pid fail @p? vwc_lock held. */
-static bool sim_fails(const struct sim_priv *s, const struct io_part *p)
+static bool sim_fails(struct sim_priv *s, const struct io_part *p)
 {
 	if (p->cmd->op == IO_WRITE && s->fail_pid >= 0 && p->cmd->pid == s->fail_pid)
 		return true;
 	if (!(s->fail_ops & (1u << p->cmd->op)))
 		return false;
-	return p->cmd->op == IO_FLUSH ||
-	       (p->off < s->fail_off + s->fail_len && s->fail_off < p->off + p->len);
+	if (p->cmd->op != IO_FLUSH &&
+	    !(p->off < s->fail_off + s->fail_len && s->fail_off < p->off + p->len))
+		return false;
+	if (s->fail_skip) {
+		s->fail_skip--;
+		return false;
+	}
+	return true;
 }
 
 static void sim_free(struct sim_priv *s);

@@ -664,6 +664,8 @@ int sim_lost_overlaps(const char *name, uint64_t off, uint64_t len);
  * it. Survives close and reopen of the name. 0 or -ENOENT.
  */
 int sim_fail_range(const char *name, unsigned int ops, uint64_t off, uint64_t len);
+/* For tests: the next @n commands sim_fail_range would fail run as usual. 0 or -ENOENT. */
+int sim_fail_skip(const char *name, unsigned int n);
 /* For tests: writes with placement id @pid fail with -EIO (-1: none). 0 or -ENOENT. */
 int sim_fail_pid(const char *name, int pid);
 /* For tests: hold (@pause true) or release every command of the named sim device. */

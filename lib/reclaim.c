@@ -1,17 +1,31 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * reclaim.c - giving an evicted segment back: flush first (durability=flush),
- * deallocate, zero its first LBA where deallocate may keep the old bytes or
- * else (durability fua/flush) flush the deallocate, then free it, or
- * quarantine it when that zeroing or flush failed.
+ * reclaim.c - giving an evicted segment back: flush first (durability
+ * flush/none), deallocate its first LBA and flush that, then deallocate the
+ * rest, zero its first LBA where deallocate may keep the old bytes or else
+ * flush the deallocate, then free it, or quarantine it when that zeroing or
+ * a flush failed.
  */
 #include <errno.h>
 
 #include "cache.h"
 
 static void dealloc_done(struct io_cmd *cmd, int res);
+static void head_dealloc_done(struct io_cmd *cmd, int res);
+static void reclaim_finish(struct dealloc_req *dr, bool gone);
 
-/* Deallocate segment @dr->seg (its flush, if any, is done). */
+/*
+ * Deallocate segment @dr->seg (its flush, if any, is done): its first LBA
+ * alone first, made durable, and only then the rest (head_durable). A
+ * deallocate is volatile, and a power cut may tear it LBA by LBA. Were the
+ * segment deallocated with one command, a tear could zero a later header of
+ * its chain and keep the front: recovery would find an older version of a
+ * key without the newer one the same segment held after it (no record is
+ * carried for a version hidden in its own segment), or the newer one with
+ * its value torn, and fall back to the older (torn.c). An acknowledged SET
+ * undone by an older one. Once the first LBA is durably gone the chain has
+ * no start, and nothing of it is found, however the rest lands.
+ */
 static void dealloc_submit(struct dealloc_req *dr)
 {
 	struct devctx *d = dr->d;
@@ -19,11 +33,52 @@ static void dealloc_submit(struct dealloc_req *dr)
 	dr->cmd = (struct io_cmd){
 		.op = IO_DEALLOC,
 		.off = seg_base(d, dr->seg),
-		.len = d->sb.segment_bytes,
+		.len = d->sb.lba_size,
+		.done = head_dealloc_done,
+		.arg = dr,
+	};
+	engine_submit(d->eng, &dr->cmd);
+}
+
+/* The first LBA's deallocate is durable: the rest of the segment goes. */
+static void head_durable(struct io_cmd *cmd, int res)
+{
+	struct dealloc_req *dr = cmd->arg;
+	struct devctx *d = dr->d;
+
+	if (res < 0) {
+		/* the front may still be there, so the rest must stay whole */
+		atomic_fetch_add(&d->cache->st.io_errors, 1);
+		reclaim_finish(dr, false);
+		return;
+	}
+	dr->cmd = (struct io_cmd){
+		.op = IO_DEALLOC,
+		.off = seg_base(d, dr->seg) + d->sb.lba_size,
+		.len = d->sb.segment_bytes - d->sb.lba_size,
 		.done = dealloc_done,
 		.arg = dr,
 	};
 	engine_submit(d->eng, &dr->cmd);
+}
+
+/*
+ * The first LBA is deallocated: flush, before the rest goes. Failed, the
+ * bytes may stay: dealloc_done wipes the first LBA instead, and the rest
+ * is not deallocated at all (the wipe ends the chain).
+ */
+static void head_dealloc_done(struct io_cmd *cmd, int res)
+{
+	struct dealloc_req *dr = cmd->arg;
+
+	if (res < 0) {
+		dealloc_done(cmd, res);
+		return;
+	}
+	dr->cmd = (struct io_cmd){
+		.op = IO_FLUSH, .done = head_durable, .arg = dr,
+	};
+	engine_submit(dr->d->eng, &dr->cmd);
 }
 
 /* The flush before a deallocate is done (device thread, no cache->lock). */
