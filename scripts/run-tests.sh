@@ -39,13 +39,13 @@ record() { # layer pass fail seconds [note]
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)"; a
 # binary that dies before its summary (sanitizer report, crash) counts as one
 # failure.
-run_cmocka_dir() { # layer dir
-	local layer=$1 dir=$2 t0 p=0 f=0 bin log n rc
+run_cmocka_dir() { # layer dir [timeout per binary, s]
+	local layer=$1 dir=$2 limit=${3:-600} t0 p=0 f=0 bin log n rc
 	t0=$SECONDS
 	for bin in "$dir"/test_*; do
 		[ -x "$bin" ] || continue
 		log=$logdir/$layer-$(basename "$bin").log
-		(cd "$top" && timeout 600 "$bin") >"$log" 2>&1
+		(cd "$top" && timeout "$limit" "$bin") >"$log" 2>&1
 		rc=$?
 		n=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
 		p=$((p + n))
@@ -96,7 +96,7 @@ for layer in $layers; do
 		# fixed seeds, bounded: the long run is `make crashtest` (README)
 		if make -s -j"$(nproc)" crash-build >"$logdir/crash-build.log" 2>&1; then
 			FDPKV_CRASH_POINTS=${FDPKV_CRASH_POINTS:-1000} FDPKV_CRASH_SEED=${FDPKV_CRASH_SEED:-1} \
-				run_cmocka_dir crash build/crash
+				run_cmocka_dir crash build/crash 1500	# 3,000 points: ~4 min idle, 10 at load 8
 			grep -h -E '^(crashcheck|kill -9)' "$logdir"/crash-test_*.log | sed 's/^/   /'
 		else
 			tail -n 30 "$logdir/crash-build.log"
