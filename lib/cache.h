@@ -484,6 +484,14 @@ void evictor_hold(struct fdpkv_cache *c, bool hold);	/* tests */
 void evictor_wait_idle(struct fdpkv_cache *c);		/* tests */
 void evictor_hold_quiet(struct fdpkv_cache *c);		/* tests */
 void evictor_batches(struct fdpkv_cache *c, unsigned int n);	/* tests */
+/*
+ * Staging for an internal write an eviction starts (carried delete record,
+ * re-insert copy): on the evictor's thread from the buffers it made ready
+ * between batches, without the cache lock; else staging_get. cache->lock held.
+ */
+void *evictor_staging(struct fdpkv_cache *c, uint64_t size, uint64_t *cap);
+/* Stagings evictor_staging found ready, and those it had to allocate. Tests. */
+void evictor_stash_counts(struct fdpkv_cache *c, uint64_t *hits, uint64_t *misses);
 
 /* arena.c */
 /*

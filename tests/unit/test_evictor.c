@@ -17,6 +17,10 @@
  * no segment free and one on its way, each would just queue again (with
  * re-insert copies and carried records, thousands in one hold of the lock);
  * the segment's reclaim retries them once it is free.
+ *
+ * The staging of the internal writes a batch starts (re-insert copies here)
+ * is made ready between batches, without the lock: after a first batch has
+ * shown the sizes, the next batch allocates none.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -310,6 +314,45 @@ static void test_waiters_left_to_reclaim(void **state)
 	assert_int_equal(sim_destroy("ev-retry"), 0);
 }
 
+/* 1 KiB values, 256 to a 1 MiB segment, all read: 4 batches of copies */
+static void test_copy_staging_ready_between_batches(void **state)
+{
+	static uint8_t val[1024], got[1024];
+	char kv4[600], name[32];
+	struct fdpkv_cache *c;
+	uint64_t hits1, misses1, hits2, misses2;
+	unsigned int i;
+	uint32_t nfree;
+
+	(void)state;
+	snprintf(kv4, sizeof(kv4), "device=file:%s/stash.img capacity=8M segment_size=1M "
+		 "free_segments_low=3 reinsert=1 format=always", dir);
+	c = tu_open(kv4);
+	tu_fill(val, sizeof(val), 8);
+	evictor_hold(c, true);
+	for (i = 0;; i++) {
+		snprintf(name, sizeof(name), "m@0@0@s%u", i);
+		assert_int_equal(tu_set1(c, name, val, sizeof(val)), 0);
+		if (i < 256)	/* the first segment's keys: read, so copied */
+			assert_int_equal(tu_get1(c, name, got, sizeof(got)), 0);
+		pthread_mutex_lock(&c->lock);
+		nfree = c->devs[0].segs.nfree;
+		pthread_mutex_unlock(&c->lock);
+		if (nfree < 3)
+			break;
+	}
+	evictor_batches(c, 1);		/* copies 64 keys: their staging allocated */
+	evictor_stash_counts(c, &hits1, &misses1);
+	assert_true(misses1 > 0);
+	evictor_batches(c, 1);		/* the next 64: made ready in between */
+	evictor_stash_counts(c, &hits2, &misses2);
+	assert_int_equal(misses2, misses1);
+	assert_true(hits2 > hits1);
+	evictor_hold(c, false);
+	evictor_wait_idle(c);
+	fdpkv_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +360,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_room_fails_enospc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_evicted_segment, setup, teardown),
 		cmocka_unit_test(test_waiters_left_to_reclaim),
+		cmocka_unit_test_setup_teardown(test_copy_staging_ready_between_batches, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
