@@ -35,7 +35,9 @@
  * bench_submit_latency.py with re-insert, 2-4 ms per batch of carried
  * records), and submits wait for the lock. A batch takes its buffers from
  * the stash; what it asked for is what the next one gets ready (the sizes
- * of a segment's objects repeat). Buffers over STASH_BUF_MAX are not kept
+ * of a segment's objects repeat), and buffers no batch asked for lately
+ * stay while there is room (a segment with nothing to copy or carry may
+ * come between two that have). Buffers over STASH_BUF_MAX are not kept
  * (so large an allocation is an mmap, faulted in by the read on a device
  * thread, not under the lock), nor more than STASH_BYTES in all.
  */
@@ -204,40 +206,49 @@ void *evictor_staging(struct fdpkv_cache *c, uint64_t size, uint64_t *cap)
 
 /*
  * Between two batches, without the cache lock: make the stash hold what the
- * last batch asked for, each buffer faulted in; what no longer fits that
- * goes back to the staging pool.
+ * last batch asked for, each buffer faulted in. Buffers it did not ask for
+ * stay (a segment with nothing to copy or carry comes between two that
+ * have) unless room is needed; those go back to the staging pool.
  */
 static void stash_fill(struct fdpkv_cache *c, struct evictor *ev)
 {
-	bool met[EVICT_BATCH] = { false };
+	bool met[EVICT_BATCH] = { false }, kept[EVICT_BATCH] = { false };
 	uint64_t bytes = 0;
-	unsigned int i, j, n = 0;
+	unsigned int i, j;
 
 	for (i = 0; i < ev->nstash; i++) {
-		for (j = 0; j < ev->nwant; j++)
-			if (!met[j] && stash_fits(ev->stash[i].cap, ev->want[j]))
+		bytes += ev->stash[i].cap;
+		for (j = 0; j < ev->nwant; j++) {
+			if (!met[j] && stash_fits(ev->stash[i].cap, ev->want[j])) {
+				met[j] = kept[i] = true;
 				break;
-		if (j < ev->nwant) {
-			met[j] = true;
-			bytes += ev->stash[i].cap;
-			ev->stash[n++] = ev->stash[i];
-		} else {
-			staging_put(c, ev->stash[i].p, ev->stash[i].cap);
+			}
 		}
 	}
-	ev->nstash = n;
-	for (j = 0; j < ev->nwant && ev->nstash < EVICT_BATCH; j++) {
-		struct stash_buf *b = &ev->stash[ev->nstash];
+	for (j = 0; j < ev->nwant; j++) {
+		struct stash_buf *b;
 
-		if (met[j] || bytes + ev->want[j] > STASH_BYTES)
+		if (met[j])
 			continue;
+		while (ev->nstash == EVICT_BATCH || bytes + ev->want[j] > STASH_BYTES) {
+			for (i = 0; i < ev->nstash && kept[i]; i++)
+				;
+			if (i == ev->nstash)
+				goto out;	/* all of it asked for */
+			bytes -= ev->stash[i].cap;
+			staging_put(c, ev->stash[i].p, ev->stash[i].cap);
+			ev->stash[i] = ev->stash[--ev->nstash];
+			kept[i] = kept[ev->nstash];
+		}
+		b = &ev->stash[ev->nstash];
 		b->p = staging_get(c, ev->want[j], &b->cap);
 		if (!b->p)
 			break;
 		memset(b->p, 0, b->cap);	/* its pages faulted in here */
 		bytes += b->cap;
-		ev->nstash++;
+		kept[ev->nstash++] = true;
 	}
+out:
 	ev->nwant = 0;
 }
 

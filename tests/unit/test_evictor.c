@@ -20,7 +20,8 @@
  *
  * The staging of the internal writes a batch starts (re-insert copies here)
  * is made ready between batches, without the lock: after a first batch has
- * shown the sizes, the next batch allocates none.
+ * shown the sizes, the next batch allocates none, nor does a later segment
+ * with a segment of nothing to copy in between.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -353,6 +354,37 @@ static void test_copy_staging_ready_between_batches(void **state)
 	fdpkv_close(c);
 }
 
+/*
+ * Segments 0 and 2 read (copied), 1 not: only segment 0's first batch
+ * allocates staging under the lock; segment 2 finds what segment 0 left.
+ */
+static void test_copy_staging_kept_across_segments(void **state)
+{
+	static uint8_t val[1024], got[1024];
+	char kv5[600], name[32];
+	struct fdpkv_cache *c;
+	uint64_t hits, misses;
+	unsigned int i;
+
+	(void)state;
+	snprintf(kv5, sizeof(kv5), "device=file:%s/stash2.img capacity=8M segment_size=1M "
+		 "free_segments_low=2 reinsert=1 format=always", dir);
+	c = tu_open(kv5);
+	tu_fill(val, sizeof(val), 9);
+	for (i = 0; evicted(c) < 3; i++) {
+		assert_true(i < 100000);
+		snprintf(name, sizeof(name), "m@0@0@t%u", i);
+		assert_int_equal(tu_set1(c, name, val, sizeof(val)), 0);
+		if (i < 256 || (i >= 512 && i < 768))
+			assert_int_equal(tu_get1(c, name, got, sizeof(got)), 0);
+	}
+	evictor_wait_idle(c);
+	evictor_stash_counts(c, &hits, &misses);
+	assert_int_equal(misses, 64);		/* segment 0's first batch */
+	assert_true(hits >= 256 + 256 - 64);	/* all other copies */
+	fdpkv_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +393,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_half_evicted_segment, setup, teardown),
 		cmocka_unit_test(test_waiters_left_to_reclaim),
 		cmocka_unit_test_setup_teardown(test_copy_staging_ready_between_batches, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_copy_staging_kept_across_segments, setup,
 						teardown),
 	};
 
