@@ -190,6 +190,7 @@ struct devctx {
 	struct pend_tab pend;			/* cache->lock */
 	struct ghost_tab ghosts;		/* cache->lock */
 	struct key_req *waiters, *waiters_tail;	/* cache->lock */
+	uint64_t waiter_retries;		/* waiters retried (tests); cache->lock */
 	void *zeros;				/* pad source, ZEROS_BYTES; cache->lock */
 	struct dealloc_req *dreq;		/* one per segment */
 	/*
@@ -359,6 +360,7 @@ int slot_reserve(struct devctx *d, struct key_req *kr);
 int reserve_and_submit(struct key_req *kr);
 void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq);
 void retry_waiters(struct devctx *d, struct key_req **failed);
+bool reclaim_moving(const struct devctx *d);
 void waiter_count(struct devctx *d, const struct key_req *kr, int n);
 void complete_failed(struct key_req *failed);
 /* Encode @kr's header (value crc in kr->vcrc) into its staging image. */
@@ -482,6 +484,14 @@ void evictor_hold(struct fdpkv_cache *c, bool hold);	/* tests */
 void evictor_wait_idle(struct fdpkv_cache *c);		/* tests */
 void evictor_hold_quiet(struct fdpkv_cache *c);		/* tests */
 void evictor_batches(struct fdpkv_cache *c, unsigned int n);	/* tests */
+/*
+ * Staging for an internal write an eviction starts (carried delete record,
+ * re-insert copy): on the evictor's thread from the buffers it made ready
+ * between batches, without the cache lock; else staging_get. cache->lock held.
+ */
+void *evictor_staging(struct fdpkv_cache *c, uint64_t size, uint64_t *cap);
+/* Stagings evictor_staging found ready, and those it had to allocate. Tests. */
+void evictor_stash_counts(struct fdpkv_cache *c, uint64_t *hits, uint64_t *misses);
 
 /* arena.c */
 /*

@@ -20,8 +20,34 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cache.h"
+
+/* Entries or delete records evicted per hold of the cache lock. */
+#define EVICT_BATCH	64
+
+/*
+ * The staging of the internal writes a batch starts (carried delete
+ * records, re-insert copies) is allocated between batches, without the
+ * cache lock: allocated under it, with the heap grown and the fresh pages
+ * faulted in by the first write, it was most of a batch's time (perf:
+ * bench_submit_latency.py with re-insert, 2-4 ms per batch of carried
+ * records), and submits wait for the lock. A batch takes its buffers from
+ * the stash; what it asked for is what the next one gets ready (the sizes
+ * of a segment's objects repeat), and buffers no batch asked for lately
+ * stay while there is room (a segment with nothing to copy or carry may
+ * come between two that have). Buffers over STASH_BUF_MAX are not kept
+ * (so large an allocation is an mmap, faulted in by the read on a device
+ * thread, not under the lock), nor more than STASH_BYTES in all.
+ */
+#define STASH_BUF_MAX	(1ull << 20)
+#define STASH_BYTES	(16ull << 20)
+
+struct stash_buf {
+	void *p;
+	uint64_t cap;
+};
 
 struct evictor {
 	pthread_t thread;
@@ -33,6 +59,12 @@ struct evictor {
 	atomic_bool held;		/* evictor_hold (tests) */
 	unsigned int batches;		/* evictor_batches: may run these while held */
 	bool paused;			/* held between two batches of a segment */
+	/* the evictor's thread only: evictor_staging, stash_fill */
+	struct stash_buf stash[EVICT_BATCH];
+	unsigned int nstash;
+	uint64_t want[EVICT_BATCH];	/* sizes the last batch asked for */
+	unsigned int nwant;
+	uint64_t stash_hits, stash_misses;	/* cache->lock (evictor_stash_counts) */
 };
 
 bool evictor_is_self(const struct fdpkv_cache *c)
@@ -143,8 +175,100 @@ static void evictor_gate(struct evictor *ev)
 	pthread_mutex_unlock(&ev->mu);
 }
 
-/* Entries or delete records evicted per hold of the cache lock. */
-#define EVICT_BATCH	64
+/* Does a buffer of @cap serve @size? The staging pool's rule (staging.c). */
+static bool stash_fits(uint64_t cap, uint64_t size)
+{
+	return cap >= size && cap - size <= size / 4;
+}
+
+void *evictor_staging(struct fdpkv_cache *c, uint64_t size, uint64_t *cap)
+{
+	struct evictor *ev = c->evictor;
+	unsigned int i;
+
+	if (!ev || !pthread_equal(pthread_self(), ev->thread) || size > STASH_BUF_MAX)
+		return staging_get(c, size, cap);
+	if (ev->nwant < EVICT_BATCH)
+		ev->want[ev->nwant++] = size;
+	for (i = 0; i < ev->nstash; i++) {
+		if (stash_fits(ev->stash[i].cap, size)) {
+			void *p = ev->stash[i].p;
+
+			*cap = ev->stash[i].cap;
+			ev->stash[i] = ev->stash[--ev->nstash];
+			ev->stash_hits++;
+			return p;
+		}
+	}
+	ev->stash_misses++;
+	return staging_get(c, size, cap);
+}
+
+/*
+ * Between two batches, without the cache lock: make the stash hold what the
+ * last batch asked for, each buffer faulted in. Buffers it did not ask for
+ * stay (a segment with nothing to copy or carry comes between two that
+ * have) unless room is needed; those go back to the staging pool.
+ */
+static void stash_fill(struct fdpkv_cache *c, struct evictor *ev)
+{
+	bool met[EVICT_BATCH] = { false }, kept[EVICT_BATCH] = { false };
+	uint64_t bytes = 0;
+	unsigned int i, j;
+
+	for (i = 0; i < ev->nstash; i++) {
+		bytes += ev->stash[i].cap;
+		for (j = 0; j < ev->nwant; j++) {
+			if (!met[j] && stash_fits(ev->stash[i].cap, ev->want[j])) {
+				met[j] = kept[i] = true;
+				break;
+			}
+		}
+	}
+	for (j = 0; j < ev->nwant; j++) {
+		struct stash_buf *b;
+
+		if (met[j])
+			continue;
+		while (ev->nstash == EVICT_BATCH || bytes + ev->want[j] > STASH_BYTES) {
+			for (i = 0; i < ev->nstash && kept[i]; i++)
+				;
+			if (i == ev->nstash)
+				goto out;	/* all of it asked for */
+			bytes -= ev->stash[i].cap;
+			staging_put(c, ev->stash[i].p, ev->stash[i].cap);
+			ev->stash[i] = ev->stash[--ev->nstash];
+			kept[i] = kept[ev->nstash];
+		}
+		b = &ev->stash[ev->nstash];
+		b->p = staging_get(c, ev->want[j], &b->cap);
+		if (!b->p)
+			break;
+		memset(b->p, 0, b->cap);	/* its pages faulted in here */
+		bytes += b->cap;
+		kept[ev->nstash++] = true;
+	}
+out:
+	ev->nwant = 0;
+}
+
+static void stash_free(struct fdpkv_cache *c, struct evictor *ev)
+{
+	while (ev->nstash) {
+		ev->nstash--;
+		staging_put(c, ev->stash[ev->nstash].p, ev->stash[ev->nstash].cap);
+	}
+}
+
+void evictor_stash_counts(struct fdpkv_cache *c, uint64_t *hits, uint64_t *misses)
+{
+	struct evictor *ev = c->evictor;
+
+	cache_lock(c);
+	*hits = ev ? ev->stash_hits : 0;
+	*misses = ev ? ev->stash_misses : 0;
+	cache_unlock(c);
+}
 
 /*
  * One pass over every device: evict to the reserve, at most EVICT_BATCH
@@ -177,17 +301,27 @@ static void evictor_pass(struct fdpkv_cache *c)
 			}
 			evict_begin(d, (uint32_t)v);
 			while (!evict_step(d, (uint32_t)v, EVICT_BATCH)) {
-				if (atomic_load(&c->evictor->held)) {	/* tests only */
-					cache_unlock(c);
+				cache_unlock(c);
+				stash_fill(c, c->evictor);
+				if (atomic_load(&c->evictor->held))	/* tests only */
 					evictor_gate(c->evictor);
-					cache_lock(c);
-				}
-				cache_lock_yield(c);
+				cache_lock_after_waiters(c);
 			}
 			cache_unlock(c);
+			stash_fill(c, c->evictor);
 		}
 		cache_lock(c);
-		if (d->waiters)
+		/*
+		 * Retry the waiting writes only when that can help. With no
+		 * segment free and one on its way (evicted above, or before),
+		 * every waiter would just queue again: with re-insert copies
+		 * and carried records thousands of them, in one hold of the
+		 * lock that submits wait for (57 ms once in
+		 * bench_submit_latency.py). That segment's reclaim_finish
+		 * retries them as soon as it is free. Without one on its way,
+		 * the retry is what fails them (-ENOSPC: retry_waiters).
+		 */
+		if (d->waiters && (d->segs.nfree || !reclaim_moving(d)))
 			retry_waiters(d, &failed);
 		cache_unlock(c);
 	}
@@ -259,6 +393,7 @@ void evictor_stop(struct fdpkv_cache *c)
 	cache_lock(c);
 	c->evictor = NULL;
 	cache_unlock(c);
+	stash_free(c, ev);
 	pthread_cond_destroy(&ev->idle_cv);
 	pthread_cond_destroy(&ev->cv);
 	pthread_mutex_destroy(&ev->mu);

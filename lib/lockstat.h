@@ -97,16 +97,20 @@ void lockstat_report(const struct lockstat *ls, const char *what);
 #endif /* FDPKV_LOCK_STATS */
 
 /*
- * Release cache->lock, let the threads waiting for it have it first (a
- * bounded number of yields: a mutex hands itself back to the thread that
- * unlocks it more often than not), and take it again.
+ * Take cache->lock, not held, after the threads waiting for it have had it
+ * (a bounded number of yields: a mutex hands itself back to the thread that
+ * unlocks it more often than not).
  */
-#define cache_lock_yield(c) do {					\
+#define cache_lock_after_waiters(c) do {				\
 	unsigned int y_;						\
-	cache_unlock(c);						\
 	for (y_ = 0; y_ < 64 && atomic_load(&(c)->lock_waiting); y_++)	\
 		sched_yield();						\
 	cache_lock(c);							\
+} while (0)
+/* Release cache->lock, let the threads waiting for it have it first, take it again. */
+#define cache_lock_yield(c) do {					\
+	cache_unlock(c);						\
+	cache_lock_after_waiters(c);					\
 } while (0)
 
 #endif /* FDPKV_LOCKSTAT_H */

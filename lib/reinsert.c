@@ -37,7 +37,7 @@ int reinsert_start(struct devctx *d, uint32_t s, struct index_entry *e)
 	kr->flags = OBJ_F_REINSERT | ((e->flags & IDX_F_ALIGNED) ? OBJ_F_ALIGNED : 0);
 	kr->vlen = e->vlen;
 	kr->size = obj_extent(kr->klen, kr->vlen, kr->flags, d->sb.lba_size);
-	kr->staging = staging_get(c, kr->size, &kr->staging_cap);
+	kr->staging = evictor_staging(c, kr->size, &kr->staging_cap);
 	if (!kr->staging) {
 		free(r);
 		return -ENOMEM;

@@ -189,7 +189,7 @@ static void shadow_write(struct devctx *d, uint32_t src, struct shadow_rec *rec)
 
 	if (kr) {
 		kr->size = obj_size(rec->klen, 0, d->sb.lba_size);
-		kr->staging = staging_get(c, kr->size, &kr->staging_cap);
+		kr->staging = evictor_staging(c, kr->size, &kr->staging_cap);
 	}
 	if (!kr || !kr->staging) {
 		/* the record stays where it is: its segment is kept (reclaim.c) */

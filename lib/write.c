@@ -131,7 +131,7 @@ void waiter_count(struct devctx *d, const struct key_req *kr, int n)
  * with reads or copies under way; not one whose copies all wait for room
  * themselves. cache->lock held.
  */
-static bool reclaim_moving(const struct devctx *d)
+bool reclaim_moving(const struct devctx *d)
 {
 	uint32_t i;
 
@@ -288,6 +288,7 @@ void retry_waiters(struct devctx *d, struct key_req **failed)
 	for (; kr; kr = next) {
 		next = kr->wait_next;
 		waiter_count(d, kr, -1);
+		d->waiter_retries++;
 		kr->io_res = reserve_and_submit(kr);
 		if (kr->io_res) {
 			kr->wait_next = *failed;

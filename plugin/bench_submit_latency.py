@@ -20,14 +20,22 @@ load: locks left behind would pin every segment.
 
     /usr/bin/python3 plugin/bench_submit_latency.py [--dir DIR] [--capacity 2G]
         [--segment-size 128M] [--value-size 65536] [--churn 3] [--batch 1]
-        [--delete-every 4] [--csv FILE] [--only connector|adapter]
+        [--delete-every 4] [--csv FILE] [--only connector|adapter] [--slow]
+
+--slow explains every call over 10 ms: the call, the submitter thread's CPU
+time during it and its context switches (voluntary: it blocked, on a lock,
+the GIL or I/O; involuntary: it was preempted, i.e. waited for a CPU),
+measured around the call (getrusage(RUSAGE_THREAD), two more system calls
+per submit).
 
 Run `make plugin` first. The device file is made in DIR (default /var/tmp:
 a disk file; it is deleted at the end).
 """
 import argparse
 import ctypes
+import gc
 import os
+import resource
 import select
 import sys
 import tempfile
@@ -72,6 +80,48 @@ class Buffers:
         ctypes.memset(ctypes.addressof(self.raw), 0x5A, n * size + 4096)
 
 
+class Probe:
+    """Thread CPU time, context switches, page faults and the cyclic garbage
+    collector's time (any thread's) around one call (--slow)."""
+
+    def __init__(self, on):
+        self.on = on
+        self.slow = []
+        self.gc_ms = 0.0
+        self.gc_gen = -1
+        self.gc_t0 = 0.0
+        if on:
+            gc.callbacks.append(self.gc_cb)
+
+    def gc_cb(self, phase, info):
+        if phase == "start":
+            self.gc_t0 = time.perf_counter()
+        else:
+            self.gc_ms += (time.perf_counter() - self.gc_t0) * 1e3
+            self.gc_gen = max(self.gc_gen, info["generation"])
+
+    def before(self):
+        if self.on:
+            self.gc_ms, self.gc_gen = 0.0, -1
+            self.r0 = resource.getrusage(resource.RUSAGE_THREAD)
+
+    def after(self, what, dt, warm):
+        if not self.on:
+            return
+        r1 = resource.getrusage(resource.RUSAGE_THREAD)
+        if warm and dt > 0.010:
+            r0 = self.r0
+            self.slow.append((what, dt * 1e3, (r1.ru_utime - r0.ru_utime) * 1e3,
+                              (r1.ru_stime - r0.ru_stime) * 1e3,
+                              r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw,
+                              r1.ru_minflt - r0.ru_minflt, self.gc_ms, self.gc_gen,
+                              os.getloadavg()[0]))
+
+    def close(self):
+        if self.on:
+            gc.callbacks.remove(self.gc_cb)
+
+
 def key(i):
     return "bench-model@000000ff@0@%064x@tenant:%d" % (i, i % 4)
 
@@ -91,7 +141,7 @@ def churn_plan(args):
         i += args.batch
 
 
-def run_connector(args, path):
+def run_connector(args, path, probe):
     conn = FdpKvConnector(devices="file:" + path, capacity=args.capacity,
                           segment_size=args.segment_size, format="always",
                           free_segments_low=2)
@@ -121,9 +171,11 @@ def run_connector(args, path):
             views = [bufs.views[(slot + k) % len(bufs.views)] for k in range(n)]
             slot += n
         fn = getattr(conn, "submit_batch_" + op)
+        probe.before()
         t0 = time.perf_counter()
         fid = fn(keys, views) if op in ("set", "get") else fn(keys)
         dt = time.perf_counter() - t0
+        probe.after(op, dt, first >= warm_after)
         t0 = time.perf_counter()
         conn.event_fd()
         dfloor = time.perf_counter() - t0
@@ -137,10 +189,11 @@ def run_connector(args, path):
     while outstanding:
         reap(True)
     conn.close()
+    probe.close()
     return lat, floor, failed[0]
 
 
-def run_adapter(args, path):
+def run_adapter(args, path, probe):
     a = FdpKvL2Adapter({"devices": "file:" + path, "capacity": args.capacity,
                         "segment_size": args.segment_size, "format": "always",
                         "free_segments_low": 2, "reinsert": True})
@@ -164,10 +217,12 @@ def run_adapter(args, path):
                 keep.append(t)
         lookups[:] = keep
 
-    def timed(fn, *fargs):
+    def timed(fn, *fargs, warm=False):
+        probe.before()
         t0 = time.perf_counter()
         r = fn(*fargs)
         dt = time.perf_counter() - t0
+        probe.after(fn.__name__, dt, warm)
         t0 = time.perf_counter()
         a.get_store_event_fd()
         return r, dt, time.perf_counter() - t0
@@ -182,7 +237,7 @@ def run_adapter(args, path):
         if op == "get":
             # the load, then the unlock of what the lookup locked
             for fn, fargs in ((a.submit_load_task, (keys, views)), (a.submit_unlock, (keys,))):
-                r, dt, dfloor = timed(fn, *fargs)
+                r, dt, dfloor = timed(fn, *fargs, warm=first >= warm_after)
                 if fn == a.submit_load_task:
                     loads.append(r)
                 if first >= warm_after:
@@ -190,6 +245,7 @@ def run_adapter(args, path):
                     floor.append(dfloor)
             reap(False)
             continue
+        probe.before()
         t0 = time.perf_counter()
         if op == "set":
             stores.append(a.submit_store_task(keys, views))
@@ -198,6 +254,8 @@ def run_adapter(args, path):
         else:
             a.submit_unlock(keys)
         dt = time.perf_counter() - t0
+        probe.after({"set": "submit_store_task", "exists": "submit_lookup_and_lock_task",
+                     "delete": "submit_unlock"}[op], dt, first >= warm_after)
         t0 = time.perf_counter()
         a.get_store_event_fd()
         dfloor = time.perf_counter() - t0
@@ -210,6 +268,7 @@ def run_adapter(args, path):
     while stores or loads or lookups:
         reap(True)
     a.close()
+    probe.close()
     return lat, floor, failed[0]
 
 
@@ -224,15 +283,20 @@ def main():
     ap.add_argument("--delete-every", type=int, default=4)
     ap.add_argument("--csv", default=None, help="append one row per adapter")
     ap.add_argument("--only", choices=("connector", "adapter"), default=None)
+    ap.add_argument("--slow", action="store_true",
+                    help="explain every call over 10 ms (CPU time, context switches)")
     args = ap.parse_args()
     rows = []
+    probes = []
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         path = os.path.join(tmp, "aged.img")
         if args.only != "adapter":
-            rows.append(summary("FdpKvConnector", run_connector(args, path)))
+            probes.append(("FdpKvConnector", Probe(args.slow)))
+            rows.append(summary("FdpKvConnector", run_connector(args, path, probes[-1][1])))
             os.unlink(path)
         if args.only != "connector":
-            rows.append(summary("FdpKvL2Adapter", run_adapter(args, path)))
+            probes.append(("FdpKvL2Adapter", Probe(args.slow)))
+            rows.append(summary("FdpKvL2Adapter", run_adapter(args, path, probes[-1][1])))
     print("submit latency, aged file device %s: capacity %d MiB, segments %d MiB, "
           "%d B values, batch %d, churn %.1fx, delete every %d batches"
           % (args.dir, args.capacity >> 20, args.segment_size >> 20, args.value_size,
@@ -245,6 +309,16 @@ def main():
             r["adapter"], r["calls"], r["p50_ms"], r["p99_ms"], r["p99.9_ms"], r["max_ms"],
             r["over_10ms"], r["over_100ms"], r["floor_p99.9_ms"], r["floor_max_ms"],
             r["failed_sets"]))
+    for name, probe in probes:
+        if not args.slow:
+            continue
+        print("%s: %d calls over 10 ms (usr/sys: the submitter's CPU time in the call; "
+              "vol: it blocked; invol: it was preempted; flt: page faults; gc: the "
+              "garbage collector's time in it, oldest generation)" % (name, len(probe.slow)))
+        for what, ms, usr, sys_, vol, invol, flt, gcms, gen, load in probe.slow:
+            print("  %-28s %8.3f ms  usr %7.3f  sys %7.3f  vol %2d  invol %2d  flt %4d"
+                  "  gc %7.3f ms (gen %2d)  load %5.1f"
+                  % (what, ms, usr, sys_, vol, invol, flt, gcms, gen, load))
     if args.csv:
         new = not os.path.exists(args.csv)
         with open(args.csv, "a") as f:

@@ -55,6 +55,10 @@ _ADAPTER_PARAMS = ("max_capacity_gb", "max_capacity_bytes")
 _CURSOR_PREFIX = "k1."
 # Most keys asked of the library per walk (its keys_page limit).
 _PAGE_CHUNK = 65536
+# Keys the library evicted, taken out of the accounting per hold of _lock:
+# a segment's eviction reports thousands (2,048 of 64 KiB in a 128 MiB
+# segment), and a submit waits for _lock to register its task.
+_EVICTED_CHUNK = 128
 
 
 def _cursor_encode(key: bytes) -> str:
@@ -611,11 +615,15 @@ class FdpKvL2Adapter(L2AdapterInterface):
                     ev = self._delete_waiters.pop(t.task_id, None)
                     if ev is not None:
                         waiters.append(ev)
-            # Keys the library evicted by itself: deleted as far as LMCache knows.
-            for s, _vlen in evicted:
-                rec = self._account_remove(s)
-                if rec is not None:
-                    deleted.append(rec[2])
+        # Keys the library evicted by itself: deleted as far as LMCache
+        # knows. A chunk per hold of the lock, so that a submit registering
+        # its task waits for one chunk at most, never for a segment's keys.
+        for i in range(0, len(evicted), _EVICTED_CHUNK):
+            with self._lock:
+                for s, _vlen in evicted[i:i + _EVICTED_CHUNK]:
+                    rec = self._account_remove(s)
+                    if rec is not None:
+                        deleted.append(rec[2])
         # Listeners outside the lock, results already recorded; then signal.
         if stored_keys:
             self._notify("on_l2_keys_stored", stored_keys, stored_sizes)

@@ -404,6 +404,66 @@ def test_evicted_keys_reported_deleted(tmp_path):
         a.close()
 
 
+class _HoldCountingLock:
+    """A lock that starts a new count at each acquisition (``cur``)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.holds = []
+        self.cur = None
+
+    def acquire(self, *args, **kw):
+        got = self._lock.acquire(*args, **kw)
+        if got:
+            self.cur = [0]
+            self.holds.append(self.cur)
+        return got
+
+    def release(self):
+        self._lock.release()
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def test_evicted_keys_accounted_a_chunk_per_lock_hold(adapter):
+    """Keys the library evicted leave the adapter's accounting a chunk per
+    hold of its lock: a submit registering its task waits for one chunk at
+    most, never for all the keys of an evicted segment (thousands)."""
+    from fdpkv_lmcache import adapter as adapter_mod
+
+    chunk = getattr(adapter_mod, "_EVICTED_CHUNK", 128)
+    n = 5 * chunk + 3
+    names = ["ev-%d" % i for i in range(n)]
+    with adapter._lock:
+        for s in names:
+            adapter._account_add(s, 10, "salt", None)
+    lst = RecordingListener()
+    adapter.register_listener(lst)
+    lock = _HoldCountingLock()
+    remove = adapter._account_remove
+
+    def counted_remove(s):
+        lock.cur[0] += 1
+        return remove(s)
+
+    real_lock, adapter._lock = adapter._lock, lock
+    adapter._account_remove = counted_remove
+    try:
+        adapter._process([], evicted=[(s, 10) for s in names])
+    finally:
+        adapter._lock = real_lock
+        del adapter._account_remove
+    assert sum(h[0] for h in lock.holds) == n
+    assert max(h[0] for h in lock.holds) <= chunk
+    assert len(lst.deleted) == n
+    assert adapter.get_usage().total_bytes_used == 0
+
+
 class _CacheProxy:
     """The adapter's library cache with submit() replaced by @submit(real, *args)."""
 

@@ -12,6 +12,16 @@
  * are found by GET and EXISTS, refused by LOOKUP_LOCK, and replaced or
  * deleted by SET and DELETE, which stays so after the eviction ends and
  * after a restart.
+ *
+ * A pass retries the writes waiting for room only when that can help: with
+ * no segment free and one on its way, each would just queue again (with
+ * re-insert copies and carried records, thousands in one hold of the lock);
+ * the segment's reclaim retries them once it is free.
+ *
+ * The staging of the internal writes a batch starts (re-insert copies here)
+ * is made ready between batches, without the lock: after a first batch has
+ * shown the sizes, the next batch allocates none, nor does a later segment
+ * with a segment of nothing to copy in between.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -220,12 +230,172 @@ static void test_half_evicted_segment(void **state)
 	fdpkv_close(c);
 }
 
+static bool has_waiters(struct fdpkv_cache *c)
+{
+	bool got;
+
+	pthread_mutex_lock(&c->lock);
+	got = c->devs[0].waiters != NULL;
+	pthread_mutex_unlock(&c->lock);
+	return got;
+}
+
+static uint64_t waiter_retries(struct fdpkv_cache *c)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->devs[0].waiter_retries;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+/*
+ * Writes wait for room and the device is paused: the evictor evicts a
+ * segment whose deallocate then waits in the device. No segment is free
+ * and that one is on its way: the pass retries no waiter. Once the device
+ * goes on, the segment's reclaim retries them and every write completes.
+ */
+static void test_waiters_left_to_reclaim(void **state)
+{
+	const char *kv3 = "devices=sim:name=ev-retry capacity=8M segment_size=1M "
+			  "free_segments_low=1 placement=none";
+	static uint8_t val[256 << 10];
+	struct fdpkv_completion done;
+	struct fdpkv_key k[3];
+	struct fdpkv_buf b = { val, sizeof(val) };
+	struct fdpkv_cache *c;
+	char name[3][32];
+	unsigned int i, n, pending = 0;
+	uint64_t id, before;
+
+	(void)state;
+	tu_fill(val, sizeof(val), 7);
+	c = tu_open(kv3);
+	evictor_hold(c, true);
+	/* fill until a write waits for room, then queue two more behind it */
+	for (i = 0, n = 0; n < 3; i++) {
+		assert_true(i < 64);
+		snprintf(name[n], sizeof(name[n]), "m@0@0@w%u", i);
+		k[n] = tu_key(name[n]);
+		assert_int_equal(fdpkv_submit(c, FDPKV_OP_SET, 1, &k[n], &b, NULL, &id), 0);
+		if (n || has_waiters(c)) {
+			n++;
+			pending++;
+			continue;
+		}
+		while (fdpkv_drain(c, &done, 1) == 0)
+			fdpkv_wait(c, -1);
+		assert_int_equal(done.result, 0);
+		fdpkv_completion_release(&done);
+	}
+	assert_int_equal(evicted(c), 0);
+	assert_int_equal(sim_pause("ev-retry", true), 0);
+	before = waiter_retries(c);
+	evictor_hold(c, false);
+	evictor_wait_idle(c);
+	assert_int_equal(evicted(c), 1);		/* its deallocate waits */
+	pthread_mutex_lock(&c->lock);
+	assert_int_equal(c->devs[0].segs.nfree, 0);
+	assert_true(reclaim_moving(&c->devs[0]));
+	pthread_mutex_unlock(&c->lock);
+	assert_true(has_waiters(c));
+	assert_int_equal(waiter_retries(c), before);	/* none retried in vain */
+	assert_int_equal(sim_pause("ev-retry", false), 0);
+	while (pending) {
+		assert_int_equal(fdpkv_wait(c, 60000), 1);
+		while (fdpkv_drain(c, &done, 1) == 1) {
+			assert_int_equal(done.result, 0);
+			pending--;
+			fdpkv_completion_release(&done);
+		}
+	}
+	assert_true(waiter_retries(c) > before);	/* by the reclaim */
+	fdpkv_close(c);
+	assert_int_equal(sim_destroy("ev-retry"), 0);
+}
+
+/* 1 KiB values, 256 to a 1 MiB segment, all read: 4 batches of copies */
+static void test_copy_staging_ready_between_batches(void **state)
+{
+	static uint8_t val[1024], got[1024];
+	char kv4[600], name[32];
+	struct fdpkv_cache *c;
+	uint64_t hits1, misses1, hits2, misses2;
+	unsigned int i;
+	uint32_t nfree;
+
+	(void)state;
+	snprintf(kv4, sizeof(kv4), "device=file:%s/stash.img capacity=8M segment_size=1M "
+		 "free_segments_low=3 reinsert=1 format=always", dir);
+	c = tu_open(kv4);
+	tu_fill(val, sizeof(val), 8);
+	evictor_hold(c, true);
+	for (i = 0;; i++) {
+		snprintf(name, sizeof(name), "m@0@0@s%u", i);
+		assert_int_equal(tu_set1(c, name, val, sizeof(val)), 0);
+		if (i < 256)	/* the first segment's keys: read, so copied */
+			assert_int_equal(tu_get1(c, name, got, sizeof(got)), 0);
+		pthread_mutex_lock(&c->lock);
+		nfree = c->devs[0].segs.nfree;
+		pthread_mutex_unlock(&c->lock);
+		if (nfree < 3)
+			break;
+	}
+	evictor_batches(c, 1);		/* copies 64 keys: their staging allocated */
+	evictor_stash_counts(c, &hits1, &misses1);
+	assert_true(misses1 > 0);
+	evictor_batches(c, 1);		/* the next 64: made ready in between */
+	evictor_stash_counts(c, &hits2, &misses2);
+	assert_int_equal(misses2, misses1);
+	assert_true(hits2 > hits1);
+	evictor_hold(c, false);
+	evictor_wait_idle(c);
+	fdpkv_close(c);
+}
+
+/*
+ * Segments 0 and 2 read (copied), 1 not: only segment 0's first batch
+ * allocates staging under the lock; segment 2 finds what segment 0 left.
+ */
+static void test_copy_staging_kept_across_segments(void **state)
+{
+	static uint8_t val[1024], got[1024];
+	char kv5[600], name[32];
+	struct fdpkv_cache *c;
+	uint64_t hits, misses;
+	unsigned int i;
+
+	(void)state;
+	snprintf(kv5, sizeof(kv5), "device=file:%s/stash2.img capacity=8M segment_size=1M "
+		 "free_segments_low=2 reinsert=1 format=always", dir);
+	c = tu_open(kv5);
+	tu_fill(val, sizeof(val), 9);
+	for (i = 0; evicted(c) < 3; i++) {
+		assert_true(i < 100000);
+		snprintf(name, sizeof(name), "m@0@0@t%u", i);
+		assert_int_equal(tu_set1(c, name, val, sizeof(val)), 0);
+		if (i < 256 || (i >= 512 && i < 768))
+			assert_int_equal(tu_get1(c, name, got, sizeof(got)), 0);
+	}
+	evictor_wait_idle(c);
+	evictor_stash_counts(c, &hits, &misses);
+	assert_int_equal(misses, 64);		/* segment 0's first batch */
+	assert_true(hits >= 256 + 256 - 64);	/* all other copies */
+	fdpkv_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_submit_does_not_evict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_fails_enospc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_evicted_segment, setup, teardown),
+		cmocka_unit_test(test_waiters_left_to_reclaim),
+		cmocka_unit_test_setup_teardown(test_copy_staging_ready_between_batches, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_copy_staging_kept_across_segments, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
