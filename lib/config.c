@@ -50,6 +50,7 @@ FDPKV_PUBLIC void fdpkv_config_init(struct fdpkv_config *cfg)
 	cfg->dealloc_zeroes = FDPKV_DEALLOC_ZEROES_AUTO;
 	cfg->copy_threads = copy_threads_default();
 	cfg->copy_piece_bytes = FDPKV_DEFAULT_COPY_PIECE;
+	cfg->report_evicted = true;
 }
 
 static int parse_size(const char *v, uint64_t *out)
@@ -216,6 +217,8 @@ FDPKV_PUBLIC int fdpkv_config_set(struct fdpkv_config *cfg, const char *key, con
 		ret = parse_uint(value, 1, 1u << 20, &cfg->free_segments_low);
 	} else if (!strcmp(key, "reinsert")) {
 		ret = parse_bool(value, &cfg->reinsert);
+	} else if (!strcmp(key, "report_evicted")) {
+		ret = parse_bool(value, &cfg->report_evicted);
 	} else if (!strcmp(key, "copy_threads")) {
 		ret = parse_uint(value, 0, FDPKV_MAX_COPY_THREADS, &cfg->copy_threads);
 	} else if (!strcmp(key, "copy_piece")) {

@@ -13,10 +13,11 @@
 
 #include "cache.h"
 
-/* Queue @e on the evicted list (oldest first) and drop it. cache->lock held. */
+/* Queue @e on the evicted list (oldest first, unless cfg.report_evicted is
+ * off) and drop it. cache->lock held. */
 void evict_entry(struct fdpkv_cache *c, struct index_entry *e)
 {
-	struct evicted *ev = malloc(sizeof(*ev) + e->klen);
+	struct evicted *ev = c->cfg.report_evicted ? malloc(sizeof(*ev) + e->klen) : NULL;
 	struct devctx *d = &c->devs[e->dev];
 
 	if (ev) {

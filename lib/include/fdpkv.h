@@ -110,6 +110,10 @@ enum fdpkv_dealloc_zeroes {
  *			the device's thread (GET))
  * @copy_piece_bytes:	bytes per piece (key copy_piece, a multiple of
  *			4 KiB, 4 KiB..64 MiB; default 1 MiB)
+ * @report_evicted:	keep the keys the cache evicts for
+ *			fdpkv_take_evicted (key report_evicted=0|1, default
+ *			1); 0 for a caller that never takes them, as each is
+ *			one small allocation kept until taken
  */
 struct fdpkv_config {
 	size_t struct_size;
@@ -128,6 +132,7 @@ struct fdpkv_config {
 	enum fdpkv_dealloc_zeroes dealloc_zeroes;
 	unsigned int copy_threads;
 	uint64_t copy_piece_bytes;
+	bool report_evicted;
 };
 
 /* Fill @cfg with defaults. */
@@ -139,7 +144,7 @@ void fdpkv_config_init(struct fdpkv_config *cfg);
  * (both accept K/M/G/T suffixes), queue_depth, durability (none|flush|fua),
  * format (never|auto|always), placement (salt|none), salt_separator,
  * max_classes, free_segments_low, reinsert (0|1), dealloc_zeroes
- * (auto|yes|no), copy_threads, copy_piece (a size).
+ * (auto|yes|no), copy_threads, copy_piece (a size), report_evicted (0|1).
  * Returns 0, -ENOENT for an unknown key, -EINVAL for a bad value; in both
  * cases @err (if not NULL) receives a message naming the key.
  */

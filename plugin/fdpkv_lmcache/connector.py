@@ -38,6 +38,10 @@ class FdpKvConnector:
     def __init__(self, **adapter_params) -> None:
         self._cache = None
         params = lib_params(adapter_params)
+        # LMCache's connector contract has no eviction report, so nobody
+        # would take the keys the library evicts: keep none (each would be
+        # an allocation held for the life of the process)
+        params["report_evicted"] = "0"
         self._cache = _native.Cache(params)
         self._fd = self._cache.event_fd()
         _placement.warn_if_folded(self._cache, params.get("device"), "FdpKvConnector")

@@ -324,6 +324,22 @@ def test_objects_1B_to_64MiB(tmp_path):
         c.close()
 
 
+def test_evictions_not_kept_for_nobody(tmp_path):
+    # The connector contract reports no evictions, so the library must not
+    # keep the evicted keys for a take_evicted() nobody calls: that list
+    # would grow by one allocation per evicted object for ever.
+    c = FdpKvConnector(devices="file:%s" % (tmp_path / "ev.img"), capacity="8M",
+                       segment_size="1M")
+    try:
+        val = b"\x5a" * (256 << 10)
+        for i in range(96):                  # 24 MiB through an 8 MiB cache
+            assert set_keys(c, [lmkey(i, salt="ev")], [val])[0] is True
+        assert c.stats()["evicted_objects"] > 0
+        assert c._cache.take_evicted() == []
+    finally:
+        c.close()
+
+
 def test_restart_keys_survive(native_params):
     keys = [lmkey(i, salt="t%d" % (i % 3)) for i in range(50)]
     datas = [payload(k, 1000 + 37 * i) for i, k in enumerate(keys)]

@@ -385,6 +385,47 @@ static void test_copy_staging_kept_across_segments(void **state)
 	fdpkv_close(c);
 }
 
+/*
+ * Evicted keys are kept for fdpkv_take_evicted, one allocation each: a
+ * caller that never takes them (LMCache's native_plugin connector) opens
+ * with report_evicted=0, and nothing is kept, while eviction goes on.
+ */
+static uint64_t evict_some(const char *extra, int *reported)
+{
+	static uint8_t val[256 << 10];
+	struct fdpkv_cache *c;
+	struct fdpkv_stats s;
+	char kvr[600], name[32];
+	unsigned int i;
+
+	snprintf(kvr, sizeof(kvr), "%s %s", kv, extra);
+	c = tu_open(kvr);
+	tu_fill(val, sizeof(val), 7);
+	for (i = 0; i < 96; i++) {	/* 24 MiB through an 8 MiB cache */
+		snprintf(name, sizeof(name), "m@0@0@r%u", i);
+		assert_int_equal(tu_set1(c, name, val, sizeof(val)), 0);
+	}
+	evictor_hold_quiet(c);
+	*reported = fdpkv_take_evicted(c, NULL, NULL);
+	assert_int_equal(fdpkv_stats(c, &s), 0);
+	fdpkv_close(c);
+	return s.evicted_objects;
+}
+
+static void test_evictions_kept_only_when_reported(void **state)
+{
+	uint64_t n;
+	int reported;
+
+	(void)state;
+	n = evict_some("", &reported);
+	assert_true(n > 0);
+	assert_int_equal((uint64_t)reported, n);
+	n = evict_some("report_evicted=0", &reported);
+	assert_true(n > 0);
+	assert_int_equal(reported, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +434,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_half_evicted_segment, setup, teardown),
 		cmocka_unit_test(test_waiters_left_to_reclaim),
 		cmocka_unit_test_setup_teardown(test_copy_staging_ready_between_batches, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_evictions_kept_only_when_reported, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_copy_staging_kept_across_segments, setup,
 						teardown),
