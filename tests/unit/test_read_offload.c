@@ -70,6 +70,7 @@ static void test_tmpfs_large_reads_async(void **state)
 	snprintf(path, sizeof(path), "/dev/shm/fdpkv-test-offload.%d", (int)getpid());
 	unlink(path);
 	open_file_dev(&dev, path);
+	unlink(path);		/* nothing left behind should an assert fail */
 	assert_true(prep_flags(&dev, IO_READ, 1 << 20) & IOSQE_ASYNC);
 	assert_true(prep_flags(&dev, IO_READ, 64 << 10) & IOSQE_ASYNC);
 	assert_false(prep_flags(&dev, IO_READ, 60 << 10) & IOSQE_ASYNC);
@@ -77,7 +78,6 @@ static void test_tmpfs_large_reads_async(void **state)
 	assert_false(prep_flags(&dev, IO_WRITE, 1 << 20) & IOSQE_ASYNC);
 	assert_false(prep_flags(&dev, IO_FLUSH, 0) & IOSQE_ASYNC);
 	backend_close(&dev);
-	unlink(path);
 }
 
 /* A file system that takes O_DIRECT (the device DMAs, no CPU copies): no
