@@ -57,6 +57,7 @@ struct key_req {
 					 * the record gets its place (write.c) */
 	bool shadows;			/* commit marks the entry IDX_F_SHADOW */
 	struct copy_pipe *pipe;		/* moved in pieces (pieces.c), else NULL */
+	struct work_job job;		/* a GET's crc on a copy worker (read.c) */
 	bool absent;			/* a DELETE of an absent key that still writes
 					 * its record: completes -ENOENT (write.c) */
 	/*
@@ -301,6 +302,7 @@ struct fdpkv_cache {
 		atomic_ullong direct_bytes;
 		atomic_ullong carried_records;
 		atomic_ullong piece_jobs;	/* pieces copied by the workers */
+		atomic_ullong crc_jobs;	/* large GETs checksummed by the workers */
 	} st;
 };
 
@@ -381,8 +383,9 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 void run_exists(struct fdpkv_cache *c, struct op *op, bool lock);
 /*
  * @kr's object is read into its staging image (@res < 0: it failed): check
- * it and complete the key. @copied: the value is in the caller's buffer
- * already with crc @vcrc (pieces.c); else copied here once known good.
+ * it against @vcrc, the crc of its value as read, and complete the key.
+ * @copied: the value is in the caller's buffer already (pieces.c); else
+ * copied here once known good.
  */
 void read_complete(struct key_req *kr, int res, bool copied, uint32_t vcrc);
 

@@ -9,9 +9,12 @@
  * each piece copied to the caller as it arrives (pieces.c), and an aligned
  * value read into an arena buffer goes there directly and is checked in
  * place: damaged, either is a miss all the same, but the buffer has been
- * written (fdpkv.h says so).
+ * written (fdpkv.h says so). A value larger than one copy piece read in one
+ * command (an aligned one) is checksummed on a copy worker, as the pieces
+ * are, not on the device thread, whose next reads would wait for it.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,18 +22,25 @@
 
 /* ---- GET / EXISTS / LOOKUP_LOCK ----------------------------------------------- */
 
+/* Where @kr's value lies once read: the caller's arena buffer, or staged. */
+static const uint8_t *read_value(const struct key_req *kr)
+{
+	const struct devctx *d = &kr->op->cache->devs[kr->dev];
+
+	if (kr->arena)
+		return kr->buf.base;
+	return (const uint8_t *)kr->staging + obj_value_off(kr->klen, kr->flags, d->sb.lba_size);
+}
+
 void read_complete(struct key_req *kr, int res, bool copied, uint32_t vcrc)
 {
 	struct fdpkv_cache *c = kr->op->cache;
 	struct devctx *d = &c->devs[kr->dev];
 	const uint8_t *p = kr->staging;
 	uint64_t voff = obj_value_off(kr->klen, kr->flags, d->sb.lba_size);
-	const uint8_t *val = kr->arena ? (const uint8_t *)kr->buf.base : p + voff;
 	struct obj_hdr h;
 	int status = -ENOENT;
 
-	if (!copied && res >= 0)
-		vcrc = crc32c(0, val, kr->vlen);
 	if (res < 0) {
 		atomic_fetch_add(&c->st.io_errors, 1);
 		status = res;
@@ -41,7 +51,7 @@ void read_complete(struct key_req *kr, int res, bool copied, uint32_t vcrc)
 		if (kr->arena)
 			atomic_fetch_add(&c->st.direct_bytes, kr->vlen);
 		else if (kr->vlen && !copied)	/* an empty value may come with a NULL buffer */
-			memcpy(kr->buf.base, val, kr->vlen);
+			memcpy(kr->buf.base, read_value(kr), kr->vlen);
 		status = 0;
 		atomic_fetch_add(&c->st.bytes_read, kr->vlen);
 	}
@@ -63,9 +73,40 @@ void read_complete(struct key_req *kr, int res, bool copied, uint32_t vcrc)
 	key_done(kr, status, kr->vlen);
 }
 
+/* A worker checksums a large value read in one command (read_done). */
+static void read_crc_job(struct work_job *j)
+{
+	struct key_req *kr = (struct key_req *)((char *)j - offsetof(struct key_req, job));
+
+	atomic_fetch_add(&kr->op->cache->st.crc_jobs, 1);
+	read_complete(kr, kr->io_res, false, crc32c(0, read_value(kr), kr->vlen));
+}
+
+/* A value read in one command whose crc a copy worker computes. */
+static bool read_crc_offload(const struct fdpkv_cache *c, const struct key_req *kr)
+{
+	return c->workers && c->cfg.copy_piece_bytes && kr->vlen > c->cfg.copy_piece_bytes;
+}
+
 static void read_done(struct io_cmd *cmd, int res)
 {
-	read_complete(cmd->arg, res, false, 0);
+	struct key_req *kr = cmd->arg;
+	struct fdpkv_cache *c = kr->op->cache;
+
+	if (res < 0) {
+		read_complete(kr, res, false, 0);
+	} else if (read_crc_offload(c, kr)) {
+		/*
+		 * Not on the device thread: a 32 MiB crc takes milliseconds,
+		 * in which it would neither reap nor submit, and the device
+		 * (or the io-wq workers copying a memory file) would idle.
+		 */
+		kr->io_res = res;
+		kr->job.fn = read_crc_job;
+		workers_queue(c->workers, &kr->job);
+	} else {
+		read_complete(kr, res, false, crc32c(0, read_value(kr), kr->vlen));
+	}
 }
 
 void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)

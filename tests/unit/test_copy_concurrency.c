@@ -5,7 +5,8 @@
  * Makefile builds test_*concurren*.c with -fsanitize=thread): workers stage
  * and copy out pieces while device threads write and read others, SETs
  * fail for lack of room while their pieces are still being staged, and
- * every value read back is whole.
+ * every value read back is whole; and aligned values larger than a piece,
+ * read in one command and checksummed on the workers (lib/read.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,10 +27,12 @@
 #define THREADS	3
 #define ROUNDS	12
 #define VLEN	(9u * 4096 + 77)	/* ten 4 KiB pieces, the last one short */
+#define ALEN	(10u * 4096)		/* aligned: one read, its crc on a worker */
 
 static struct fdpkv_cache *cache;
 static atomic_uint bad;
 static atomic_bool stop_drainer;
+static bool aligned;			/* page-aligned buffers of ALEN bytes */
 
 /* One operation in flight of a submitting thread: the drainer fills it. */
 struct slot {
@@ -79,18 +82,25 @@ static int run1(enum fdpkv_op op, const char *key, void *val, uint64_t len)
 static void *submitter(void *arg)
 {
 	unsigned int t = (unsigned int)(uintptr_t)arg, r;
-	uint8_t *src = malloc(VLEN + 1), *got = malloc(VLEN + 1);
+	uint64_t len = aligned ? ALEN : VLEN, at = aligned ? 0 : 1;
+	uint8_t *src = NULL, *got = NULL;
 	char key[32];
 
+	/* misaligned by one byte (bounced, in pieces) unless aligned */
+	if (posix_memalign((void **)&src, 4096, at + len) ||
+	    posix_memalign((void **)&got, 4096, at + len)) {
+		atomic_fetch_add(&bad, 1);
+		return NULL;
+	}
 	for (r = 0; r < ROUNDS; r++) {
 		/* a key of our own, and one all threads write */
 		snprintf(key, sizeof(key), (r & 1) ? "shared" : "t%u-%u", t, r);
-		tu_fill(src + 1, VLEN, t * 1000 + r);
-		if (run1(FDPKV_OP_SET, key, src + 1, VLEN))
+		tu_fill(src + at, len, t * 1000 + r);
+		if (run1(FDPKV_OP_SET, key, src + at, len))
 			atomic_fetch_add(&bad, 1);
 		if (r & 1)
 			continue;	/* another thread may have replaced it */
-		if (run1(FDPKV_OP_GET, key, got + 1, VLEN) || memcmp(got + 1, src + 1, VLEN))
+		if (run1(FDPKV_OP_GET, key, got + at, len) || memcmp(got + at, src + at, len))
 			atomic_fetch_add(&bad, 1);
 	}
 	free(src);
@@ -98,14 +108,18 @@ static void *submitter(void *arg)
 	return NULL;
 }
 
-static void test_pieces_from_many_threads(void **state)
+/* THREADS submitters and a drainer, ROUNDS SETs and half as many GETs each. */
+static void from_many_threads(bool align)
 {
 	char *dir = tu_mkdtemp(), kv[600];
+	uint64_t len = align ? ALEN : VLEN;
 	pthread_t thr[THREADS], dr;
-	uint8_t *got = malloc(VLEN);
+	uint8_t *got = NULL;
 	unsigned int i;
 
-	(void)state;
+	assert_int_equal(posix_memalign((void **)&got, 4096, len), 0);
+	aligned = align;
+	atomic_store(&bad, 0);
 	snprintf(kv, sizeof(kv), "device=file:%s/c.img capacity=64M segment_size=1M "
 		 "placement=none copy_piece=4K copy_threads=2", dir);
 	cache = tu_open(kv);
@@ -118,11 +132,29 @@ static void test_pieces_from_many_threads(void **state)
 	atomic_store(&stop_drainer, true);
 	pthread_join(dr, NULL);
 	assert_int_equal(atomic_load(&bad), 0);
-	assert_int_equal(tu_get1(cache, "shared", got, VLEN), 0);	/* one whole version */
-	assert_true(atomic_load(&cache->st.piece_jobs) >= THREADS * ROUNDS * 10);
+	assert_int_equal(tu_get1(cache, "shared", got, len), 0);	/* one whole version */
+	if (align) {
+		/* the GETs of aligned values: no pieces, crcs on the workers */
+		assert_int_equal(atomic_load(&cache->st.piece_jobs), 0);
+		assert_true(atomic_load(&cache->st.crc_jobs) >= THREADS * ROUNDS / 2);
+	} else {
+		assert_true(atomic_load(&cache->st.piece_jobs) >= THREADS * ROUNDS * 10);
+	}
 	fdpkv_close(cache);
 	free(got);
 	tu_rmdir(dir);
+}
+
+static void test_pieces_from_many_threads(void **state)
+{
+	(void)state;
+	from_many_threads(false);
+}
+
+static void test_aligned_gets_from_many_threads(void **state)
+{
+	(void)state;
+	from_many_threads(true);
 }
 
 /*
@@ -162,6 +194,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pieces_from_many_threads),
+		cmocka_unit_test(test_aligned_gets_from_many_threads),
 		cmocka_unit_test(test_pieces_set_fails_while_staging),
 	};
 
