@@ -69,6 +69,9 @@ static void test_each_key(void **state)
 	assert_true(c.reinsert);
 	assert_int_equal(fdpkv_config_set(&c, "reinsert", "false", err, sizeof(err)), 0);
 	assert_false(c.reinsert);
+	assert_true(c.report_evicted);		/* the default: kept for fdpkv_take_evicted */
+	assert_int_equal(fdpkv_config_set(&c, "report_evicted", "0", err, sizeof(err)), 0);
+	assert_false(c.report_evicted);
 	assert_int_equal(fdpkv_config_set(&c, "dealloc_zeroes", "no", err, sizeof(err)), 0);
 	assert_int_equal(c.dealloc_zeroes, FDPKV_DEALLOC_ZEROES_NO);
 	assert_int_equal(fdpkv_config_set(&c, "dealloc_zeroes", "yes", err, sizeof(err)), 0);
@@ -106,6 +109,7 @@ static void test_bad_values(void **state)
 	expect_bad("max_classes", "63", -EINVAL);
 	expect_bad("free_segments_low", "0", -EINVAL);
 	expect_bad("reinsert", "maybe", -EINVAL);
+	expect_bad("report_evicted", "sometimes", -EINVAL);
 	expect_bad("dealloc_zeroes", "1", -EINVAL);
 	expect_bad("dealloc_zeroes", "Yes", -EINVAL);
 	expect_bad("devices", ",,", -EINVAL);
