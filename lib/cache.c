@@ -11,6 +11,7 @@
  *   write.c     SET and DELETE: reservation, submission, commit in offset order
  *   gate.c      per-class ordering of writes across segments (reclaim units)
  *   pad.c       zeros into the unwritten tail of a sealed segment
+ *   summary.c   a sealed segment's summary, written into its tail for recovery
  *   staging.c   staging buffers and their pool; what of an object is staged
  *   pieces.c    large bounced values: copied in pieces on the copy workers
  *   workers.c   the copy workers' threads and job queue

@@ -303,6 +303,9 @@ struct fdpkv_cache {
 		atomic_ullong carried_records;
 		atomic_ullong piece_jobs;	/* pieces copied by the workers */
 		atomic_ullong crc_jobs;	/* large GETs checksummed by the workers */
+		atomic_ullong summaries_written;
+		/* the last open's recovery: segments read by summary / by header walk */
+		atomic_ullong recovery_summaries, recovery_walks;
 	} st;
 };
 
@@ -377,6 +380,14 @@ void gate_release(struct devctx *d);
 /* pad.c */
 void *zeros_get(struct devctx *d);
 void pad_sealed(struct devctx *d);
+
+/* summary.c: a sealed segment's summary (lib/FORMAT.md) */
+/* Append @kr's record to @sg's summary: @kr's write committed. cache->lock held. */
+void summary_add(struct devctx *d, struct segment *sg, const struct key_req *kr);
+/* Write @seg's summary if it is sealed and drained, else nothing. cache->lock held. */
+void summary_kick(struct devctx *d, uint32_t seg);
+/* @sg will have no summary (a write to it failed). cache->lock held. */
+void summary_drop(struct segment *sg);
 
 /* read.c */
 void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs);

@@ -209,6 +209,33 @@ static int sb_match(struct fsck_dev *devs, unsigned int n, char *err, size_t err
 
 /* ---- objects ----------------------------------------------------------------- */
 
+/*
+ * A repaired segment's chain no longer matches its summary (lib/FORMAT.md:
+ * "Segment summary"), and recovery compares only the first record with the
+ * device: zero the footer, so the segment is walked. The last LBA is
+ * touched only when it holds a valid footer, which no object of the
+ * segment's current use can overlap.
+ */
+static int drop_summary(struct fsck_dev *d, uint64_t base)
+{
+	uint32_t lba = d->sb.lba_size;
+	uint64_t off = base + d->sb.segment_bytes - lba;
+	struct sum_footer f;
+	uint8_t *buf;
+	int ret;
+
+	if (posix_memalign((void **)&buf, BUF_ALIGN, lba))
+		return -ENOMEM;
+	ret = engine_io_sync(d->eng, IO_READ, off, lba, buf, 0);
+	if (!ret && !summary_footer_decode(buf + lba - SUM_FOOTER_SIZE, &f)) {
+		memset(buf, 0, lba);
+		ret = engine_io_sync(d->eng, IO_WRITE, off, lba, buf,
+				     d->sb.class_pid[FDPKV_CLASS_META]);
+	}
+	free(buf);
+	return ret;
+}
+
 /* Overwrite the object at segment offset @off with @h (+ @key) padded to LBAs. */
 static int write_header(struct fsck_dev *d, uint64_t base, uint64_t off,
 			const struct obj_hdr *h, const void *key)
@@ -228,8 +255,10 @@ static int write_header(struct fsck_dev *d, uint64_t base, uint64_t off,
 	ret = engine_io_sync(d->eng, IO_WRITE, base + off, len, buf,
 			     d->sb.class_pid[FDPKV_CLASS_META]);
 	free(buf);
-	if (!ret)
+	if (!ret) {
 		d->wrote = true;
+		ret = drop_summary(d, base);
+	}
 	return ret;
 }
 

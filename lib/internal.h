@@ -453,7 +453,58 @@ struct segment {
 	uint32_t shadows;		/* live entries with IDX_F_SHADOW */
 	uint32_t npending;		/* metadata: records on @pending */
 	struct shadow_rec *pending;	/* metadata: delete records still needed */
+	/*
+	 * Its summary (summary.c): one record per object, appended as the
+	 * writes commit in offset order, written into the segment's tail once
+	 * it is sealed and nothing is left in flight. @sum_reserved: record
+	 * bytes the objects reserved so far hold room for (segs_reserve).
+	 */
+	uint8_t sum_state;		/* SUM_* */
+	uint32_t sum_nrec;
+	uint32_t sum_crc;		/* crc32c of the records appended */
+	uint64_t sum_reserved;
+	uint64_t sum_len;		/* record bytes appended */
+	uint64_t sum_cap;		/* bytes of @sum_buf */
+	uint8_t *sum_buf;		/* LBA-aligned, written as it is */
 };
+
+/* A segment's summary, struct segment: sum_state. */
+enum {
+	SUM_COLLECT = 0,		/* records appended as writes commit */
+	SUM_WRITING,			/* sealed, drained: flush and write under way */
+	SUM_WRITTEN,
+	SUM_NONE,			/* none: summaries off, a write failed, no memory,
+					 * or an object left no room */
+};
+
+/*
+ * On-device summary (lib/FORMAT.md): records packed back to back from the
+ * start of the segment's last sum_region() bytes, the footer in its last
+ * SUM_FOOTER_SIZE bytes.
+ */
+#define SUM_REC_SIZE		32	/* + the key */
+#define SUM_FOOTER_SIZE		64
+#define SUM_MAGIC		0x4d55534bu	/* "KSUM" little-endian */
+
+static inline uint64_t sum_region(uint64_t rec_bytes, uint32_t lba)
+{
+	return ALIGN_UP(rec_bytes + SUM_FOOTER_SIZE, (uint64_t)lba);
+}
+
+struct sum_footer {
+	uint32_t nrec;
+	uint32_t rec_crc;		/* crc32c of the records */
+	uint64_t rec_bytes;
+	uint64_t seg_seq;		/* the segment's use it describes */
+	uint64_t uuid64;
+	uint64_t used;			/* where the header chain ends */
+	uint64_t last_seq;		/* the last object's sequence */
+};
+
+/* Decode a footer (SUM_FOOTER_SIZE bytes): 0 or -EBADMSG. */
+int summary_footer_decode(const uint8_t *p, struct sum_footer *f);
+/* Decode the record at @p (@len bytes left): its size, or -EBADMSG. */
+int summary_rec_decode(const uint8_t *p, size_t len, struct obj_hdr *h, uint32_t *off_lba);
 
 struct seg_table {
 	struct segment *segs;
@@ -470,18 +521,28 @@ struct seg_table {
 	 */
 	uint32_t pad_seg;
 	uint64_t pad_off, pad_len;
+	/* set by segs_seal_padded: a segment whose summary may be due (pad_sealed) */
+	uint32_t sealed_seg;
+	/* summaries: the LBA size their region is aligned to; 0 = none (fsck, tests) */
+	uint32_t sum_lba;
 };
 
 int segs_init(struct seg_table *t, uint32_t n, uint64_t seg_bytes);
 void segs_destroy(struct seg_table *t);
 /*
  * segs_reserve - find @size bytes in the open segment of @cls, opening a
- * free segment (stamped with ++*seq) when it does not fit. Returns 0 with
+ * free segment (stamped with ++*seq) when it does not fit. With summaries
+ * on, the segment keeps room at its end for the summary record of every
+ * object it holds (@klen: this object's key); an object too large to leave
+ * that room in an empty segment gets a segment without a summary. Returns 0 with
  * @seg and @off set, -EFBIG when no segment can hold @size, -ENOSPC when no free
  * segment is left (the caller evicts or waits).
  */
-int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint64_t *seq,
-		 uint32_t *seg, uint64_t *off);
+int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint32_t klen,
+		 uint64_t *seq, uint32_t *seg, uint64_t *off);
+/* Bytes at the end of @sg kept for its summary (0: it has none). */
+uint64_t segs_sum_room(const struct seg_table *t, const struct segment *sg);
+void segs_sum_free(struct segment *sg);
 void segs_seal(struct seg_table *t, uint32_t s);
 /* Seal @s and, if it has an unwritten tail, leave it in pad_seg to be padded. */
 void segs_seal_padded(struct seg_table *t, uint32_t s);

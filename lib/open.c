@@ -373,6 +373,7 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		for (unsigned int k = 0; k < FDPKV_MAX_CLASSES; k++)
 			d->gate[k].cur_seg = UINT32_MAX;
 		ret = segs_init(&d->segs, (uint32_t)d->sb.nsegments, d->sb.segment_bytes);
+		d->segs.sum_lba = d->sb.lba_size;
 		if (!ret)
 			ret = pend_init(&d->pend);
 		if (!ret)

@@ -44,6 +44,8 @@ static void pad_done(struct io_cmd *cmd, int res)
 	cache_lock(c);
 	/* the segment may be evicted (and rewritten) only once its pad is down */
 	if (!--pr->d->segs.segs[pr->seg].writes)
+		summary_kick(pr->d, pr->seg);
+	if (!pr->d->segs.segs[pr->seg].writes)
 		gate_release(pr->d);
 	cache_unlock(c);
 	if (atomic_fetch_sub(&pr->left, 1) == 1)
@@ -55,11 +57,12 @@ static void pad_done(struct io_cmd *cmd, int res)
  * sealed with its tail unwritten, the RU is not full, and the class's next
  * segment would start inside it: from then on every segment would straddle
  * two RUs, and evicting one would leave the device live data to copy. So on
- * FDP backends the tail is written with zeros through the same placement id
+ * FDP backends the tail is written with zeros through the same placement id,
+ * up to the room kept for the segment's summary, which fills the rest
  * (recovery ends a segment's chain at the first thing that is not a header).
  * cache->lock held.
  */
-void pad_sealed(struct devctx *d)
+static void pad_tail(struct devctx *d)
 {
 	struct seg_table *t = &d->segs;
 	struct fdpkv_cache *c = d->cache;
@@ -105,4 +108,21 @@ void pad_sealed(struct devctx *d)
 	}
 	for (i = 0; i < n; i++)
 		engine_submit(d->eng, &pr->cmd[i]);
+}
+
+/*
+ * After segs_seal_padded: pad the sealed segment's tail up to its summary's
+ * room, and write the summary if nothing of the segment is in flight any
+ * more (else the last write to complete does). cache->lock held.
+ */
+void pad_sealed(struct devctx *d)
+{
+	struct seg_table *t = &d->segs;
+	uint32_t sealed = t->sealed_seg;
+
+	t->sealed_seg = UINT32_MAX;
+	pad_tail(d);
+	/* nothing left in flight: its summary goes now, else with the last write */
+	if (sealed != UINT32_MAX)
+		summary_kick(d, sealed);
 }

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * recovery.c - rebuild the index at open by walking each segment's header
+ * recovery.c - rebuild the index at open from each segment's summary
+ * (summary.c), or, where a segment has none to trust, by walking its header
  * chain: a header at offset 0, the next one right after the padded object,
- * and so on. Values are not needed: for large objects only headers and keys
- * are read (one LBA per object, two for long keys), so the time is bounded by
- * the object count. While objects are small each read covers several of them
+ * and so on. A segment is first read at its end: a footer there is checked
+ * against the first header and its records against the chain rule
+ * (lib/FORMAT.md: "What recovery trusts"), and then stand for the chain;
+ * three reads per segment instead of one per object. Walking, values are
+ * not needed: for large objects only headers and keys are read (one LBA per
+ * object, two for long keys), so the time is bounded by the object count.
+ * While objects are small each read covers several of them
  * instead (a window that doubles up to WALK_MAX while the next header keeps
  * falling inside it), so small objects cost far fewer reads than one each.
  *
@@ -35,6 +40,14 @@
 #define WALK_BUF	(OBJ_HDR_SIZE + FDPKV_KEY_MAX)
 #define WALK_MAX	(256u << 10)	/* read-ahead window, at most */
 
+/* What a walker's read is for. */
+enum walk_phase {
+	W_FOOTER,			/* the segment's last LBA: a summary footer? */
+	W_HEAD,				/* the first header, to check the footer against */
+	W_SUMMARY,			/* the summary's records */
+	W_CHAIN,			/* the header chain */
+};
+
 struct walker {
 	struct devctx *d;
 	struct scan *scan;
@@ -44,8 +57,14 @@ struct walker {
 	uint64_t win;			/* read-ahead window, bytes */
 	uint8_t cls;
 	uint32_t nobj;
+	enum walk_phase phase;
+	struct sum_footer f;		/* W_HEAD, W_SUMMARY */
+	struct obj_hdr head;		/* W_SUMMARY: the first header */
+	uint8_t head_key[FDPKV_KEY_MAX];
 	void *buf;
 	size_t buflen;
+	void *sum;			/* W_SUMMARY: the summary's bytes */
+	size_t sum_cap;
 	struct io_cmd cmd;
 };
 
@@ -129,6 +148,16 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 	return 0;
 }
 
+static void walk_start(struct walker *w);
+
+static void scan_fail(struct walker *w, int err)
+{
+	pthread_mutex_lock(&w->scan->lock);
+	if (!w->scan->err)
+		w->scan->err = err;
+	pthread_mutex_unlock(&w->scan->lock);
+}
+
 /* The walker's segment is done: record it and take the next one, or retire. */
 static void walk_next_segment(struct walker *w)
 {
@@ -138,6 +167,11 @@ static void walk_next_segment(struct walker *w)
 
 	if (w->nobj) {
 		struct segment *sg = &d->segs.segs[w->seg];
+
+		if (w->phase == W_CHAIN)
+			atomic_fetch_add(&c->st.recovery_walks, 1);
+		else
+			atomic_fetch_add(&c->st.recovery_summaries, 1);
 
 		cache_lock(c);
 		segs_take(&d->segs, w->seg);
@@ -151,10 +185,7 @@ static void walk_next_segment(struct walker *w)
 	if (!scan->err && scan->next_seg[d->idx] < d->segs.n) {
 		w->seg = scan->next_seg[d->idx]++;
 		pthread_mutex_unlock(&scan->lock);
-		w->off = 0;
-		w->nobj = 0;
-		w->seg_seq = w->last_seq = 0;
-		walk_read(w, w->win);
+		walk_start(w);
 		return;
 	}
 	if (--scan->active == 0)
@@ -211,11 +242,8 @@ static void walk_done(struct io_cmd *cmd, int res)
 		if (h.seg_seq > c->seq)
 			c->seq = h.seg_seq;
 		cache_unlock(c);
-		if (ret) {
-			pthread_mutex_lock(&w->scan->lock);
-			w->scan->err = ret;
-			pthread_mutex_unlock(&w->scan->lock);
-		}
+		if (ret)
+			scan_fail(w, ret);
 		w->nobj++;
 		w->last_seq = h.seq;
 		w->off += size;
@@ -247,6 +275,164 @@ static void walk_read(struct walker *w, uint64_t len)
 		.arg = w,
 	};
 	engine_submit(d->eng, &w->cmd);
+}
+
+/* Walk the segment's header chain from its start: no summary to trust. */
+static void walk_chain(struct walker *w)
+{
+	w->phase = W_CHAIN;
+	w->off = 0;
+	w->nobj = 0;
+	w->seg_seq = w->last_seq = 0;
+	walk_read(w, w->win);
+}
+
+static void walk_io(struct walker *w, uint64_t off, uint64_t len, void *buf, io_done_fn done)
+{
+	w->cmd = (struct io_cmd){
+		.op = IO_READ,
+		.off = seg_base(w->d, w->seg) + off,
+		.len = len,
+		.buf = buf,
+		.done = done,
+		.arg = w,
+	};
+	engine_submit(w->d->eng, &w->cmd);
+}
+
+/*
+ * Walk the summary's records as the chain they stand for, with the rule the
+ * header walk applies (obj_chain_ok), each object right behind the previous
+ * one from offset 0, the first the header read from the device, the end where
+ * the footer says; with @apply, record each. false: do not trust the summary.
+ */
+static bool summary_walk(struct walker *w, bool apply)
+{
+	struct devctx *d = w->d;
+	struct fdpkv_cache *c = d->cache;
+	const uint8_t *p = w->sum;
+	uint32_t lba = d->sb.lba_size, off_lba, nobj = 0;
+	uint64_t off = 0, last_seq = 0, used = 0;
+	struct obj_hdr h;
+	int n, ret;
+
+	while (used < w->f.rec_bytes) {
+		n = summary_rec_decode(p + used, w->f.rec_bytes - used, &h, &off_lba);
+		if (n < 0)
+			return false;
+		h.seg_seq = w->f.seg_seq;
+		h.uuid64 = d->uuid64;
+		if ((uint64_t)off_lba * lba != off ||
+		    !obj_chain_ok(&h, off, nobj, w->f.seg_seq, last_seq, d->uuid64,
+				  c->nclasses, d->sb.segment_bytes, lba))
+			return false;
+		if (!nobj && (h.seq != w->head.seq || h.klen != w->head.klen ||
+			      h.flags != w->head.flags || h.vlen != w->head.vlen ||
+			      h.vcrc != w->head.vcrc || h.cls != w->head.cls ||
+			      memcmp(p + used + SUM_REC_SIZE, w->head_key, h.klen)))
+			return false;
+		if (apply) {
+			w->off = off;
+			ret = scan_apply(c, w, &h, p + used + SUM_REC_SIZE);
+			if (ret) {
+				scan_fail(w, ret);
+				return false;
+			}
+		}
+		off += obj_extent(h.klen, h.vlen, h.flags, lba);
+		last_seq = h.seq;
+		used += (uint64_t)n;
+		nobj++;
+	}
+	return nobj == w->f.nrec && off == w->f.used && last_seq == w->f.last_seq &&
+	       off + sum_region(w->f.rec_bytes, lba) <= d->sb.segment_bytes;
+}
+
+static void summary_done(struct io_cmd *cmd, int res)
+{
+	struct walker *w = cmd->arg;
+	struct fdpkv_cache *c = w->scan->c;
+
+	if (res < 0 || crc32c(0, w->sum, w->f.rec_bytes) != w->f.rec_crc || !summary_walk(w, false)) {
+		walk_chain(w);
+		return;
+	}
+	cache_lock(c);
+	summary_walk(w, true);
+	if (w->f.seg_seq > c->seq)
+		c->seq = w->f.seg_seq;
+	cache_unlock(c);
+	w->nobj = w->f.nrec;
+	w->seg_seq = w->f.seg_seq;
+	w->last_seq = w->f.last_seq;
+	w->off = w->f.used;
+	w->cls = w->head.cls;
+	walk_next_segment(w);
+}
+
+/*
+ * The first header: a summary is trusted only for the segment's use it
+ * names (seg_seq), and only while that use's chain still starts (reclaim.c
+ * deallocates or wipes the first LBA before the rest).
+ */
+static void head_done(struct io_cmd *cmd, int res)
+{
+	struct walker *w = cmd->arg;
+	struct devctx *d = w->d;
+	uint64_t len = sum_region(w->f.rec_bytes, d->sb.lba_size);
+
+	if (res < 0 || obj_decode(w->buf, cmd->len, &w->head) ||
+	    !obj_chain_ok(&w->head, 0, 0, 0, 0, d->uuid64, w->scan->c->nclasses,
+			  d->sb.segment_bytes, d->sb.lba_size) ||
+	    w->head.seg_seq != w->f.seg_seq) {
+		walk_chain(w);
+		return;
+	}
+	memcpy(w->head_key, (uint8_t *)w->buf + OBJ_HDR_SIZE, w->head.klen);
+	if (len > w->sum_cap) {
+		free(w->sum);
+		w->sum_cap = 0;
+		if (posix_memalign(&w->sum, 4096, len)) {
+			w->sum = NULL;
+			walk_chain(w);
+			return;
+		}
+		w->sum_cap = len;
+	}
+	w->phase = W_SUMMARY;
+	walk_io(w, d->sb.segment_bytes - len, len, w->sum, summary_done);
+}
+
+static void footer_done(struct io_cmd *cmd, int res)
+{
+	struct walker *w = cmd->arg;
+	struct devctx *d = w->d;
+	uint32_t lba = d->sb.lba_size;
+	const struct sum_footer *f = &w->f;
+
+	if (res < 0 ||
+	    summary_footer_decode((uint8_t *)w->buf + lba - SUM_FOOTER_SIZE, &w->f) ||
+	    f->uuid64 != d->uuid64 || !f->nrec || f->rec_bytes / f->nrec <= SUM_REC_SIZE ||
+	    f->rec_bytes > d->sb.segment_bytes || f->used > d->sb.segment_bytes ||
+	    sum_region(f->rec_bytes, lba) > d->sb.segment_bytes - f->used) {
+		walk_chain(w);
+		return;
+	}
+	w->phase = W_HEAD;
+	walk_io(w, 0, MIN((uint64_t)ALIGN_UP(WALK_BUF, lba), d->sb.segment_bytes), w->buf,
+		head_done);
+}
+
+/* A segment's walk begins at its end: a summary there saves reading every header. */
+static void walk_start(struct walker *w)
+{
+	uint32_t lba = w->d->sb.lba_size;
+
+	w->phase = W_FOOTER;
+	w->off = 0;
+	w->nobj = 0;
+	w->seg_seq = w->last_seq = 0;
+	walk_io(w, w->d->sb.segment_bytes - lba, lba, w->buf, footer_done);
 }
 
 static int drop_tombstone(void *arg, struct index_entry *e)
@@ -379,7 +565,7 @@ int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
 			ws[k].scan = &scan;
 			ws[k].seg = j;
 			ws[k].win = d->sb.lba_size;
-			walk_read(&ws[k], ws[k].win);
+			walk_start(&ws[k]);
 		}
 	}
 	pthread_mutex_lock(&scan.lock);
@@ -401,8 +587,10 @@ int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
 	if (ret)
 		fdpkv_seterr(err, errlen, "recovery: %s", strerror(-ret));
 out:
-	for (k = 0; k < nw; k++)
+	for (k = 0; k < nw; k++) {
 		free(ws[k].buf);
+		free(ws[k].sum);
+	}
 	free(ws);
 	pthread_mutex_destroy(&scan.lock);
 	pthread_cond_destroy(&scan.cond);

@@ -37,6 +37,7 @@ int segs_init(struct seg_table *t, uint32_t n, uint64_t seg_bytes)
 	}
 	t->nfree = n;
 	t->pad_seg = NO_SEG;
+	t->sealed_seg = NO_SEG;
 	for (i = 0; i < FDPKV_MAX_CLASSES; i++)
 		t->open[i] = -1;
 	return 0;
@@ -54,12 +55,21 @@ void shadow_list_free(struct segment *sg)
 	sg->npending = 0;
 }
 
+void segs_sum_free(struct segment *sg)
+{
+	free(sg->sum_buf);
+	sg->sum_buf = NULL;
+	sg->sum_cap = 0;
+}
+
 void segs_destroy(struct seg_table *t)
 {
 	uint32_t i;
 
-	for (i = 0; t->segs && i < t->n; i++)
+	for (i = 0; t->segs && i < t->n; i++) {
 		shadow_list_free(&t->segs[i]);
+		segs_sum_free(&t->segs[i]);
+	}
 	free(t->segs);
 	memset(t, 0, sizeof(*t));
 }
@@ -69,6 +79,7 @@ static void push_free(struct seg_table *t, uint32_t s)
 	struct segment *sg = &t->segs[s];
 
 	shadow_list_free(sg);	/* eviction has carried what was needed */
+	segs_sum_free(sg);
 	memset(sg, 0, sizeof(*sg));
 	sg->state = SEG_FREE;
 	sg->next_free = t->free_head;
@@ -87,21 +98,43 @@ void segs_seal(struct seg_table *t, uint32_t s)
 	}
 }
 
+uint64_t segs_sum_room(const struct seg_table *t, const struct segment *sg)
+{
+	if (!t->sum_lba || sg->sum_state == SUM_NONE)
+		return 0;
+	return sum_region(sg->sum_reserved, t->sum_lba);
+}
+
+/* The pad stops where the summary's room begins: the summary fills the rest. */
 void segs_seal_padded(struct seg_table *t, uint32_t s)
 {
 	struct segment *sg = &t->segs[s];
+	uint64_t end = t->seg_bytes - segs_sum_room(t, sg);
 
-	if (sg->state == SEG_OPEN && !sg->broken && sg->used < t->seg_bytes) {
+	if (sg->state == SEG_OPEN && !sg->broken && sg->used < end) {
 		t->pad_seg = s;
 		t->pad_off = sg->used;
-		t->pad_len = t->seg_bytes - sg->used;
+		t->pad_len = end - sg->used;
 	}
+	if (sg->state == SEG_OPEN)
+		t->sealed_seg = s;
 	segs_seal(t, s);
 }
 
-int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint64_t *seq,
-		 uint32_t *seg, uint64_t *off)
+/* Does @size more bytes, with @rec more summary bytes, fit in @sg? */
+static bool fits(const struct seg_table *t, const struct segment *sg, uint64_t size, uint64_t rec)
 {
+	uint64_t room = 0;
+
+	if (t->sum_lba && sg->sum_state != SUM_NONE)
+		room = sum_region(sg->sum_reserved + rec, t->sum_lba);
+	return sg->used + size + room <= t->seg_bytes;
+}
+
+int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint32_t klen,
+		 uint64_t *seq, uint32_t *seg, uint64_t *off)
+{
+	uint64_t rec = t->sum_lba ? SUM_REC_SIZE + (uint64_t)klen : 0;
 	struct segment *sg;
 	uint32_t s;
 
@@ -110,7 +143,7 @@ int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint64_t 
 	if (t->open[cls] >= 0) {
 		s = (uint32_t)t->open[cls];
 		sg = &t->segs[s];
-		if (!sg->broken && sg->used + size <= t->seg_bytes)
+		if (!sg->broken && fits(t, sg, size, rec))
 			goto found;
 		segs_seal_padded(t, s);
 	}
@@ -124,8 +157,12 @@ int segs_reserve(struct seg_table *t, unsigned int cls, uint64_t size, uint64_t 
 	sg->state = SEG_OPEN;
 	sg->cls = (uint8_t)cls;
 	sg->open_seq = ++*seq;
+	if (!t->sum_lba || size + sum_region(rec, t->sum_lba) > t->seg_bytes)
+		sg->sum_state = SUM_NONE;
 	t->open[cls] = (int32_t)s;
 found:
+	if (sg->sum_state != SUM_NONE)
+		sg->sum_reserved += rec;
 	*seg = s;
 	*off = sg->used;
 	sg->used += size;

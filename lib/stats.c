@@ -130,6 +130,9 @@ FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
 	s->segment_overlaps = atomic_load(&c->st.segment_overlaps);
 	s->direct_bytes = atomic_load(&c->st.direct_bytes);
 	s->carried_records = atomic_load(&c->st.carried_records);
+	s->summaries_written = atomic_load(&c->st.summaries_written);
+	s->recovery_summaries = atomic_load(&c->st.recovery_summaries);
+	s->recovery_walks = atomic_load(&c->st.recovery_walks);
 	cache_lock(c);
 	s->inflight_ops = c->inflight_ops;
 	for (i = 0; i < c->ndev; i++) {

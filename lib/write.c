@@ -43,7 +43,7 @@ int slot_reserve(struct devctx *d, struct key_req *kr)
 	/* a segment takes two sequences at most; past the lease a restart could reuse them */
 	if (!seq_lease_covers(c, 2))
 		return -EOVERFLOW;
-	ret = segs_reserve(t, kr->cls, kr->size, &c->seq, &kr->seg, &kr->off);
+	ret = segs_reserve(t, kr->cls, kr->size, kr->klen, &c->seq, &kr->seg, &kr->off);
 	pad_sealed(d);
 	if (ret)
 		return ret;
@@ -452,14 +452,20 @@ void write_complete(struct key_req *kr, int res)
 			sg->broken = true;
 			segs_seal(&d->segs, kr->seg);
 		}
-		if (sg->broken)
+		if (sg->broken) {
 			h->io_res = h->io_res < 0 ? h->io_res : -EIO;
-		else
+			summary_drop(sg);
+		} else {
+			/* the summary lists what is on the device, kept or not */
+			summary_add(d, sg, h);
 			h->io_res = commit_object(c, h);
+		}
 		h->wait_next = NULL;
 		*tail = h;
 		tail = &h->wait_next;
 	}
+	if (!sg->writes)
+		summary_kick(d, kr->seg);	/* may write again: checks @writes itself */
 	if (!sg->writes)
 		gate_release(d);
 	for (h = done; h; h = h->wait_next)

@@ -25,7 +25,9 @@
  * Every open persists a sequence lease in the superblocks before it writes,
  * so that no sequence is handed out twice across crashes; evicted segments
  * are reused only once their deallocate (or wipe) is durable; a newest
- * version a crash tore gives way to the older one at recovery. The power-cut
+ * version a crash tore gives way to the older one at recovery. A sealed
+ * segment's summary (written behind a flush, checked against the segment's
+ * first header) lets recovery skip reading every header. The power-cut
  * checker (tests/crash, `make crashtest`) tests these rules.
  */
 #ifndef FDPKV_H
@@ -354,6 +356,13 @@ struct fdpkv_stats {
 	uint64_t carried_records;
 	uint64_t pending_delete_records;
 	uint64_t shadowing_entries;
+	/*
+	 * Added for issue #12: segment summaries written (lib/FORMAT.md), and
+	 * how this open's recovery read each segment that held objects: from
+	 * its summary, or by walking its object headers.
+	 */
+	uint64_t summaries_written;
+	uint64_t recovery_summaries, recovery_walks;
 };
 int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
 

@@ -13,7 +13,9 @@
  * runs it long, the crash layer of make test 1,000 points per mode;
  * FDPKV_CRASH_COPY_PIECE the copy piece (see config()). FDPKV_CRASH_MODES
  * (e.g. "flush") runs only the modes it names. Prints "crash points: N,
- * seeds: S, violations: V".
+ * seeds: S, violations: V", and how many segments the restarts read from
+ * their summaries or by walking headers: a run of 100 points or more that
+ * met no summary is a violation, as it would say nothing of them.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -140,7 +142,7 @@ static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned lo
 	static struct cl_model m;
 	const char *modes = getenv("FDPKV_CRASH_MODES");
 	unsigned long seed0 = env_ul("FDPKV_CRASH_SEED", 1), done = 0, seeds = 0;
-	uint64_t violations = 0, damage = 0, explained = 0;
+	uint64_t violations = 0, damage = 0, explained = 0, by_summary = 0, by_walk = 0;
 
 	if (modes && !strstr(modes, dur))
 		return 0;	/* FDPKV_CRASH_MODES="fua flush" runs only those */
@@ -160,6 +162,7 @@ static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned lo
 		for (k.point = 0; k.point < POINTS_PER_SEED && done < points; k.point++) {
 			struct fdpkv_cache *c;
 			struct fdpkv_fsck_report rep;
+			struct fdpkv_stats st;
 			char err[256];
 			bool cut = cl_rand(&rng) % 10 != 0;	/* else a clean restart */
 			int ret;
@@ -183,6 +186,9 @@ static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned lo
 				k.violations++;
 				break;
 			}
+			fdpkv_stats(c, &st);
+			by_summary += st.recovery_summaries;
+			by_walk += st.recovery_walks;
 			if (k.point)
 				verify(c, &m, &k.p);
 			cl_workload(c, &m, &rng, &k.p);
@@ -217,7 +223,14 @@ static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned lo
 	       "violations: %llu, fsck damage: %llu (explained %llu)\n", dur, done, seeds, seed0,
 	       (unsigned long long)violations, (unsigned long long)damage,
 	       (unsigned long long)explained);
+	printf("crashcheck durability=%s: restarts read %llu segments by summary, %llu by "
+	       "header walk\n", dur, (unsigned long long)by_summary, (unsigned long long)by_walk);
 	fflush(stdout);
+	/* the cuts must have met summaries, or this run says nothing of them */
+	if (done >= 100 && !by_summary) {
+		fprintf(stderr, "VIOLATION durability=%s: no restart read a summary\n", dur);
+		violations++;
+	}
 	return violations;
 }
 

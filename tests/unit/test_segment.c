@@ -20,18 +20,18 @@ static void test_append_and_seal(void **state)
 
 	(void)state;
 	assert_int_equal(segs_init(&t, 4, SEG), 0);
-	assert_int_equal(segs_reserve(&t, 2, SEG + 1, &seq, &s, &off), -EFBIG);
-	assert_int_equal(segs_reserve(&t, 2, 4096, &seq, &s, &off), 0);
+	assert_int_equal(segs_reserve(&t, 2, SEG + 1, 0, &seq, &s, &off), -EFBIG);
+	assert_int_equal(segs_reserve(&t, 2, 4096, 0, &seq, &s, &off), 0);
 	assert_int_equal(s, 0);
 	assert_int_equal(off, 0);
-	assert_int_equal(segs_reserve(&t, 2, 8192, &seq, &s, &off), 0);
+	assert_int_equal(segs_reserve(&t, 2, 8192, 0, &seq, &s, &off), 0);
 	assert_int_equal(s, 0);
 	assert_int_equal(off, 4096);
 	/* another class gets its own segment */
-	assert_int_equal(segs_reserve(&t, 3, 4096, &seq, &s2, &off), 0);
+	assert_int_equal(segs_reserve(&t, 3, 4096, 0, &seq, &s2, &off), 0);
 	assert_int_not_equal(s2, 0);
 	/* does not fit: class 2's segment is sealed, a new one opened */
-	assert_int_equal(segs_reserve(&t, 2, SEG - 4096, &seq, &s, &off), 0);
+	assert_int_equal(segs_reserve(&t, 2, SEG - 4096, 0, &seq, &s, &off), 0);
 	assert_int_not_equal(s, 0);
 	assert_int_equal(off, 0);
 	assert_int_equal(t.segs[0].state, SEG_SEALED);
@@ -47,7 +47,7 @@ static void fill_class(struct seg_table *t, unsigned int cls, uint64_t *seq)
 	uint32_t s;
 	uint64_t off;
 
-	assert_int_equal(segs_reserve(t, cls, SEG, seq, &s, &off), 0);
+	assert_int_equal(segs_reserve(t, cls, SEG, 0, seq, &s, &off), 0);
 }
 
 static void test_fifo_and_pins(void **state)
@@ -61,7 +61,7 @@ static void test_fifo_and_pins(void **state)
 	for (i = 0; i < 5; i++)
 		fill_class(&t, 2, &seq);	/* 0..3 sealed, 4 open */
 	assert_int_equal(t.nfree, 0);
-	assert_int_equal(segs_reserve(&t, 2, 4096, &seq, &(uint32_t){0}, &(uint64_t){0}), -ENOSPC);
+	assert_int_equal(segs_reserve(&t, 2, 4096, 0, &seq, &(uint32_t){0}, &(uint64_t){0}), -ENOSPC);
 	/* the open one was sealed by that attempt; oldest first */
 	assert_int_equal(segs_pick_victim(&t), 0);
 	t.segs[0].locked = 1;
@@ -82,7 +82,7 @@ static void test_fifo_and_pins(void **state)
 	segs_free(&t, 1);
 	assert_int_equal(t.nfree, 1);
 	assert_int_equal(t.nreclaim, 0);
-	assert_int_equal(segs_reserve(&t, 2, 4096, &seq, &(uint32_t){0}, &(uint64_t){0}), 0);
+	assert_int_equal(segs_reserve(&t, 2, 4096, 0, &seq, &(uint32_t){0}, &(uint64_t){0}), 0);
 	segs_destroy(&t);
 }
 
@@ -99,8 +99,8 @@ static void test_meta_fifo(void **state)
 
 	(void)state;
 	assert_int_equal(segs_init(&t, 4, SEG), 0);
-	assert_int_equal(segs_reserve(&t, 2, 4096, &seq, &data, &off), 0);	/* older data */
-	assert_int_equal(segs_reserve(&t, FDPKV_CLASS_META, SEG, &seq, &meta, &off), 0);
+	assert_int_equal(segs_reserve(&t, 2, 4096, 0, &seq, &data, &off), 0);	/* older data */
+	assert_int_equal(segs_reserve(&t, FDPKV_CLASS_META, SEG, 0, &seq, &meta, &off), 0);
 	segs_seal(&t, meta);
 	assert_int_equal(segs_pick_victim(&t), meta);	/* data is still open */
 	/* its records may hide objects in the open data segment */
@@ -130,8 +130,8 @@ static void test_quarantine(void **state)
 
 	(void)state;
 	assert_int_equal(segs_init(&t, 4, SEG), 0);
-	assert_int_equal(segs_reserve(&t, 2, SEG, &seq, &data, &off), 0);
-	assert_int_equal(segs_reserve(&t, FDPKV_CLASS_META, SEG, &seq, &meta, &off), 0);
+	assert_int_equal(segs_reserve(&t, 2, SEG, 0, &seq, &data, &off), 0);
+	assert_int_equal(segs_reserve(&t, FDPKV_CLASS_META, SEG, 0, &seq, &meta, &off), 0);
 	segs_seal(&t, data);
 	segs_seal(&t, meta);
 	t.segs[data].state = SEG_RECLAIM;
@@ -143,9 +143,9 @@ static void test_quarantine(void **state)
 	assert_true(segs_shadow_needed(&t, meta, data, t.segs[data].open_seq));
 	assert_true(segs_shadow_needed(&t, meta, SHADOW_ANY, seq));
 	/* the free ones are handed out, never the quarantined one */
-	assert_int_equal(segs_reserve(&t, 3, SEG, &seq, &(uint32_t){0}, &off), 0);
-	assert_int_equal(segs_reserve(&t, 4, SEG, &seq, &(uint32_t){0}, &off), 0);
-	assert_int_equal(segs_reserve(&t, 5, SEG, &seq, &(uint32_t){0}, &off), -ENOSPC);
+	assert_int_equal(segs_reserve(&t, 3, SEG, 0, &seq, &(uint32_t){0}, &off), 0);
+	assert_int_equal(segs_reserve(&t, 4, SEG, 0, &seq, &(uint32_t){0}, &off), 0);
+	assert_int_equal(segs_reserve(&t, 5, SEG, 0, &seq, &(uint32_t){0}, &off), -ENOSPC);
 	assert_int_equal(t.segs[data].state, SEG_QUARANTINE);
 	segs_destroy(&t);
 }
