@@ -191,6 +191,8 @@ static void sum_write(struct sum_req *sr)
 	struct segment *sg = &d->segs.segs[sr->seg];
 	uint64_t len = sum_region(sg->sum_len, d->segs.sum_lba);
 
+	/* through the class's placement id: its bytes, as the device counts them */
+	atomic_fetch_add(&d->cache->st.class_bytes[sg->cls], len);
 	sr->cmd = (struct io_cmd){
 		.op = IO_WRITE,
 		.pid = d->sb.class_pid[sg->cls],

@@ -341,7 +341,7 @@ struct fdpkv_stats {
 	unsigned int nclasses;
 	struct {
 		uint16_t placement_id;		/* device placement id (0 on file) */
-		uint64_t bytes_written;		/* objects and pads */
+		uint64_t bytes_written;		/* objects, pads, summaries */
 		uint64_t open_segment_bytes;	/* filled in its open segment(s) */
 	} classes[FDPKV_MAX_CLASSES];
 	/*
