@@ -8,11 +8,13 @@
 #ifndef FDPKV_INTERNAL_H
 #define FDPKV_INTERNAL_H
 
+#include <endian.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fdpkv.h"
 
@@ -57,6 +59,14 @@ static inline uint64_t default_segment_bytes(uint64_t capacity)
 
 void fdpkv_seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Little-endian fields of on-device structures (object, summary, superblock). */
+static inline void le_put16(uint8_t *p, uint16_t v) { v = htole16(v); memcpy(p, &v, 2); }
+static inline void le_put32(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
+static inline void le_put64(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
+static inline uint16_t le_get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return le16toh(v); }
+static inline uint32_t le_get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return le32toh(v); }
+static inline uint64_t le_get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return le64toh(v); }
 
 /* ---- crc32c.c ------------------------------------------------------------ */
 /* CRC-32C (Castagnoli), reflected, init/xorout ~0: crc32c(0, "123456789") = 0xe3069283. */

@@ -20,12 +20,6 @@
 
 #include "internal.h"
 
-static void put16(uint8_t *p, uint16_t v) { v = htole16(v); memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return le16toh(v); }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return le32toh(v); }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return le64toh(v); }
 
 void obj_encode(void *buf, const struct obj_hdr *h, const void *key)
 {
@@ -33,20 +27,20 @@ void obj_encode(void *buf, const struct obj_hdr *h, const void *key)
 	uint32_t crc;
 
 	memset(p, 0, OBJ_HDR_SIZE);
-	put32(p + 0, OBJ_MAGIC);
-	put16(p + 4, OBJ_VERSION);
-	put16(p + 6, h->flags);
-	put32(p + 8, h->klen);
+	le_put32(p + 0, OBJ_MAGIC);
+	le_put16(p + 4, OBJ_VERSION);
+	le_put16(p + 6, h->flags);
+	le_put32(p + 8, h->klen);
 	p[12] = h->cls;
-	put64(p + 16, h->vlen);
-	put64(p + 24, h->seq);
-	put64(p + 32, h->seg_seq);
-	put64(p + 40, h->uuid64);
-	put32(p + 48, h->vcrc);
+	le_put64(p + 16, h->vlen);
+	le_put64(p + 24, h->seq);
+	le_put64(p + 32, h->seg_seq);
+	le_put64(p + 40, h->uuid64);
+	le_put32(p + 48, h->vcrc);
 	if (key != p + OBJ_HDR_SIZE)
 		memcpy(p + OBJ_HDR_SIZE, key, h->klen);
 	crc = crc32c(0, p, OBJ_HDR_SIZE + (size_t)h->klen);
-	put32(p + 52, crc);
+	le_put32(p + 52, crc);
 }
 
 int obj_decode(const void *buf, size_t len, struct obj_hdr *h)
@@ -58,9 +52,9 @@ int obj_decode(const void *buf, size_t len, struct obj_hdr *h)
 	memset(h, 0, sizeof(*h));
 	if (len < OBJ_HDR_SIZE)
 		return -ENODATA;
-	if (get32(p) != OBJ_MAGIC || get16(p + 4) != OBJ_VERSION)
+	if (le_get32(p) != OBJ_MAGIC || le_get16(p + 4) != OBJ_VERSION)
 		return -EBADMSG;
-	h->klen = get32(p + 8);
+	h->klen = le_get32(p + 8);
 	if (h->klen == 0 || h->klen > FDPKV_KEY_MAX) {
 		h->klen = 0;
 		return -EBADMSG;
@@ -71,15 +65,15 @@ int obj_decode(const void *buf, size_t len, struct obj_hdr *h)
 	memset(tmp + 52, 0, 4);
 	crc = crc32c(0, tmp, OBJ_HDR_SIZE);
 	crc = crc32c(crc, p + OBJ_HDR_SIZE, h->klen);
-	if (crc != get32(p + 52))
+	if (crc != le_get32(p + 52))
 		return -EBADMSG;
-	h->flags = get16(p + 6);
+	h->flags = le_get16(p + 6);
 	h->cls = p[12];
-	h->vlen = get64(p + 16);
-	h->seq = get64(p + 24);
-	h->seg_seq = get64(p + 32);
-	h->uuid64 = get64(p + 40);
-	h->vcrc = get32(p + 48);
+	h->vlen = le_get64(p + 16);
+	h->seq = le_get64(p + 24);
+	h->seg_seq = le_get64(p + 32);
+	h->uuid64 = le_get64(p + 40);
+	h->vcrc = le_get32(p + 48);
 	/* a flag this version does not know may change the layout: not ours */
 	if (h->flags & ~(OBJ_F_TOMBSTONE | OBJ_F_REINSERT | OBJ_F_FILLER | OBJ_F_ALIGNED))
 		return -EBADMSG;

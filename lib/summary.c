@@ -32,12 +32,6 @@ struct sum_req {
 	struct io_cmd cmd;
 };
 
-static void put16(uint8_t *p, uint16_t v) { v = htole16(v); memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return le16toh(v); }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return le32toh(v); }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return le64toh(v); }
 
 /*
  *   record: 0 seq u64 | 8 vlen u64 | 16 off_lba u32 | 20 vcrc u32
@@ -46,12 +40,12 @@ static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return l
 static void rec_encode(uint8_t *p, const struct obj_hdr *h, uint32_t off_lba, const void *key)
 {
 	memset(p, 0, SUM_REC_SIZE);
-	put64(p + 0, h->seq);
-	put64(p + 8, h->vlen);
-	put32(p + 16, off_lba);
-	put32(p + 20, h->vcrc);
-	put16(p + 24, h->flags);
-	put16(p + 26, (uint16_t)h->klen);
+	le_put64(p + 0, h->seq);
+	le_put64(p + 8, h->vlen);
+	le_put32(p + 16, off_lba);
+	le_put32(p + 20, h->vcrc);
+	le_put16(p + 24, h->flags);
+	le_put16(p + 26, (uint16_t)h->klen);
 	p[28] = h->cls;
 	memcpy(p + SUM_REC_SIZE, key, h->klen);
 }
@@ -61,12 +55,12 @@ int summary_rec_decode(const uint8_t *p, size_t len, struct obj_hdr *h, uint32_t
 	memset(h, 0, sizeof(*h));
 	if (len < SUM_REC_SIZE)
 		return -EBADMSG;
-	h->seq = get64(p + 0);
-	h->vlen = get64(p + 8);
-	*off_lba = get32(p + 16);
-	h->vcrc = get32(p + 20);
-	h->flags = get16(p + 24);
-	h->klen = get16(p + 26);
+	h->seq = le_get64(p + 0);
+	h->vlen = le_get64(p + 8);
+	*off_lba = le_get32(p + 16);
+	h->vcrc = le_get32(p + 20);
+	h->flags = le_get16(p + 24);
+	h->klen = le_get16(p + 26);
 	h->cls = p[28];
 	if (!h->klen || h->klen > FDPKV_KEY_MAX || len - SUM_REC_SIZE < h->klen)
 		return -EBADMSG;
@@ -81,31 +75,31 @@ int summary_rec_decode(const uint8_t *p, size_t len, struct obj_hdr *h, uint32_t
 static void footer_encode(uint8_t *p, const struct sum_footer *f)
 {
 	memset(p, 0, SUM_FOOTER_SIZE);
-	put32(p + 0, SUM_MAGIC);
-	put16(p + 4, OBJ_VERSION);
-	put32(p + 8, f->nrec);
-	put32(p + 12, f->rec_crc);
-	put64(p + 16, f->rec_bytes);
-	put64(p + 24, f->seg_seq);
-	put64(p + 32, f->uuid64);
-	put64(p + 40, f->used);
-	put64(p + 48, f->last_seq);
-	put32(p + 56, crc32c(0, p, 56));
+	le_put32(p + 0, SUM_MAGIC);
+	le_put16(p + 4, OBJ_VERSION);
+	le_put32(p + 8, f->nrec);
+	le_put32(p + 12, f->rec_crc);
+	le_put64(p + 16, f->rec_bytes);
+	le_put64(p + 24, f->seg_seq);
+	le_put64(p + 32, f->uuid64);
+	le_put64(p + 40, f->used);
+	le_put64(p + 48, f->last_seq);
+	le_put32(p + 56, crc32c(0, p, 56));
 }
 
 int summary_footer_decode(const uint8_t *p, struct sum_footer *f)
 {
 	memset(f, 0, sizeof(*f));
-	if (get32(p) != SUM_MAGIC || get16(p + 4) != OBJ_VERSION ||
-	    get32(p + 56) != crc32c(0, p, 56))
+	if (le_get32(p) != SUM_MAGIC || le_get16(p + 4) != OBJ_VERSION ||
+	    le_get32(p + 56) != crc32c(0, p, 56))
 		return -EBADMSG;
-	f->nrec = get32(p + 8);
-	f->rec_crc = get32(p + 12);
-	f->rec_bytes = get64(p + 16);
-	f->seg_seq = get64(p + 24);
-	f->uuid64 = get64(p + 32);
-	f->used = get64(p + 40);
-	f->last_seq = get64(p + 48);
+	f->nrec = le_get32(p + 8);
+	f->rec_crc = le_get32(p + 12);
+	f->rec_bytes = le_get64(p + 16);
+	f->seg_seq = le_get64(p + 24);
+	f->uuid64 = le_get64(p + 32);
+	f->used = le_get64(p + 40);
+	f->last_seq = le_get64(p + 48);
 	return 0;
 }
 

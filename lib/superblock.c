@@ -27,10 +27,6 @@
 
 _Static_assert(96 + 2 * FDPKV_MAX_CLASSES == 224, "superblock layout");
 
-static void put32(uint8_t *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return le32toh(v); }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return le64toh(v); }
 
 void sb_encode(void *buf, const struct superblock *sb)
 {
@@ -39,27 +35,27 @@ void sb_encode(void *buf, const struct superblock *sb)
 
 	memset(p, 0, SB_ENCODED_SIZE);
 	memcpy(p, SB_MAGIC, 8);
-	put32(p + 8, SB_VERSION);
+	le_put32(p + 8, SB_VERSION);
 	memcpy(p + 16, sb->uuid, 16);
-	put64(p + 32, sb->generation);
-	put32(p + 40, sb->lba_size);
-	put32(p + 44, sb->ndevices);
-	put32(p + 48, sb->dev_index);
-	put32(p + 52, sb->nclasses);
-	put32(p + 56, sb->ndata_classes);
+	le_put64(p + 32, sb->generation);
+	le_put32(p + 40, sb->lba_size);
+	le_put32(p + 44, sb->ndevices);
+	le_put32(p + 48, sb->dev_index);
+	le_put32(p + 52, sb->nclasses);
+	le_put32(p + 56, sb->ndata_classes);
 	p[60] = sb->placement_by_salt;
 	p[61] = (uint8_t)sb->salt_separator;
-	put64(p + 64, sb->segment_bytes);
-	put64(p + 72, sb->nsegments);
-	put64(p + 80, sb->data_start);
-	put64(p + 88, sb->capacity);
+	le_put64(p + 64, sb->segment_bytes);
+	le_put64(p + 72, sb->nsegments);
+	le_put64(p + 80, sb->data_start);
+	le_put64(p + 88, sb->capacity);
 	for (i = 0; i < FDPKV_MAX_CLASSES; i++) {
 		uint16_t v = htole16(sb->class_pid[i]);
 
 		memcpy(p + 96 + 2 * i, &v, 2);
 	}
-	put64(p + 224, sb->seq_lease);
-	put32(p + 12, crc32c(0, p, SB_ENCODED_SIZE));
+	le_put64(p + 224, sb->seq_lease);
+	le_put32(p + 12, crc32c(0, p, SB_ENCODED_SIZE));
 }
 
 int sb_decode(const void *buf, size_t len, struct superblock *sb)
@@ -75,31 +71,31 @@ int sb_decode(const void *buf, size_t len, struct superblock *sb)
 		return -ENODATA;	/* no cache here */
 	memcpy(tmp, p, SB_ENCODED_SIZE);
 	memset(tmp + 12, 0, 4);
-	if (crc32c(0, tmp, SB_ENCODED_SIZE) != get32(p + 12))
+	if (crc32c(0, tmp, SB_ENCODED_SIZE) != le_get32(p + 12))
 		return -EBADMSG;
-	sb->version = get32(p + 8);
+	sb->version = le_get32(p + 8);
 	if (sb->version < SB_VERSION_MIN || sb->version > SB_VERSION)
 		return -EPROTO;
 	memcpy(sb->uuid, p + 16, 16);
-	sb->generation = get64(p + 32);
-	sb->lba_size = get32(p + 40);
-	sb->ndevices = get32(p + 44);
-	sb->dev_index = get32(p + 48);
-	sb->nclasses = get32(p + 52);
-	sb->ndata_classes = get32(p + 56);
+	sb->generation = le_get64(p + 32);
+	sb->lba_size = le_get32(p + 40);
+	sb->ndevices = le_get32(p + 44);
+	sb->dev_index = le_get32(p + 48);
+	sb->nclasses = le_get32(p + 52);
+	sb->ndata_classes = le_get32(p + 56);
 	sb->placement_by_salt = p[60];
 	sb->salt_separator = (char)p[61];
-	sb->segment_bytes = get64(p + 64);
-	sb->nsegments = get64(p + 72);
-	sb->data_start = get64(p + 80);
-	sb->capacity = get64(p + 88);
+	sb->segment_bytes = le_get64(p + 64);
+	sb->nsegments = le_get64(p + 72);
+	sb->data_start = le_get64(p + 80);
+	sb->capacity = le_get64(p + 88);
 	for (i = 0; i < FDPKV_MAX_CLASSES; i++) {
 		uint16_t v;
 
 		memcpy(&v, p + 96 + 2 * i, 2);
 		sb->class_pid[i] = le16toh(v);
 	}
-	sb->seq_lease = sb->version >= 2 ? get64(p + 224) : 0;
+	sb->seq_lease = sb->version >= 2 ? le_get64(p + 224) : 0;
 	/* A crc-valid copy with impossible geometry is still not trusted. */
 	if (sb->lba_size < 512 || (sb->lba_size & (sb->lba_size - 1)) ||
 	    sb->segment_bytes == 0 || sb->segment_bytes % sb->lba_size ||
