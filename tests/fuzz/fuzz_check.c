@@ -272,10 +272,14 @@ static void op_cmd(struct input *in, int o)
 		return;
 	}
 	w.accepted++;
-	verdict(m_cmd_accepted(&w.m, o, &c, w.payload, plen, slot < M_MAX_INFLIGHT ? slot : 0),
-		"fdpkv_cmd_check");
-	if (slot == M_MAX_INFLIGHT) {	/* a full ring: it completes at once */
-		w.m.cmd[0].used = false;
+	verdict(m_cmd_accepted(&w.m, o, &c, w.payload, plen, slot), "fdpkv_cmd_check");
+	/*
+	 * A full ring: the command completes at once, in the model's spare
+	 * slot. Recording it in a used slot would forget that slot's command
+	 * while the tables still count it.
+	 */
+	if (slot == M_MAX_INFLIGHT) {
+		m_cmd_completed(&w.m, slot);
 		return;
 	}
 	fdpkv_hold_take(&w.ph, &w.leases, &w.owner[o], &eff, &w.hold[slot]);

@@ -17,7 +17,7 @@ void m_init(struct model *m, uint32_t nsid, unsigned int lba_shift, uint32_t max
 {
 	/* cmd[] is large and only its used flags matter */
 	memset(m, 0, offsetof(struct model, cmd));
-	for (int s = 0; s < M_MAX_INFLIGHT; s++)
+	for (int s = 0; s <= M_MAX_INFLIGHT; s++)
 		m->cmd[s].used = false;
 	m->nsid = nsid;
 	m->lba_shift = lba_shift;

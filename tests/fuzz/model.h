@@ -58,7 +58,8 @@ struct model {
 		bool		shared;
 	} lease[M_MAX_LEASES];
 	struct m_limits	lim;
-	struct m_cmd	cmd[M_MAX_INFLIGHT];
+	/* cmd[M_MAX_INFLIGHT]: a command that completes at once (a full ring) */
+	struct m_cmd	cmd[M_MAX_INFLIGHT + 1];
 };
 
 void m_init(struct model *m, uint32_t nsid, unsigned int lba_shift, uint32_t max_transfer,
@@ -77,7 +78,7 @@ const char *m_limits_set(struct model *m, const struct m_limits *lim);
 void m_owner_closed(struct model *m, int owner);
 bool m_owner_busy(const struct model *m, int owner);
 
-/* An accepted command: safe? On success it is recorded in slot @slot. */
+/* An accepted command: safe? On success it is recorded in slot @slot (0..M_MAX_INFLIGHT). */
 const char *m_cmd_accepted(struct model *m, int owner, const struct nvme_uring_cmd *c,
 			   const void *payload, uint32_t payload_len, int slot);
 void m_cmd_completed(struct model *m, int slot);

@@ -799,7 +799,10 @@ def test_nonmp_aligned_values_move_without_copy(env):
     # the counters that tell a copy from a direct move, in the message
     moved = {n: s1[n] - s0[n] for n in ("direct_bytes", "fixed_cmds", "sets", "gets",
                                          "bytes_written", "bytes_read") if n in s1}
-    assert moved["direct_bytes"] == 2 * 32768, moved
+    # The value both ways; the 4 KiB sidecar also moves directly when the
+    # Python buffer holding it happens to be 4 KiB-aligned (about one run in
+    # 256: the library takes any aligned user buffer without a copy).
+    assert moved["direct_bytes"] - 2 * 32768 in (0, 4096, 8192), moved
 
 
 def _mp_adapter(dev):
