@@ -270,6 +270,9 @@ struct fdpkv_cache {
 #endif
 	pthread_cond_t idle;		/* inflight_ops reached 0 */
 	struct index ix;
+	/* recovery only: the entries the scan met in more than one version */
+	struct index_entry **torn_keys;
+	size_t ntorn, torn_cap;
 	uint64_t seq;
 	uint64_t seq_lease;		/* seq stays below it (lease.c) */
 	uint64_t inflight_ops;
@@ -555,8 +558,8 @@ int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen);
  * (cache->lock held; 0 or -ENOMEM); after it, let every newest version
  * whose value is torn give way to the next older one (no lock, nothing else
  * running). Returns the versions demoted. */
-int torn_note_version(struct index_entry *e, const struct obj_hdr *h, uint8_t dev, uint32_t seg,
-		      uint32_t off_lba);
+int torn_note_version(struct fdpkv_cache *c, struct index_entry *e, const struct obj_hdr *h,
+		      uint8_t dev, uint32_t seg, uint32_t off_lba);
 uint64_t torn_settle(struct fdpkv_cache *c);
 
 #endif /* FDPKV_CACHE_H */

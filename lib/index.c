@@ -71,13 +71,14 @@ struct index_entry *index_find(const struct index *ix, const void *key, uint32_t
 	return NULL;
 }
 
-static void index_grow(struct index *ix)
+/* Rehash into @n buckets (a power of two); on ENOMEM keep the longer chains. */
+static void index_resize(struct index *ix, size_t n)
 {
-	size_t n = ix->nbuckets * 2, i;
 	struct index_entry **nb = calloc(n, sizeof(*nb));
+	size_t i;
 
 	if (!nb)
-		return;		/* keep the longer chains; still correct */
+		return;
 	for (i = 0; i < ix->nbuckets; i++) {
 		struct index_entry *e = ix->buckets[i], *next;
 
@@ -95,24 +96,67 @@ static void index_grow(struct index *ix)
 	ix->nbuckets = n;
 }
 
-struct index_entry *index_insert(struct index *ix, const void *key, uint32_t klen)
+static void index_grow(struct index *ix)
 {
-	struct index_entry *e;
-	size_t s;
+	index_resize(ix, ix->nbuckets * 2);
+}
 
-	if (ix->count >= ix->nbuckets)
-		index_grow(ix);
-	e = calloc(1, index_entry_bytes(klen));
+void index_reserve(struct index *ix, size_t count)
+{
+	size_t n = ix->nbuckets;
+
+	while (n < count && n <= SIZE_MAX / 2 / sizeof(*ix->buckets))
+		n <<= 1;
+	if (n > ix->nbuckets)
+		index_resize(ix, n);
+}
+
+/* A new entry for @key at the head of bucket @s. */
+static struct index_entry *entry_add(struct index *ix, size_t s, const void *key, uint32_t klen)
+{
+	struct index_entry *e = calloc(1, index_entry_bytes(klen));
+
 	if (!e)
 		return NULL;
 	memcpy(e->key, key, klen);
 	e->klen = (uint16_t)klen;
-	s = slot_of(ix, key, klen);
 	e->next = ix->buckets[s];
 	ix->buckets[s] = e;
 	ix->count++;
 	ix->bytes += heap_bytes(e);
 	return e;
+}
+
+struct index_entry *index_insert(struct index *ix, const void *key, uint32_t klen)
+{
+	if (ix->count >= ix->nbuckets)
+		index_grow(ix);
+	return entry_add(ix, slot_of(ix, key, klen), key, klen);
+}
+
+void index_prefetch(const struct index *ix, uint64_t hash)
+{
+	__builtin_prefetch(&ix->buckets[hash & (ix->nbuckets - 1)], 1);
+}
+
+struct index_entry *index_find_or_insert(struct index *ix, const void *key, uint32_t klen,
+					 uint64_t hash, bool *added)
+{
+	struct index_entry *e;
+	size_t s;
+
+	/* grow first, so that the slot found stays the slot to insert at */
+	if (ix->count >= ix->nbuckets)
+		index_grow(ix);
+	s = hash & (ix->nbuckets - 1);
+	for (e = ix->buckets[s]; e; e = e->next) {
+		if (e->klen == klen && !memcmp(e->key, key, klen)) {
+			*added = false;
+			return e;
+		}
+	}
+	*added = true;
+	return entry_add(ix, s, key, klen);
 }
 
 void index_remove(struct index *ix, struct index_entry *e)

@@ -238,6 +238,18 @@ struct index_entry *index_find(const struct index *ix, const void *key, uint32_t
 /* A new zeroed entry holding a copy of the key (not yet present): NULL on ENOMEM. */
 struct index_entry *index_insert(struct index *ix, const void *key, uint32_t klen);
 void index_remove(struct index *ix, struct index_entry *e);	/* unlinks and frees */
+/*
+ * The entry of @key, or a new one as index_insert() makes (*@added true):
+ * one bucket walk where a find and an insert take two (recovery meets most
+ * keys once). @hash is kv_hash(@key, @klen), computed once by a caller that
+ * index_prefetch()ed its bucket a few keys earlier: a table of millions of
+ * buckets misses the CPU cache on nearly every one. NULL on ENOMEM.
+ */
+struct index_entry *index_find_or_insert(struct index *ix, const void *key, uint32_t klen,
+					 uint64_t hash, bool *added);
+void index_prefetch(const struct index *ix, uint64_t hash);
+/* Buckets for @count entries without growing on the way (a hint: ENOMEM ignored). */
+void index_reserve(struct index *ix, size_t count);
 /* Lock once; false when saturated (the caller treats the key as not locked). */
 bool index_lock(struct index_entry *e);
 /* Drop one lock; true when the count reached zero. Never goes below zero. */

@@ -30,6 +30,12 @@
  * the one below it afterwards (torn.c).
  * Entries keep their sequence in scan_seq while the scan runs and are linked
  * into their segments, in offset order, once it is over (struct index_entry).
+ *
+ * The scan is CPU work per object once summaries spare the reads: a first
+ * pass reads only the footers and sizes the index from their record counts,
+ * so it never rehashes on the way; each object costs one bucket walk, its
+ * bucket prefetched a few records ahead; linking is one pass over the index
+ * and a radix sort per segment that reads no entry.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -75,17 +81,19 @@ struct scan {
 	unsigned int active;
 	uint32_t next_seg[FDPKV_MAX_DEVICES];
 	int err;
+	bool counting;			/* the first pass: footers only */
+	uint64_t hint;			/* objects the footers announce */
 };
 
 static void walk_read(struct walker *w, uint64_t len);
 
 /* Record one object found by the scan. cache->lock held. */
 static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_hdr *h,
-		      const uint8_t *key)
+		      const uint8_t *key, uint64_t hash)
 {
 	struct segment *sg = &w->d->segs.segs[w->seg];
-	struct index_entry *e = index_find(&c->ix, key, h->klen);
-	bool tomb = h->flags & OBJ_F_TOMBSTONE;
+	bool tomb = h->flags & OBJ_F_TOMBSTONE, added;
+	struct index_entry *e;
 	uint8_t shadow = 0;
 
 	if (h->seq > c->seq)
@@ -104,21 +112,22 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 		sg->pending = rec;
 		sg->npending++;
 	}
-	if (e) {
+	e = index_find_or_insert(&c->ix, key, h->klen, hash, &added);
+	if (!e)
+		return -ENOMEM;
+	if (!added) {
 		/* a key found twice: the newer may be torn (torn.c) */
-		int ret = torn_note_version(e, h, (uint8_t)w->d->idx, w->seg,
+		int ret = torn_note_version(c, e, h, (uint8_t)w->d->idx, w->seg,
 					    (uint32_t)(w->off / w->d->sb.lba_size));
 
 		if (ret)
 			return ret;
-	}
-	if (e && e->scan_seq >= h->seq) {
-		/* an older version: garbage, but the winner must hide it */
-		if (!tomb && e->scan_seq > h->seq)
-			e->flags |= IDX_F_SHADOW;
-		return 0;
-	}
-	if (e) {
+		if (e->scan_seq >= h->seq) {
+			/* an older version: garbage, but the winner must hide it */
+			if (!tomb && e->scan_seq > h->seq)
+				e->flags |= IDX_F_SHADOW;
+			return 0;
+		}
 		shadow = (e->flags & IDX_F_SHADOW) || !(e->flags & IDX_F_TOMBSTONE) ? IDX_F_SHADOW : 0;
 		if (!(e->flags & IDX_F_TOMBSTONE)) {
 			struct segment *old = &c->devs[e->dev].segs.segs[e->seg];
@@ -127,10 +136,6 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 			old->live_bytes -= e->vlen;
 			usage_add(c, e, -1);
 		}
-	} else {
-		e = index_insert(&c->ix, key, h->klen);
-		if (!e)
-			return -ENOMEM;
 	}
 	e->scan_seq = h->seq;
 	e->vlen = h->vlen;
@@ -165,7 +170,7 @@ static void walk_next_segment(struct walker *w)
 	struct fdpkv_cache *c = scan->c;
 	struct devctx *d = w->d;
 
-	if (w->nobj) {
+	if (w->nobj && !scan->counting) {
 		struct segment *sg = &d->segs.segs[w->seg];
 
 		if (w->phase == W_CHAIN)
@@ -238,7 +243,7 @@ static void walk_done(struct io_cmd *cmd, int res)
 			w->cls = h.cls;
 		}
 		cache_lock(c);
-		ret = scan_apply(c, w, &h, p + OBJ_HDR_SIZE);
+		ret = scan_apply(c, w, &h, p + OBJ_HDR_SIZE, kv_hash(p + OBJ_HDR_SIZE, h.klen));
 		if (h.seg_seq > c->seq)
 			c->seq = h.seg_seq;
 		cache_unlock(c);
@@ -300,6 +305,9 @@ static void walk_io(struct walker *w, uint64_t off, uint64_t len, void *buf, io_
 	engine_submit(w->d->eng, &w->cmd);
 }
 
+/* Records hashed ahead of the one applied, their buckets prefetched. */
+#define SUM_AHEAD	8
+
 /*
  * Walk the summary's records as the chain they stand for, with the rule the
  * header walk applies (obj_chain_ok), each object right behind the previous
@@ -311,8 +319,8 @@ static bool summary_walk(struct walker *w, bool apply)
 	struct devctx *d = w->d;
 	struct fdpkv_cache *c = d->cache;
 	const uint8_t *p = w->sum;
-	uint32_t lba = d->sb.lba_size, off_lba, nobj = 0;
-	uint64_t off = 0, last_seq = 0, used = 0;
+	uint32_t lba = d->sb.lba_size, off_lba, nobj = 0, nahead = 0;
+	uint64_t off = 0, last_seq = 0, used = 0, ahead = 0, hashes[SUM_AHEAD];
 	struct obj_hdr h;
 	int n, ret;
 
@@ -332,8 +340,26 @@ static bool summary_walk(struct walker *w, bool apply)
 			      memcmp(p + used + SUM_REC_SIZE, w->head_key, h.klen)))
 			return false;
 		if (apply) {
+			/* the records were checked (apply == false) before */
+			while (nahead < SUM_AHEAD && ahead < w->f.rec_bytes) {
+				struct obj_hdr ah;
+				uint32_t aoff;
+				int an = summary_rec_decode(p + ahead, w->f.rec_bytes - ahead, &ah,
+							    &aoff);
+				uint64_t hash;
+
+				if (an < 0)
+					break;
+				hash = kv_hash(p + ahead + SUM_REC_SIZE, ah.klen);
+				index_prefetch(&c->ix, hash);
+				hashes[(nobj + nahead++) % SUM_AHEAD] = hash;
+				ahead += (uint64_t)an;
+			}
 			w->off = off;
-			ret = scan_apply(c, w, &h, p + used + SUM_REC_SIZE);
+			ret = scan_apply(c, w, &h, p + used + SUM_REC_SIZE,
+					 nahead ? hashes[nobj % SUM_AHEAD] :
+						  kv_hash(p + used + SUM_REC_SIZE, h.klen));
+			nahead -= !!nahead;
 			if (ret) {
 				scan_fail(w, ret);
 				return false;
@@ -403,6 +429,28 @@ static void head_done(struct io_cmd *cmd, int res)
 	walk_io(w, d->sb.segment_bytes - len, len, w->sum, summary_done);
 }
 
+/*
+ * The first pass: what the footers announce sizes the index, so that the
+ * scan does not rehash it on the way (every growth walks every entry). A
+ * hint only: footers not yet trusted count too, at most one segment's worth
+ * of LBAs each.
+ */
+static void count_done(struct io_cmd *cmd, int res)
+{
+	struct walker *w = cmd->arg;
+	struct devctx *d = w->d;
+	struct sum_footer f;
+
+	if (res >= 0 && !summary_footer_decode((uint8_t *)w->buf + d->sb.lba_size -
+					       SUM_FOOTER_SIZE, &f) &&
+	    f.uuid64 == d->uuid64 && f.nrec <= d->sb.segment_bytes / d->sb.lba_size) {
+		pthread_mutex_lock(&w->scan->lock);
+		w->scan->hint += f.nrec;
+		pthread_mutex_unlock(&w->scan->lock);
+	}
+	walk_next_segment(w);
+}
+
 static void footer_done(struct io_cmd *cmd, int res)
 {
 	struct walker *w = cmd->arg;
@@ -432,14 +480,8 @@ static void walk_start(struct walker *w)
 	w->off = 0;
 	w->nobj = 0;
 	w->seg_seq = w->last_seq = 0;
-	walk_io(w, w->d->sb.segment_bytes - lba, lba, w->buf, footer_done);
-}
-
-static int drop_tombstone(void *arg, struct index_entry *e)
-{
-	if (e->flags & IDX_F_TOMBSTONE)
-		index_remove(arg, e);
-	return 0;
+	walk_io(w, w->d->sb.segment_bytes - lba, lba, w->buf,
+		w->scan->counting ? count_done : footer_done);
 }
 
 /* Forget the delete records that no longer hide anything. cache->lock held. */
@@ -462,73 +504,173 @@ static void prune_pending(struct seg_table *t)
 	}
 }
 
+/* An entry to link, with its offset beside it: sorting reads no entry. */
+struct link_item {
+	uint32_t off_lba;
+	struct index_entry *e;
+};
+
 struct link_ctx {
 	struct fdpkv_cache *c;
 	size_t base[FDPKV_MAX_DEVICES];	/* first slot of each device's segments */
 	size_t *pos;			/* per segment: next free place in v */
-	struct index_entry **v;
-	bool count;
+	size_t *end;			/* per segment: where its places end */
+	struct link_item *v;
 };
 
+/* Delete records leave the index; every other entry takes its place. */
 static int link_gather(void *arg, struct index_entry *e)
 {
 	struct link_ctx *l = arg;
-	size_t s = l->base[e->dev] + e->seg;
+	size_t s;
 
-	if (l->count)
-		l->pos[s + 1]++;
-	else
-		l->v[l->pos[s]++] = e;
+	if (e->flags & IDX_F_TOMBSTONE) {
+		index_remove(&l->c->ix, e);
+		return 0;
+	}
+	s = l->base[e->dev] + e->seg;
+	if (l->pos[s] == l->end[s])
+		return -EUCLEAN;
+	l->v[l->pos[s]++] = (struct link_item){ e->off_lba, e };
 	return 0;
 }
 
 static int by_offset(const void *a, const void *b)
 {
-	const struct index_entry *x = *(struct index_entry *const *)a;
-	const struct index_entry *y = *(struct index_entry *const *)b;
+	const struct link_item *x = a, *y = b;
 
 	return x->off_lba < y->off_lba ? -1 : x->off_lba > y->off_lba;
 }
 
-/* After the scan: link every entry into its segment, oldest at the tail as
- * commits would have. cache->lock held. 0 or -ENOMEM. */
+#define RADIX_BITS	11
+
+/*
+ * Sort one segment's @n items by offset: a segment holds up to tens of
+ * thousands, so an LSD radix sort over 11-bit digits (two passes while
+ * offsets stay below 2^22 LBAs) beats a comparison sort; @tmp has room for
+ * @n.
+ */
+static void sort_by_offset(struct link_item *v, struct link_item *tmp, size_t n)
+{
+	struct link_item *from = v, *to = tmp, *t;
+	uint32_t max = 0;
+	unsigned int shift;
+	size_t i;
+
+	if (n < 256) {
+		qsort(v, n, sizeof(*v), by_offset);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		max = MAX(max, v[i].off_lba);
+	for (shift = 0; shift < 32 && (max >> shift); shift += RADIX_BITS) {
+		size_t cnt[1u << RADIX_BITS] = { 0 }, sum = 0, c;
+
+		for (i = 0; i < n; i++)
+			cnt[(from[i].off_lba >> shift) & ((1u << RADIX_BITS) - 1)]++;
+		for (i = 0; i < (1u << RADIX_BITS); i++) {
+			c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			to[cnt[(from[i].off_lba >> shift) & ((1u << RADIX_BITS) - 1)]++] = from[i];
+		t = from;
+		from = to;
+		to = t;
+	}
+	if (from != v)
+		memcpy(v, from, n * sizeof(*v));
+}
+
+/*
+ * After the scan: drop the delete records from the index and link every
+ * other entry into its segment, oldest at the tail as commits would have.
+ * One pass over the index: each segment's share of the array is its
+ * live_objs, which the scan kept. cache->lock held. 0, -ENOMEM or -EUCLEAN
+ * (the counts disagree: a bug, reported rather than linked wrong).
+ */
 static int link_entries(struct fdpkv_cache *c)
 {
 	struct link_ctx l = { .c = c };
-	size_t nseg = 0, i, j, from = 0;
+	size_t nseg = 0, i, j, from = 0, total = 0, most = 1;
+	struct link_item *tmp = NULL;
 	unsigned int d;
+	int ret;
 
 	for (d = 0; d < c->ndev; d++) {
 		l.base[d] = nseg;
 		nseg += c->devs[d].segs.n;
 	}
-	l.pos = calloc(nseg + 1, sizeof(*l.pos));
-	l.v = malloc(MAX(c->ix.count, (size_t)1) * sizeof(*l.v));
-	if (!l.pos || !l.v) {
-		free(l.pos);
-		free(l.v);
-		return -ENOMEM;
+	l.pos = malloc(nseg * sizeof(*l.pos));
+	l.end = malloc(nseg * sizeof(*l.end));
+	for (d = 0; l.pos && l.end && d < c->ndev; d++) {
+		for (i = 0; i < c->devs[d].segs.n; i++) {
+			l.pos[l.base[d] + i] = total;
+			total += c->devs[d].segs.segs[i].live_objs;
+			l.end[l.base[d] + i] = total;
+			most = MAX(most, (size_t)c->devs[d].segs.segs[i].live_objs);
+		}
 	}
-	l.count = true;
-	index_foreach(&c->ix, link_gather, &l);
-	for (i = 0; i < nseg; i++)
-		l.pos[i + 1] += l.pos[i];
-	l.count = false;
-	index_foreach(&c->ix, link_gather, &l);	/* pos[s] ends at segment s's end */
+	l.v = malloc(MAX(total, (size_t)1) * sizeof(*l.v));
+	tmp = malloc(most * sizeof(*tmp));
+	if (!l.pos || !l.end || !l.v || !tmp) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = index_foreach(&c->ix, link_gather, &l);
+	for (i = 0; !ret && i < nseg; i++)
+		if (l.pos[i] != l.end[i])
+			ret = -EUCLEAN;
+	if (ret)
+		goto out;
 	for (d = 0; d < c->ndev; d++) {
 		for (i = 0; i < c->devs[d].segs.n; i++) {
-			size_t to = l.pos[l.base[d] + i];
+			size_t to = l.end[l.base[d] + i];
 			struct segment *sg = &c->devs[d].segs.segs[i];
 
-			qsort(l.v + from, to - from, sizeof(*l.v), by_offset);
+			sort_by_offset(l.v + from, tmp, to - from);
 			for (j = from; j < to; j++)
-				seg_link(sg, l.v[j]);
+				seg_link(sg, l.v[j].e);
 			from = to;
 		}
 	}
+out:
 	free(l.pos);
+	free(l.end);
 	free(l.v);
-	return 0;
+	free(tmp);
+	return ret;
+}
+
+/* Walk every segment of every device, @nw walkers at a time; the scan's error. */
+static int run_walkers(struct scan *scan, struct walker *ws, unsigned int nw)
+{
+	struct fdpkv_cache *c = scan->c;
+	unsigned int i, k = 0;
+	int ret;
+
+	/* start every walker before any can finish and read scan->active */
+	scan->active = nw;
+	for (i = 0; i < c->ndev; i++) {
+		struct devctx *d = &c->devs[i];
+		unsigned int j, n = MIN(MAX(c->cfg.queue_depth, 1u), d->segs.n);
+
+		scan->next_seg[i] = n;
+		for (j = 0; j < n; j++, k++) {
+			ws[k].d = d;
+			ws[k].scan = scan;
+			ws[k].seg = j;
+			ws[k].win = d->sb.lba_size;
+			walk_start(&ws[k]);
+		}
+	}
+	pthread_mutex_lock(&scan->lock);
+	while (scan->active)
+		pthread_cond_wait(&scan->cond, &scan->lock);
+	ret = scan->err;
+	pthread_mutex_unlock(&scan->lock);
+	return ret;
 }
 
 int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
@@ -552,31 +694,16 @@ int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	/* start every walker before any can finish and read scan.active */
-	scan.active = nw;
-	k = 0;
-	for (i = 0; i < c->ndev; i++) {
-		struct devctx *d = &c->devs[i];
-		unsigned int j, n = MIN(MAX(c->cfg.queue_depth, 1u), d->segs.n);
-
-		scan.next_seg[i] = n;
-		for (j = 0; j < n; j++, k++) {
-			ws[k].d = d;
-			ws[k].scan = &scan;
-			ws[k].seg = j;
-			ws[k].win = d->sb.lba_size;
-			walk_start(&ws[k]);
-		}
-	}
-	pthread_mutex_lock(&scan.lock);
-	while (scan.active)
-		pthread_cond_wait(&scan.cond, &scan.lock);
-	ret = scan.err;
-	pthread_mutex_unlock(&scan.lock);
+	scan.counting = true;
+	run_walkers(&scan, ws, nw);
+	cache_lock(c);
+	index_reserve(&c->ix, MIN(scan.hint, (uint64_t)SIZE_MAX));
+	cache_unlock(c);
+	scan.counting = false;
+	ret = run_walkers(&scan, ws, nw);
 	/* the walkers are done and nothing else runs yet: reads may block */
 	torn_settle(c);
 	cache_lock(c);
-	index_foreach(&c->ix, drop_tombstone, &c->ix);
 	if (!ret)
 		ret = link_entries(c);
 	for (i = 0; i < c->ndev; i++) {
@@ -584,7 +711,10 @@ int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen)
 		prune_pending(&c->devs[i].segs);
 	}
 	cache_unlock(c);
-	if (ret)
+	if (ret == -EUCLEAN)
+		fdpkv_seterr(err, errlen, "recovery: segment object counts disagree with the index "
+			     "(a library bug; fdpkvctl fsck can say more)");
+	else if (ret)
 		fdpkv_seterr(err, errlen, "recovery: %s", strerror(-ret));
 out:
 	for (k = 0; k < nw; k++) {

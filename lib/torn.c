@@ -54,14 +54,26 @@ static int ver_push(struct index_entry *e, uint64_t seq, uint64_t vlen, uint8_t 
 	return 0;
 }
 
-int torn_note_version(struct index_entry *e, const struct obj_hdr *h, uint8_t dev, uint32_t seg,
-		      uint32_t off_lba)
+int torn_note_version(struct fdpkv_cache *c, struct index_entry *e, const struct obj_hdr *h,
+		      uint8_t dev, uint32_t seg, uint32_t off_lba)
 {
 	int ret = 0;
 
-	/* the first version met is the entry itself */
-	if (!*ver_list(e))
+	/* the first version met is the entry itself; settling visits only these */
+	if (!*ver_list(e)) {
+		if (c->ntorn == c->torn_cap) {
+			size_t cap = c->torn_cap ? 2 * c->torn_cap : 64;
+			struct index_entry **v = realloc(c->torn_keys, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			c->torn_keys = v;
+			c->torn_cap = cap;
+		}
 		ret = ver_push(e, e->scan_seq, e->vlen, e->dev, e->seg, e->off_lba, e->flags);
+		if (!ret)
+			c->torn_keys[c->ntorn++] = e;
+	}
 	if (!ret)
 		ret = ver_push(e, h->seq, h->vlen, dev, seg, off_lba,
 			       ((h->flags & OBJ_F_TOMBSTONE) ? IDX_F_TOMBSTONE : 0) |
@@ -151,13 +163,10 @@ struct torn_ctx {
 	uint64_t demoted;
 };
 
-static int settle_entry(void *arg, struct index_entry *e)
+static void settle_entry(struct torn_ctx *t, struct index_entry *e)
 {
-	struct torn_ctx *t = arg;
 	struct torn_ver *list, *v, *next;
 
-	if (!*ver_list(e))
-		return 0;
 	list = ver_take_sorted(e);
 	/* the newest is the winner; a delete record wins whole or not at all */
 	if (!(list->flags & IDX_F_TOMBSTONE) && !ver_intact(t->c, e, list, &t->buf, &t->cap)) {
@@ -173,14 +182,19 @@ static int settle_entry(void *arg, struct index_entry *e)
 		next = v->next;
 		free(v);
 	}
-	return 0;
 }
 
 uint64_t torn_settle(struct fdpkv_cache *c)
 {
 	struct torn_ctx t = { .c = c };
+	size_t i;
 
-	index_foreach(&c->ix, settle_entry, &t);
+	/* entries stay put until the scan is settled: none was removed */
+	for (i = 0; i < c->ntorn; i++)
+		settle_entry(&t, c->torn_keys[i]);
+	free(c->torn_keys);
+	c->torn_keys = NULL;
+	c->ntorn = c->torn_cap = 0;
 	free(t.buf);
 	return t.demoted;
 }
