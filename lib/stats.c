@@ -106,12 +106,11 @@ FDPKV_PUBLIC int fdpkv_take_evicted(struct fdpkv_cache *c,
 	return n;
 }
 
-FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
+/* Everything fdpkv_stats_get() reports, in this library's layout. */
+static void stats_fill(struct fdpkv_cache *c, struct fdpkv_stats *s)
 {
 	unsigned int i;
 
-	if (!c || !s)
-		return -EINVAL;
 	memset(s, 0, sizeof(*s));
 	s->hits = atomic_load(&c->st.hits);
 	s->misses = atomic_load(&c->st.misses);
@@ -163,6 +162,20 @@ FDPKV_PUBLIC int fdpkv_stats(struct fdpkv_cache *c, struct fdpkv_stats *s)
 		s->classes[i].placement_id = c->devs[0].sb.class_pid[i];
 		s->classes[i].bytes_written = atomic_load(&c->st.class_bytes[i]);
 	}
+}
+
+FDPKV_PUBLIC int fdpkv_stats_get(struct fdpkv_cache *c, struct fdpkv_stats *s, size_t size)
+{
+	struct fdpkv_stats all;
+
+	if (!c || !s || size < offsetof(struct fdpkv_stats, pad_bytes))
+		return -EINVAL;
+	stats_fill(c, &all);
+	/* an older caller's shorter struct gets its fields; a newer one's
+	 * fields this library does not know read 0 */
+	memcpy(s, &all, MIN(size, sizeof(all)));
+	if (size > sizeof(all))
+		memset((uint8_t *)s + sizeof(all), 0, size - sizeof(all));
 	return 0;
 }
 

@@ -364,7 +364,16 @@ struct fdpkv_stats {
 	uint64_t summaries_written;
 	uint64_t recovery_summaries, recovery_walks;
 };
-int fdpkv_stats(struct fdpkv_cache *cache, struct fdpkv_stats *s);
+/*
+ * fdpkv_stats - fill @s. Fields are only ever appended to struct
+ * fdpkv_stats, and the macro passes the caller's sizeof: a program built
+ * against an older fdpkv.h gets the fields it knows and nothing written
+ * past its struct; one built against a newer header reads 0 in fields this
+ * library does not have. -EINVAL for NULL or a size below the first
+ * release's first fields.
+ */
+int fdpkv_stats_get(struct fdpkv_cache *cache, struct fdpkv_stats *s, size_t size);
+#define fdpkv_stats(cache, s)	fdpkv_stats_get((cache), (s), sizeof(*(s)))
 
 /*
  * fdpkv_register_arena - register @len bytes at @base (e.g. LMCache's L1

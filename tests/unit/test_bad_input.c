@@ -2,7 +2,8 @@
 /*
  * test_bad_input - issue 11 item 5: bad input gets a clear error, never a
  * crash: a SET length near 2^64, an empty value with a NULL buffer, a
- * second fdpkv_close, a close while another thread waits in fdpkv_wait.
+ * second fdpkv_close, a close while another thread waits in fdpkv_wait;
+ * and a struct fdpkv_stats of another library version's size.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -45,6 +46,39 @@ static void test_empty_value_null_buffer(void **state)
 	assert_int_equal(tu_set1(c, "empty", NULL, 0), 0);
 	assert_int_equal(tu_get1(c, "empty", NULL, 0), 0);
 	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, "empty"), 0);
+	fdpkv_close(c);
+}
+
+/*
+ * fdpkv_stats passes the caller's sizeof: a program built against an older
+ * header (a shorter struct) gets its fields and nothing past them; one
+ * built against a newer header reads 0 in the fields beyond this library's.
+ */
+static void test_stats_sized_by_caller(void **state)
+{
+	struct fdpkv_cache *c = tu_open(KV);
+	size_t full = sizeof(struct fdpkv_stats), old = offsetof(struct fdpkv_stats, pad_bytes);
+	uint8_t buf[sizeof(struct fdpkv_stats) + 64];
+	struct fdpkv_stats *s = (struct fdpkv_stats *)buf;
+	uint8_t val[100] = { 0 };
+	size_t i;
+
+	(void)state;
+	assert_int_equal(tu_set1(c, "k", val, sizeof(val)), 0);
+	memset(buf, 0xa5, sizeof(buf));
+	assert_int_equal(fdpkv_stats_get(c, s, old), 0);
+	assert_int_equal(s->sets, 1);
+	for (i = old; i < sizeof(buf); i++)
+		assert_int_equal(buf[i], 0xa5);
+	memset(buf, 0xa5, sizeof(buf));
+	assert_int_equal(fdpkv_stats_get(c, s, sizeof(buf)), 0);
+	assert_int_equal(s->sets, 1);
+	assert_int_equal(s->index_entries, 1);
+	for (i = full; i < sizeof(buf); i++)
+		assert_int_equal(buf[i], 0);
+	assert_int_equal(fdpkv_stats_get(c, s, old - 1), -EINVAL);
+	assert_int_equal(fdpkv_stats_get(c, NULL, full), -EINVAL);
+	assert_int_equal(fdpkv_stats(c, s), 0);
 	fdpkv_close(c);
 }
 
@@ -95,6 +129,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_length_near_2_64),
 		cmocka_unit_test(test_empty_value_null_buffer),
+		cmocka_unit_test(test_stats_sized_by_caller),
 		cmocka_unit_test(test_double_close),
 		cmocka_unit_test(test_close_while_waiting),
 	};
