@@ -59,12 +59,22 @@ deb_snapshot / "${sums[@]}" >/tmp/before
 
 # --- install --------------------------------------------------------------------
 debs=
-for p in $PKGS; do debs="$debs $(ls "$t"/debs/"${p}"_*.deb)"; done
+missing=
+for p in $PKGS; do
+	f=$(ls "$t"/debs/"${p}"_*.deb 2>/dev/null) || missing="$missing $p"
+	debs="$debs $f"
+done
 t0=$(secs)
-# shellcheck disable=SC2086
-apt-get install -q -y --no-install-recommends -o Dpkg::Options::=--force-unsafe-io $debs \
-	>/tmp/install.log 2>&1
-rc=$?
+if [ -n "$missing" ]; then
+	# apt-get install with nothing to install succeeds: say what is missing
+	echo "no .deb on the test disk for:$missing" >/tmp/install.log
+	rc=1
+else
+	# shellcheck disable=SC2086
+	apt-get install -q -y --no-install-recommends -o Dpkg::Options::=--force-unsafe-io $debs \
+		>/tmp/install.log 2>&1
+	rc=$?
+fi
 [ $rc = 0 ] || show /tmp/install.log /var/lib/dkms/fdpkv/"$version"/build/make.log
 ok $rc "apt-get install ./*.deb with DKMS building for the running kernel ($(since "$t0") s)"
 dkms status -m fdpkv -v "$version" -k "$kver" 2>&1 | grep -q ": installed"

@@ -56,12 +56,17 @@ t0=$SECONDS
 key=$( { readlink -f "$base"; echo "$kver"; cat "$top/debian/control"; ls "$CACHE/debroot/kbuild-debs" \
 	"$CACHE/debroot/kernel-debs/$kver"; } | sha1sum | cut -c1-8)
 img=$CACHE/debroot/vm-root-$kver-$key.img
-mkdir -p "$root$t/debs"
-indebs=
-for p in $PKGS; do
-	f=$(ls "$top"/build/deb/"${p}"_*.deb 2>/dev/null | head -n 1)
-	[ -n "$f" ] && cp "$f" "$root$t/debs/" && indebs="$indebs $t/debs/$(basename "$f")"
-done
+# the .debs into the test's directory (and their paths there, for the root's
+# dependencies); again after the root is made, which empties that directory
+copy_debs() {
+	mkdir -p "$root$t/debs"
+	indebs=
+	for p in $PKGS; do
+		f=$(ls "$top"/build/deb/"${p}"_*.deb 2>/dev/null | head -n 1)
+		[ -n "$f" ] && cp "$f" "$root$t/debs/" && indebs="$indebs $t/debs/$(basename "$f")"
+	done
+}
+copy_debs
 if [ ! -f "$img" ]; then
 	# shellcheck disable=SC2086
 	DEB_EXTRA=udev deb_prepare_root "$root" "$base" "$CACHE/debroot/kbuild-debs" "$scratch" $indebs
@@ -97,6 +102,7 @@ if [ ! -f "$img" ]; then
 else
 	ok 0 "the guest's root: cached ${img#"$CACHE/"}"
 fi
+copy_debs
 cp "$top/tests/deb/lib.sh" "$top/tests/deb/guest-deb.sh" "$root$t/"
 echo "$version" >"$root$t/version"
 echo "$PKGS" >"$root$t/pkgs"
