@@ -602,8 +602,8 @@ static int link_entries(struct fdpkv_cache *c)
 		l.base[d] = nseg;
 		nseg += c->devs[d].segs.n;
 	}
-	l.pos = malloc(nseg * sizeof(*l.pos));
-	l.end = malloc(nseg * sizeof(*l.end));
+	l.pos = malloc(MAX(nseg, (size_t)1) * sizeof(*l.pos));
+	l.end = malloc(MAX(nseg, (size_t)1) * sizeof(*l.end));
 	for (d = 0; l.pos && l.end && d < c->ndev; d++) {
 		for (i = 0; i < c->devs[d].segs.n; i++) {
 			l.pos[l.base[d] + i] = total;
