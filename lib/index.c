@@ -56,19 +56,31 @@ void index_destroy(struct index *ix)
 	memset(ix, 0, sizeof(*ix));
 }
 
-static size_t slot_of(const struct index *ix, const void *key, uint32_t klen)
+static size_t slot_of_hash(const struct index *ix, uint64_t hash)
 {
-	return kv_hash(key, klen) & (ix->nbuckets - 1);
+	return hash & (ix->nbuckets - 1);
 }
 
-struct index_entry *index_find(const struct index *ix, const void *key, uint32_t klen)
+static size_t slot_of(const struct index *ix, const void *key, uint32_t klen)
 {
-	struct index_entry *e = ix->buckets[slot_of(ix, key, klen)];
+	return slot_of_hash(ix, kv_hash(key, klen));
+}
+
+/* @key's entry in bucket @s, or NULL. */
+static struct index_entry *bucket_find(const struct index *ix, size_t s, const void *key,
+				       uint32_t klen)
+{
+	struct index_entry *e = ix->buckets[s];
 
 	for (; e; e = e->next)
 		if (e->klen == klen && !memcmp(e->key, key, klen))
 			return e;
 	return NULL;
+}
+
+struct index_entry *index_find(const struct index *ix, const void *key, uint32_t klen)
+{
+	return bucket_find(ix, slot_of(ix, key, klen), key, klen);
 }
 
 /* Rehash into @n buckets (a power of two); on ENOMEM keep the longer chains. */
@@ -136,7 +148,7 @@ struct index_entry *index_insert(struct index *ix, const void *key, uint32_t kle
 
 void index_prefetch(const struct index *ix, uint64_t hash)
 {
-	__builtin_prefetch(&ix->buckets[hash & (ix->nbuckets - 1)], 1);
+	__builtin_prefetch(&ix->buckets[slot_of_hash(ix, hash)], 1);
 }
 
 struct index_entry *index_find_or_insert(struct index *ix, const void *key, uint32_t klen,
@@ -148,15 +160,10 @@ struct index_entry *index_find_or_insert(struct index *ix, const void *key, uint
 	/* grow first, so that the slot found stays the slot to insert at */
 	if (ix->count >= ix->nbuckets)
 		index_grow(ix);
-	s = hash & (ix->nbuckets - 1);
-	for (e = ix->buckets[s]; e; e = e->next) {
-		if (e->klen == klen && !memcmp(e->key, key, klen)) {
-			*added = false;
-			return e;
-		}
-	}
-	*added = true;
-	return entry_add(ix, s, key, klen);
+	s = slot_of_hash(ix, hash);
+	e = bucket_find(ix, s, key, klen);
+	*added = !e;
+	return e ? e : entry_add(ix, s, key, klen);
 }
 
 void index_remove(struct index *ix, struct index_entry *e)

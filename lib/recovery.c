@@ -543,6 +543,7 @@ static int by_offset(const void *a, const void *b)
 }
 
 #define RADIX_BITS	11
+#define RADIX_MASK	((1u << RADIX_BITS) - 1)
 
 /*
  * Sort one segment's @n items by offset: a segment holds up to tens of
@@ -567,14 +568,14 @@ static void sort_by_offset(struct link_item *v, struct link_item *tmp, size_t n)
 		size_t cnt[1u << RADIX_BITS] = { 0 }, sum = 0, c;
 
 		for (i = 0; i < n; i++)
-			cnt[(from[i].off_lba >> shift) & ((1u << RADIX_BITS) - 1)]++;
-		for (i = 0; i < (1u << RADIX_BITS); i++) {
+			cnt[(from[i].off_lba >> shift) & RADIX_MASK]++;
+		for (i = 0; i <= RADIX_MASK; i++) {
 			c = cnt[i];
 			cnt[i] = sum;
 			sum += c;
 		}
 		for (i = 0; i < n; i++)
-			to[cnt[(from[i].off_lba >> shift) & ((1u << RADIX_BITS) - 1)]++] = from[i];
+			to[cnt[(from[i].off_lba >> shift) & RADIX_MASK]++] = from[i];
 		t = from;
 		from = to;
 		to = t;
