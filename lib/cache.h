@@ -230,9 +230,9 @@ struct bucket_usage {
  */
 struct stale_lock {
 	struct stale_lock *next;
+	uint64_t fp;			/* kv_hash() of the key */
 	uint32_t count;
 	uint16_t klen;
-	uint8_t key[];
 };
 
 struct evicted {
@@ -270,6 +270,14 @@ struct fdpkv_cache {
 #endif
 	pthread_cond_t idle;		/* inflight_ops reached 0 */
 	struct index ix;
+	/*
+	 * The keys of evicted entries as read back from the device (evict.c:
+	 * evicted_key): equal to the entry's, not given (no table, or none
+	 * for that offset), or different (a bug). Under @lock.
+	 */
+	struct segkeys_counts {
+		uint64_t found, missing, wrong;
+	} segkeys;
 	/* recovery only: the entries the scan met in more than one version */
 	struct index_entry **torn_keys;
 	size_t ntorn, torn_cap;
@@ -430,6 +438,7 @@ void stale_locks_free(struct fdpkv_cache *c);
 
 /* evict.c */
 void evict_entry(struct fdpkv_cache *c, struct index_entry *e);
+const uint8_t *evicted_key(struct fdpkv_cache *c, const struct index_entry *e, uint32_t *klen);
 struct index_entry *seg_oldest(const struct segment *sg);
 uint32_t evict_until(struct devctx *d, uint32_t want);
 int64_t evict_pick(struct devctx *d, uint32_t want, bool seal);
@@ -464,7 +473,8 @@ bool shadow_carry_overtaken(struct devctx *d, const struct key_req *kr);
  */
 bool shadow_evicted_remains(const struct devctx *d, struct shadow_rec *rec);
 void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e);
-void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, bool evicted);
+void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, const void *key,
+		       uint32_t klen, bool evicted);
 
 /* reclaim.c */
 void seg_try_dealloc(struct devctx *d, uint32_t s);
@@ -475,6 +485,9 @@ void pend_destroy(struct pend_tab *t);
 void pend_add(struct pend_tab *t, struct key_req *kr);
 void pend_del(struct pend_tab *t, struct key_req *kr);
 /* The next write in flight of @key after @after (NULL: the first), or NULL. */
+/* Is a write pending of a key of length @klen whose kv_hash() is @fp? (Or
+ * of another that shares its low 32 bits.) */
+bool pend_has_fp(const struct pend_tab *t, uint64_t fp, uint32_t klen);
 struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
 			  const void *key, uint32_t klen);
 
@@ -546,6 +559,35 @@ static inline bool seq_lease_covers(const struct fdpkv_cache *c, uint64_t n)
 {
 	return c->seq + n < c->seq_lease;
 }
+
+/* segkeys.c: the keys of a segment's objects, read back for its eviction */
+enum segkeys_source {
+	SEGKEYS_NONE = 0,
+	SEGKEYS_MEMORY,			/* the summary being collected or written */
+	SEGKEYS_SUMMARY,		/* the summary in the segment's tail */
+	SEGKEYS_HEADERS,		/* the header chain */
+};
+/* From the summary @sg still holds in memory (cache->lock held), or NULL. */
+struct seg_keys *segkeys_from_memory(const struct segment *sg);
+/*
+ * From the device: segment @s of @d in its use @seg_seq, whose chain spans
+ * @used bytes. The caller keeps the segment from being deallocated or
+ * written and holds no lock (synchronous reads). NULL on ENOMEM or when not
+ * even the first header reads.
+ */
+struct seg_keys *segkeys_read(struct devctx *d, uint32_t s, uint64_t seg_seq, uint64_t used);
+/* The key of the object at @off_lba, or NULL. */
+const uint8_t *segkeys_find(const struct seg_keys *k, uint32_t off_lba, uint32_t *klen);
+uint32_t segkeys_count(const struct seg_keys *k);
+enum segkeys_source segkeys_source(const struct seg_keys *k);
+/*
+ * Give segment @s (just begun evicting: evict_begin) its keys, from memory
+ * or read without the cache lock, which is held on entry and on return; not
+ * when its eviction names none (no reports, no re-insert, no shadows). The
+ * read waits for the device: the evictor's next step could not go before
+ * its deallocate completes anyway.
+ */
+void segkeys_attach(struct devctx *d, uint32_t s);
 
 /* keyread.c */
 int obj_read_key(struct devctx *d, uint32_t seg, uint32_t off_lba, uint64_t seg_seq,

@@ -13,6 +13,30 @@
 
 #include "cache.h"
 
+/*
+ * The key of @e, whose segment is being evicted: for its report, its carried
+ * delete record or its re-insert copy. Taken from the keys the eviction read
+ * back from the device (segkeys.c), as the compact index will have to, and
+ * checked against the key the entry still holds: where the device did not
+ * give it (no table: an inline eviction without the summary in memory, or a
+ * read that failed or stopped early), or gave another, the entry's is used
+ * and the case counted (cache->segkeys). cache->lock held.
+ */
+const uint8_t *evicted_key(struct fdpkv_cache *c, const struct index_entry *e, uint32_t *klen)
+{
+	const struct segment *sg = &c->devs[e->dev].segs.segs[e->seg];
+	const uint8_t *k = segkeys_find(sg->keys, e->off_lba, klen);
+
+	if (!k)
+		c->segkeys.missing++;
+	else if (*klen != e->klen || memcmp(k, e->key, e->klen))
+		c->segkeys.wrong++;
+	else
+		c->segkeys.found++;
+	*klen = e->klen;
+	return e->key;
+}
+
 /* Queue @e on the evicted list (oldest first, unless cfg.report_evicted is
  * off) and drop it. cache->lock held. */
 void evict_entry(struct fdpkv_cache *c, struct index_entry *e)
@@ -21,10 +45,13 @@ void evict_entry(struct fdpkv_cache *c, struct index_entry *e)
 	struct devctx *d = &c->devs[e->dev];
 
 	if (ev) {
+		uint32_t klen;
+		const uint8_t *key = evicted_key(c, e, &klen);
+
 		ev->next = NULL;
 		ev->vlen = e->vlen;
-		ev->klen = e->klen;
-		memcpy(ev->key, e->key, e->klen);
+		ev->klen = klen;
+		memcpy(ev->key, key, klen);
 		if (c->ev_tail)
 			c->ev_tail->next = ev;
 		else
@@ -34,7 +61,7 @@ void evict_entry(struct fdpkv_cache *c, struct index_entry *e)
 	atomic_fetch_add(&c->st.evicted_objects, 1);
 	/* still on the device until its segment is free (ghost.c) */
 	if (d->segs.segs[e->seg].state == SEG_RECLAIM)
-		ghost_add(&d->ghosts, e->seg, kv_hash(e->key, e->klen), e->klen);
+		ghost_add(&d->ghosts, e->seg, index_entry_fp(e), e->klen);
 	entry_drop(c, e);
 }
 
@@ -43,10 +70,14 @@ struct index_entry *seg_oldest(const struct segment *sg)
 {
 	return sg->oldest;
 }
-/* Is a write of @e's key reserved and not yet committed? cache->lock held. */
+/*
+ * Is a write of @e's key reserved and not yet committed? By fingerprint: a
+ * write of another key that shares it only skips a re-insert copy.
+ * cache->lock held.
+ */
 static bool key_write_pending(const struct devctx *d, const struct index_entry *e)
 {
-	return pend_find(&d->pend, NULL, e->key, e->klen) != NULL;
+	return pend_has_fp(&d->pend, index_entry_fp(e), e->klen);
 }
 
 /* The steps of evicting a segment, in order (struct segment: evict_phase). */
@@ -203,6 +234,8 @@ uint32_t evict_until(struct devctx *d, uint32_t want)
 	while ((v = evict_pick(d, want, seal)) >= 0) {
 		seal = false;
 		evict_begin(d, (uint32_t)v);
+		/* no reads under the lock: the keys only if memory has them */
+		d->segs.segs[v].keys = segkeys_from_memory(&d->segs.segs[v]);
 		evict_step(d, (uint32_t)v, UINT32_MAX);
 	}
 	return d->segs.nfree + d->segs.nreclaim;

@@ -300,6 +300,7 @@ static void evictor_pass(struct fdpkv_cache *c)
 				break;
 			}
 			evict_begin(d, (uint32_t)v);
+			segkeys_attach(d, (uint32_t)v);
 			while (!evict_step(d, (uint32_t)v, EVICT_BATCH)) {
 				cache_unlock(c);
 				stash_fill(c, c->evictor);

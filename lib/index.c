@@ -12,6 +12,11 @@
 
 #include "internal.h"
 
+uint64_t index_entry_fp(const struct index_entry *e)
+{
+	return kv_hash(e->key, e->klen);
+}
+
 size_t index_entry_bytes(uint32_t klen)
 {
 	return sizeof(struct index_entry) + klen;

@@ -256,6 +256,12 @@ bool index_lock(struct index_entry *e);
 bool index_unlock(struct index_entry *e);
 int index_foreach(const struct index *ix, int (*fn)(void *arg, struct index_entry *e), void *arg);
 size_t index_entry_bytes(uint32_t klen);
+/*
+ * The key's fingerprint, kv_hash() of it: all that the compact index will
+ * keep of a key in memory (bench/README.md, "Compact index"). Code outside
+ * the index that must tell keys apart without the key uses this.
+ */
+uint64_t index_entry_fp(const struct index_entry *e);
 
 /* ---- fpindex.c ----------------------------------------------------------- */
 /*
@@ -439,6 +445,9 @@ struct shadow_rec {
 	uint8_t key[];
 };
 
+struct seg_keys;
+void segkeys_free(struct seg_keys *k);	/* segkeys.c */
+
 struct segment {
 	uint8_t state;
 	uint8_t cls;
@@ -488,6 +497,8 @@ struct segment {
 	uint64_t sum_len;		/* record bytes appended */
 	uint64_t sum_cap;		/* bytes of @sum_buf */
 	uint8_t *sum_buf;		/* LBA-aligned, written as it is */
+	/* RECLAIM: its objects' keys, read for the eviction (segkeys.c) */
+	struct seg_keys *keys;
 };
 
 /* A segment's summary, struct segment: sum_state. */

@@ -90,6 +90,16 @@ void pend_del(struct pend_tab *t, struct key_req *kr)
 	}
 }
 
+bool pend_has_fp(const struct pend_tab *t, uint64_t fp, uint32_t klen)
+{
+	const struct key_req *kr = *pend_slot(t, (uint32_t)fp);
+
+	for (; kr; kr = kr->pend_next)
+		if (kr->pend_hash == (uint32_t)fp && kr->klen == klen)
+			return true;
+	return false;
+}
+
 struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
 			  const void *key, uint32_t klen)
 {

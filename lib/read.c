@@ -66,7 +66,7 @@ void read_complete(struct key_req *kr, int res, bool copied, uint32_t vcrc)
 		/* it may hide older versions: a delete record takes that over */
 		if (e && e->dev == kr->dev && e->seg == kr->seg &&
 		    (uint64_t)e->off_lba * d->sb.lba_size == kr->off)
-			drop_entry_shadow(d, kr->seg, e, false);
+			drop_entry_shadow(d, kr->seg, e, kr->key, kr->klen, false);
 	}
 	cache_unlock(c);
 	atomic_fetch_add(status == 0 ? &c->st.hits : &c->st.misses, 1);
@@ -217,7 +217,9 @@ void run_exists(struct fdpkv_cache *c, struct op *op, bool lock)
 /*
  * A lock belongs to the version it locked. When a locked entry leaves the
  * index (damaged on a read, or a DELETE queued before the lock got its
- * place), its locks become stale: they are kept here, by key, and the next
+ * place), its locks become stale: they are kept here, by key fingerprint
+ * (what the compact index keeps; keys that share one share their stale
+ * locks, a 2^-64 chance per pair), and the next
  * unlocks of that key release them (a no-op, -ESTALE) before any lock of a
  * newer version, which another holder took. Unlocks carry no identity, but
  * this keeps what matters: a version's lock count never drops below the
@@ -225,28 +227,29 @@ void run_exists(struct fdpkv_cache *c, struct op *op, bool lock)
  * never unlocked under its holder's feet. A SET over a locked key moves the
  * locks to the new version (commit_object): its holders still hold the key.
  */
-static struct stale_lock **stale_find(struct fdpkv_cache *c, const void *key, uint32_t klen)
+static struct stale_lock **stale_find(struct fdpkv_cache *c, uint64_t fp, uint32_t klen)
 {
 	struct stale_lock **pp;
 
 	for (pp = &c->stale_locks; *pp; pp = &(*pp)->next)
-		if ((*pp)->klen == klen && !memcmp((*pp)->key, key, klen))
+		if ((*pp)->fp == fp && (*pp)->klen == klen)
 			break;
 	return pp;
 }
 
 void stale_locks_add(struct fdpkv_cache *c, const struct index_entry *e)
 {
-	struct stale_lock **pp = stale_find(c, e->key, e->klen), *s = *pp;
+	uint64_t fp = index_entry_fp(e);
+	struct stale_lock **pp = stale_find(c, fp, e->klen), *s = *pp;
 
 	if (!s) {
-		s = malloc(sizeof(*s) + e->klen);
+		s = malloc(sizeof(*s));
 		if (!s)
 			return;	/* the stale locks then release newer ones, as before */
 		s->next = NULL;
+		s->fp = fp;
 		s->count = 0;
 		s->klen = e->klen;
-		memcpy(s->key, e->key, e->klen);
 		*pp = s;
 	}
 	s->count += e->lock;
@@ -272,7 +275,7 @@ static int unlock_one(struct fdpkv_cache *c, const struct fdpkv_key *k)
 	if (!k->data || !k->len || k->len > FDPKV_KEY_MAX)
 		return -EINVAL;
 	if (c->stale_locks) {
-		pp = stale_find(c, k->data, k->len);
+		pp = stale_find(c, kv_hash(k->data, k->len), k->len);
 		if ((s = *pp)) {
 			if (--s->count == 0) {
 				*pp = s->next;

@@ -18,19 +18,21 @@ static void reinsert_read_done(struct io_cmd *cmd, int res);
 int reinsert_start(struct devctx *d, uint32_t s, struct index_entry *e)
 {
 	struct fdpkv_cache *c = d->cache;
-	struct reinsert_req *r = calloc(1, sizeof(*r) + e->klen);
+	uint32_t klen;
+	const uint8_t *key = evicted_key(c, e, &klen);
+	struct reinsert_req *r = calloc(1, sizeof(*r) + klen);
 	struct key_req *kr;
 
 	if (!r)
 		return -ENOMEM;
 	kr = &r->kr;
-	memcpy(r->key, e->key, e->klen);
+	memcpy(r->key, key, klen);
 	r->d = d;
 	r->src_seg = s;
 	r->src_off_lba = e->off_lba;
 	r->src_seg_seq = d->segs.segs[s].open_seq;
 	kr->key = r->key;
-	kr->klen = e->klen;
+	kr->klen = klen;
 	kr->dev = e->dev;
 	kr->cls = FDPKV_CLASS_REINSERT;
 	/* the copy keeps the layout: an aligned value may be read in place */

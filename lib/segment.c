@@ -62,6 +62,12 @@ void segs_sum_free(struct segment *sg)
 	sg->sum_cap = 0;
 }
 
+static void keys_free(struct segment *sg)
+{
+	segkeys_free(sg->keys);
+	sg->keys = NULL;
+}
+
 void segs_destroy(struct seg_table *t)
 {
 	uint32_t i;
@@ -69,6 +75,7 @@ void segs_destroy(struct seg_table *t)
 	for (i = 0; t->segs && i < t->n; i++) {
 		shadow_list_free(&t->segs[i]);
 		segs_sum_free(&t->segs[i]);
+		keys_free(&t->segs[i]);
 	}
 	free(t->segs);
 	memset(t, 0, sizeof(*t));
@@ -80,6 +87,7 @@ static void push_free(struct seg_table *t, uint32_t s)
 
 	shadow_list_free(sg);	/* eviction has carried what was needed */
 	segs_sum_free(sg);
+	keys_free(sg);
 	memset(sg, 0, sizeof(*sg));
 	sg->state = SEG_FREE;
 	sg->next_free = t->free_head;
@@ -237,6 +245,7 @@ void segs_quarantine(struct seg_table *t, uint32_t s)
 	if (t->segs[s].state == SEG_RECLAIM)
 		t->nreclaim--;
 	t->segs[s].state = SEG_QUARANTINE;
+	keys_free(&t->segs[s]);
 }
 
 void segs_take(struct seg_table *t, uint32_t s)

@@ -306,16 +306,21 @@ bool shadow_carry_overtaken(struct devctx *d, const struct key_req *kr)
  * cache->lock held. */
 void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e)
 {
-	drop_entry_shadow(d, s, e, true);
+	uint32_t klen = 0;
+	const uint8_t *key = (e->flags & IDX_F_SHADOW) ? evicted_key(d->cache, e, &klen) : NULL;
+
+	drop_entry_shadow(d, s, e, key, klen, true);
 }
 
 /*
  * Drop @e of segment @s (evicted: reported to fdpkv_take_evicted; or
  * damaged), keeping hidden what it hides: a damaged object's header still
  * wins over older versions in recovery, but only while its segment stays.
- * cache->lock held.
+ * @key is @e's (the caller's, or read back for the eviction): the delete
+ * record that keeps the older versions hidden names it. cache->lock held.
  */
-void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, bool evicted)
+void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, const void *key,
+		       uint32_t klen, bool evicted)
 {
 	struct fdpkv_cache *c = d->cache;
 	struct shadow_rec *rec = NULL;
@@ -323,7 +328,7 @@ void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, bool
 	if (e->flags & IDX_F_SHADOW) {
 		/* older versions: below e's sequence, so in segments opened
 		 * before the last sequence of e's segment */
-		rec = shadow_rec_new(e->key, e->klen, SHADOW_ANY, d->segs.segs[s].last_seq);
+		rec = shadow_rec_new(key, klen, SHADOW_ANY, d->segs.segs[s].last_seq);
 		if (!rec) {
 			/* not carried: the object itself stays (reclaim.c) */
 			atomic_fetch_add(&c->st.io_errors, 1);

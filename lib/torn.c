@@ -106,8 +106,9 @@ static bool ver_intact(struct fdpkv_cache *c, const struct index_entry *e,
 			   *buf, 0) < 0)
 		return true;
 	p = *buf;
+	/* the version's own key: the fingerprint the entry keeps */
 	return obj_decode(p, size, &h) == 0 && h.seq == v->seq && h.klen == e->klen &&
-	       !memcmp(p + OBJ_HDR_SIZE, e->key, e->klen) &&
+	       kv_hash(p + OBJ_HDR_SIZE, h.klen) == index_entry_fp(e) &&
 	       crc32c(0, p + obj_value_off(e->klen, of, lba), v->vlen) == h.vcrc;
 }
 

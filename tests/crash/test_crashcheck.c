@@ -136,6 +136,25 @@ static void verify(struct fdpkv_cache *c, struct cl_model *m, const struct cl_pa
 	evictor_hold(c, false);
 }
 
+/*
+ * Add @c's count of evicted keys read back from the device (segkeys.c) to
+ * @keys: found equal to the entry's, not given, different. A different key
+ * is a violation: the compact index will report and carry what it reads.
+ */
+static void keys_tally(struct fdpkv_cache *c, uint64_t keys[3], struct ck *k)
+{
+	pthread_mutex_lock(&c->lock);
+	keys[0] += c->segkeys.found;
+	keys[1] += c->segkeys.missing;
+	keys[2] += c->segkeys.wrong;
+	if (c->segkeys.wrong) {
+		fprintf(stderr, "VIOLATION %s: %llu evicted keys read back differ from the "
+			"entry's\n", k->tag, (unsigned long long)c->segkeys.wrong);
+		k->violations++;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* Run @points crash points with durability @dur; returns the violations. */
 static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned long points)
 {
@@ -143,6 +162,7 @@ static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned lo
 	const char *modes = getenv("FDPKV_CRASH_MODES");
 	unsigned long seed0 = env_ul("FDPKV_CRASH_SEED", 1), done = 0, seeds = 0;
 	uint64_t violations = 0, damage = 0, explained = 0, by_summary = 0, by_walk = 0;
+	uint64_t keys[3] = { 0, 0, 0 };
 
 	if (modes && !strstr(modes, dur))
 		return 0;	/* FDPKV_CRASH_MODES="fua flush" runs only those */
@@ -194,6 +214,7 @@ static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned lo
 			cl_workload(c, &m, &rng, &k.p);
 			if (!cut)
 				quiesce(c, &m);
+			keys_tally(c, keys, &k);
 			fdpkv_close(c);
 			done++;
 			ret = fdpkv_fsck(&cfg, 0, &rep, on_damage, &k, err, sizeof(err));
@@ -209,6 +230,7 @@ static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned lo
 
 			if (!fdpkv_open(&cfg, &c, err, sizeof(err))) {
 				verify(c, &m, &k.p);
+				keys_tally(c, keys, &k);
 				fdpkv_close(c);
 			}
 		}
@@ -225,6 +247,10 @@ static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned lo
 	       (unsigned long long)explained);
 	printf("crashcheck durability=%s: restarts read %llu segments by summary, %llu by "
 	       "header walk\n", dur, (unsigned long long)by_summary, (unsigned long long)by_walk);
+	printf("crashcheck durability=%s: evicted keys read back from the device: %llu equal "
+	       "to the entry's, %llu not found, %llu different\n", dur,
+	       (unsigned long long)keys[0], (unsigned long long)keys[1],
+	       (unsigned long long)keys[2]);
 	fflush(stdout);
 	/* the cuts must have met summaries, or this run says nothing of them */
 	if (done >= 100 && !by_summary) {

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "cache.h"
 #include "util.h"
 
 /* The per-key status of a one-key operation (tu_run gives the first refusal). */
@@ -81,9 +81,23 @@ static void test_stale_unlock_keeps_newer_lock(void **state)
 #define SEG	(256u << 10)
 #define VLEN	(100u << 10)
 
+/* Has the eviction of @key's segment begun? */
+static bool key_evicting(struct fdpkv_cache *c, const char *key)
+{
+	struct index_entry *e;
+	bool ret;
+
+	pthread_mutex_lock(&c->lock);
+	e = index_find(&c->ix, key, (uint32_t)strlen(key));
+	ret = e && c->devs[e->dev].segs.segs[e->seg].state == SEG_RECLAIM;
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
 /*
  * k was read (a re-insert candidate) and its segment is evicted; while the
- * copy's read waits (the device is paused) a LOOKUP_LOCK of k comes in.
+ * eviction waits for the device (paused: the read of the segment's keys,
+ * segkeys.c, or the copy's read) a LOOKUP_LOCK of k comes in.
  * The copy then fails (its read fails), and the key goes with its segment.
  * If the lock was granted, k must still be readable; the lock must
  * therefore be refused while the segment is being evicted.
@@ -98,7 +112,6 @@ static void test_lock_during_eviction_never_lost(void **state)
 	char names[64][16];
 	struct fdpkv_completion done;
 	struct fdpkv_cache *c;
-	struct fdpkv_stats st;
 	uint64_t id;
 	unsigned int n = 0, pending = 0;
 	int32_t lock;
@@ -121,9 +134,8 @@ static void test_lock_during_eviction_never_lost(void **state)
 		n++;
 		pending++;
 		usleep(20000);
-		fdpkv_stats(c, &st);
-	} while (!st.evicted_segments);
-	/* the copy's read of segment 0 waits in the device: lock k now */
+	} while (!key_evicting(c, "k"));
+	/* the eviction of segment 0 waits in the device: lock k now */
 	keys[63] = tu_key("k");
 	assert_int_equal(fdpkv_submit(c, FDPKV_OP_LOOKUP_LOCK, 1, &keys[63], NULL, NULL, &id), 0);
 	pending++;
