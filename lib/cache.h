@@ -191,6 +191,12 @@ struct devctx {
 	struct pend_tab pend;			/* cache->lock */
 	struct ghost_tab ghosts;		/* cache->lock */
 	struct key_req *waiters, *waiters_tail;	/* cache->lock */
+	/*
+	 * Writes wait, no segment is free and none is on its way: the evictor
+	 * is asked for one more segment than its reserve (write.c:
+	 * reclaim_unstick). cache->lock.
+	 */
+	bool unstick;
 	uint64_t waiter_retries;		/* waiters retried (tests); cache->lock */
 	void *zeros;				/* pad source, ZEROS_BYTES; cache->lock */
 	struct dealloc_req *dreq;		/* one per segment */
@@ -376,6 +382,8 @@ int slot_reserve(struct devctx *d, struct key_req *kr);
 int reserve_and_submit(struct key_req *kr);
 void write_submit(struct devctx *d, struct key_req *kr, uint64_t seg_seq);
 void retry_waiters(struct devctx *d, struct key_req **failed);
+/* Fail every waiting write with -ENOSPC, chained on @failed. cache->lock held. */
+void waiters_fail(struct devctx *d, struct key_req **failed);
 bool reclaim_moving(const struct devctx *d);
 void waiter_count(struct devctx *d, const struct key_req *kr, int n);
 void complete_failed(struct key_req *failed);
@@ -583,9 +591,9 @@ enum segkeys_source segkeys_source(const struct seg_keys *k);
 /*
  * Give segment @s (just begun evicting: evict_begin) its keys, from memory
  * or read without the cache lock, which is held on entry and on return; not
- * when its eviction names none (no reports, no re-insert, no shadows). The
- * read waits for the device: the evictor's next step could not go before
- * its deallocate completes anyway.
+ * when its eviction names none (no entry left; or no reports, no re-insert,
+ * no shadows). The read waits for the device: the evictor's next step could
+ * not go before its deallocate completes anyway.
  */
 void segkeys_attach(struct devctx *d, uint32_t s);
 

@@ -271,6 +271,53 @@ void evictor_stash_counts(struct fdpkv_cache *c, uint64_t *hits, uint64_t *misse
 }
 
 /*
+ * Evict segment @v of @d, picked under cache->lock, which is held on entry
+ * and released on return: its keys first (segkeys.c), then EVICT_BATCH
+ * entries or records per hold of the lock.
+ */
+static void evict_segment(struct fdpkv_cache *c, struct devctx *d, uint32_t v)
+{
+	evict_begin(d, v);
+	segkeys_attach(d, v);
+	while (!evict_step(d, v, EVICT_BATCH)) {
+		cache_unlock(c);
+		stash_fill(c, c->evictor);
+		if (atomic_load(&c->evictor->held))	/* tests only */
+			evictor_gate(c->evictor);
+		cache_lock_after_waiters(c);
+	}
+	cache_unlock(c);
+	stash_fill(c, c->evictor);
+}
+
+/*
+ * What reclaim_unstick asked for: evict one segment at a time while writes
+ * wait, none is free and none is on its way; when nothing can go, fail the
+ * waiting writes (-ENOSPC) instead of leaving them for ever.
+ */
+static void evictor_unstick(struct fdpkv_cache *c, struct devctx *d, struct key_req **failed)
+{
+	int64_t v;
+
+	for (;;) {
+		cache_lock(c);
+		if (!d->unstick || d->segs.nfree || reclaim_moving(d) || !d->waiters) {
+			d->unstick = false;
+			cache_unlock(c);
+			return;
+		}
+		v = evict_pick(d, d->segs.nfree + d->segs.nreclaim + 1, true);
+		if (v < 0) {
+			d->unstick = false;
+			waiters_fail(d, failed);
+			cache_unlock(c);
+			return;
+		}
+		evict_segment(c, d, (uint32_t)v);
+	}
+}
+
+/*
  * One pass over every device: evict to the reserve, at most EVICT_BATCH
  * entries or carried records per hold of the cache lock (submits take it
  * too: they wait for one batch at most, never for a whole segment, see
@@ -299,18 +346,9 @@ static void evictor_pass(struct fdpkv_cache *c)
 				cache_unlock(c);
 				break;
 			}
-			evict_begin(d, (uint32_t)v);
-			segkeys_attach(d, (uint32_t)v);
-			while (!evict_step(d, (uint32_t)v, EVICT_BATCH)) {
-				cache_unlock(c);
-				stash_fill(c, c->evictor);
-				if (atomic_load(&c->evictor->held))	/* tests only */
-					evictor_gate(c->evictor);
-				cache_lock_after_waiters(c);
-			}
-			cache_unlock(c);
-			stash_fill(c, c->evictor);
+			evict_segment(c, d, (uint32_t)v);
 		}
+		evictor_unstick(c, d, &failed);
 		cache_lock(c);
 		/*
 		 * Retry the waiting writes only when that can help. With no

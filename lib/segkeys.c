@@ -282,8 +282,10 @@ void segkeys_attach(struct devctx *d, uint32_t s)
 	struct seg_keys *k;
 	uint64_t seg_seq, used;
 
-	/* nothing of this eviction names a key: no report, carry or copy */
-	if (sg->keys || (!c->cfg.report_evicted && !c->cfg.reinsert && !sg->shadows))
+	/* nothing of this eviction names a key: no entry left, or no report,
+	 * no copy and no delete record to carry for one */
+	if (sg->keys || !sg->entries ||
+	    (!c->cfg.report_evicted && !c->cfg.reinsert && !sg->shadows))
 		return;
 	k = segkeys_from_memory(sg);
 	if (!k) {

@@ -128,8 +128,10 @@ void waiter_count(struct devctx *d, const struct key_req *kr, int n)
 /*
  * Will a segment become free without more eviction? One being deallocated
  * will (or be quarantined, which retries the waiters too), and so will one
- * with reads or copies under way; not one whose copies all wait for room
- * themselves. cache->lock held.
+ * with reads or copies under way, or one the evictor is evicting (between
+ * two batches, or while it reads the segment's keys: segkeys.c), which its
+ * pass then frees or leaves to this rule; not one whose copies all wait for
+ * room themselves. cache->lock held.
  */
 bool reclaim_moving(const struct devctx *d)
 {
@@ -139,7 +141,8 @@ bool reclaim_moving(const struct devctx *d)
 		const struct segment *sg = &d->segs.segs[i];
 
 		if (sg->state == SEG_RECLAIM &&
-		    (sg->dealloc_sent || sg->readers || sg->copies > sg->copies_waiting))
+		    (sg->dealloc_sent || sg->readers || sg->copies > sg->copies_waiting ||
+		     sg->evicting))
 			return true;
 	}
 	return false;
@@ -149,10 +152,28 @@ bool reclaim_moving(const struct devctx *d)
  * No free segment and none on its way (every segment being reclaimed waits
  * for room itself, as when deallocates keep failing and quarantine the
  * segments that would have been free): evict more, one segment at a time,
- * until one is on its way. Returns whether one is. cache->lock held.
+ * until one is on its way. Returns whether one is, or will be.
+ *
+ * With an evictor thread that is its work (evictor_unstick): here the lock
+ * is held, on a device thread or inside a write, and an eviction must read
+ * its segment's keys without it (segkeys.c). It is asked when something
+ * can be evicted, and fails the waiting writes itself when nothing could.
+ * Without one (closing, or it failed to start) evict inline, as before.
+ * cache->lock held.
  */
 static bool reclaim_unstick(struct devctx *d)
 {
+	struct fdpkv_cache *c = d->cache;
+
+	if (c->evictor && !d->segs.nfree && !reclaim_moving(d)) {
+		/* what evict_pick may take: a sealed segment, or the oldest
+		 * open one it seals while shadows ask for it */
+		if (segs_pick_victim(&d->segs) < 0 && !segs_have_shadows(&d->segs))
+			return false;
+		d->unstick = true;
+		evictor_kick(c);
+		return true;
+	}
 	while (!d->segs.nfree && !reclaim_moving(d)) {
 		uint32_t have = d->segs.nfree + d->segs.nreclaim;
 
@@ -301,16 +322,22 @@ void retry_waiters(struct devctx *d, struct key_req **failed)
 	 * they come from would wait for them for ever (close too): fail them
 	 * (reinsert_finish then keeps those segments, quarantined).
 	 */
-	if (d->waiters && !reclaim_unstick(d)) {
-		for (kr = d->waiters; kr; kr = next) {
-			next = kr->wait_next;
-			waiter_count(d, kr, -1);
-			kr->io_res = -ENOSPC;
-			kr->wait_next = *failed;
-			*failed = kr;
-		}
-		d->waiters = d->waiters_tail = NULL;
+	if (d->waiters && !reclaim_unstick(d))
+		waiters_fail(d, failed);
+}
+
+void waiters_fail(struct devctx *d, struct key_req **failed)
+{
+	struct key_req *kr, *next;
+
+	for (kr = d->waiters; kr; kr = next) {
+		next = kr->wait_next;
+		waiter_count(d, kr, -1);
+		kr->io_res = -ENOSPC;
+		kr->wait_next = *failed;
+		*failed = kr;
 	}
+	d->waiters = d->waiters_tail = NULL;
 }
 
 void complete_failed(struct key_req *failed)

@@ -7,8 +7,8 @@ page-aligned buffers (as LMCache's L1 chunks are), DEPTH single-key batches in
 flight (submit, poll the eventfd, drain, resubmit), on a fresh file in DIR;
 then runs build/bench/bench_lib on the same path with the same size and depth
 (its "align" phases: the library alone, same buffers kind), and prints both and
-the plugin / lib ratio. Rounds alternate plugin and lib; the best of each is
-kept (noise on a shared machine only ever slows a run down).
+the plugin / lib ratios: best against best, and the median of the rounds'
+ratios (rounds alternate plugin and lib).
 
     /usr/bin/python3 plugin/bench_plugin_tput.py [--dir /dev/shm] [--value-size 32M]
         [--mib 1024] [--depth 8] [--rounds 2]
@@ -101,22 +101,29 @@ def main():
     args = ap.parse_args()
     n = max(args.depth, (args.mib << 20) // args.value_size)
     path = os.path.join(args.dir, "fdpkv-plugin-bench.%d.img" % os.getpid())
-    best_p, best_l = [0, 0], [0, 0]
+    runs_p, runs_l = [], []
     # bench_lib's library phases run after its raw and copy phases in the
     # same process; the plugin's first phase in a fresh process is slower
     # (up to 3x for 32 MiB sets on tmpfs: first-use costs), so it gets an
     # untimed round first.
     plugin_run(args, path, n)
     for _ in range(args.rounds):
-        p = plugin_run(args, path, n)
-        lb = lib_run(args, path)
-        best_p = [max(a, b) for a, b in zip(best_p, p)]
-        best_l = [max(a, b) for a, b in zip(best_l, lb)]
-    print("FdpKvConnector vs libfdpkv, %s, %d MiB values, depth %d, %d ops, best of %d"
+        runs_p.append(plugin_run(args, path, n))
+        runs_l.append(lib_run(args, path))
+    print("FdpKvConnector vs libfdpkv, %s, %d MiB values, depth %d, %d ops, %d rounds"
           % (args.dir, args.value_size >> 20, args.depth, n, args.rounds))
+    # Best of each side, and the median of the rounds' ratios: on a VM's
+    # tmpfs a phase's write speed varies 1-5 GB/s with how fresh the pages
+    # the kernel hands out are, for both sides alike.
     for i, op in enumerate(("set", "get")):
-        print("  %-4s plugin %8.0f MB/s   lib %8.0f MB/s   plugin/lib %.2f"
-              % (op, best_p[i], best_l[i], best_p[i] / best_l[i]))
+        bp = max(r[i] for r in runs_p)
+        bl = max(r[i] for r in runs_l)
+        ratios = sorted(p[i] / lb[i] for p, lb in zip(runs_p, runs_l))
+        med = ratios[len(ratios) // 2] if len(ratios) % 2 else \
+            (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+        print("  %-4s plugin %8.0f MB/s   lib %8.0f MB/s   best/best %.2f   "
+              "median of round ratios %.2f (%s)"
+              % (op, bp, bl, bp / bl, med, " ".join("%.2f" % r for r in ratios)))
 
 
 if __name__ == "__main__":

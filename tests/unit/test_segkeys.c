@@ -244,12 +244,74 @@ static void test_eviction_finds_keys(void **state)
 	fdpkv_close(c);
 }
 
+/*
+ * A small device, 48 writes, reads and deletes in flight at a time, re-insert
+ * on: evictions run while many writes wait for room, re-insert copies and
+ * carried delete records take segments too. Every evicted key is still
+ * found on the device (no eviction ran inline, under the lock, without its
+ * keys), none different.
+ */
+static void test_async_churn_finds_keys(void **state)
+{
+	static uint8_t val[48][100u << 10];
+	const char *kv = "devices=sim:name=sk-unstick capacity=8M segment_size=256K "
+			 "durability=fua placement=none reinsert=1 report_evicted=1 queue_depth=48";
+	struct fdpkv_completion done;
+	struct fdpkv_cache *c;
+	uint64_t reported = 0, id;
+	char names[48][32];
+	struct fdpkv_key k[48];
+	struct fdpkv_buf b[48];
+	unsigned int i, round, inflight;
+
+	(void)state;
+	for (round = 0; round < 2; round++) {
+		c = tu_open(kv);
+		/* 48 writes in flight at a time: many wait for room together */
+		for (i = 0, inflight = 0; i < 2000; i++) {
+			unsigned int s = i % 48;
+			enum fdpkv_op op = i % 5 == 2 ? FDPKV_OP_GET :
+					   i % 7 == 3 ? FDPKV_OP_DELETE : FDPKV_OP_SET;
+
+			if (inflight == 48) {
+				while (fdpkv_drain(c, &done, 1) == 0)
+					fdpkv_wait(c, -1);
+				fdpkv_completion_release(&done);
+				inflight--;
+			}
+			snprintf(names[s], sizeof(names[s]), "k%u", (i * 7) % 150);
+			k[s] = tu_key(names[s]);
+			b[s] = (struct fdpkv_buf){ val[s], sizeof(val[s]) };
+			assert_int_equal(fdpkv_submit(c, op, 1, &k[s],
+						      op == FDPKV_OP_DELETE ? NULL : &b[s], NULL,
+						      &id), 0);
+			inflight++;
+			fdpkv_take_evicted(c, count_evicted, &reported);
+		}
+		while (inflight) {
+			while (fdpkv_drain(c, &done, 1) == 0)
+				fdpkv_wait(c, -1);
+			fdpkv_completion_release(&done);
+			inflight--;
+		}
+		evictor_wait_idle(c);
+		pthread_mutex_lock(&c->lock);
+		assert_int_equal(c->segkeys.wrong, 0);
+		assert_int_equal(c->segkeys.missing, 0);
+		pthread_mutex_unlock(&c->lock);
+		fdpkv_close(c);
+		assert_int_equal(sim_destroy("sk-unstick"), 0);
+	}
+	assert_true(reported > 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_summary_headers_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_from_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eviction_finds_keys, setup, teardown),
+		cmocka_unit_test(test_async_churn_finds_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
