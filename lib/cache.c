@@ -76,7 +76,7 @@ void entry_drop(struct fdpkv_cache *c, struct index_entry *e)
 		sg->locked--;
 		stale_locks_add(c, e);
 	}
-	usage_add(c, e, -1);
+	usage_uncount(c, e);
 	index_remove(&c->ix, e);
 }
 /* ---- operations: completion ---------------------------------------------- */

@@ -223,6 +223,7 @@ struct devctx {
 /* One salt bucket's usage, in a hash table (usage.c); freed when it empties. */
 struct bucket_usage {
 	struct bucket_usage *next;	/* hash chain */
+	uint16_t id;			/* what its entries name it by (usage.c) */
 	uint64_t hash;
 	uint64_t bytes;
 	uint64_t objects;
@@ -292,6 +293,9 @@ struct fdpkv_cache {
 	uint64_t inflight_ops;
 	struct bucket_usage **buckets;	/* hash table of bucket_slots chains */
 	size_t nbuckets, bucket_slots;
+	struct bucket_usage **bucket_by_id;	/* [id], ids 1..bucket_id_next - 1 */
+	uint16_t *bucket_id_free;		/* ids of removed buckets, for reuse */
+	uint32_t bucket_id_next, bucket_id_cap, bucket_id_nfree;
 	uint64_t bytes_used, objects;
 	struct evicted *ev_head, *ev_tail;
 	struct stale_lock *stale_locks;	/* read.c */
@@ -364,7 +368,10 @@ void key_done(struct key_req *kr, int status, uint64_t vlen);
 void key_finish(struct key_req *kr, int status, uint64_t vlen);
 
 /* usage.c */
-void usage_add(struct fdpkv_cache *c, struct index_entry *e, int64_t sign);
+/* Count a live entry of key @key in the totals and its salt bucket, or
+ * uncount it (by the bucket id it keeps). cache->lock held. */
+void usage_count(struct fdpkv_cache *c, struct index_entry *e, const void *key, uint32_t klen);
+void usage_uncount(struct fdpkv_cache *c, struct index_entry *e);
 void usage_free(struct fdpkv_cache *c);
 
 /* staging.c */

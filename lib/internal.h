@@ -219,7 +219,7 @@ struct index_entry {
 	uint16_t lock;			/* LOOKUP_LOCK refcount, saturates */
 	uint8_t dev;
 	uint8_t flags;
-	uint8_t pad[2];
+	uint16_t ubucket;		/* its salt bucket's id, unless IDX_F_NOBUCKET (usage.c) */
 	uint8_t key[];
 };
 

@@ -134,7 +134,7 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 
 			old->live_objs--;
 			old->live_bytes -= e->vlen;
-			usage_add(c, e, -1);
+			usage_uncount(c, e);
 		}
 	}
 	e->scan_seq = h->seq;
@@ -148,7 +148,7 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 	if (!(e->flags & IDX_F_TOMBSTONE)) {
 		sg->live_objs++;
 		sg->live_bytes += e->vlen;
-		usage_add(c, e, 1);
+		usage_count(c, e, key, h->klen);
 	}
 	return 0;
 }

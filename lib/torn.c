@@ -138,7 +138,7 @@ static void entry_demote(struct fdpkv_cache *c, struct index_entry *e, const str
 
 	old->live_objs--;
 	old->live_bytes -= e->vlen;
-	usage_add(c, e, -1);
+	usage_uncount(c, e);
 	e->scan_seq = v->seq;
 	e->vlen = v->vlen;
 	e->dev = v->dev;
@@ -153,7 +153,8 @@ static void entry_demote(struct fdpkv_cache *c, struct index_entry *e, const str
 
 		sg->live_objs++;
 		sg->live_bytes += e->vlen;
-		usage_add(c, e, 1);
+		/* the older version is the same key's (its fingerprint) */
+		usage_count(c, e, e->key, e->klen);
 	}
 }
 

@@ -39,12 +39,47 @@ static bool buckets_grow(struct fdpkv_cache *c)
 	return true;
 }
 
+/*
+ * Entries name their bucket by a 16-bit id (struct index_entry: ubucket),
+ * not by their key: the compact index will not keep keys in memory. Ids of
+ * removed buckets are reused. Past BUCKET_IDS_MAX live buckets a new salt
+ * gets none and its entries are counted in the totals only, as when a
+ * bucket cannot be allocated.
+ */
+#define BUCKET_IDS_MAX	UINT16_MAX
+
+static uint16_t bucket_id_take(struct fdpkv_cache *c)
+{
+	if (c->bucket_id_nfree)
+		return c->bucket_id_free[--c->bucket_id_nfree];
+	if (!c->bucket_id_next)
+		c->bucket_id_next = 1;		/* 0 names no bucket */
+	if (c->bucket_id_next > BUCKET_IDS_MAX)
+		return 0;
+	if (c->bucket_id_next >= c->bucket_id_cap) {
+		uint32_t cap = c->bucket_id_cap ? 2 * c->bucket_id_cap : 64;
+		struct bucket_usage **t = realloc(c->bucket_by_id, cap * sizeof(*t));
+		uint16_t *f;
+
+		if (!t)
+			return 0;
+		c->bucket_by_id = t;
+		f = realloc(c->bucket_id_free, cap * sizeof(*f));
+		if (!f)
+			return 0;
+		c->bucket_id_free = f;
+		c->bucket_id_cap = cap;
+	}
+	return (uint16_t)c->bucket_id_next++;
+}
+
 /* The bucket @name, created if @create; NULL when absent or out of memory. */
 static struct bucket_usage *bucket_get(struct fdpkv_cache *c, const char *name, bool create)
 {
 	size_t len = strlen(name);
 	uint64_t h = kv_hash(name, len);
 	struct bucket_usage *b;
+	uint16_t id;
 
 	if (c->bucket_slots)
 		for (b = c->buckets[h & (c->bucket_slots - 1)]; b; b = b->next)
@@ -57,6 +92,13 @@ static struct bucket_usage *bucket_get(struct fdpkv_cache *c, const char *name, 
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
+	id = bucket_id_take(c);
+	if (!id) {
+		free(b);
+		return NULL;
+	}
+	b->id = id;
+	c->bucket_by_id[id] = b;
 	b->hash = h;
 	snprintf(b->name, sizeof(b->name), "%s", name);
 	b->next = c->buckets[h & (c->bucket_slots - 1)];
@@ -73,41 +115,51 @@ static void bucket_remove(struct fdpkv_cache *c, struct bucket_usage *b)
 		pp = &(*pp)->next;
 	*pp = b->next;
 	c->nbuckets--;
+	c->bucket_by_id[b->id] = NULL;
+	c->bucket_id_free[c->bucket_id_nfree++] = b->id;	/* room: one per id taken */
 	free(b);
 }
 
 /*
- * Count (sign 1) or uncount (-1) a live entry. Called with cache->lock held.
- * An entry whose bucket could not be created (out of memory) is marked
+ * Count a live entry, in the totals and in its salt bucket. An entry whose
+ * bucket could not be created (out of memory, or out of ids) is marked
  * IDX_F_NOBUCKET and left out of every bucket when it goes too: else a
  * bucket created later for the same salt would lose what it never counted.
+ * cache->lock held.
  */
-void usage_add(struct fdpkv_cache *c, struct index_entry *e, int64_t sign)
+void usage_count(struct fdpkv_cache *c, struct index_entry *e, const void *key, uint32_t klen)
 {
-	struct bucket_usage *b = NULL;
+	struct bucket_usage *b;
 	char name[132];
 
-	placement_bucket(e->key, e->klen, c->devs[0].sb.salt_separator, name, sizeof(name));
-	if (sign > 0 || !(e->flags & IDX_F_NOBUCKET))
-		b = bucket_get(c, name, sign > 0);
-	if (sign > 0) {
-		c->bytes_used += e->vlen;
-		c->objects++;
-		if (b) {
-			e->flags &= (uint8_t)~IDX_F_NOBUCKET;
-			b->bytes += e->vlen;
-			b->objects++;
-		} else {
-			e->flags |= IDX_F_NOBUCKET;
-		}
+	placement_bucket(key, klen, c->devs[0].sb.salt_separator, name, sizeof(name));
+	b = bucket_get(c, name, true);
+	c->bytes_used += e->vlen;
+	c->objects++;
+	if (b) {
+		e->flags &= (uint8_t)~IDX_F_NOBUCKET;
+		e->ubucket = b->id;
+		b->bytes += e->vlen;
+		b->objects++;
 	} else {
-		c->bytes_used -= e->vlen;
-		c->objects--;
-		if (b) {
-			b->bytes -= e->vlen;
-			if (--b->objects == 0)
-				bucket_remove(c, b);
-		}
+		e->flags |= IDX_F_NOBUCKET;
+		e->ubucket = 0;
+	}
+}
+
+/* Uncount a live entry counted by usage_count(). cache->lock held. */
+void usage_uncount(struct fdpkv_cache *c, struct index_entry *e)
+{
+	struct bucket_usage *b = NULL;
+
+	if (!(e->flags & IDX_F_NOBUCKET) && e->ubucket && e->ubucket < c->bucket_id_next)
+		b = c->bucket_by_id[e->ubucket];
+	c->bytes_used -= e->vlen;
+	c->objects--;
+	if (b) {
+		b->bytes -= e->vlen;
+		if (--b->objects == 0)
+			bucket_remove(c, b);
 	}
 }
 
@@ -124,4 +176,9 @@ void usage_free(struct fdpkv_cache *c)
 	free(c->buckets);
 	c->buckets = NULL;
 	c->bucket_slots = c->nbuckets = 0;
+	free(c->bucket_by_id);
+	free(c->bucket_id_free);
+	c->bucket_by_id = NULL;
+	c->bucket_id_free = NULL;
+	c->bucket_id_next = c->bucket_id_cap = c->bucket_id_nfree = 0;
 }

@@ -427,7 +427,7 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 			old->locked--;
 			sg->locked++;
 		}
-		usage_add(c, e, -1);
+		usage_uncount(c, e);
 	} else {
 		e = index_insert(&c->ix, kr->key, kr->klen);
 		if (!e)
@@ -446,7 +446,7 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 	seg_link(sg, e);
 	sg->live_objs++;
 	sg->live_bytes += e->vlen;
-	usage_add(c, e, 1);
+	usage_count(c, e, kr->key, kr->klen);
 	return 0;
 }
 
