@@ -22,27 +22,12 @@
 
 #define VLEN	1024u		/* one object per 4 KiB LBA */
 
-static char *dir;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tu_rmdir(dir);
-	return 0;
-}
 
 static struct fdpkv_cache *open_cache(const char *geometry, bool format)
 {
 	char kv[800];
 
-	snprintf(kv, sizeof(kv), "device=file:%s/dev.img %s format=%s", dir, geometry,
+	snprintf(kv, sizeof(kv), "device=file:%s/dev.img %s format=%s", tu_dir, geometry,
 		 format ? "always" : "never");
 	return tu_open(kv);
 }
@@ -167,5 +152,5 @@ int main(void)
 		cmocka_unit_test(test_small_segments_in_offset_order),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_dir_setup, tu_dir_teardown);
 }

@@ -24,28 +24,13 @@
 #define VLEN	20000u
 #define NKEYS	200u
 
-static char *dir;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tu_rmdir(dir);
-	return 0;
-}
 
 static struct fdpkv_cache *open_cache(const char *extra, bool format)
 {
 	char kv[800];
 
 	snprintf(kv, sizeof(kv), "device=file:%s/dev.img capacity=16M segment_size=1M "
-		 "placement=none durability=none format=%s %s", dir, format ? "always" : "never",
+		 "placement=none durability=none format=%s %s", tu_dir, format ? "always" : "never",
 		 extra);
 	return tu_open(kv);
 }
@@ -118,7 +103,7 @@ static void poke(uint64_t off, int byte, size_t len)
 	char path[400], buf[8192];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/dev.img", dir);
+	snprintf(path, sizeof(path), "%s/dev.img", tu_dir);
 	fd = open(path, O_WRONLY);
 	assert_true(fd >= 0);
 	memset(buf, byte, len);
@@ -308,9 +293,12 @@ static void test_async_churn_finds_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_summary_headers_damage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_from_memory, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_eviction_finds_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summary_headers_damage, tu_dir_setup,
+						tu_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_from_memory, tu_dir_setup,
+						tu_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_eviction_finds_keys, tu_dir_setup,
+						tu_dir_teardown),
 		cmocka_unit_test(test_async_churn_finds_keys),
 	};
 

@@ -39,21 +39,6 @@
 #define BIG	(200 * 1024)	/* five objects fill a 1 MiB segment */
 #define BATCH	64
 
-static char *dir;
-
-static int setup(void **state)
-{
-	(void)state;
-	dir = tu_mkdtemp();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tu_rmdir(dir);
-	return 0;
-}
 
 struct watch {
 	const char *key;
@@ -98,7 +83,7 @@ static void test_newer_version_evicted_first(void **state)
 
 	(void)state;
 	snprintf(kv, sizeof(kv),
-		 "device=file:%s/b.img capacity=32M segment_size=1M placement=none", dir);
+		 "device=file:%s/b.img capacity=32M segment_size=1M placement=none", tu_dir);
 	c = tu_open(kv);
 	tu_fill(v, BIG, 1);
 	assert_int_equal(tu_set1(c, "m@0@0@K", v, BIG), 0);
@@ -154,7 +139,7 @@ static void test_reinsert_copy_under_newer(void **state)
 	(void)state;
 	snprintf(kv, sizeof(kv),
 		 "device=file:%s/r.img capacity=32M segment_size=1M placement=none reinsert=1",
-		 dir);
+		 tu_dir);
 	c = tu_open(kv);
 	tu_fill(v, BIG, 1);
 	assert_int_equal(tu_set1(c, "m@0@0@K", v, BIG), 0);
@@ -229,7 +214,7 @@ static void test_delete_outlives_meta_segment(void **state)
 
 	(void)state;
 	snprintf(kv, sizeof(kv), "device=file:%s/a.img capacity=16M segment_size=1M max_classes=2",
-		 dir);
+		 tu_dir);
 	c = tu_open(kv);
 	cold_bucket(bucket, sizeof(bucket), c->ndata);
 	snprintf(key, sizeof(key), "m@0@0@K@%s", bucket);
@@ -281,7 +266,7 @@ static void test_delete_in_pinned_segment(void **state)
 
 	(void)state;
 	snprintf(kv, sizeof(kv), "device=file:%s/p.img capacity=16M segment_size=1M max_classes=2",
-		 dir);
+		 tu_dir);
 	c = tu_open(kv);
 	tu_fill(v, BIG, 1);
 	assert_int_equal(tu_set1(c, "m@0@0@K@hot", v, BIG), 0);
@@ -340,7 +325,7 @@ static void test_overwrites_behind_a_cold_open_segment(void **state)
 
 	(void)state;
 	snprintf(kv, sizeof(kv), "device=file:%s/cold.img capacity=16M segment_size=1M max_classes=2",
-		 dir);
+		 tu_dir);
 	c = tu_open(kv);
 	cold_bucket(bucket, sizeof(bucket), c->ndata);
 	snprintf(key, sizeof(key), "m@0@0@C@%s", bucket);
@@ -385,5 +370,5 @@ int main(void)
 		cmocka_unit_test(test_overwrites_behind_a_cold_open_segment),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tu_dir_setup, tu_dir_teardown);
 }

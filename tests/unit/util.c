@@ -33,6 +33,23 @@ void tu_rmdir(char *dir)
 	free(dir);
 }
 
+char *tu_dir;
+
+int tu_dir_setup(void **state)
+{
+	(void)state;
+	tu_dir = tu_mkdtemp();
+	return 0;
+}
+
+int tu_dir_teardown(void **state)
+{
+	(void)state;
+	tu_rmdir(tu_dir);
+	tu_dir = NULL;
+	return 0;
+}
+
 int tu_try_open(const char *kv, struct fdpkv_cache **c, char *err, size_t errlen)
 {
 	struct fdpkv_config cfg;

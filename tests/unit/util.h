@@ -11,6 +11,10 @@
 /* A fresh temporary directory (removed with its files by tu_rmdir). */
 char *tu_mkdtemp(void);
 void tu_rmdir(char *dir);
+/* cmocka fixtures: a fresh directory in tu_dir for each test, removed after. */
+extern char *tu_dir;
+int tu_dir_setup(void **state);
+int tu_dir_teardown(void **state);
 /* Open with "key=value ..." on top of defaults; asserts success. */
 struct fdpkv_cache *tu_open(const char *kv);
 /* Open and return the error instead of asserting. */
