@@ -414,6 +414,12 @@ void summary_add(struct devctx *d, struct segment *sg, const struct key_req *kr)
 void summary_kick(struct devctx *d, uint32_t seg);
 /* @sg will have no summary (a write to it failed). cache->lock held. */
 void summary_drop(struct segment *sg);
+/*
+ * May decoded footer @f of a segment of @d be believed: this cache's, its
+ * records and their room within the segment, behind the chain it ends?
+ * (Whose use of the segment it names is the caller's to check.)
+ */
+bool summary_footer_plausible(const struct devctx *d, const struct sum_footer *f);
 
 /* read.c */
 void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs);
@@ -499,10 +505,10 @@ int pend_init(struct pend_tab *t);
 void pend_destroy(struct pend_tab *t);
 void pend_add(struct pend_tab *t, struct key_req *kr);
 void pend_del(struct pend_tab *t, struct key_req *kr);
-/* The next write in flight of @key after @after (NULL: the first), or NULL. */
 /* Is a write pending of a key of length @klen whose kv_hash() is @fp? (Or
  * of another that shares its low 32 bits.) */
 bool pend_has_fp(const struct pend_tab *t, uint64_t fp, uint32_t klen);
+/* The next write in flight of @key after @after (NULL: the first), or NULL. */
 struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
 			  const void *key, uint32_t klen);
 

@@ -460,9 +460,7 @@ static void footer_done(struct io_cmd *cmd, int res)
 
 	if (res < 0 ||
 	    summary_footer_decode((uint8_t *)w->buf + lba - SUM_FOOTER_SIZE, &w->f) ||
-	    f->uuid64 != d->uuid64 || !f->nrec || f->rec_bytes / f->nrec <= SUM_REC_SIZE ||
-	    f->rec_bytes > d->sb.segment_bytes || f->used > d->sb.segment_bytes ||
-	    sum_region(f->rec_bytes, lba) > d->sb.segment_bytes - f->used) {
+	    !summary_footer_plausible(d, f)) {
 		walk_chain(w);
 		return;
 	}

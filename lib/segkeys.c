@@ -140,8 +140,7 @@ static struct seg_keys *sk_from_summary(struct devctx *d, uint32_t s, uint64_t s
 		return NULL;
 	if (engine_io_sync(d->eng, IO_READ, base + seg_bytes - lba, lba, buf, 0) ||
 	    summary_footer_decode(buf + lba - SUM_FOOTER_SIZE, &f) || f.seg_seq != seg_seq ||
-	    f.uuid64 != d->uuid64 || !f.nrec || f.rec_bytes > seg_bytes ||
-	    sum_region(f.rec_bytes, lba) > seg_bytes) {
+	    !summary_footer_plausible(d, &f)) {
 		free(buf);
 		return NULL;
 	}

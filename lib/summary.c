@@ -103,6 +103,15 @@ int summary_footer_decode(const uint8_t *p, struct sum_footer *f)
 	return 0;
 }
 
+bool summary_footer_plausible(const struct devctx *d, const struct sum_footer *f)
+{
+	uint64_t seg_bytes = d->sb.segment_bytes;
+
+	return f->uuid64 == d->uuid64 && f->nrec && f->rec_bytes / f->nrec > SUM_REC_SIZE &&
+	       f->rec_bytes <= seg_bytes && f->used <= seg_bytes &&
+	       sum_region(f->rec_bytes, d->sb.lba_size) <= seg_bytes - f->used;
+}
+
 void summary_drop(struct segment *sg)
 {
 	if (sg->sum_state == SUM_COLLECT)
