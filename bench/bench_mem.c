@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * bench_mem - memory per index entry at 1 M and 10 M entries, for the keyed
- * index the cache uses (index.c: the key inline in each entry) and the
- * compact fingerprint index (fpindex.c: 64-bit fingerprint, key on the
- * device).
+ * bench_mem - memory per index entry at 1 M and 10 M entries (index.c: the
+ * key's 64-bit fingerprint in memory, the key on the device).
  *
  * Inserts N LMCache-shaped keys ("llama@000000ff@0@<16 hex>", 33 bytes)
- * through each index's API and links each into a segment, as a SET does, and
- * reports bytes per entry from the mallinfo2() delta (what malloc really
- * holds: chunk headers and rounding included) and from the resident set
- * (VmRSS delta: pages really touched), beside the index's own count
+ * through the index's API and links each into a segment, as a SET does, and
+ * reports bytes per entry from the resident set (VmRSS delta: pages really
+ * touched, the entries' mapped range included) and from the mallinfo2()
+ * delta (what malloc holds: the buckets), beside the index's own count
  * (stats.index_bytes) and the entry struct's size.
  *
  *   build/bench/bench_mem [N...]	(default: 1000000 10000000)
@@ -19,7 +17,9 @@
  * PATH, stores N objects of 1 byte (one LBA each: the file needs N x 4 KiB,
  * sparse), and reports the heap delta per object between after the open and
  * after the last SET completed - index, usage buckets and whatever else the
- * cache keeps per entry - beside stats.index_bytes.
+ * cache keeps per entry - as the RSS delta (everything) and the heap delta
+ * (malloc only: the index's entries are mapped, not malloc'd), beside
+ * stats.index_bytes.
  *
  *   build/bench/bench_mem -c PATH N
  */
@@ -82,55 +82,6 @@ static int key_of(char *key, size_t cap, size_t i)
 			(unsigned long long)i * 0x9e3779b97f4a7c15ull);
 }
 
-static void run_fp(size_t n)
-{
-	uint32_t nseg = 4096, *heads = calloc(nseg, sizeof(*heads));
-	size_t i, exact = 0;
-	struct fpindex ix;
-	struct mark m0, m1;
-	char key[64];
-	double t2;
-
-	if (!heads || fpindex_init(&ix, 64)) {
-		fprintf(stderr, "out of memory\n");
-		exit(1);
-	}
-	m0 = mark_now();
-	for (i = 0; i < n; i++) {
-		int klen = key_of(key, sizeof(key), i);
-		uint32_t id;
-
-		if (fpindex_insert(&ix, key, (uint32_t)klen, &id) ||
-		    fpi_set(fpindex_entry(&ix, id), 0, (uint32_t)(i % nseg), (uint32_t)i,
-			    256 * 1024, 0)) {
-			fprintf(stderr, "insert failed at %zu\n", i);
-			exit(1);
-		}
-		fpindex_seg_link(&ix, &heads[i % nseg], id);
-	}
-	m1 = mark_now();
-	for (i = 0; i < n; i++) {
-		int klen = key_of(key, sizeof(key), i);
-		uint32_t id;
-
-		if (fpindex_find(&ix, key, (uint32_t)klen, &id) == FPI_MISS ||
-		    fpindex_entry(&ix, id)->off_lba != (uint32_t)i) {
-			fprintf(stderr, "lost key %zu\n", i);
-			exit(1);
-		}
-		exact += fpindex_key(&ix, id, &(uint32_t){ 0 }) != NULL;
-	}
-	t2 = now();
-	printf("fpindex entries %9zu  sizeof(entry) %zu  heap %6.1f B/entry (mallinfo2)  "
-	       "rss %6.1f B/entry  index_bytes %6.1f B/entry  keys kept %zu  buckets %zu  "
-	       "insert %.0f ns  find %.0f ns\n",
-	       n, sizeof(struct fpi_entry), (double)(m1.heap - m0.heap) / (double)n,
-	       (double)(m1.rss - m0.rss) / (double)n, (double)ix.bytes / (double)n, exact,
-	       ix.nbuckets, (m1.t - m0.t) * 1e9 / (double)n, (t2 - m1.t) * 1e9 / (double)n);
-	fpindex_destroy(&ix);
-	free(heads);
-}
-
 static void run(size_t n)
 {
 	struct seg_table segs;
@@ -141,7 +92,7 @@ static void run(size_t n)
 	char key[64];
 	double t2;
 
-	if (segs_init(&segs, nseg, 128ull << 20) || index_init(&ix, 0)) {
+	if (segs_init(&segs, nseg, 128ull << 20) || index_init(&ix, n, 64, 42)) {
 		fprintf(stderr, "out of memory\n");
 		exit(1);
 	}
@@ -158,7 +109,7 @@ static void run(size_t n)
 		e->seg = (uint32_t)(i % nseg);
 		e->vlen = 256 * 1024;
 		sg = &segs.segs[e->seg];
-		seg_link(sg, e);
+		seg_link(&ix, sg, e);
 	}
 	m1 = mark_now();
 	/* lookups, to see that a smaller entry does not cost speed */
@@ -171,10 +122,10 @@ static void run(size_t n)
 		}
 	}
 	t2 = now();
-	printf("index   entries %9zu  sizeof(entry) %zu + key 33  heap %6.1f B/entry (mallinfo2)  "
-	       "rss %6.1f B/entry  index_bytes %6.1f B/entry  buckets %zu  insert %.0f ns  find %.0f ns\n",
-	       n, sizeof(struct index_entry), (double)(m1.heap - m0.heap) / (double)n,
-	       (double)(m1.rss - m0.rss) / (double)n, (double)ix.bytes / (double)n, ix.nbuckets,
+	printf("index   entries %9zu  sizeof(entry) %zu  rss %6.1f B/entry  heap %6.1f B/entry "
+	       "(mallinfo2)  index_bytes %6.1f B/entry  buckets %zu  insert %.0f ns  find %.0f ns\n",
+	       n, sizeof(struct index_entry), (double)(m1.rss - m0.rss) / (double)n,
+	       (double)(m1.heap - m0.heap) / (double)n, (double)ix.bytes / (double)n, ix.nbuckets,
 	       (m1.t - m0.t) * 1e9 / (double)n, (t2 - m1.t) * 1e9 / (double)n);
 	index_destroy(&ix);
 	segs_destroy(&segs);
@@ -261,10 +212,10 @@ static void run_cache(const char *path, size_t n)
 	m1 = mark_now();
 	fdpkv_stats(c, &st);
 	fdpkv_usage(c, &u);
-	printf("cache   objects %9llu of %zu  heap %6.1f B/entry (mallinfo2, after open -> after "
-	       "last SET)  rss %6.1f B/entry  index_bytes %6.1f B/entry  SET %.0f ns\n",
-	       (unsigned long long)u.objects, n, (double)(m1.heap - m0.heap) / (double)n,
-	       (double)(m1.rss - m0.rss) / (double)n, (double)st.index_bytes / (double)n,
+	printf("cache   objects %9llu of %zu  rss %6.1f B/entry (after open -> after last SET)  "
+	       "heap %6.1f B/entry (mallinfo2)  index_bytes %6.1f B/entry  SET %.0f ns\n",
+	       (unsigned long long)u.objects, n, (double)(m1.rss - m0.rss) / (double)n,
+	       (double)(m1.heap - m0.heap) / (double)n, (double)st.index_bytes / (double)n,
 	       (m1.t - m0.t) * 1e9 / (double)n);
 	fdpkv_close(c);
 	unlink(path);
@@ -286,14 +237,10 @@ int main(int argc, char **argv)
 	}
 
 	if (argc < 2) {
-		run_fp(1000000);
-		run_fp(10000000);
 		run(1000000);
 		run(10000000);
 		return 0;
 	}
-	for (i = 1; i < argc; i++)
-		run_fp(strtoull(argv[i], NULL, 0));
 	for (i = 1; i < argc; i++)
 		run(strtoull(argv[i], NULL, 0));
 	return 0;

@@ -69,7 +69,7 @@ void entry_drop(struct fdpkv_cache *c, struct index_entry *e)
 {
 	struct segment *sg = &c->devs[e->dev].segs.segs[e->seg];
 
-	seg_unlink(sg, e);
+	seg_unlink(&c->ix, sg, e);
 	sg->live_objs--;
 	sg->live_bytes -= e->vlen;
 	if (e->lock) {

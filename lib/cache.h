@@ -164,6 +164,7 @@ struct pend_tab {
 	struct key_req **buckets;
 	uint32_t nbuckets;		/* power of two */
 	uint64_t count;
+	const struct index *ix;		/* hashes by its fingerprints */
 };
 
 /* Keys evicted from segments not free yet, by key and by segment (ghost.c). */
@@ -286,8 +287,9 @@ struct fdpkv_cache {
 		uint64_t found, missing, wrong;
 	} segkeys;
 	/* recovery only: the entries the scan met in more than one version */
-	struct index_entry **torn_keys;
-	size_t ntorn, torn_cap;
+	struct torn_key *torn_keys;
+	uint32_t *torn_map;		/* by entry id: 1 + its torn_keys slot */
+	size_t ntorn, torn_cap, torn_map_n;
 	uint64_t seq;
 	uint64_t seq_lease;		/* seq stays below it (lease.c) */
 	uint64_t inflight_ops;
@@ -372,6 +374,9 @@ void key_finish(struct key_req *kr, int status, uint64_t vlen);
  * uncount it (by the bucket id it keeps). cache->lock held. */
 void usage_count(struct fdpkv_cache *c, struct index_entry *e, const void *key, uint32_t klen);
 void usage_uncount(struct fdpkv_cache *c, struct index_entry *e);
+/* @e's value is now e->vlen instead of @old_vlen, another version of the
+ * same key: same bucket. cache->lock held. */
+void usage_resize(struct fdpkv_cache *c, struct index_entry *e, uint64_t old_vlen);
 void usage_free(struct fdpkv_cache *c);
 
 /* staging.c */
@@ -501,12 +506,12 @@ void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, cons
 void seg_try_dealloc(struct devctx *d, uint32_t s);
 
 /* pending.c */
-int pend_init(struct pend_tab *t);
+int pend_init(struct pend_tab *t, const struct index *ix);
 void pend_destroy(struct pend_tab *t);
 void pend_add(struct pend_tab *t, struct key_req *kr);
 void pend_del(struct pend_tab *t, struct key_req *kr);
-/* Is a write pending of a key of length @klen whose kv_hash() is @fp? (Or
- * of another that shares its low 32 bits.) */
+/* Is a write pending of a key of length @klen whose index_key_fp() is @fp?
+ * (Or of another that shares its low 32 bits.) */
 bool pend_has_fp(const struct pend_tab *t, uint64_t fp, uint32_t klen);
 /* The next write in flight of @key after @after (NULL: the first), or NULL. */
 struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
@@ -600,6 +605,9 @@ struct seg_keys *segkeys_read(struct devctx *d, uint32_t s, uint64_t seg_seq, ui
 /* The key of the object at @off_lba, or NULL. */
 const uint8_t *segkeys_find(const struct seg_keys *k, uint32_t off_lba, uint32_t *klen);
 uint32_t segkeys_count(const struct seg_keys *k);
+/* The @i-th key (i < segkeys_count), in offset order, and its offset. */
+const uint8_t *segkeys_at(const struct seg_keys *k, uint32_t i, uint32_t *off_lba,
+			  uint32_t *klen);
 enum segkeys_source segkeys_source(const struct seg_keys *k);
 /*
  * Give segment @s (just begun evicting: evict_begin) its keys, from memory
@@ -609,10 +617,6 @@ enum segkeys_source segkeys_source(const struct seg_keys *k);
  * not go before its deallocate completes anyway.
  */
 void segkeys_attach(struct devctx *d, uint32_t s);
-
-/* keyread.c */
-int obj_read_key(struct devctx *d, uint32_t seg, uint32_t off_lba, uint64_t seg_seq,
-		 uint8_t *key);
 
 /* recovery.c */
 int recovery_scan(struct fdpkv_cache *c, char *err, size_t errlen);

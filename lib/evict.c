@@ -15,39 +15,45 @@
 
 /*
  * The key of @e, whose segment is being evicted: for its report, its carried
- * delete record or its re-insert copy. Taken from the keys the eviction read
- * back from the device (segkeys.c), as the compact index will have to, and
- * checked against the key the entry still holds: where the device did not
- * give it (no table: an inline eviction without the summary in memory, or a
- * read that failed or stopped early), or gave another, the entry's is used
- * and the case counted (cache->segkeys). cache->lock held.
+ * delete record or its re-insert copy. Memory holds only its fingerprint, so
+ * the key is the one the eviction read back from the device (segkeys.c) at
+ * @e's offset, checked against the fingerprint. NULL where the device did
+ * not give it (no table: an inline eviction without the summary in memory,
+ * or a read that failed or stopped early) or gave one of another
+ * fingerprint; each case is counted (cache->segkeys). cache->lock held.
  */
 const uint8_t *evicted_key(struct fdpkv_cache *c, const struct index_entry *e, uint32_t *klen)
 {
 	const struct segment *sg = &c->devs[e->dev].segs.segs[e->seg];
 	const uint8_t *k = segkeys_find(sg->keys, e->off_lba, klen);
 
-	if (!k)
+	if (!k) {
 		c->segkeys.missing++;
-	else if (*klen != e->klen || memcmp(k, e->key, e->klen))
+		return NULL;
+	}
+	if (*klen != e->klen || index_key_fp(&c->ix, k, *klen) != e->fp) {
 		c->segkeys.wrong++;
-	else
-		c->segkeys.found++;
-	*klen = e->klen;
-	return e->key;
+		return NULL;
+	}
+	c->segkeys.found++;
+	return k;
 }
 
 /* Queue @e on the evicted list (oldest first, unless cfg.report_evicted is
  * off) and drop it. cache->lock held. */
 void evict_entry(struct fdpkv_cache *c, struct index_entry *e)
 {
-	struct evicted *ev = c->cfg.report_evicted ? malloc(sizeof(*ev) + e->klen) : NULL;
 	struct devctx *d = &c->devs[e->dev];
+	struct evicted *ev = NULL;
+	const uint8_t *key = NULL;
+	uint32_t klen = 0;
 
+	/* a key not read back is not reported: nobody could name it */
+	if (c->cfg.report_evicted)
+		key = evicted_key(c, e, &klen);
+	if (key)
+		ev = malloc(sizeof(*ev) + klen);
 	if (ev) {
-		uint32_t klen;
-		const uint8_t *key = evicted_key(c, e, &klen);
-
 		ev->next = NULL;
 		ev->vlen = e->vlen;
 		ev->klen = klen;
@@ -154,7 +160,7 @@ bool evict_step(struct devctx *d, uint32_t s, uint32_t budget)
 	}
 	if (sg->evict_phase == EVICT_SHADOWS) {
 		for (; budget && (e = sg->evict_next); budget--) {
-			sg->evict_next = e->seg_prev;
+			sg->evict_next = index_seg_prev(&c->ix, e);
 			if (e->flags & IDX_F_SHADOW)
 				evict_entry_shadow(d, s, e);
 		}
@@ -164,7 +170,7 @@ bool evict_step(struct devctx *d, uint32_t s, uint32_t budget)
 		sg->evict_next = sg->oldest;
 	}
 	for (; budget && (e = sg->evict_next); budget--) {
-		sg->evict_next = e->seg_prev;
+		sg->evict_next = index_seg_prev(&c->ix, e);
 		if (c->cfg.reinsert && (e->flags & IDX_F_READ) && !key_write_pending(d, e) &&
 		    reinsert_start(d, s, e) == 0)
 			continue;

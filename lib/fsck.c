@@ -561,8 +561,7 @@ FDPKV_PUBLIC int fdpkv_fsck(const struct fdpkv_config *cfg, unsigned int flags,
 	memset(r, 0, sizeof(*r));
 	n = cfg->ndevices;
 	devs = calloc(n, sizeof(*devs));
-	if (!devs || posix_memalign((void **)&fs.buf, BUF_ALIGN, WIN) ||
-	    index_init(&fs.ix, 0)) {
+	if (!devs || posix_memalign((void **)&fs.buf, BUF_ALIGN, WIN)) {
 		free(devs);
 		free(fs.buf);
 		fdpkv_seterr(err, errlen, "out of memory");
@@ -587,6 +586,14 @@ FDPKV_PUBLIC int fdpkv_fsck(const struct fdpkv_config *cfg, unsigned int flags,
 	ret = sb_match(devs, n, err, errlen);
 	if (ret)
 		goto out;
+	/* the cache's own fingerprints: versions group as recovery groups them */
+	for (i = 0; i < n && !devs[i].usable; i++)
+		;
+	ret = index_init(&fs.ix, INDEX_ID_MAX, 64, i < n ? index_seed(&devs[i].sb) : 0);
+	if (ret) {
+		fdpkv_seterr(err, errlen, "out of memory");
+		goto out;
+	}
 	r->ndevices = n;
 	for (i = 0; i < n; i++) {
 		for (s = 0; devs[i].usable && s < devs[i].sb.nsegments; s++) {

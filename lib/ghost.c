@@ -16,14 +16,11 @@
  * Out of memory, a segment is remembered as lossy instead: while one is,
  * every new entry is marked. cache->lock protects it all.
  *
- * A ghost is the key's 64-bit fingerprint (kv_hash, what the compact index
- * fpindex.c keeps per entry) and length, not the key: a fixed 32-byte node
- * whatever the key's length, and eviction need not have the key bytes. Two
- * keys of one fingerprint are one ghost: the other key's new entry is marked
- * IDX_F_SHADOW too, which costs one needless delete record when it is
- * evicted or deleted and never a wrong answer (a record hides only versions
- * of its own key, compared whole). Only the missing mark would be wrong, and
- * the same key always has the same fingerprint.
+ * A ghost is the key's 64-bit fingerprint (index_key_fp, all the index
+ * keeps of a key) and length, not the key: a fixed 32-byte node whatever the
+ * key's length, and eviction need not have the key bytes. Two keys of one
+ * fingerprint are one key to the index and so one ghost. Only the missing
+ * mark would be wrong, and the same key always has the same fingerprint.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -2,7 +2,9 @@
 /*
  * hash.c - the key hash. It decides a key's device and a bucket's placement
  * class, both of which must be the same after a restart, so it has a fixed
- * seed and never depends on the host.
+ * seed and never depends on the host. kv_hash_seeded() is the same with a
+ * seed of the caller's, for what needs no stability and must not be
+ * predictable (the index's fingerprints).
  */
 #include <string.h>
 
@@ -18,12 +20,12 @@ static inline uint64_t mix64(uint64_t x)
 	return x;
 }
 
-uint64_t kv_hash(const void *data, size_t len)
+static uint64_t hash_from(uint64_t h, const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ (len * 0x100000001b3ull);
 	uint64_t w;
 
+	h ^= len * 0x100000001b3ull;
 	while (len >= 8) {
 		memcpy(&w, p, 8);
 		h = mix64(h ^ w) + 0x9e3779b97f4a7c15ull;
@@ -33,4 +35,14 @@ uint64_t kv_hash(const void *data, size_t len)
 	w = 0;
 	memcpy(&w, p, len);
 	return mix64(h ^ w ^ ((uint64_t)len << 56));
+}
+
+uint64_t kv_hash(const void *data, size_t len)
+{
+	return hash_from(0x9e3779b97f4a7c15ull, data, len);
+}
+
+uint64_t kv_hash_seeded(uint64_t seed, const void *data, size_t len)
+{
+	return hash_from(0x9e3779b97f4a7c15ull ^ mix64(seed), data, len);
 }

@@ -1,186 +1,259 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * index.c - the in-memory key -> location table: chained hashing with a
- * power-of-two bucket array that doubles at load factor 1. Entries carry the
- * key inline (one allocation per key). Not locked here: the cache lock
- * protects the table.
+ * index.c - the in-memory key -> location table: 40 bytes per key plus a
+ * 4-byte bucket per one to two keys, whatever the key's length. Not locked
+ * here: the cache lock protects the table.
+ *
+ * Memory holds a key's 64-bit fingerprint, not the key; the object header
+ * on the device holds the key, and every read compares it (read.c), as
+ * CacheLib's Navy does. So two keys with one fingerprint and length are one
+ * key here: a SET of the second replaces the first, as an overwrite would,
+ * and a GET of the first then finds the second's header and misses. Data is
+ * never another key's; the cost of a collision is a lost entry, which a
+ * cache may always lose (bench/README.md, "Compact index", has the
+ * numbers). The fingerprint is seeded with a secret of the cache's (its
+ * random uuid), so nobody who cannot read the device can choose keys that
+ * collide, and the same one at every open: recovery must group versions as
+ * the run that wrote them did, or a delete record naming one key of a pair
+ * would no longer hide the other's older version.
+ *
+ * Entries are allocated by id from one range of addresses reserved at init
+ * (PROT_NONE, no memory behind it) and made usable as the ids in use reach
+ * it, so an entry never moves and an id turns into a pointer by an add.
+ * Removed ids are reused; the memory follows the most keys held at once.
+ * Buckets are ids too, doubled at two entries per bucket.
  */
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
 
-uint64_t index_entry_fp(const struct index_entry *e)
-{
-	return kv_hash(e->key, e->klen);
-}
+#define INDEX_BUCKETS_MIN	1024
+#define INDEX_LOAD		2		/* entries per bucket before doubling */
+#define INDEX_GROW_BYTES	(2u << 20)	/* made usable at a time, at least */
+#define INDEX_CAP_MIN		(1u << 16)	/* ids worth reserving addresses for */
 
-size_t index_entry_bytes(uint32_t klen)
-{
-	return sizeof(struct index_entry) + klen;
-}
-
-static size_t heap_bytes(const struct index_entry *e)
+static size_t heap_bytes(const void *p)
 {
 	/* what malloc really hands out, plus its chunk header */
-	return malloc_usable_size((void *)e) + sizeof(size_t);
+	return malloc_usable_size((void *)p) + sizeof(size_t);
 }
 
-int index_init(struct index *ix, size_t hint)
+static size_t page_round(size_t n)
 {
-	size_t n = 1024;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 
-	while (n < hint)
-		n <<= 1;
+	return (n + pg - 1) / pg * pg;
+}
+
+int index_init(struct index *ix, uint64_t max_entries, unsigned int fp_bits, uint64_t seed)
+{
+	void *p;
+
+	if (fp_bits < 1 || fp_bits > 64)
+		return -EINVAL;
 	memset(ix, 0, sizeof(*ix));
-	ix->buckets = calloc(n, sizeof(*ix->buckets));
-	if (!ix->buckets)
+	ix->cap = MIN(MAX(max_entries, 1ull), (uint64_t)INDEX_ID_MAX) + 1;	/* + id 0 */
+	for (;;) {
+		/* addresses only: no memory is committed to PROT_NONE */
+		p = mmap(NULL, page_round(ix->cap * sizeof(struct index_entry)), PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p != MAP_FAILED)
+			break;
+		/* an address-space limit (ulimit -v): fewer keys, not none */
+		if (ix->cap <= INDEX_CAP_MIN)
+			return -ENOMEM;
+		ix->cap /= 2;
+	}
+	ix->base = p;
+	ix->buckets = calloc(INDEX_BUCKETS_MIN, sizeof(*ix->buckets));
+	if (!ix->buckets) {
+		munmap(p, page_round(ix->cap * sizeof(struct index_entry)));
 		return -ENOMEM;
-	ix->nbuckets = n;
-	ix->bytes = n * sizeof(*ix->buckets);
+	}
+	ix->nbuckets = INDEX_BUCKETS_MIN;
+	ix->bytes = heap_bytes(ix->buckets);
+	ix->top = 1;		/* id 0 means none */
+	ix->seed = seed;
+	ix->fp_mask = fp_bits == 64 ? ~0ull : (1ull << fp_bits) - 1;
 	return 0;
 }
 
 void index_destroy(struct index *ix)
 {
-	size_t i;
-
-	if (!ix->buckets)
+	if (!ix->base)
 		return;
-	for (i = 0; i < ix->nbuckets; i++) {
-		struct index_entry *e = ix->buckets[i], *n;
-
-		for (; e; e = n) {
-			n = e->next;
-			free(e);
-		}
-	}
+	munmap(ix->base, page_round(ix->cap * sizeof(struct index_entry)));
 	free(ix->buckets);
 	memset(ix, 0, sizeof(*ix));
 }
 
-static size_t slot_of_hash(const struct index *ix, uint64_t hash)
+uint64_t index_key_fp(const struct index *ix, const void *key, uint32_t klen)
 {
-	return hash & (ix->nbuckets - 1);
+	/* kv_hash's fixed seed is public: fold the table's into the key */
+	return kv_hash_seeded(ix->seed, key, klen) & ix->fp_mask;
 }
 
-static size_t slot_of(const struct index *ix, const void *key, uint32_t klen)
+static size_t slot_of(const struct index *ix, uint64_t fp)
 {
-	return slot_of_hash(ix, kv_hash(key, klen));
+	/* the high bits as well: a test's few fingerprint bits still spread */
+	return (fp ^ fp >> 29) & (ix->nbuckets - 1);
 }
 
-/* @key's entry in bucket @s, or NULL. */
-static struct index_entry *bucket_find(const struct index *ix, size_t s, const void *key,
-				       uint32_t klen)
+static struct index_entry *find_fp(const struct index *ix, uint64_t fp, uint32_t klen)
 {
-	struct index_entry *e = ix->buckets[s];
+	uint32_t id = ix->buckets[slot_of(ix, fp)];
 
-	for (; e; e = e->next)
-		if (e->klen == klen && !memcmp(e->key, key, klen))
+	while (id) {
+		struct index_entry *e = ix->base + id;
+
+		if (e->fp == fp && e->klen == klen)
 			return e;
+		id = e->next;
+	}
 	return NULL;
 }
 
 struct index_entry *index_find(const struct index *ix, const void *key, uint32_t klen)
 {
-	return bucket_find(ix, slot_of(ix, key, klen), key, klen);
+	return find_fp(ix, index_key_fp(ix, key, klen), klen);
 }
 
 /* Rehash into @n buckets (a power of two); on ENOMEM keep the longer chains. */
 static void index_resize(struct index *ix, size_t n)
 {
-	struct index_entry **nb = calloc(n, sizeof(*nb));
-	size_t i;
+	uint32_t *nb = calloc(n, sizeof(*nb));
+	size_t old = ix->bytes - heap_bytes(ix->buckets), i;
+	struct index t = { .nbuckets = n };
 
 	if (!nb)
 		return;
 	for (i = 0; i < ix->nbuckets; i++) {
-		struct index_entry *e = ix->buckets[i], *next;
+		uint32_t id = ix->buckets[i], next;
 
-		for (; e; e = next) {
-			size_t s = kv_hash(e->key, e->klen) & (n - 1);
+		for (; id; id = next) {
+			struct index_entry *e = ix->base + id;
+			size_t s = slot_of(&t, e->fp);
 
 			next = e->next;
 			e->next = nb[s];
-			nb[s] = e;
+			nb[s] = id;
 		}
 	}
-	ix->bytes += (n - ix->nbuckets) * sizeof(*nb);
 	free(ix->buckets);
 	ix->buckets = nb;
 	ix->nbuckets = n;
-}
-
-static void index_grow(struct index *ix)
-{
-	index_resize(ix, ix->nbuckets * 2);
+	ix->bytes = old + heap_bytes(nb);
 }
 
 void index_reserve(struct index *ix, size_t count)
 {
 	size_t n = ix->nbuckets;
 
-	while (n < count && n <= SIZE_MAX / 2 / sizeof(*ix->buckets))
+	while (n * INDEX_LOAD < count && n <= SIZE_MAX / 4 / sizeof(*ix->buckets))
 		n <<= 1;
 	if (n > ix->nbuckets)
 		index_resize(ix, n);
 }
 
-/* A new entry for @key at the head of bucket @s. */
-static struct index_entry *entry_add(struct index *ix, size_t s, const void *key, uint32_t klen)
+/* Make ids up to @id usable: false when the range or memory ran out. */
+static bool map_upto(struct index *ix, uint64_t id)
 {
-	struct index_entry *e = calloc(1, index_entry_bytes(klen));
+	size_t have = ix->mapped_bytes, want;
+
+	if (id < ix->mapped)
+		return true;
+	if (id >= ix->cap)
+		return false;
+	/* an eighth more at a time: few calls, little memory ahead of need */
+	want = page_round(MAX((size_t)(id + 1) * sizeof(struct index_entry),
+			      have + MAX(have / 8, (size_t)INDEX_GROW_BYTES)));
+	want = MIN(want, page_round(ix->cap * sizeof(struct index_entry)));
+	if (mprotect((uint8_t *)ix->base + have, want - have, PROT_READ | PROT_WRITE))
+		return false;
+	ix->bytes += want - have;
+	ix->mapped_bytes = want;
+	ix->mapped = MIN(want / sizeof(struct index_entry), ix->cap);
+	return true;
+}
+
+static struct index_entry *entry_alloc(struct index *ix)
+{
+	struct index_entry *e;
+	uint32_t id = ix->free;
+
+	if (id) {
+		e = ix->base + id;
+		ix->free = e->next;
+	} else {
+		if (ix->top > INDEX_ID_MAX || !map_upto(ix, ix->top))
+			return NULL;
+		e = ix->base + ix->top++;
+	}
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+/* A new entry of @fp at the head of its bucket. */
+static struct index_entry *entry_add(struct index *ix, uint64_t fp, uint32_t klen)
+{
+	struct index_entry *e = entry_alloc(ix);
+	size_t s;
 
 	if (!e)
 		return NULL;
-	memcpy(e->key, key, klen);
-	e->klen = (uint16_t)klen;
+	e->fp = fp;
+	e->klen = klen;
+	s = slot_of(ix, fp);
 	e->next = ix->buckets[s];
-	ix->buckets[s] = e;
+	ix->buckets[s] = index_id(ix, e);
 	ix->count++;
-	ix->bytes += heap_bytes(e);
 	return e;
+}
+
+static void grow_if_loaded(struct index *ix)
+{
+	if (ix->count >= ix->nbuckets * INDEX_LOAD)
+		index_resize(ix, ix->nbuckets * 2);
 }
 
 struct index_entry *index_insert(struct index *ix, const void *key, uint32_t klen)
 {
-	if (ix->count >= ix->nbuckets)
-		index_grow(ix);
-	return entry_add(ix, slot_of(ix, key, klen), key, klen);
+	grow_if_loaded(ix);
+	return entry_add(ix, index_key_fp(ix, key, klen), klen);
 }
 
-void index_prefetch(const struct index *ix, uint64_t hash)
+void index_prefetch(const struct index *ix, uint64_t fp)
 {
-	__builtin_prefetch(&ix->buckets[slot_of_hash(ix, hash)], 1);
+	__builtin_prefetch(&ix->buckets[slot_of(ix, fp)], 1);
 }
 
-struct index_entry *index_find_or_insert(struct index *ix, const void *key, uint32_t klen,
-					 uint64_t hash, bool *added)
+struct index_entry *index_find_or_insert(struct index *ix, uint64_t fp, uint32_t klen,
+					 bool *added)
 {
 	struct index_entry *e;
-	size_t s;
 
-	/* grow first, so that the slot found stays the slot to insert at */
-	if (ix->count >= ix->nbuckets)
-		index_grow(ix);
-	s = slot_of_hash(ix, hash);
-	e = bucket_find(ix, s, key, klen);
+	grow_if_loaded(ix);
+	e = find_fp(ix, fp, klen);
 	*added = !e;
-	return e ? e : entry_add(ix, s, key, klen);
+	return e ? e : entry_add(ix, fp, klen);
 }
 
 void index_remove(struct index *ix, struct index_entry *e)
 {
-	struct index_entry **pp = &ix->buckets[slot_of(ix, e->key, e->klen)];
+	uint32_t id = index_id(ix, e), *pp = &ix->buckets[slot_of(ix, e->fp)];
 
-	for (; *pp; pp = &(*pp)->next) {
-		if (*pp == e) {
+	for (; *pp; pp = &ix->base[*pp].next) {
+		if (*pp == id) {
 			*pp = e->next;
 			ix->count--;
-			ix->bytes -= heap_bytes(e);
-			free(e);
+			memset(e, 0, sizeof(*e));
+			e->next = ix->free;
+			ix->free = id;
 			return;
 		}
 	}
@@ -207,11 +280,11 @@ int index_foreach(const struct index *ix, int (*fn)(void *arg, struct index_entr
 	int ret;
 
 	for (i = 0; i < ix->nbuckets; i++) {
-		struct index_entry *e = ix->buckets[i], *next;
+		uint32_t id = ix->buckets[i], next;
 
-		for (; e; e = next) {
-			next = e->next;	/* fn may remove e */
-			ret = fn(arg, e);
+		for (; id; id = next) {
+			next = ix->base[id].next;	/* fn may remove it */
+			ret = fn(arg, ix->base + id);
 			if (ret)
 				return ret;
 		}

@@ -86,6 +86,7 @@ uint32_t crc32c_combine(uint32_t crc1, uint32_t crc2, uint64_t len2);
 /* ---- hash.c -------------------------------------------------------------- */
 /* Stable 64-bit hash: persisted decisions (device, class) depend on it. */
 uint64_t kv_hash(const void *data, size_t len);
+uint64_t kv_hash_seeded(uint64_t seed, const void *data, size_t len);
 
 /* ---- object.c: on-device object header ------------------------------------ */
 #define OBJ_MAGIC		0x4f564b46u	/* "FKVO" little-endian */
@@ -194,9 +195,16 @@ int sb_write_both(struct engine *eng, uint32_t lba, const struct superblock *sb)
 #define IDX_F_NOBUCKET		0x10
 
 /*
- * One live key: 48 bytes plus the key, kept small because a cache holds tens
- * of millions. seg_prev/seg_next chain the entries of one segment, newest
- * first, so that eviction drops a segment without scanning the table.
+ * One live key: 40 bytes whatever the key's length, because memory holds the
+ * key's 64-bit fingerprint (index_key_fp) and the object header on the
+ * device holds the key. Two keys with one fingerprint and length are one
+ * key to the index (bench/README.md, "Compact index": what that costs and
+ * why it never returns another key's data). Entries live in one reserved
+ * range of addresses and are named by 32-bit ids (0 = none), so the hash
+ * chain and the segment list take 4 bytes a link; a pointer to an entry
+ * stays valid until the entry is removed. seg_prev/seg_next chain the
+ * entries of one segment, newest first, so that eviction drops a segment
+ * without scanning the table.
  *
  * No sequence number is kept: the object at (dev, seg, off_lba) is named by
  * its segment's open sequence (checked against the header's seg_seq on every
@@ -206,48 +214,76 @@ int sb_write_both(struct engine *eng, uint32_t lba, const struct superblock *sb)
  * their segments only once the scan is over.
  */
 struct index_entry {
-	struct index_entry *next;	/* hash chain */
+	uint64_t fp;			/* index_key_fp() of the key */
 	union {
-		struct index_entry *seg_prev;	/* linked into its segment */
+		struct {
+			uint32_t seg_prev;	/* ids: linked into its segment */
+			uint32_t seg_next;
+		};
 		uint64_t scan_seq;		/* recovery, before linking */
 	};
-	struct index_entry *seg_next;
-	uint64_t vlen;
-	uint32_t seg;
+	uint32_t next;			/* hash chain, or the free list: an id */
+	uint32_t seg : 24;		/* segments per device: INDEX_SEG_MAX */
+	uint32_t dev : 8;
 	uint32_t off_lba;		/* offset inside the segment, in LBAs */
-	uint16_t klen;
 	uint16_t lock;			/* LOOKUP_LOCK refcount, saturates */
-	uint8_t dev;
-	uint8_t flags;
 	uint16_t ubucket;		/* its salt bucket's id, unless IDX_F_NOBUCKET (usage.c) */
-	uint8_t key[];
+	uint64_t vlen : 40;		/* a value fits one segment: INDEX_VLEN_MAX */
+	uint64_t klen : 16;
+	uint64_t flags : 8;		/* IDX_F_* */
 };
 
-_Static_assert(sizeof(struct index_entry) == 48, "index entry grew");
+_Static_assert(sizeof(struct index_entry) == 40, "index entry grew");
+
+#define INDEX_SEG_MAX	((1u << 24) - 1)
+#define INDEX_VLEN_MAX	((1ull << 40) - 1)
+#define INDEX_ID_MAX	(UINT32_MAX - 1)
 
 struct index {
-	struct index_entry **buckets;
+	struct index_entry *base;	/* ids index it; [0] is never used */
+	uint32_t *buckets;		/* entry ids */
 	size_t nbuckets;		/* power of two */
 	size_t count;
-	size_t bytes;			/* heap bytes of entries and buckets */
+	size_t bytes;			/* bytes of entries and buckets in memory */
+	uint64_t cap;			/* ids the address range holds */
+	uint64_t mapped;		/* ids backed by memory */
+	size_t mapped_bytes;		/* from base, page-rounded */
+	uint32_t top;			/* ids handed out so far, plus one */
+	uint32_t free;			/* removed ids, chained by next */
+	uint64_t seed;			/* of the fingerprints (index_seed) */
+	uint64_t fp_mask;		/* all 64 bits, fewer only in tests */
 };
 
-int index_init(struct index *ix, size_t hint);
+/*
+ * A table for at most @max_entries keys (more are refused with ENOMEM; the
+ * memory follows the keys, not this bound), fingerprints seeded with @seed
+ * (index_seed). @fp_bits below 64 shrinks the fingerprint so that tests can
+ * make keys share one.
+ */
+int index_init(struct index *ix, uint64_t max_entries, unsigned int fp_bits, uint64_t seed);
+/* The seed of a cache's fingerprints: secret, and the same at every open. */
+static inline uint64_t index_seed(const struct superblock *sb)
+{
+	return kv_hash(sb->uuid, sizeof(sb->uuid));
+}
 void index_destroy(struct index *ix);
+/* The fingerprint of a key in this table: all of the key memory keeps. */
+uint64_t index_key_fp(const struct index *ix, const void *key, uint32_t klen);
+/* The entry of a key, or of another key with its fingerprint and length. */
 struct index_entry *index_find(const struct index *ix, const void *key, uint32_t klen);
-/* A new zeroed entry holding a copy of the key (not yet present): NULL on ENOMEM. */
+/* A new zeroed entry for @key (not yet present): NULL on ENOMEM. */
 struct index_entry *index_insert(struct index *ix, const void *key, uint32_t klen);
 void index_remove(struct index *ix, struct index_entry *e);	/* unlinks and frees */
 /*
- * The entry of @key, or a new one as index_insert() makes (*@added true):
- * one bucket walk where a find and an insert take two (recovery meets most
- * keys once). @hash is kv_hash(@key, @klen), computed once by a caller that
- * index_prefetch()ed its bucket a few keys earlier: a table of millions of
- * buckets misses the CPU cache on nearly every one. NULL on ENOMEM.
+ * The entry of fingerprint @fp (index_key_fp) and @klen, or a new one as
+ * index_insert() makes (*@added true): one bucket walk where a find and an
+ * insert take two (recovery meets most keys once). Computed once by a caller
+ * that index_prefetch()ed its bucket a few keys earlier: a table of millions
+ * of buckets misses the CPU cache on nearly every one. NULL on ENOMEM.
  */
-struct index_entry *index_find_or_insert(struct index *ix, const void *key, uint32_t klen,
-					 uint64_t hash, bool *added);
-void index_prefetch(const struct index *ix, uint64_t hash);
+struct index_entry *index_find_or_insert(struct index *ix, uint64_t fp, uint32_t klen,
+					 bool *added);
+void index_prefetch(const struct index *ix, uint64_t fp);
 /* Buckets for @count entries without growing on the way (a hint: ENOMEM ignored). */
 void index_reserve(struct index *ix, size_t count);
 /* Lock once; false when saturated (the caller treats the key as not locked). */
@@ -255,145 +291,33 @@ bool index_lock(struct index_entry *e);
 /* Drop one lock; true when the count reached zero. Never goes below zero. */
 bool index_unlock(struct index_entry *e);
 int index_foreach(const struct index *ix, int (*fn)(void *arg, struct index_entry *e), void *arg);
-size_t index_entry_bytes(uint32_t klen);
-/*
- * The key's fingerprint, kv_hash() of it: all that the compact index will
- * keep of a key in memory (bench/README.md, "Compact index"). Code outside
- * the index that must tell keys apart without the key uses this.
- */
-uint64_t index_entry_fp(const struct index_entry *e);
 
-/* ---- fpindex.c ----------------------------------------------------------- */
-/*
- * The compact index: a key's 64-bit fingerprint in memory instead of the key,
- * the full key checked against the object header on read (fpindex.c says
- * how collisions stay correct). Entries are named by 32-bit ids (0 = none)
- * and live in fixed chunks that never move, so a pointer from
- * fpindex_entry() stays valid until the entry is removed.
- */
-#define FPI_KLEN_MASK	0x1fffu		/* klen: FDPKV_KEY_MAX fits */
-#define FPI_KEYED	0x2000u		/* its full key is in memory (keys map) */
-#define FPI_FREE	0x4000u		/* on the free list */
-#define FPI_VLEN_MAX	((1ull << 48) - 1)
-#define FPI_SEG_MAX	((1u << 24) - 1)
-#define FPI_UBUCKET_MAX	((1u << 24) - 1)
-
-/* 40 bytes: the whole cost of a key that shares its fingerprint with none. */
-struct fpi_entry {
-	uint64_t fp;			/* fpindex_fp() of the key */
-	uint32_t next;			/* hash chain, entry id */
-	uint32_t devseg;		/* device << 24 | segment */
-	union {
-		struct {
-			uint32_t seg_prev, seg_next;	/* linked into its segment */
-		};
-		uint64_t scan_seq;		/* recovery, before linking */
-	};
-	uint32_t off_lba;		/* offset inside the segment, in LBAs */
-	uint32_t vlen_lo;
-	uint16_t vlen_hi;
-	uint16_t kl;			/* klen | FPI_KEYED | FPI_FREE */
-	uint8_t flags;			/* IDX_F_* */
-	uint8_t ubucket[3];		/* usage bucket id (the key's salt) */
-};
-
-_Static_assert(sizeof(struct fpi_entry) == 40, "fingerprint entry grew");
-
-/* id -> a key or a lock count, for the few entries that need one */
-struct fpi_side {
-	struct fpi_side *next;
-	uint32_t id;
-	uint16_t n;			/* keys: klen; locks: the count */
-	uint8_t key[];
-};
-
-struct fpi_sidemap {
-	struct fpi_side **b;
-	size_t nb;			/* power of two, or 0 */
-	size_t count;
-};
-
-struct fpindex {
-	struct fpi_entry **chunks;	/* FPI_CHUNK entries each */
-	uint32_t nchunks, chunk_cap;
-	uint32_t top;			/* ids below it were handed out */
-	uint32_t free_head;		/* removed entries, chained by next */
-	uint32_t *buckets;		/* heads of hash chains */
-	size_t nbuckets;		/* power of two */
-	size_t count;			/* live entries */
-	uint64_t fp_mask;		/* ~0; tests shrink it to force collisions */
-	struct fpi_sidemap keys;	/* keyed entries: their full key */
-	struct fpi_sidemap locks;	/* locked entries: LOOKUP_LOCK count */
-	size_t bytes;			/* heap bytes: chunks, buckets, side nodes */
-};
-
-/* What memory knows of a key (fpindex_find). */
-enum fpi_match {
-	FPI_MISS,	/* no entry can be the key's */
-	FPI_EXACT,	/* the entry's full key is in memory and equal */
-	FPI_MAYBE,	/* one entry has the key's fingerprint and length but no
-			 * key in memory: the object header says whose it is */
-};
-
-/*
- * Reads the key of entry @id from its object header into @buf
- * (FDPKV_KEY_MAX bytes): the key length, or -errno when the header cannot be
- * read or is damaged.
- */
-typedef int (*fpi_key_reader)(void *arg, uint32_t id, uint8_t *buf);
-
-/* @fp_bits: 64 in the library; 1..63 only in tests, to force collisions. */
-int fpindex_init(struct fpindex *ix, unsigned int fp_bits);
-void fpindex_destroy(struct fpindex *ix);
-uint64_t fpindex_fp(const struct fpindex *ix, const void *key, uint32_t klen);
-struct fpi_entry *fpindex_entry(const struct fpindex *ix, uint32_t id);
-enum fpi_match fpindex_find(const struct fpindex *ix, const void *key, uint32_t klen,
-			    uint32_t *id);
-int fpindex_resolve(struct fpindex *ix, const void *key, uint32_t klen,
-		    fpi_key_reader read_key, void *arg, uint32_t *id);
-int fpindex_insert(struct fpindex *ix, const void *key, uint32_t klen, uint32_t *id);
-int fpindex_insert_fp(struct fpindex *ix, uint64_t fp, uint32_t klen, uint32_t *id);
-int fpindex_learn(struct fpindex *ix, uint32_t id, const void *key, uint32_t klen);
-const uint8_t *fpindex_key(const struct fpindex *ix, uint32_t id, uint32_t *klen);
-void fpindex_remove(struct fpindex *ix, uint32_t id);
-bool fpindex_lock(struct fpindex *ix, uint32_t id);
-bool fpindex_unlock(struct fpindex *ix, uint32_t id);
-uint32_t fpindex_locks(const struct fpindex *ix, uint32_t id);
-int fpindex_foreach(const struct fpindex *ix,
-		    int (*fn)(void *arg, uint32_t id, struct fpi_entry *e), void *arg);
-/* A segment's entries, newest first, by id: *head is the segment's first. */
-void fpindex_seg_link(struct fpindex *ix, uint32_t *head, uint32_t id);
-void fpindex_seg_unlink(struct fpindex *ix, uint32_t *head, uint32_t id);
-
-static inline uint32_t fpi_klen(const struct fpi_entry *e)
+static inline uint64_t index_entry_fp(const struct index_entry *e)
 {
-	return e->kl & FPI_KLEN_MASK;
+	return e->fp;
 }
 
-static inline uint64_t fpi_vlen(const struct fpi_entry *e)
+static inline uint32_t index_id(const struct index *ix, const struct index_entry *e)
 {
-	return (uint64_t)e->vlen_hi << 32 | e->vlen_lo;
+	return e ? (uint32_t)(e - ix->base) : 0;
 }
 
-static inline uint32_t fpi_dev(const struct fpi_entry *e)
+static inline struct index_entry *index_at(const struct index *ix, uint32_t id)
 {
-	return e->devseg >> 24;
+	return id ? ix->base + id : NULL;
 }
 
-static inline uint32_t fpi_seg(const struct fpi_entry *e)
+static inline struct index_entry *index_seg_next(const struct index *ix,
+						 const struct index_entry *e)
 {
-	return e->devseg & FPI_SEG_MAX;
+	return index_at(ix, e->seg_next);
 }
 
-static inline uint32_t fpi_ubucket(const struct fpi_entry *e)
+static inline struct index_entry *index_seg_prev(const struct index *ix,
+						 const struct index_entry *e)
 {
-	return (uint32_t)e->ubucket[0] | (uint32_t)e->ubucket[1] << 8 |
-	       (uint32_t)e->ubucket[2] << 16;
+	return index_at(ix, e->seg_prev);
 }
-
-/* 0, or -ERANGE for a value, device, segment or bucket the entry cannot hold */
-int fpi_set(struct fpi_entry *e, uint32_t dev, uint32_t seg, uint32_t off_lba,
-	    uint64_t vlen, uint32_t ubucket);
 
 /* ---- placement.c --------------------------------------------------------- */
 /* The cache-salt bucket of an LMCache key: into @out (NUL-terminated), "" if none. */
@@ -594,8 +518,8 @@ void segs_quarantine(struct seg_table *t, uint32_t s);	/* RECLAIM -> QUARANTINE 
 void segs_take(struct seg_table *t, uint32_t s);	/* recovery: mark in use */
 void segs_rebuild_free(struct seg_table *t);		/* recovery: after segs_take */
 /* Link / unlink a live entry; both keep sg->shadows. */
-void seg_link(struct segment *sg, struct index_entry *e);
-void seg_unlink(struct segment *sg, struct index_entry *e);
+void seg_link(const struct index *ix, struct segment *sg, struct index_entry *e);
+void seg_unlink(const struct index *ix, struct segment *sg, struct index_entry *e);
 
 /* ---- backend.c: device backends behind one ops table --------------------- */
 enum io_op { IO_READ = 0, IO_WRITE, IO_DEALLOC, IO_FLUSH };

@@ -328,6 +328,51 @@ static void wipe_decide(const struct fdpkv_cache *c, struct devctx *d)
 	d->wipe_pid = wipe_pid_pick(d, d->sb.nclasses);
 }
 
+/*
+ * The index, sized for the most objects the devices can hold (one LBA each);
+ * an entry names a segment in 24 bits and a value length in 40.
+ * FDPKV_INDEX_FP_BITS shrinks the key fingerprint for tests that need keys
+ * to share one; nothing else should set it.
+ */
+static int index_open(struct fdpkv_cache *c, char *err, size_t errlen)
+{
+	const char *bits = getenv("FDPKV_INDEX_FP_BITS");
+	unsigned int i, fp_bits = 64;
+	uint64_t max = 0;
+	int ret;
+
+	for (i = 0; i < c->ndev; i++) {
+		const struct devctx *d = &c->devs[i];
+
+		if (d->sb.nsegments > INDEX_SEG_MAX + 1ull ||
+		    d->sb.segment_bytes > INDEX_VLEN_MAX) {
+			fdpkv_seterr(err, errlen,
+				     "device '%s': %llu segments of %llu bytes: at most %u segments of "
+				     "at most %llu bytes", d->dev.uri,
+				     (unsigned long long)d->sb.nsegments,
+				     (unsigned long long)d->sb.segment_bytes, INDEX_SEG_MAX + 1,
+				     (unsigned long long)INDEX_VLEN_MAX);
+			return -E2BIG;
+		}
+		max += d->sb.nsegments * (d->sb.segment_bytes / d->sb.lba_size);
+	}
+	if (bits && *bits) {
+		char *end;
+		unsigned long v = strtoul(bits, &end, 10);
+
+		if (*end || v < 1 || v > 64) {
+			fdpkv_seterr(err, errlen, "FDPKV_INDEX_FP_BITS '%s': want 1-64", bits);
+			return -EINVAL;
+		}
+		fp_bits = (unsigned int)v;
+	}
+	ret = index_init(&c->ix, max, fp_bits, index_seed(&c->devs[0].sb));
+	if (ret)
+		fdpkv_seterr(err, errlen, "index for %llu objects: %s", (unsigned long long)max,
+			     strerror(-ret));
+	return ret;
+}
+
 FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache **out, char *err,
 			    size_t errlen)
 {
@@ -363,9 +408,9 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		cache_free(c);
 		return ret;
 	}
-	ret = index_init(&c->ix, 0);
+	ret = open_devices(c, err, errlen);
 	if (!ret)
-		ret = open_devices(c, err, errlen);
+		ret = index_open(c, err, errlen);
 	for (i = 0; !ret && i < c->ndev; i++) {
 		struct devctx *d = &c->devs[i];
 
@@ -375,7 +420,7 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		ret = segs_init(&d->segs, (uint32_t)d->sb.nsegments, d->sb.segment_bytes);
 		d->segs.sum_lba = d->sb.lba_size;
 		if (!ret)
-			ret = pend_init(&d->pend);
+			ret = pend_init(&d->pend, &c->ix);
 		if (!ret)
 			ret = ghost_init(&d->ghosts, (uint32_t)d->sb.nsegments);
 		if (!ret) {

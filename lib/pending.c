@@ -20,8 +20,9 @@
 
 #define PEND_BUCKETS_MIN	1024u
 
-int pend_init(struct pend_tab *t)
+int pend_init(struct pend_tab *t, const struct index *ix)
 {
+	t->ix = ix;
 	t->nbuckets = PEND_BUCKETS_MIN;
 	t->count = 0;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
@@ -69,7 +70,7 @@ void pend_add(struct pend_tab *t, struct key_req *kr)
 
 	if (t->count >= 2ull * t->nbuckets)
 		pend_grow(t);
-	kr->pend_hash = (uint32_t)kv_hash(kr->key, kr->klen);
+	kr->pend_hash = (uint32_t)index_key_fp(t->ix, kr->key, kr->klen);
 	pp = pend_slot(t, kr->pend_hash);
 	kr->pend_next = *pp;
 	*pp = kr;
@@ -105,7 +106,7 @@ struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
 {
 	struct key_req *kr;
 
-	kr = after ? after->pend_next : *pend_slot(t, (uint32_t)kv_hash(key, klen));
+	kr = after ? after->pend_next : *pend_slot(t, (uint32_t)index_key_fp(t->ix, key, klen));
 	for (; kr; kr = kr->pend_next)
 		if (kr->klen == klen && !memcmp(kr->key, key, klen))
 			return kr;

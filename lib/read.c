@@ -43,9 +43,9 @@ void read_complete(struct key_req *kr, int res, bool copied, uint32_t vcrc)
 	int status = -ENOENT;
 	/*
 	 * A sound header of this use of the segment, but another key's: the
-	 * index gave this key another's place. Once memory holds fingerprints
-	 * only (bench/README.md, "Compact index") that is a collision: a miss,
-	 * never the other key's data, and the entry, the other key's, stays.
+	 * index gave this key another's place: memory holds fingerprints only
+	 * (index.c), so that is a collision: a miss, never the other key's
+	 * data, and the entry, the other key's, stays.
 	 */
 	bool other = !dec && h.seg_seq == kr->seq && h.uuid64 == d->uuid64 &&
 		     (h.klen != kr->klen || memcmp(p + OBJ_HDR_SIZE, kr->key, kr->klen));
@@ -283,7 +283,7 @@ static int unlock_one(struct fdpkv_cache *c, const struct fdpkv_key *k)
 	if (!k->data || !k->len || k->len > FDPKV_KEY_MAX)
 		return -EINVAL;
 	if (c->stale_locks) {
-		pp = stale_find(c, kv_hash(k->data, k->len), k->len);
+		pp = stale_find(c, index_key_fp(&c->ix, k->data, k->len), k->len);
 		if ((s = *pp)) {
 			if (--s->count == 0) {
 				*pp = s->next;

@@ -108,7 +108,7 @@ void seg_try_dealloc(struct devctx *d, uint32_t s)
 	    sg->readers)
 		return;
 	for (e = seg_oldest(sg); e; e = prev) {
-		prev = e->seg_prev;
+		prev = index_seg_prev(&d->cache->ix, e);
 		evict_entry_shadow(d, s, e);
 	}
 	if (sg->copies)

@@ -112,7 +112,7 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 		sg->pending = rec;
 		sg->npending++;
 	}
-	e = index_find_or_insert(&c->ix, key, h->klen, hash, &added);
+	e = index_find_or_insert(&c->ix, hash, h->klen, &added);
 	if (!e)
 		return -ENOMEM;
 	if (!added) {
@@ -243,7 +243,8 @@ static void walk_done(struct io_cmd *cmd, int res)
 			w->cls = h.cls;
 		}
 		cache_lock(c);
-		ret = scan_apply(c, w, &h, p + OBJ_HDR_SIZE, kv_hash(p + OBJ_HDR_SIZE, h.klen));
+		ret = scan_apply(c, w, &h, p + OBJ_HDR_SIZE,
+				 index_key_fp(&c->ix, p + OBJ_HDR_SIZE, h.klen));
 		if (h.seg_seq > c->seq)
 			c->seq = h.seg_seq;
 		cache_unlock(c);
@@ -350,7 +351,7 @@ static bool summary_walk(struct walker *w, bool apply)
 
 				if (an < 0)
 					break;
-				hash = kv_hash(p + ahead + SUM_REC_SIZE, ah.klen);
+				hash = index_key_fp(&c->ix, p + ahead + SUM_REC_SIZE, ah.klen);
 				index_prefetch(&c->ix, hash);
 				hashes[(nobj + nahead++) % SUM_AHEAD] = hash;
 				ahead += (uint64_t)an;
@@ -358,7 +359,8 @@ static bool summary_walk(struct walker *w, bool apply)
 			w->off = off;
 			ret = scan_apply(c, w, &h, p + used + SUM_REC_SIZE,
 					 nahead ? hashes[nobj % SUM_AHEAD] :
-						  kv_hash(p + used + SUM_REC_SIZE, h.klen));
+						  index_key_fp(&c->ix, p + used + SUM_REC_SIZE,
+							       h.klen));
 			nahead -= !!nahead;
 			if (ret) {
 				scan_fail(w, ret);
@@ -630,7 +632,7 @@ static int link_entries(struct fdpkv_cache *c)
 
 			sort_by_offset(l.v + from, tmp, to - from);
 			for (j = from; j < to; j++)
-				seg_link(sg, l.v[j].e);
+				seg_link(&c->ix, sg, l.v[j].e);
 			from = to;
 		}
 	}

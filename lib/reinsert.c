@@ -20,9 +20,12 @@ int reinsert_start(struct devctx *d, uint32_t s, struct index_entry *e)
 	struct fdpkv_cache *c = d->cache;
 	uint32_t klen;
 	const uint8_t *key = evicted_key(c, e, &klen);
-	struct reinsert_req *r = calloc(1, sizeof(*r) + klen);
+	struct reinsert_req *r;
 	struct key_req *kr;
 
+	if (!key)
+		return -ENOKEY;	/* not read back: the copy could not name it */
+	r = calloc(1, sizeof(*r) + klen);
 	if (!r)
 		return -ENOMEM;
 	kr = &r->kr;

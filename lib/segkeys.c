@@ -264,6 +264,14 @@ const uint8_t *segkeys_find(const struct seg_keys *k, uint32_t off_lba, uint32_t
 	return k->keys + k->v[lo].koff;
 }
 
+const uint8_t *segkeys_at(const struct seg_keys *k, uint32_t i, uint32_t *off_lba,
+			  uint32_t *klen)
+{
+	*off_lba = k->v[i].off_lba;
+	*klen = k->v[i].klen;
+	return k->keys + k->v[i].koff;
+}
+
 uint32_t segkeys_count(const struct seg_keys *k)
 {
 	return k ? k->n : 0;

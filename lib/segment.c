@@ -268,32 +268,34 @@ void segs_rebuild_free(struct seg_table *t)
 	}
 }
 
-void seg_link(struct segment *sg, struct index_entry *e)
+void seg_link(const struct index *ix, struct segment *sg, struct index_entry *e)
 {
 	if (e->flags & IDX_F_SHADOW)
 		sg->shadows++;
-	e->seg_prev = NULL;
-	e->seg_next = sg->entries;
+	e->seg_prev = 0;
+	e->seg_next = index_id(ix, sg->entries);
 	if (sg->entries)
-		sg->entries->seg_prev = e;
+		sg->entries->seg_prev = index_id(ix, e);
 	else
 		sg->oldest = e;
 	sg->entries = e;
 }
 
-void seg_unlink(struct segment *sg, struct index_entry *e)
+void seg_unlink(const struct index *ix, struct segment *sg, struct index_entry *e)
 {
+	struct index_entry *prev = index_seg_prev(ix, e), *next = index_seg_next(ix, e);
+
 	if (e->flags & IDX_F_SHADOW)
 		sg->shadows--;
 	if (sg->evict_next == e)
-		sg->evict_next = e->seg_prev;	/* the batch eviction's cursor moves on */
+		sg->evict_next = prev;	/* the batch eviction's cursor moves on */
 	if (sg->oldest == e)
-		sg->oldest = e->seg_prev;
-	if (e->seg_prev)
-		e->seg_prev->seg_next = e->seg_next;
+		sg->oldest = prev;
+	if (prev)
+		prev->seg_next = e->seg_next;
 	else if (sg->entries == e)
-		sg->entries = e->seg_next;
-	if (e->seg_next)
-		e->seg_next->seg_prev = e->seg_prev;
-	e->seg_prev = e->seg_next = NULL;
+		sg->entries = next;
+	if (next)
+		next->seg_prev = e->seg_prev;
+	e->seg_prev = e->seg_next = 0;
 }

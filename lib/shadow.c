@@ -317,7 +317,9 @@ void evict_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e)
  * damaged), keeping hidden what it hides: a damaged object's header still
  * wins over older versions in recovery, but only while its segment stays.
  * @key is @e's (the caller's, or read back for the eviction): the delete
- * record that keeps the older versions hidden names it. cache->lock held.
+ * record that keeps the older versions hidden names it. NULL when it was not
+ * read back: then segment @s is kept (quarantined) instead, so that what
+ * @e hides stays hidden. cache->lock held.
  */
 void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, const void *key,
 		       uint32_t klen, bool evicted)
@@ -328,10 +330,12 @@ void drop_entry_shadow(struct devctx *d, uint32_t s, struct index_entry *e, cons
 	if (e->flags & IDX_F_SHADOW) {
 		/* older versions: below e's sequence, so in segments opened
 		 * before the last sequence of e's segment */
-		rec = shadow_rec_new(key, klen, SHADOW_ANY, d->segs.segs[s].last_seq);
+		/* no key (not read back from the device): nothing to name */
+		rec = key ? shadow_rec_new(key, klen, SHADOW_ANY, d->segs.segs[s].last_seq) : NULL;
 		if (!rec) {
 			/* not carried: the object itself stays (reclaim.c) */
-			atomic_fetch_add(&c->st.io_errors, 1);
+			if (key)
+				atomic_fetch_add(&c->st.io_errors, 1);
 			d->segs.segs[s].keep = true;
 		}
 	}

@@ -56,30 +56,106 @@ FDPKV_PUBLIC int fdpkv_usage_by_bucket(struct fdpkv_cache *c,
 	return ret;
 }
 
-struct foreach_ctx {
-	int (*fn)(void *arg, const void *key, uint32_t klen, uint64_t vlen);
-	void *arg;
+/* A key found live in a segment, kept for the callback outside the lock. */
+struct found_key {
+	struct found_key *next;
+	uint64_t vlen;
+	uint32_t klen;
+	uint8_t key[];
 };
 
-static int foreach_one(void *arg, struct index_entry *e)
+/*
+ * The live keys of segment @s of @d, oldest first. Memory holds no keys, so
+ * they come from the segment's summary in memory, or else from the device
+ * (segkeys.c) read without the lock while a readers count keeps the segment
+ * from being deallocated; a key counts when the index still places it at
+ * the offset it was read from. -ENOMEM, or 0 with *@out set.
+ */
+static int segment_keys(struct fdpkv_cache *c, struct devctx *d, uint32_t s,
+			struct found_key **out)
 {
-	struct foreach_ctx *fc = arg;
+	struct segment *sg = &d->segs.segs[s];
+	struct found_key *head = NULL, **tail = &head;
+	struct seg_keys *k;
+	uint32_t i, n;
+	int ret = 0;
 
-	return fc->fn(fc->arg, e->key, e->klen, e->vlen);
+	*out = NULL;
+	cache_lock(c);
+	if (!sg->entries) {
+		cache_unlock(c);
+		return 0;
+	}
+	k = segkeys_from_memory(sg);
+	if (!k) {
+		uint64_t seg_seq = sg->open_seq, used = sg->used;
+
+		sg->readers++;
+		cache_unlock(c);
+		k = segkeys_read(d, s, seg_seq, used);
+		cache_lock(c);
+		if (!--sg->readers)
+			seg_try_dealloc(d, s);
+	}
+	n = segkeys_count(k);
+	for (i = 0; i < n && !ret; i++) {
+		uint32_t off_lba, klen;
+		const uint8_t *key = segkeys_at(k, i, &off_lba, &klen);
+		struct index_entry *e = index_find(&c->ix, key, klen);
+		struct found_key *f;
+
+		if (!e || e->dev != d->idx || e->seg != s || e->off_lba != off_lba)
+			continue;	/* replaced, deleted or evicted since */
+		f = malloc(sizeof(*f) + klen);
+		if (!f) {
+			ret = -ENOMEM;
+			break;
+		}
+		f->next = NULL;
+		f->vlen = e->vlen;
+		f->klen = klen;
+		memcpy(f->key, key, klen);
+		*tail = f;
+		tail = &f->next;
+	}
+	cache_unlock(c);
+	segkeys_free(k);
+	*out = head;
+	return ret;
+}
+
+static void found_free(struct found_key *f)
+{
+	struct found_key *next;
+
+	for (; f; f = next) {
+		next = f->next;
+		free(f);
+	}
 }
 
 FDPKV_PUBLIC int fdpkv_foreach_key(struct fdpkv_cache *c,
 				   int (*fn)(void *arg, const void *key, uint32_t klen, uint64_t vlen),
 				   void *arg)
 {
-	struct foreach_ctx fc = { fn, arg };
-	int ret;
+	unsigned int dev;
+	uint32_t s;
+	int ret = 0;
 
 	if (!c || !fn)
 		return -EINVAL;
-	cache_lock(c);
-	ret = index_foreach(&c->ix, foreach_one, &fc);
-	cache_unlock(c);
+	for (dev = 0; dev < c->ndev && !ret; dev++) {
+		struct devctx *d = &c->devs[dev];
+
+		for (s = 0; s < d->segs.n && !ret; s++) {
+			struct found_key *list, *f;
+
+			ret = segment_keys(c, d, s, &list);
+			for (f = list; f && !ret; f = f->next)
+				ret = fn(arg, f->key, f->klen, f->vlen);
+			found_free(list);
+		}
+	}
 	return ret;
 }
 

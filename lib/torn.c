@@ -12,8 +12,8 @@
  * was told to keep: the rule is that only an unacknowledged write may go.
  *
  * So while the scan runs, every key found in more than one version keeps
- * the list of its versions (hung on the entry's seg_next, unused until the
- * entries are linked); after the scan, for each such key the newest version
+ * the list of its versions (in a table beside the index, found by entry
+ * id); after the scan, for each such key the newest version
  * is read whole and its value crc checked, and while it is damaged the next
  * older one is taken instead, down to a delete record (the key is deleted)
  * or an intact value. A damaged version stays on the device with the higher
@@ -35,12 +35,69 @@ struct torn_ver {
 	uint8_t dev, flags;	/* IDX_F_TOMBSTONE, IDX_F_ALIGNED */
 };
 
-static struct torn_ver **ver_list(struct index_entry *e)
+/* A key the scan met in more than one version, and those versions. */
+struct torn_key {
+	struct index_entry *e;
+	struct torn_ver *vers;
+};
+
+/* The slot of entry @id in @map (@n slots): its own, or the empty one it
+ * would take. The map holds 1 + the key's place in c->torn_keys. */
+static size_t torn_slot(const struct fdpkv_cache *c, const uint32_t *map, size_t n, uint32_t id)
 {
-	return (struct torn_ver **)&e->seg_next;
+	size_t i = (id * 0x9e3779b1u) & (n - 1);
+
+	while (map[i] && index_id(&c->ix, c->torn_keys[map[i] - 1].e) != id)
+		i = (i + 1) & (n - 1);
+	return i;
 }
 
-static int ver_push(struct index_entry *e, uint64_t seq, uint64_t vlen, uint8_t dev,
+/* Room for more keys: the table doubled, the map rebuilt at twice that. */
+static int torn_grow(struct fdpkv_cache *c)
+{
+	size_t cap = c->torn_cap ? 2 * c->torn_cap : 64, k;
+	struct torn_key *v = realloc(c->torn_keys, cap * sizeof(*v));
+	uint32_t *map;
+
+	if (!v)
+		return -ENOMEM;
+	c->torn_keys = v;
+	map = calloc(2 * cap, sizeof(*map));
+	if (!map)
+		return -ENOMEM;
+	for (k = 0; k < c->ntorn; k++)
+		map[torn_slot(c, map, 2 * cap, index_id(&c->ix, v[k].e))] = (uint32_t)k + 1;
+	free(c->torn_map);
+	c->torn_map = map;
+	c->torn_map_n = 2 * cap;
+	c->torn_cap = cap;
+	return 0;
+}
+
+/*
+ * @e's versions in the cache's table of keys met twice, found by entry id
+ * (the entry has no room for a pointer while the scan uses it): NULL when
+ * @e has none and @add is false, or on ENOMEM.
+ */
+static struct torn_key *torn_key_of(struct fdpkv_cache *c, struct index_entry *e, bool add)
+{
+	uint32_t id = index_id(&c->ix, e);
+	size_t i;
+
+	if (c->torn_map_n) {
+		i = torn_slot(c, c->torn_map, c->torn_map_n, id);
+		if (c->torn_map[i])
+			return &c->torn_keys[c->torn_map[i] - 1];
+	}
+	if (!add || (c->ntorn == c->torn_cap && torn_grow(c)))
+		return NULL;
+	i = torn_slot(c, c->torn_map, c->torn_map_n, id);
+	c->torn_keys[c->ntorn] = (struct torn_key){ .e = e };
+	c->torn_map[i] = (uint32_t)++c->ntorn;
+	return &c->torn_keys[c->ntorn - 1];
+}
+
+static int ver_push(struct torn_key *k, uint64_t seq, uint64_t vlen, uint8_t dev,
 		    uint32_t seg, uint32_t off_lba, uint8_t flags)
 {
 	struct torn_ver *v = malloc(sizeof(*v));
@@ -49,33 +106,27 @@ static int ver_push(struct index_entry *e, uint64_t seq, uint64_t vlen, uint8_t 
 		return -ENOMEM;
 	*v = (struct torn_ver){ .seq = seq, .vlen = vlen, .seg = seg, .off_lba = off_lba,
 				.dev = dev, .flags = flags & (IDX_F_TOMBSTONE | IDX_F_ALIGNED) };
-	v->next = *ver_list(e);
-	*ver_list(e) = v;
+	v->next = k->vers;
+	k->vers = v;
 	return 0;
 }
 
 int torn_note_version(struct fdpkv_cache *c, struct index_entry *e, const struct obj_hdr *h,
 		      uint8_t dev, uint32_t seg, uint32_t off_lba)
 {
+	struct torn_key *k = torn_key_of(c, e, false);
 	int ret = 0;
 
 	/* the first version met is the entry itself; settling visits only these */
-	if (!*ver_list(e)) {
-		if (c->ntorn == c->torn_cap) {
-			size_t cap = c->torn_cap ? 2 * c->torn_cap : 64;
-			struct index_entry **v = realloc(c->torn_keys, cap * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			c->torn_keys = v;
-			c->torn_cap = cap;
-		}
-		ret = ver_push(e, e->scan_seq, e->vlen, e->dev, e->seg, e->off_lba, e->flags);
-		if (!ret)
-			c->torn_keys[c->ntorn++] = e;
+	if (!k) {
+		k = torn_key_of(c, e, true);
+		if (!k)
+			return -ENOMEM;
+		ret = ver_push(k, e->scan_seq, e->vlen, (uint8_t)e->dev, e->seg, e->off_lba,
+			       (uint8_t)e->flags);
 	}
 	if (!ret)
-		ret = ver_push(e, h->seq, h->vlen, dev, seg, off_lba,
+		ret = ver_push(k, h->seq, h->vlen, dev, seg, off_lba,
 			       ((h->flags & OBJ_F_TOMBSTONE) ? IDX_F_TOMBSTONE : 0) |
 			       ((h->flags & OBJ_F_ALIGNED) ? IDX_F_ALIGNED : 0));
 	return ret;
@@ -108,16 +159,16 @@ static bool ver_intact(struct fdpkv_cache *c, const struct index_entry *e,
 	p = *buf;
 	/* the version's own key: the fingerprint the entry keeps */
 	return obj_decode(p, size, &h) == 0 && h.seq == v->seq && h.klen == e->klen &&
-	       kv_hash(p + OBJ_HDR_SIZE, h.klen) == index_entry_fp(e) &&
+	       index_key_fp(&c->ix, p + OBJ_HDR_SIZE, h.klen) == index_entry_fp(e) &&
 	       crc32c(0, p + obj_value_off(e->klen, of, lba), v->vlen) == h.vcrc;
 }
 
-/* The entry's version list, newest first, detached from the entry. */
-static struct torn_ver *ver_take_sorted(struct index_entry *e)
+/* A key's version list, newest first, detached from it. */
+static struct torn_ver *ver_take_sorted(struct torn_key *k)
 {
-	struct torn_ver *in = *ver_list(e), *out = NULL, *v, **pp;
+	struct torn_ver *in = k->vers, *out = NULL, *v, **pp;
 
-	*ver_list(e) = NULL;
+	k->vers = NULL;
 	while ((v = in)) {
 		in = v->next;
 		for (pp = &out; *pp && (*pp)->seq > v->seq; pp = &(*pp)->next)
@@ -134,11 +185,13 @@ static void entry_demote(struct fdpkv_cache *c, struct index_entry *e, const str
 {
 	struct segment *old = &c->devs[e->dev].segs.segs[e->seg];
 	const struct torn_ver *o;
+	uint64_t torn_vlen = e->vlen;
 	bool shadow = false;
 
 	old->live_objs--;
 	old->live_bytes -= e->vlen;
-	usage_uncount(c, e);
+	if (v->flags & IDX_F_TOMBSTONE)
+		usage_uncount(c, e);
 	e->scan_seq = v->seq;
 	e->vlen = v->vlen;
 	e->dev = v->dev;
@@ -147,14 +200,15 @@ static void entry_demote(struct fdpkv_cache *c, struct index_entry *e, const str
 	/* an older data version below it must stay hidden when it goes */
 	for (o = older; o; o = o->next)
 		shadow |= !(o->flags & IDX_F_TOMBSTONE);
-	e->flags = v->flags | (shadow && !(v->flags & IDX_F_TOMBSTONE) ? IDX_F_SHADOW : 0);
+	e->flags = v->flags | (shadow && !(v->flags & IDX_F_TOMBSTONE) ? IDX_F_SHADOW : 0) |
+		   (e->flags & IDX_F_NOBUCKET);
 	if (!(e->flags & IDX_F_TOMBSTONE)) {
 		struct segment *sg = &c->devs[e->dev].segs.segs[e->seg];
 
 		sg->live_objs++;
 		sg->live_bytes += e->vlen;
-		/* the older version is the same key's (its fingerprint) */
-		usage_count(c, e, e->key, e->klen);
+		/* the older version is the same key's: the same salt bucket */
+		usage_resize(c, e, torn_vlen);
 	}
 }
 
@@ -165,11 +219,12 @@ struct torn_ctx {
 	uint64_t demoted;
 };
 
-static void settle_entry(struct torn_ctx *t, struct index_entry *e)
+static void settle_entry(struct torn_ctx *t, struct torn_key *k)
 {
+	struct index_entry *e = k->e;
 	struct torn_ver *list, *v, *next;
 
-	list = ver_take_sorted(e);
+	list = ver_take_sorted(k);
 	/* the newest is the winner; a delete record wins whole or not at all */
 	if (!(list->flags & IDX_F_TOMBSTONE) && !ver_intact(t->c, e, list, &t->buf, &t->cap)) {
 		for (v = list->next; v; v = v->next) {
@@ -193,10 +248,12 @@ uint64_t torn_settle(struct fdpkv_cache *c)
 
 	/* entries stay put until the scan is settled: none was removed */
 	for (i = 0; i < c->ntorn; i++)
-		settle_entry(&t, c->torn_keys[i]);
+		settle_entry(&t, &c->torn_keys[i]);
 	free(c->torn_keys);
+	free(c->torn_map);
 	c->torn_keys = NULL;
-	c->ntorn = c->torn_cap = 0;
+	c->torn_map = NULL;
+	c->ntorn = c->torn_cap = c->torn_map_n = 0;
 	free(t.buf);
 	return t.demoted;
 }

@@ -163,6 +163,17 @@ void usage_uncount(struct fdpkv_cache *c, struct index_entry *e)
 	}
 }
 
+void usage_resize(struct fdpkv_cache *c, struct index_entry *e, uint64_t old_vlen)
+{
+	struct bucket_usage *b = NULL;
+
+	if (!(e->flags & IDX_F_NOBUCKET) && e->ubucket && e->ubucket < c->bucket_id_next)
+		b = c->bucket_by_id[e->ubucket];
+	c->bytes_used += e->vlen - old_vlen;
+	if (b)
+		b->bytes += e->vlen - old_vlen;
+}
+
 void usage_free(struct fdpkv_cache *c)
 {
 	struct bucket_usage *b, *next;

@@ -420,7 +420,7 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 		 * the same version), and so does anything it hid */
 		shadow |= (e->flags & IDX_F_SHADOW) ||
 			  (kr->op && (e->dev != kr->dev || e->seg != kr->seg));
-		seg_unlink(old, e);
+		seg_unlink(&c->ix, old, e);
 		old->live_objs--;
 		old->live_bytes -= e->vlen;
 		if (e->lock) {
@@ -433,7 +433,7 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 		if (!e)
 			return -ENOMEM;
 		/* an evicted version may still be on the device (ghost.c) */
-		shadow |= ghost_find(&d->ghosts, kv_hash(kr->key, kr->klen), kr->klen);
+		shadow |= ghost_find(&d->ghosts, index_entry_fp(e), kr->klen);
 	}
 	e->vlen = kr->vlen;
 	e->dev = kr->dev;
@@ -443,7 +443,7 @@ static int commit_object(struct fdpkv_cache *c, struct key_req *kr)
 		   ((kr->flags & OBJ_F_ALIGNED) ? IDX_F_ALIGNED : 0);
 	if (kr->op && (shadow || replaced))
 		atomic_fetch_or(&kr->op->hide_mask, 1u << kr->dev);
-	seg_link(sg, e);
+	seg_link(&c->ix, sg, e);
 	sg->live_objs++;
 	sg->live_bytes += e->vlen;
 	usage_count(c, e, kr->key, kr->klen);

@@ -305,7 +305,11 @@ int fdpkv_usage_by_bucket(struct fdpkv_cache *cache,
 /*
  * fdpkv_foreach_key - call @fn for every live key with its value length
  * (e.g. to seed an eviction policy after a restart). Returns 0 or @fn's first
- * non-zero. @fn must not call back into the cache.
+ * non-zero. Memory holds no keys: they are read from each segment's summary
+ * (or its object headers), one segment at a time, so this costs device reads
+ * on a large cache. @fn runs without the cache's lock; a key stored, replaced
+ * or deleted meanwhile may or may not be seen, and a key whose object cannot
+ * be read back is not.
  */
 int fdpkv_foreach_key(struct fdpkv_cache *cache,
 		      int (*fn)(void *arg, const void *key, uint32_t klen, uint64_t vlen), void *arg);

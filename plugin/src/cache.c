@@ -975,7 +975,7 @@ static void page_sift_up(struct page_ctx *x, size_t i)
 	}
 }
 
-/* fdpkv_foreach_key callback: no GIL, no Python, the library's lock held. */
+/* fdpkv_foreach_key callback: no GIL, no Python. */
 static int page_cb(void *arg, const void *key, uint32_t klen, uint64_t vlen)
 {
 	struct page_ctx *x = arg;

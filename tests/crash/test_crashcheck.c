@@ -138,8 +138,9 @@ static void verify(struct fdpkv_cache *c, struct cl_model *m, const struct cl_pa
 
 /*
  * Add @c's count of evicted keys read back from the device (segkeys.c) to
- * @keys: found equal to the entry's, not given, different. A different key
- * is a violation: the compact index will report and carry what it reads.
+ * @keys: found with the entry's fingerprint, not given, of another
+ * fingerprint. Another is a violation: memory holds no keys, and eviction
+ * reports and carries what it reads.
  */
 static void keys_tally(struct fdpkv_cache *c, uint64_t keys[3], struct ck *k)
 {
@@ -148,7 +149,7 @@ static void keys_tally(struct fdpkv_cache *c, uint64_t keys[3], struct ck *k)
 	keys[1] += c->segkeys.missing;
 	keys[2] += c->segkeys.wrong;
 	if (c->segkeys.wrong) {
-		fprintf(stderr, "VIOLATION %s: %llu evicted keys read back differ from the "
+		fprintf(stderr, "VIOLATION %s: %llu evicted keys read back are not the "
 			"entry's\n", k->tag, (unsigned long long)c->segkeys.wrong);
 		k->violations++;
 	}
@@ -247,8 +248,8 @@ static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned lo
 	       (unsigned long long)explained);
 	printf("crashcheck durability=%s: restarts read %llu segments by summary, %llu by "
 	       "header walk\n", dur, (unsigned long long)by_summary, (unsigned long long)by_walk);
-	printf("crashcheck durability=%s: evicted keys read back from the device: %llu equal "
-	       "to the entry's, %llu not found, %llu different\n", dur,
+	printf("crashcheck durability=%s: evicted keys read back from the device: %llu of "
+	       "the entry's fingerprint, %llu not found, %llu of another\n", dur,
 	       (unsigned long long)keys[0], (unsigned long long)keys[1],
 	       (unsigned long long)keys[2]);
 	fflush(stdout);

@@ -90,11 +90,11 @@ static void check(struct fdpkv_cache *c, unsigned int n, uint64_t most_at_least)
 		const struct index_entry *e, *prev = NULL;
 		uint64_t len = 0;
 
-		for (e = sg->entries; e; prev = e, e = e->seg_next, len++) {
+		for (e = sg->entries; e; prev = e, e = index_seg_next(&c->ix, e), len++) {
 			assert_int_equal(e->dev, 0);
 			assert_int_equal(e->seg, s);
 			assert_false(e->flags & IDX_F_TOMBSTONE);
-			assert_ptr_equal(e->seg_prev, prev);
+			assert_ptr_equal(index_seg_prev(&c->ix, e), prev);
 			if (prev)
 				assert_true(e->off_lba < prev->off_lba);
 		}

@@ -67,12 +67,12 @@ static uint32_t check_entries(struct fdpkv_cache *c, struct devctx *d, uint32_t 
 	uint32_t n = 0, klen;
 
 	pthread_mutex_lock(&c->lock);
-	for (e = d->segs.segs[s].entries; e; e = e->seg_next, n++) {
+	for (e = d->segs.segs[s].entries; e; e = index_seg_next(&c->ix, e), n++) {
 		const uint8_t *key = segkeys_find(k, e->off_lba, &klen);
 
 		assert_non_null(key);
 		assert_int_equal(klen, e->klen);
-		assert_memory_equal(key, e->key, klen);
+		assert_true(index_key_fp(&c->ix, key, klen) == e->fp);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return n;
@@ -152,7 +152,7 @@ static void test_summary_headers_damage(void **state)
 
 	/* a damaged header ends the walk: the keys before it only */
 	pthread_mutex_lock(&c->lock);
-	for (e = d->segs.segs[s].oldest, i = 0; e && i < 10; e = e->seg_prev, i++)
+	for (e = d->segs.segs[s].oldest, i = 0; e && i < 10; e = index_seg_prev(&c->ix, e), i++)
 		tenth = e->off_lba;
 	pthread_mutex_unlock(&c->lock);
 	poke(base + (uint64_t)tenth * d->sb.lba_size, 0x5a, 4);

@@ -153,19 +153,29 @@ static void test_quarantine(void **state)
 static void test_seg_lists(void **state)
 {
 	struct segment sg = { 0 };
-	struct index_entry a = { 0 }, b = { 0 }, c = { 0 };
+	struct index ix;
+	struct index_entry *a, *b, *c;
 
 	(void)state;
-	seg_link(&sg, &a);
-	seg_link(&sg, &b);
-	seg_link(&sg, &c);
-	seg_unlink(&sg, &b);
-	assert_ptr_equal(sg.entries, &c);
-	assert_ptr_equal(c.seg_next, &a);
-	seg_unlink(&sg, &c);
-	assert_ptr_equal(sg.entries, &a);
-	seg_unlink(&sg, &a);
+	assert_int_equal(index_init(&ix, 16, 64, 42), 0);
+	a = index_insert(&ix, "a", 1);
+	b = index_insert(&ix, "b", 1);
+	c = index_insert(&ix, "c", 1);
+	seg_link(&ix, &sg, a);
+	seg_link(&ix, &sg, b);
+	seg_link(&ix, &sg, c);
+	assert_ptr_equal(sg.oldest, a);
+	seg_unlink(&ix, &sg, b);
+	assert_ptr_equal(sg.entries, c);
+	assert_ptr_equal(index_seg_next(&ix, c), a);
+	assert_ptr_equal(index_seg_prev(&ix, a), c);
+	seg_unlink(&ix, &sg, c);
+	assert_ptr_equal(sg.entries, a);
+	assert_null(index_seg_prev(&ix, a));
+	seg_unlink(&ix, &sg, a);
 	assert_null(sg.entries);
+	assert_null(sg.oldest);
+	index_destroy(&ix);
 }
 
 int main(void)
