@@ -32,14 +32,18 @@
  */
 static struct arena user_direct = { .fixed = false, .ready = true };
 
-struct arena *arena_get(struct fdpkv_cache *c, const void *base, uint64_t len, uint32_t lba)
+struct arena *arena_get(struct fdpkv_cache *c, const struct devctx *d, const void *base,
+			uint64_t len)
 {
 	const uint8_t *p = base;
 	struct arena *found = NULL;
 	unsigned int i;
 
-	if (!len || len % lba || (uintptr_t)p % ARENA_BUF_ALIGN)
+	if (!len || len % d->sb.lba_size)
 		return NULL;
+	/* no DMA reads it where the kernel copies: bouncing would copy twice */
+	if ((uintptr_t)p % ARENA_BUF_ALIGN)
+		return d->dev.geo.any_align ? &user_direct : NULL;
 	pthread_mutex_lock(&c->arena_lock);
 	for (i = 0; i < ARENA_MAX; i++) {
 		struct arena *a = c->arenas[i];

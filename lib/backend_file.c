@@ -211,6 +211,7 @@ static int file_geometry(struct fdpkv_dev *dev, struct fdpkv_geometry *g)
 	g->pids[0] = 0;
 	g->dealloc_zeroes = fp->punch_zeroes;
 	g->dlfeat = -1;
+	g->any_align = fp->cpu_copy;
 	return 0;
 }
 

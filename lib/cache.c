@@ -49,10 +49,7 @@ uint64_t seg_base(const struct devctx *d, uint32_t s)
 
 unsigned int cache_key_dev(const struct fdpkv_cache *c, const void *key, uint32_t klen)
 {
-	if (c->ndev == 1)
-		return 0;
-	/* a different mix than the index's bucket choice, same stable hash */
-	return (unsigned int)((kv_hash(key, klen) >> 32) % c->ndev);
+	return key_dev(key, klen, c->ndev);
 }
 
 unsigned int cache_key_class(const struct fdpkv_cache *c, const void *key, uint32_t klen)

@@ -513,7 +513,8 @@ void pend_del(struct pend_tab *t, struct key_req *kr);
 /* Is a write pending of a key of length @klen whose index_key_fp() is @fp?
  * (Or of another that shares its low 32 bits.) */
 bool pend_has_fp(const struct pend_tab *t, uint64_t fp, uint32_t klen);
-/* The next write in flight of @key after @after (NULL: the first), or NULL. */
+/* The next write in flight of @key (or of a key with its fingerprint: one
+ * key to the index) after @after (NULL: the first), or NULL. */
 struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
 			  const void *key, uint32_t klen);
 
@@ -551,12 +552,14 @@ void evictor_stash_counts(struct fdpkv_cache *c, uint64_t *hits, uint64_t *misse
 
 /* arena.c */
 /*
- * Where a value of @len bytes at @base may move without a copy on a device
- * with LBAs of @lba: the registered arena holding it (a user reference
- * taken), else a shared unregistered one (plain addresses) when @base is
- * 4 KiB aligned and @len whole LBAs; NULL (bounce it) otherwise.
+ * Where a value of @len bytes at @base may move without a copy on device
+ * @d: the registered arena holding it (a user reference taken), else a
+ * shared unregistered one (plain addresses) when @len is whole LBAs and
+ * @base 4 KiB aligned, or at any address where the kernel copies the bytes
+ * (geometry any_align); NULL (bounce it) otherwise.
  */
-struct arena *arena_get(struct fdpkv_cache *c, const void *base, uint64_t len, uint32_t lba);
+struct arena *arena_get(struct fdpkv_cache *c, const struct devctx *d, const void *base,
+			uint64_t len);
 void arena_put(struct arena *a);
 void arenas_free(struct fdpkv_cache *c);		/* at close: engines are stopped */
 

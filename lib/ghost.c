@@ -31,7 +31,7 @@
 struct ghost {
 	struct ghost *next;		/* hash chain */
 	struct ghost *seg_next;		/* ghosts of the same segment */
-	uint64_t fp;			/* kv_hash of the key */
+	uint64_t fp;			/* index_key_fp of the key */
 	uint32_t klen;
 };
 

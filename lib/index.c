@@ -6,8 +6,8 @@
  *
  * Memory holds a key's 64-bit fingerprint, not the key; the object header
  * on the device holds the key, and every read compares it (read.c), as
- * CacheLib's Navy does. So two keys with one fingerprint and length are one
- * key here: a SET of the second replaces the first, as an overwrite would,
+ * CacheLib's Navy does. So two keys with one fingerprint and length (and
+ * device: key_dev) are one key here: a SET of the second replaces the first, as an overwrite would,
  * and a GET of the first then finds the second's header and misses. Data is
  * never another key's; the cost of a collision is a lost entry, which a
  * cache may always lose (bench/README.md, "Compact index", has the
@@ -80,6 +80,7 @@ int index_init(struct index *ix, uint64_t max_entries, unsigned int fp_bits, uin
 	ix->top = 1;		/* id 0 means none */
 	ix->seed = seed;
 	ix->fp_mask = fp_bits == 64 ? ~0ull : (1ull << fp_bits) - 1;
+	ix->ndev = 1;
 	return 0;
 }
 
@@ -104,14 +105,15 @@ static size_t slot_of(const struct index *ix, uint64_t fp)
 	return (fp ^ fp >> 29) & (ix->nbuckets - 1);
 }
 
-static struct index_entry *find_fp(const struct index *ix, uint64_t fp, uint32_t klen)
+static struct index_entry *find_fp(const struct index *ix, uint64_t fp, uint32_t klen,
+				   unsigned int dev)
 {
 	uint32_t id = ix->buckets[slot_of(ix, fp)];
 
 	while (id) {
 		struct index_entry *e = ix->base + id;
 
-		if (e->fp == fp && e->klen == klen)
+		if (e->fp == fp && e->klen == klen && e->dev == dev)
 			return e;
 		id = e->next;
 	}
@@ -120,7 +122,7 @@ static struct index_entry *find_fp(const struct index *ix, uint64_t fp, uint32_t
 
 struct index_entry *index_find(const struct index *ix, const void *key, uint32_t klen)
 {
-	return find_fp(ix, index_key_fp(ix, key, klen), klen);
+	return find_fp(ix, index_key_fp(ix, key, klen), klen, key_dev(key, klen, ix->ndev));
 }
 
 /* Rehash into @n buckets (a power of two); on ENOMEM keep the longer chains. */
@@ -199,7 +201,8 @@ static struct index_entry *entry_alloc(struct index *ix)
 }
 
 /* A new entry of @fp at the head of its bucket. */
-static struct index_entry *entry_add(struct index *ix, uint64_t fp, uint32_t klen)
+static struct index_entry *entry_add(struct index *ix, uint64_t fp, uint32_t klen,
+				     unsigned int dev)
 {
 	struct index_entry *e = entry_alloc(ix);
 	size_t s;
@@ -208,6 +211,7 @@ static struct index_entry *entry_add(struct index *ix, uint64_t fp, uint32_t kle
 		return NULL;
 	e->fp = fp;
 	e->klen = klen;
+	e->dev = dev;
 	s = slot_of(ix, fp);
 	e->next = ix->buckets[s];
 	ix->buckets[s] = index_id(ix, e);
@@ -224,7 +228,7 @@ static void grow_if_loaded(struct index *ix)
 struct index_entry *index_insert(struct index *ix, const void *key, uint32_t klen)
 {
 	grow_if_loaded(ix);
-	return entry_add(ix, index_key_fp(ix, key, klen), klen);
+	return entry_add(ix, index_key_fp(ix, key, klen), klen, key_dev(key, klen, ix->ndev));
 }
 
 void index_prefetch(const struct index *ix, uint64_t fp)
@@ -233,14 +237,14 @@ void index_prefetch(const struct index *ix, uint64_t fp)
 }
 
 struct index_entry *index_find_or_insert(struct index *ix, uint64_t fp, uint32_t klen,
-					 bool *added)
+					 unsigned int dev, bool *added)
 {
 	struct index_entry *e;
 
 	grow_if_loaded(ix);
-	e = find_fp(ix, fp, klen);
+	e = find_fp(ix, fp, klen, dev);
 	*added = !e;
-	return e ? e : entry_add(ix, fp, klen);
+	return e ? e : entry_add(ix, fp, klen, dev);
 }
 
 void index_remove(struct index *ix, struct index_entry *e)

@@ -88,6 +88,12 @@ uint32_t crc32c_combine(uint32_t crc1, uint32_t crc2, uint64_t len2);
 uint64_t kv_hash(const void *data, size_t len);
 uint64_t kv_hash_seeded(uint64_t seed, const void *data, size_t len);
 
+/* The device of @ndev a key lives on: stable, as restarts need it. */
+static inline unsigned int key_dev(const void *key, uint32_t klen, unsigned int ndev)
+{
+	return ndev > 1 ? (unsigned int)((kv_hash(key, klen) >> 32) % ndev) : 0;
+}
+
 /* ---- object.c: on-device object header ------------------------------------ */
 #define OBJ_MAGIC		0x4f564b46u	/* "FKVO" little-endian */
 #define OBJ_VERSION		1
@@ -197,9 +203,9 @@ int sb_write_both(struct engine *eng, uint32_t lba, const struct superblock *sb)
 /*
  * One live key: 40 bytes whatever the key's length, because memory holds the
  * key's 64-bit fingerprint (index_key_fp) and the object header on the
- * device holds the key. Two keys with one fingerprint and length are one
- * key to the index (bench/README.md, "Compact index": what that costs and
- * why it never returns another key's data). Entries live in one reserved
+ * device holds the key. Two keys with one fingerprint and length, on one
+ * device, are one key to the index (bench/README.md, "Compact index": what
+ * that costs and why it never returns another key's data). Entries live in one reserved
  * range of addresses and are named by 32-bit ids (0 = none), so the hash
  * chain and the segment list take 4 bytes a link; a pointer to an entry
  * stays valid until the entry is removed. seg_prev/seg_next chain the
@@ -223,8 +229,8 @@ struct index_entry {
 		uint64_t scan_seq;		/* recovery, before linking */
 	};
 	uint32_t next;			/* hash chain, or the free list: an id */
-	uint32_t seg : 24;		/* segments per device: INDEX_SEG_MAX */
-	uint32_t dev : 8;
+	uint32_t seg : 28;		/* segments per device: INDEX_SEG_MAX */
+	uint32_t dev : 4;		/* FDPKV_MAX_DEVICES */
 	uint32_t off_lba;		/* offset inside the segment, in LBAs */
 	uint16_t lock;			/* LOOKUP_LOCK refcount, saturates */
 	uint16_t ubucket;		/* its salt bucket's id, unless IDX_F_NOBUCKET (usage.c) */
@@ -235,7 +241,9 @@ struct index_entry {
 
 _Static_assert(sizeof(struct index_entry) == 40, "index entry grew");
 
-#define INDEX_SEG_MAX	((1u << 24) - 1)
+_Static_assert(FDPKV_MAX_DEVICES <= 16, "index_entry.dev is 4 bits");
+
+#define INDEX_SEG_MAX	((1u << 28) - 1)
 #define INDEX_VLEN_MAX	((1ull << 40) - 1)
 #define INDEX_ID_MAX	(UINT32_MAX - 1)
 
@@ -252,6 +260,12 @@ struct index {
 	uint32_t free;			/* removed ids, chained by next */
 	uint64_t seed;			/* of the fingerprints (index_seed) */
 	uint64_t fp_mask;		/* all 64 bits, fewer only in tests */
+	/*
+	 * Devices the keys spread over (key_dev): a key is its fingerprint,
+	 * length and device, since everything that keeps an older version
+	 * hidden (delete records, ghosts, pending writes) is per device.
+	 */
+	unsigned int ndev;
 };
 
 /*
@@ -269,20 +283,20 @@ static inline uint64_t index_seed(const struct superblock *sb)
 void index_destroy(struct index *ix);
 /* The fingerprint of a key in this table: all of the key memory keeps. */
 uint64_t index_key_fp(const struct index *ix, const void *key, uint32_t klen);
-/* The entry of a key, or of another key with its fingerprint and length. */
+/* The entry of a key, or of another key with its fingerprint, length and device. */
 struct index_entry *index_find(const struct index *ix, const void *key, uint32_t klen);
 /* A new zeroed entry for @key (not yet present): NULL on ENOMEM. */
 struct index_entry *index_insert(struct index *ix, const void *key, uint32_t klen);
 void index_remove(struct index *ix, struct index_entry *e);	/* unlinks and frees */
 /*
- * The entry of fingerprint @fp (index_key_fp) and @klen, or a new one as
- * index_insert() makes (*@added true): one bucket walk where a find and an
+ * The entry of fingerprint @fp (index_key_fp), @klen and device @dev, or a
+ * new one as index_insert() makes (*@added true): one bucket walk where a find and an
  * insert take two (recovery meets most keys once). Computed once by a caller
  * that index_prefetch()ed its bucket a few keys earlier: a table of millions
  * of buckets misses the CPU cache on nearly every one. NULL on ENOMEM.
  */
 struct index_entry *index_find_or_insert(struct index *ix, uint64_t fp, uint32_t klen,
-					 bool *added);
+					 unsigned int dev, bool *added);
 void index_prefetch(const struct index *ix, uint64_t fp);
 /* Buckets for @count entries without growing on the way (a hint: ENOMEM ignored). */
 void index_reserve(struct index *ix, size_t count);
@@ -597,6 +611,11 @@ struct fdpkv_geometry {
 	 */
 	bool dealloc_zeroes;
 	int dlfeat;			/* NVMe Identify Namespace DLFEAT, -1: not known */
+	/*
+	 * Transfers may use any memory address and length: the kernel copies
+	 * the bytes (a buffered file, tmpfs) and no DMA reads the buffer.
+	 */
+	bool any_align;
 };
 
 struct fdpkv_dev;

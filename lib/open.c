@@ -94,6 +94,15 @@ static int format_device(struct fdpkv_cache *c, struct devctx *d, const uint8_t 
 		return -EINVAL;
 	}
 	sb->nsegments = (g->capacity - sb->data_start) / seg;
+	if (sb->nsegments > INDEX_SEG_MAX + 1ull || seg > INDEX_VLEN_MAX) {
+		/* what an index entry can name (index_open) */
+		fdpkv_seterr(err, errlen,
+			     "device '%s': %llu segments of %llu bytes: at most %u segments of at "
+			     "most %llu bytes; set a larger segment_size", d->dev.uri,
+			     (unsigned long long)sb->nsegments, (unsigned long long)seg,
+			     INDEX_SEG_MAX + 1, (unsigned long long)INDEX_VLEN_MAX);
+		return -E2BIG;
+	}
 	sb->placement_by_salt = c->cfg.placement_by_salt;
 	sb->salt_separator = c->cfg.salt_separator;
 	/* every class keeps one segment open: bound classes by the segment count */
@@ -330,7 +339,8 @@ static void wipe_decide(const struct fdpkv_cache *c, struct devctx *d)
 
 /*
  * The index, sized for the most objects the devices can hold (one LBA each);
- * an entry names a segment in 24 bits and a value length in 40.
+ * an entry names a segment in 28 bits and a value length in 40 (format
+ * refuses more; a superblock written otherwise is refused here).
  * FDPKV_INDEX_FP_BITS shrinks the key fingerprint for tests that need keys
  * to share one; nothing else should set it.
  */
@@ -367,6 +377,7 @@ static int index_open(struct fdpkv_cache *c, char *err, size_t errlen)
 		fp_bits = (unsigned int)v;
 	}
 	ret = index_init(&c->ix, max, fp_bits, index_seed(&c->devs[0].sb));
+	c->ix.ndev = c->ndev;
 	if (ret)
 		fdpkv_seterr(err, errlen, "index for %llu objects: %s", (unsigned long long)max,
 			     strerror(-ret));

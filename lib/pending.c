@@ -104,11 +104,14 @@ bool pend_has_fp(const struct pend_tab *t, uint64_t fp, uint32_t klen)
 struct key_req *pend_find(const struct pend_tab *t, const struct key_req *after,
 			  const void *key, uint32_t klen)
 {
+	uint64_t fp = index_key_fp(t->ix, key, klen);
 	struct key_req *kr;
 
-	kr = after ? after->pend_next : *pend_slot(t, (uint32_t)index_key_fp(t->ix, key, klen));
+	/* by fingerprint, as the index and recovery tell keys apart */
+	kr = after ? after->pend_next : *pend_slot(t, (uint32_t)fp);
 	for (; kr; kr = kr->pend_next)
-		if (kr->klen == klen && !memcmp(kr->key, key, klen))
+		if (kr->klen == klen && kr->pend_hash == (uint32_t)fp &&
+		    index_key_fp(t->ix, kr->key, kr->klen) == fp)
 			return kr;
 	return NULL;
 }

@@ -160,7 +160,7 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 		d = &c->devs[kr->dev];
 		/* an aligned value goes straight into an arena buffer */
 		if (kr->flags & OBJ_F_ALIGNED)
-			kr->arena = arena_get(c, kr->buf.base, kr->vlen, d->sb.lba_size);
+			kr->arena = arena_get(c, d, kr->buf.base, kr->vlen);
 		/* a large bounced value: in pieces, copied out on the workers */
 		if (pipe_wanted(c, kr, d->sb.lba_size)) {
 			if (!pipe_read_start(c, d, kr))

@@ -112,7 +112,7 @@ static int scan_apply(struct fdpkv_cache *c, struct walker *w, const struct obj_
 		sg->pending = rec;
 		sg->npending++;
 	}
-	e = index_find_or_insert(&c->ix, hash, h->klen, &added);
+	e = index_find_or_insert(&c->ix, hash, h->klen, w->d->idx, &added);
 	if (!e)
 		return -ENOMEM;
 	if (!added) {

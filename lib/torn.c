@@ -225,6 +225,8 @@ static void settle_entry(struct torn_ctx *t, struct torn_key *k)
 	struct torn_ver *list, *v, *next;
 
 	list = ver_take_sorted(k);
+	if (!list)
+		return;		/* the scan ran out of memory before its first version */
 	/* the newest is the winner; a delete record wins whole or not at all */
 	if (!(list->flags & IDX_F_TOMBSTONE) && !ver_intact(t->c, e, list, &t->buf, &t->cap)) {
 		for (v = list->next; v; v = v->next) {

@@ -163,6 +163,8 @@ void usage_uncount(struct fdpkv_cache *c, struct index_entry *e)
 	}
 }
 
+/* After a fingerprint collision the other key's salt may differ: its bytes
+ * then count in this key's bucket, a statistic off, never an answer. */
 void usage_resize(struct fdpkv_cache *c, struct index_entry *e, uint64_t old_vlen)
 {
 	struct bucket_usage *b = NULL;

@@ -530,7 +530,7 @@ void run_set(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 			key_done(kr, -EFBIG, 0);
 			continue;
 		}
-		kr->arena = arena_get(c, bufs[i].base, bufs[i].len, d->sb.lba_size);
+		kr->arena = arena_get(c, d, bufs[i].base, bufs[i].len);
 		kr->flags = kr->arena ? OBJ_F_ALIGNED : 0;
 		kr->size = obj_extent(kr->klen, kr->vlen, kr->flags, d->sb.lba_size);
 		if (kr->size > d->sb.segment_bytes) {

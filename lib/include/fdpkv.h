@@ -307,9 +307,9 @@ int fdpkv_usage_by_bucket(struct fdpkv_cache *cache,
  * (e.g. to seed an eviction policy after a restart). Returns 0 or @fn's first
  * non-zero. Memory holds no keys: they are read from each segment's summary
  * (or its object headers), one segment at a time, so this costs device reads
- * on a large cache. @fn runs without the cache's lock; a key stored, replaced
- * or deleted meanwhile may or may not be seen, and a key whose object cannot
- * be read back is not.
+ * on a large cache. @fn runs without the cache's lock; a key stored, replaced,
+ * deleted or moved (re-insert) meanwhile may be seen twice or not at all, and
+ * a key whose object cannot be read back is not.
  */
 int fdpkv_foreach_key(struct fdpkv_cache *cache,
 		      int (*fn)(void *arg, const void *key, uint32_t klen, uint64_t vlen), void *arg);

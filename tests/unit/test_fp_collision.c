@@ -7,7 +7,8 @@
  * length, so among 3000 keys most share one. The rule checked: a GET
  * returns the latest value written for its key or misses; never another
  * key's value, never an older version, never a deleted one; across
- * evictions, carried delete records and restarts.
+ * evictions, carried delete records and restarts, on one device and two
+ * (where keys of one fingerprint on different devices stay apart).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -24,12 +25,21 @@
 
 #define VLEN	4096u
 
-static char kv[512];
+static char kv[768];
+static unsigned int ndevs = 1;
 
+/* One file device, or two (ndevs): keys spread over them by key_dev. */
 static struct fdpkv_cache *open_cache(const char *format)
 {
-	snprintf(kv, sizeof(kv), "device=file:%s/fp.img capacity=8M segment_size=1M "
-		 "free_segments_low=3 format=%s", tu_dir, format);
+	char devs[600];
+
+	if (ndevs == 1)
+		snprintf(devs, sizeof(devs), "device=file:%s/fp.img", tu_dir);
+	else
+		snprintf(devs, sizeof(devs), "devices=file:%s/fp0.img;file:%s/fp1.img", tu_dir,
+			 tu_dir);
+	snprintf(kv, sizeof(kv), "%s capacity=8M segment_size=1M free_segments_low=3 format=%s",
+		 devs, format);
 	return tu_open(kv);
 }
 
@@ -51,6 +61,47 @@ static void collide(struct fdpkv_cache *c, const char *a, char *b, size_t cap)
 			return;
 	}
 	fail_msg("no key shares %s's fingerprint", a);
+}
+
+/*
+ * Two devices: keys of one fingerprint and length on different devices are
+ * different keys, since what keeps old versions hidden is per device.
+ */
+static void test_pair_across_devices(void **state)
+{
+	static uint8_t va[VLEN], vb[VLEN], got[VLEN];
+	struct fdpkv_cache *c;
+	char a[32], b[32];
+	unsigned int i;
+
+	(void)state;
+	ndevs = 2;
+	c = open_cache("always");
+	key_name(a, sizeof(a), "a", 0);
+	for (i = 0;; i++) {
+		assert_true(i < 1000000);
+		key_name(b, sizeof(b), "b", i);
+		if (index_key_fp(&c->ix, a, (uint32_t)strlen(a)) ==
+		    index_key_fp(&c->ix, b, (uint32_t)strlen(b)) &&
+		    cache_key_dev(c, a, (uint32_t)strlen(a)) != cache_key_dev(c, b, (uint32_t)strlen(b)))
+			break;
+	}
+	tu_fill(va, VLEN, 1);
+	tu_fill(vb, VLEN, 2);
+	assert_int_equal(tu_set1(c, a, va, VLEN), 0);
+	assert_int_equal(tu_set1(c, b, vb, VLEN), 0);
+	assert_int_equal(tu_get1(c, a, got, VLEN), 0);
+	assert_memory_equal(got, va, VLEN);
+	assert_int_equal(tu_op1(c, FDPKV_OP_DELETE, b), 0);
+	assert_int_equal(tu_get1(c, a, got, VLEN), 0);
+	assert_memory_equal(got, va, VLEN);
+	fdpkv_close(c);
+	c = open_cache("never");
+	assert_int_equal(tu_get1(c, a, got, VLEN), 0);
+	assert_memory_equal(got, va, VLEN);
+	assert_int_equal(tu_get1(c, b, got, VLEN), -ENOENT);
+	fdpkv_close(c);
+	ndevs = 1;
 }
 
 static void test_pair(void **state)
@@ -181,6 +232,13 @@ static void test_churn(void **state)
 	fdpkv_close(c);
 }
 
+static void test_churn_two_devices(void **state)
+{
+	ndevs = 2;
+	test_churn(state);
+	ndevs = 1;
+}
+
 static int setup(void **state)
 {
 	setenv("FDPKV_INDEX_FP_BITS", "10", 1);
@@ -192,6 +250,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pair),
 		cmocka_unit_test(test_churn),
+		cmocka_unit_test(test_pair_across_devices),
+		cmocka_unit_test(test_churn_two_devices),
 	};
 
 	return cmocka_run_group_tests(tests, setup, tu_dir_teardown);
