@@ -27,6 +27,18 @@
 
 static void write_done(struct io_cmd *cmd, int res);
 
+/* Is a DELETE of @kr's key (or of a key of its fingerprint: one key to the
+ * index) reserved and not yet committed? cache->lock held. */
+static bool delete_in_flight(const struct devctx *d, const struct key_req *kr)
+{
+	const struct key_req *p = NULL;
+
+	while ((p = pend_find(&d->pend, p, kr->key, kr->klen)))
+		if (p->op && (p->flags & OBJ_F_TOMBSTONE))
+			return true;
+	return false;
+}
+
 /* Take the next slot of @kr's class and queue @kr in its segment's write
  * FIFO. cache->lock held. 0, -ENOSPC (no free segment), -EFBIG or
  * -EOVERFLOW (the sequence lease is used up: lease.c). */
@@ -577,7 +589,18 @@ void run_delete(struct fdpkv_cache *c, struct op *op)
 		e = index_find(&c->ix, kr->key, kr->klen);
 		if (ret)
 			;	/* -ENOMEM: said as it is, whatever the key's state */
-		else if (!e && shadow_evicted_remains(&c->devs[kr->dev], kr->shadow)) {
+		else if (!e && delete_in_flight(&c->devs[kr->dev], kr)) {
+			/*
+			 * Absent because a DELETE of the key (or of one of its
+			 * fingerprint) still in flight dropped it: its record
+			 * may not be durable yet, and a cut that loses it
+			 * would undo this answer too. This one writes its
+			 * own, behind it, hiding all written so far.
+			 */
+			kr->shadow->bound = c->seq + 1;
+			kr->absent = true;
+			ret = reserve_and_submit(kr);
+		} else if (!e && shadow_evicted_remains(&c->devs[kr->dev], kr->shadow)) {
 			/*
 			 * Absent, but an evicted version may be on the device
 			 * until its segment is free: a restart would find it,

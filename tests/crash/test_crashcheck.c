@@ -78,6 +78,9 @@ static void on_damage(void *arg, const struct fdpkv_damage *d)
 	}
 }
 
+/* Printed before "durability=" in the summaries: which run this is. */
+static const char *variant = "";
+
 static unsigned long env_ul(const char *name, unsigned long def)
 {
 	const char *v = getenv(name);
@@ -188,7 +191,7 @@ static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned lo
 			bool cut = cl_rand(&rng) % 10 != 0;	/* else a clean restart */
 			int ret;
 
-			snprintf(k.tag, sizeof(k.tag), "durability=%s seed %llu point %u", dur,
+			snprintf(k.tag, sizeof(k.tag), "durability=%s%s seed %llu point %u", dur, variant,
 				 (unsigned long long)k.seed, k.point);
 			k.p = (struct cl_params){
 				.nops = 8 + (unsigned int)(cl_rand(&rng) % 400),
@@ -242,14 +245,14 @@ static uint64_t crashcheck(const char *dur, enum fdpkv_durability d, unsigned lo
 			sim_destroy(k.name[i]);
 		seeds++;
 	}
-	printf("crashcheck durability=%s: crash points: %lu, seeds: %lu (from %lu), "
-	       "violations: %llu, fsck damage: %llu (explained %llu)\n", dur, done, seeds, seed0,
+	printf("crashcheck%s durability=%s: crash points: %lu, seeds: %lu (from %lu), "
+	       "violations: %llu, fsck damage: %llu (explained %llu)\n", variant, dur, done, seeds, seed0,
 	       (unsigned long long)violations, (unsigned long long)damage,
 	       (unsigned long long)explained);
-	printf("crashcheck durability=%s: restarts read %llu segments by summary, %llu by "
-	       "header walk\n", dur, (unsigned long long)by_summary, (unsigned long long)by_walk);
-	printf("crashcheck durability=%s: evicted keys read back from the device: %llu of "
-	       "the entry's fingerprint, %llu not found, %llu of another\n", dur,
+	printf("crashcheck%s durability=%s: restarts read %llu segments by summary, %llu by "
+	       "header walk\n", variant, dur, (unsigned long long)by_summary, (unsigned long long)by_walk);
+	printf("crashcheck%s durability=%s: evicted keys read back from the device: %llu of "
+	       "the entry's fingerprint, %llu not found, %llu of another\n", variant, dur,
 	       (unsigned long long)keys[0], (unsigned long long)keys[1],
 	       (unsigned long long)keys[2]);
 	fflush(stdout);
@@ -282,12 +285,42 @@ static void test_crashcheck_none(void **state)
 				    env_ul("FDPKV_CRASH_POINTS", 150)), 0);
 }
 
+/*
+ * fua and flush again with 8-bit key fingerprints (FDPKV_INDEX_FP_BITS):
+ * most of the 512 keys share one with another, and the cache treats such
+ * keys as one (lib/index.c). The model then also lets a key go missing when
+ * another of its fingerprint was written or deleted after it
+ * (crashload.c: replaced_by_collision); a stale or undone version is still a
+ * violation. Without that allowance 100 such points (fua, seed 1) reported
+ * 885 missing keys. FDPKV_CRASH_COLLISION_POINTS points per mode (default 60).
+ * Not durability=none yet: there a SET of a key whose DELETE is not durable
+ * yet (committed or in flight) counts as a first write and is acknowledged
+ * unflushed, so a cut can lose both and bring the older version back
+ * (1 point in 500 with collisions, where a colliding key's DELETE does it;
+ * with one key it takes a DELETE and a SET of it in flight together).
+ */
+static void test_crashcheck_collisions(void **state)
+{
+	unsigned long points = env_ul("FDPKV_CRASH_COLLISION_POINTS", 60);
+	uint64_t v = 0;
+
+	(void)state;
+	variant = " fp_bits=8";
+	setenv("FDPKV_INDEX_FP_BITS", "8", 1);
+	v += crashcheck("fua", FDPKV_DURABILITY_FUA, points);
+	v += crashcheck("flush", FDPKV_DURABILITY_FLUSH, points);
+	unsetenv("FDPKV_INDEX_FP_BITS");
+	variant = "";
+	assert_int_equal(v, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crashcheck_fua),
 		cmocka_unit_test(test_crashcheck_flush),
 		cmocka_unit_test(test_crashcheck_none),
+		cmocka_unit_test(test_crashcheck_collisions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,12 @@
  *    stays deleted;
  *  - durability none: the same, except that acknowledged data may be
  *    missing: any version ever written for the key, or a miss, is allowed;
- *  - usage (bytes and objects) and fdpkv_foreach_key equal what was read.
+ *  - usage (bytes and objects) and fdpkv_foreach_key equal what was read;
+ *  - keys that share a fingerprint (FDPKV_INDEX_FP_BITS, lib/index.c) are
+ *    one key to the cache: an acknowledged SET may also be missing when a
+ *    SET or DELETE of another key of its fingerprint, length and device
+ *    may have committed after it (it ended after this SET was submitted);
+ *    nothing else changes: a value read is still the key's latest.
  */
 #ifndef FDPKV_TEST_CRASHLOAD_H
 #define FDPKV_TEST_CRASHLOAD_H
@@ -44,6 +49,9 @@ struct cl_key {
 	uint8_t inflight_evicted;
 	uint8_t busy;		/* an operation on it is in flight */
 	uint8_t locks;		/* LOOKUP_LOCKs held */
+	/* on the model's clock: when @ack's SET was submitted, and when the
+	 * last SET or DELETE of the key ended (UINT64_MAX: in flight at a cut) */
+	uint64_t ack_sub, op_end;
 };
 
 /*
@@ -76,6 +84,7 @@ struct cl_model {
 	uint64_t acked_sets, acked_deletes, ops;
 	uint64_t evicted;	/* objects fdpkv_take_evicted reported */
 	uint64_t violations;
+	uint64_t clock;		/* ticks at every submit and completion */
 	struct cl_key keys[CL_MAX_KEYS];
 	struct cl_hist hist[CL_MAX_KEYS];
 };

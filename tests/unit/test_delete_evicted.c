@@ -93,11 +93,57 @@ static void test_delete_of_absent_key_writes_nothing(void **state)
 	assert_int_equal(sim_destroy("delevict"), 0);
 }
 
+/*
+ * Found by the crash checker with shrunk fingerprints (a DELETE of another
+ * key of the same fingerprint), and the same for one key: a DELETE in
+ * flight drops the key from memory before its record is durable; a second
+ * DELETE then found it absent and answered -ENOENT at once, and a cut that
+ * lost the first record undid that answer. The second now writes its own
+ * record behind the first and answers only when it is done.
+ */
+static void test_delete_behind_delete_in_flight(void **state)
+{
+	struct fdpkv_cache *c = tu_open(KV);
+	struct fdpkv_key k = tu_key("k");
+	struct fdpkv_completion cp[2];
+	int32_t st[2] = { 1, 1 };
+	uint64_t id[2];
+	unsigned int got = 0, i;
+
+	(void)state;
+	assert_int_equal(tu_set1(c, "k", "v", 1), 0);
+	assert_int_equal(sim_pause("delevict", true), 0);
+	assert_int_equal(fdpkv_submit(c, FDPKV_OP_DELETE, 1, &k, NULL, NULL, &id[0]), 0);
+	assert_int_equal(fdpkv_submit(c, FDPKV_OP_DELETE, 1, &k, NULL, NULL, &id[1]), 0);
+	/* neither answers while the first record cannot be written */
+	assert_int_equal(fdpkv_wait(c, 200), 0);
+	assert_int_equal(fdpkv_drain(c, cp, 2), 0);
+	assert_int_equal(sim_pause("delevict", false), 0);
+	while (got < 2) {
+		int n;
+
+		assert_int_equal(fdpkv_wait(c, 30000), 1);
+		n = fdpkv_drain(c, cp, 2);
+		for (i = 0; i < (unsigned int)n; i++, got++) {
+			st[cp[i].id == id[0] ? 0 : 1] = cp[i].status[0];
+			fdpkv_completion_release(&cp[i]);
+		}
+	}
+	assert_int_equal(st[0], 0);
+	assert_int_equal(st[1], -ENOENT);
+	fdpkv_close(c);
+	c = tu_open(KV);
+	assert_int_equal(tu_op1(c, FDPKV_OP_EXISTS, "k"), -ENOENT);
+	fdpkv_close(c);
+	assert_int_equal(sim_destroy("delevict"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_delete_of_evicted_key_stays_deleted),
 		cmocka_unit_test(test_delete_of_absent_key_writes_nothing),
+		cmocka_unit_test(test_delete_behind_delete_in_flight),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
