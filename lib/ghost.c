@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * ghost.c - keys evicted from a segment that is not free yet.
+ * ghost.c - keys evicted or deleted from a segment that is not free yet.
  *
  * An evicted segment stays on the device until its deallocate (and wipe, or
  * flush) is done, and for good while this cache is open when that failed
@@ -14,7 +14,10 @@
  * entry of a remembered key IDX_F_SHADOW, and eviction then carries its
  * hiding duty (shadow.c) for as long as the old segment is on the device.
  * Out of memory, a segment is remembered as lossy instead: while one is,
- * every new entry is marked. cache->lock protects it all.
+ * every new entry is marked. A DELETE leaves a ghost too (write.c:
+ * delete_drop_key): until its record is durable nothing else hides the
+ * object, and a SET answered unflushed (durability=none) would not hide it
+ * either. cache->lock protects it all.
  *
  * A ghost is the key's 64-bit fingerprint (index_key_fp, all the index
  * keeps of a key) and length, not the key: a fixed 32-byte node whatever the

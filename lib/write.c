@@ -220,8 +220,17 @@ static void delete_drop_key(struct fdpkv_cache *c, struct key_req *kr)
 	struct index_entry *e = index_find(&c->ix, kr->key, kr->klen);
 
 	kr->drops = false;
-	if (e)
-		entry_drop(c, e);
+	if (!e)
+		return;
+	/*
+	 * The object stays on the device until its segment is free, hidden
+	 * only by this record, which is not durable yet: a SET of the key
+	 * meanwhile must hide it too (ghost.c), or durability=none answers
+	 * that SET unflushed and a cut that loses both brings the object
+	 * back.
+	 */
+	ghost_add(&c->devs[e->dev].ghosts, e->seg, e->fp, e->klen);
+	entry_drop(c, e);
 }
 
 /* Queue @kr for room: a carried record first in line (the segment it is

@@ -138,12 +138,46 @@ static void test_delete_behind_delete_in_flight(void **state)
 	assert_int_equal(sim_destroy("delevict"), 0);
 }
 
+/*
+ * Found by the crash checker with shrunk fingerprints in durability=none:
+ * a SET of a key just deleted was a first write (no entry, no ghost), so
+ * it was answered unflushed, and a cut that lost it and the DELETE's record
+ * brought the old object back. The DELETE now leaves a ghost while the old
+ * object's segment is on the device: the SET hides it (IDX_F_SHADOW) and,
+ * in durability=none, is flushed before its answer.
+ */
+static void test_set_after_delete_hides_the_old_object(void **state)
+{
+	struct fdpkv_cache *c = tu_open(KV);
+	struct index_entry *e;
+	bool shadow;
+
+	(void)state;
+	assert_int_equal(tu_set1(c, "k", "v1", 2), 0);
+	assert_int_equal(tu_set1(c, "n", "v1", 2), 0);
+	assert_int_equal(tu_op1(c, FDPKV_OP_DELETE, "k"), 0);
+	assert_int_equal(tu_set1(c, "k", "v2", 2), 0);
+	pthread_mutex_lock(&c->lock);
+	e = index_find(&c->ix, "k", 1);
+	assert_non_null(e);
+	shadow = e->flags & IDX_F_SHADOW;
+	/* a key never deleted: a first write, nothing to hide */
+	e = index_find(&c->ix, "n", 1);
+	assert_non_null(e);
+	assert_false(e->flags & IDX_F_SHADOW);
+	pthread_mutex_unlock(&c->lock);
+	assert_true(shadow);
+	fdpkv_close(c);
+	assert_int_equal(sim_destroy("delevict"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_delete_of_evicted_key_stays_deleted),
 		cmocka_unit_test(test_delete_of_absent_key_writes_nothing),
 		cmocka_unit_test(test_delete_behind_delete_in_flight),
+		cmocka_unit_test(test_set_after_delete_hides_the_old_object),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
