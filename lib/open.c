@@ -59,6 +59,20 @@ static int write_superblocks(struct devctx *d)
 	return sb_write_both(d->eng, d->dev.geo.lba_size, &d->sb);
 }
 
+/* Can an index entry name every segment of @d and a value that fills one?
+ * Format asks before writing, open asks of a superblock written otherwise. */
+static int index_names_device(const struct devctx *d, char *err, size_t errlen)
+{
+	if (d->sb.nsegments <= INDEX_SEG_MAX + 1ull && d->sb.segment_bytes <= INDEX_VLEN_MAX)
+		return 0;
+	fdpkv_seterr(err, errlen,
+		     "device '%s': %llu segments of %llu bytes: at most %u segments of at most "
+		     "%llu bytes; set a larger segment_size", d->dev.uri,
+		     (unsigned long long)d->sb.nsegments, (unsigned long long)d->sb.segment_bytes,
+		     INDEX_SEG_MAX + 1, (unsigned long long)INDEX_VLEN_MAX);
+	return -E2BIG;
+}
+
 static int format_device(struct fdpkv_cache *c, struct devctx *d, const uint8_t *uuid,
 			 char *err, size_t errlen)
 {
@@ -94,15 +108,9 @@ static int format_device(struct fdpkv_cache *c, struct devctx *d, const uint8_t 
 		return -EINVAL;
 	}
 	sb->nsegments = (g->capacity - sb->data_start) / seg;
-	if (sb->nsegments > INDEX_SEG_MAX + 1ull || seg > INDEX_VLEN_MAX) {
-		/* what an index entry can name (index_open) */
-		fdpkv_seterr(err, errlen,
-			     "device '%s': %llu segments of %llu bytes: at most %u segments of at "
-			     "most %llu bytes; set a larger segment_size", d->dev.uri,
-			     (unsigned long long)sb->nsegments, (unsigned long long)seg,
-			     INDEX_SEG_MAX + 1, (unsigned long long)INDEX_VLEN_MAX);
-		return -E2BIG;
-	}
+	ret = index_names_device(d, err, errlen);	/* before anything is written */
+	if (ret)
+		return ret;
 	sb->placement_by_salt = c->cfg.placement_by_salt;
 	sb->salt_separator = c->cfg.salt_separator;
 	/* every class keeps one segment open: bound classes by the segment count */
@@ -354,16 +362,9 @@ static int index_open(struct fdpkv_cache *c, char *err, size_t errlen)
 	for (i = 0; i < c->ndev; i++) {
 		const struct devctx *d = &c->devs[i];
 
-		if (d->sb.nsegments > INDEX_SEG_MAX + 1ull ||
-		    d->sb.segment_bytes > INDEX_VLEN_MAX) {
-			fdpkv_seterr(err, errlen,
-				     "device '%s': %llu segments of %llu bytes: at most %u segments of "
-				     "at most %llu bytes", d->dev.uri,
-				     (unsigned long long)d->sb.nsegments,
-				     (unsigned long long)d->sb.segment_bytes, INDEX_SEG_MAX + 1,
-				     (unsigned long long)INDEX_VLEN_MAX);
-			return -E2BIG;
-		}
+		ret = index_names_device(d, err, errlen);
+		if (ret)
+			return ret;
 		max += d->sb.nsegments * (d->sb.segment_bytes / d->sb.lba_size);
 	}
 	if (bits && *bits) {

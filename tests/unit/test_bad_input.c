@@ -124,6 +124,28 @@ static void test_close_while_waiting(void **state)
 	assert_true(w.ret == -ESHUTDOWN || w.ret == -EBADF);
 }
 
+/* A geometry the index cannot name (more than 2^28 segments a device) is
+ * refused before format writes anything, with the field to change. */
+static void test_too_many_segments(void **state)
+{
+	struct fdpkv_cache *c = NULL;
+	char *dir = tu_mkdtemp(), kv[512], err[256] = "", path[300];
+	int ret;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/big.img", dir);
+	snprintf(kv, sizeof(kv), "device=file:%s capacity=2T segment_size=4096 format=always",
+		 path);
+	assert_int_equal(tu_try_open(kv, &c, err, sizeof(err)), -E2BIG);
+	assert_null(c);
+	assert_non_null(strstr(err, "segment_size"));
+	/* nothing was written: no superblock to find */
+	snprintf(kv, sizeof(kv), "device=file:%s format=never", path);
+	ret = tu_try_open(kv, &c, err, sizeof(err));
+	assert_true(ret < 0 && ret != -E2BIG);
+	tu_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_stats_sized_by_caller),
 		cmocka_unit_test(test_double_close),
 		cmocka_unit_test(test_close_while_waiting),
+		cmocka_unit_test(test_too_many_segments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
