@@ -43,6 +43,7 @@
 
 struct result {
 	double secs, p50, p99;
+	double cpu;		/* CPU seconds of the process: every thread, io-wq's too */
 	unsigned int ops;
 };
 
@@ -69,6 +70,14 @@ static double now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -233,6 +242,7 @@ static void run_phase(struct phase *ph, void *(*fn)(void *), struct result *r)
 	atomic_init(&ph->done, 0);
 	ph->tid_next = 0;
 	pthread_mutex_init(&ph->mu, NULL);
+	r->cpu = cpu_now();
 	ph->t0 = now();
 	for (i = 0; i < ph->nthreads; i++)
 		if (pthread_create(&th[i], NULL, fn, ph))
@@ -240,6 +250,7 @@ static void run_phase(struct phase *ph, void *(*fn)(void *), struct result *r)
 	for (i = 0; i < ph->nthreads; i++)
 		pthread_join(th[i], NULL);
 	r->secs = ph->t_end - ph->t0;
+	r->cpu = cpu_now() - r->cpu;
 	r->ops = ph->n;
 	qsort(ph->lat, ph->n, sizeof(*ph->lat), cmp_double);
 	r->p50 = ph->lat[ph->n / 2] * 1e6;
@@ -262,12 +273,14 @@ static void print(const char *label, const char *what, const struct result *r,
 {
 	double mbs = (double)r->ops * (double)size / r->secs / 1e6;
 	double rt = base ? base->secs / r->secs : 1, r50 = base ? r->p50 / base->p50 : 1,
-	       r99 = base ? r->p99 / base->p99 : 1;
+	       r99 = base ? r->p99 / base->p99 : 1, rc = base ? r->cpu / base->cpu : 1;
+	/* CPU per byte moved: where the cores are the limit, throughput follows it */
+	double cpu_gb = r->cpu / ((double)r->ops * (double)size / 1e9);
 
-	printf("  %-10s %8.0f MB/s %8.0f ops/s  p50 %8.0f us  p99 %8.0f us", what, mbs,
-	       r->ops / r->secs, r->p50, r->p99);
+	printf("  %-10s %8.0f MB/s %8.0f ops/s  p50 %8.0f us  p99 %8.0f us  cpu %.3f s/GB",
+	       what, mbs, r->ops / r->secs, r->p50, r->p99, cpu_gb);
 	if (base)
-		printf("   lib/raw: tput %.2f  p50 %.2f  p99 %.2f", rt, r50, r99);
+		printf("   lib/raw: tput %.2f  p50 %.2f  p99 %.2f  cpu %.2f", rt, r50, r99, rc);
 	printf("\n");
 	if (label)
 		printf("csv,%s,%llu,%u,%u,%s,%.1f,%.1f,%.0f,%.0f,%.3f,%.3f,%.3f\n", label,

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -48,6 +49,7 @@ struct file_priv {
 	bool bdev;
 	bool punch_zeroes;		/* a punched range reads back as zeroes */
 	bool cpu_copy;			/* reads are CPU copies in the kernel */
+	bool memory;			/* tmpfs: the page cache is the device */
 	uint32_t lba;
 	uint64_t size;
 };
@@ -89,12 +91,17 @@ static bool file_can_punch(int fd, uint64_t size, uint32_t lba)
 }
 
 /* Does the kernel copy every byte of @fd's reads on a CPU (no DMA)? */
-static bool file_cpu_copy(int fd, bool direct)
+static bool file_on_tmpfs(int fd)
 {
 	struct statfs sf;
 
+	return fstatfs(fd, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
+}
+
+static bool file_cpu_copy(int fd, bool direct)
+{
 	/* tmpfs takes O_DIRECT since 6.6, but its page cache is the device */
-	return !direct || (fstatfs(fd, &sf) == 0 && sf.f_type == TMPFS_MAGIC);
+	return !direct || file_on_tmpfs(fd);
 }
 
 static int file_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv_config *cfg,
@@ -188,6 +195,7 @@ static int file_open(struct fdpkv_dev *dev, const char *path, const struct fdpkv
 	if (cfg->capacity_bytes && cfg->capacity_bytes < fp->size)
 		fp->size = cfg->capacity_bytes;
 	fp->cpu_copy = file_cpu_copy(fd, fp->direct);
+	fp->memory = file_on_tmpfs(fd);
 	dev->fd = fd;
 	dev->priv = fp;
 	return 0;
@@ -266,11 +274,41 @@ static int file_prep(struct fdpkv_dev *dev, struct io_uring_sqe *sqe, struct io_
 	return 0;
 }
 
+/*
+ * Where the kernel copies, a read is a memcpy wherever it runs: run on a
+ * copy worker, which checksums the bytes next while they are in its cache
+ * (pieces.c), it costs one pass over DRAM instead of two, and needs no
+ * io-wq worker, which this machine's scheduler left sharing one core with
+ * another while the second core idled (issue 12). RWF_NOWAIT: bytes not in
+ * memory (a page cache miss) are the ring's to wait for. tmpfs refuses
+ * RWF_NOWAIT (EOPNOTSUPP, 6.18) but its pages are its device: a plain read
+ * waits for nothing but swap.
+ */
+static bool file_read_nowait(struct fdpkv_dev *dev, void *buf, uint64_t len, uint64_t off)
+{
+	const struct file_priv *fp = dev->priv;
+	int flags = fp->memory ? 0 : RWF_NOWAIT;
+	uint64_t done = 0;
+
+	if (!fp->cpu_copy)
+		return false;
+	while (done < len) {
+		struct iovec iov = { (uint8_t *)buf + done, len - done };
+		ssize_t n = preadv2(dev->fd, &iov, 1, (off_t)(off + done), flags);
+
+		if (n <= 0)
+			return false;
+		done += (uint64_t)n;
+	}
+	return true;
+}
+
 const struct fdpkv_backend_ops backend_file_ops = {
 	.scheme = "file",
 	.open = file_open,
 	.geometry = file_geometry,
 	.prep = file_prep,
+	.read_nowait = file_read_nowait,
 	.result = backend_rw_result,
 	.close = backend_fd_close,
 };

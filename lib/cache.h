@@ -101,6 +101,7 @@ struct copy_pipe {
 	uint64_t piece;			/* bytes per piece of the image */
 	uint64_t voff;			/* where the value starts in the image */
 	uint32_t n;
+	bool direct;			/* GET into the caller's buffer: nothing staged but the head */
 	atomic_uint left;		/* pieces not yet staged / copied out */
 	atomic_uint ios;		/* SET: piece writes not yet done */
 	atomic_int err;			/* first I/O error */
@@ -325,7 +326,8 @@ struct fdpkv_cache {
 		atomic_ullong direct_bytes;
 		atomic_ullong carried_records;
 		atomic_ullong piece_jobs;	/* pieces copied by the workers */
-		atomic_ullong crc_jobs;	/* large GETs checksummed by the workers */
+		atomic_ullong crc_jobs;	/* large direct GETs' pieces checksummed by the workers */
+		atomic_ullong worker_reads;	/* of those, read by the worker itself (read_nowait) */
 		atomic_ullong summaries_written;
 		/* the last open's recovery: segments read by summary / by header walk */
 		atomic_ullong recovery_summaries, recovery_walks;
@@ -458,6 +460,10 @@ void pipe_write_go(struct devctx *d, struct key_req *kr, uint64_t seg_seq, bool 
 bool pipe_key_done(struct key_req *kr, int status, uint64_t vlen);
 /* GET: read @kr's image in pieces (takes its staging); 0 or -ENOMEM. */
 int pipe_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr);
+/* Is @kr (arena set) read into the caller's buffer in pieces, each checksummed as it lands? */
+bool pipe_direct_wanted(const struct fdpkv_cache *c, const struct key_req *kr, uint32_t lba);
+/* GET: read @kr's value into its buffer in pieces (stages the head); 0 or -ENOMEM. */
+int pipe_direct_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr);
 /* @e leaves the index with locks held: remember them as stale. cache->lock held. */
 void stale_locks_add(struct fdpkv_cache *c, const struct index_entry *e);
 void stale_locks_free(struct fdpkv_cache *c);

@@ -640,6 +640,14 @@ struct fdpkv_backend_ops {
 	 * boundaries. Returns how many moved, or -errno. Optional.
 	 */
 	int (*ru_align)(struct fdpkv_dev *dev, const uint16_t *pids, unsigned int n);
+	/*
+	 * Backends whose reads can be CPU copies (file: tmpfs, page cache):
+	 * read @len bytes at @off into @buf on the calling thread, only if
+	 * that needs no waiting for the device. True when all of it was
+	 * read; false otherwise (then the read goes through the ring, which
+	 * reports any error). Optional.
+	 */
+	bool (*read_nowait)(struct fdpkv_dev *dev, void *buf, uint64_t len, uint64_t off);
 	void (*close)(struct fdpkv_dev *dev);
 };
 

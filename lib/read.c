@@ -9,9 +9,11 @@
  * each piece copied to the caller as it arrives (pieces.c), and an aligned
  * value read into an arena buffer goes there directly and is checked in
  * place: damaged, either is a miss all the same, but the buffer has been
- * written (fdpkv.h says so). A value larger than one copy piece read in one
- * command (an aligned one) is checksummed on a copy worker, as the pieces
- * are, not on the device thread, whose next reads would wait for it.
+ * written (fdpkv.h says so). An aligned value larger than one copy piece
+ * is read into the caller's buffer in pieces too, each checksummed on a copy
+ * worker as it lands (pieces.c); any other read in one command of more than
+ * a piece is checksummed on a copy worker, not on the device thread, whose
+ * next reads would wait for it.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -164,6 +166,10 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 		/* a large bounced value: in pieces, copied out on the workers */
 		if (pipe_wanted(c, kr, d->sb.lba_size)) {
 			if (!pipe_read_start(c, d, kr))
+				continue;
+		} else if (pipe_direct_wanted(c, kr, d->sb.lba_size)) {
+			/* a large direct one: in pieces, checksummed as they land */
+			if (!pipe_direct_read_start(c, d, kr))
 				continue;
 		} else if ((kr->staging = staging_get(c, staged_bytes(kr), &kr->staging_cap))) {
 			kr->cmd = (struct io_cmd){

@@ -9,6 +9,7 @@
  * read in one command and checksummed on the workers (lib/read.c).
  */
 #include <errno.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 
 #include <cmocka.h>
 
@@ -27,7 +29,7 @@
 #define THREADS	3
 #define ROUNDS	12
 #define VLEN	(9u * 4096 + 77)	/* ten 4 KiB pieces, the last one short */
-#define ALEN	(10u * 4096)		/* aligned: one read, its crc on a worker */
+#define ALEN	(10u * 4096)		/* aligned: read in pieces, each checksummed on a worker */
 
 static struct fdpkv_cache *cache;
 static atomic_uint bad;
@@ -108,10 +110,14 @@ static void *submitter(void *arg)
 	return NULL;
 }
 
-/* THREADS submitters and a drainer, ROUNDS SETs and half as many GETs each. */
-static void from_many_threads(bool align)
+/*
+ * THREADS submitters and a drainer, ROUNDS SETs and half as many GETs each;
+ * @memory: on tmpfs, where the workers read aligned values themselves.
+ */
+static void from_many_threads(bool align, bool memory)
 {
-	char *dir = tu_mkdtemp(), kv[600];
+	char tmpl[] = "/dev/shm/fdpkv-test-XXXXXX";
+	char *dir = memory ? strdup(mkdtemp(tmpl)) : tu_mkdtemp(), kv[600];
 	uint64_t len = align ? ALEN : VLEN;
 	pthread_t thr[THREADS], dr;
 	uint8_t *got = NULL;
@@ -137,6 +143,7 @@ static void from_many_threads(bool align)
 		/* the GETs of aligned values: no pieces, crcs on the workers */
 		assert_int_equal(atomic_load(&cache->st.piece_jobs), 0);
 		assert_true(atomic_load(&cache->st.crc_jobs) >= THREADS * ROUNDS / 2);
+		assert_int_equal(atomic_load(&cache->st.worker_reads) > 0, memory);
 	} else {
 		assert_true(atomic_load(&cache->st.piece_jobs) >= THREADS * ROUNDS * 10);
 	}
@@ -148,13 +155,24 @@ static void from_many_threads(bool align)
 static void test_pieces_from_many_threads(void **state)
 {
 	(void)state;
-	from_many_threads(false);
+	from_many_threads(false, false);
 }
 
 static void test_aligned_gets_from_many_threads(void **state)
 {
 	(void)state;
-	from_many_threads(true);
+	from_many_threads(true, false);
+}
+
+/* The same on tmpfs: the aligned GETs' pieces read by the workers. */
+static void test_aligned_gets_read_by_workers(void **state)
+{
+	struct statfs sf;
+
+	(void)state;
+	if (statfs("/dev/shm", &sf) || sf.f_type != TMPFS_MAGIC)
+		skip();
+	from_many_threads(true, true);
 }
 
 /*
@@ -195,6 +213,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pieces_from_many_threads),
 		cmocka_unit_test(test_aligned_gets_from_many_threads),
+		cmocka_unit_test(test_aligned_gets_read_by_workers),
 		cmocka_unit_test(test_pieces_set_fails_while_staging),
 	};
 

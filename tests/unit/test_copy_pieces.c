@@ -7,7 +7,9 @@
  * value of many pieces goes through a ring of piece slots (not a staging
  * image of its size), that a piece write failing mid-value leaves no header
  * on the device, that a damaged piece makes the whole GET a miss, and the
- * configuration knobs.
+ * configuration knobs. And an aligned value read straight into the caller's
+ * buffer in pieces, each checksummed as it lands: odd sizes, either way round
+ * with the one-command read, damage anywhere, a piece's read failing.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -340,6 +342,142 @@ static void test_pieces_io_error_fails_key(void **state)
 	free(got);
 }
 
+/* ---- GET straight into the caller's buffer, in pieces ---------------------- */
+
+static uint8_t *aligned_buf(uint64_t len)
+{
+	void *p = NULL;
+
+	assert_int_equal(posix_memalign(&p, 4096, len), 0);
+	return p;
+}
+
+/*
+ * Aligned values of whole LBAs, not all whole pieces: read with workers in
+ * pieces (one crc job per value piece, the buffer filled in place), without
+ * workers in one command; each reads what the other path's SET wrote, so
+ * the pieces' crcs combine into the one crc the header keeps.
+ */
+static void test_direct_pieces_odd_sizes(void **state)
+{
+	static const uint64_t sizes[] = { PIECE + 4096, 5 * PIECE + 12288, 8 * PIECE };
+	char *dir = tu_mkdtemp(), path[400], key[16];
+	uint8_t *src = aligned_buf(8 * PIECE), *got = aligned_buf(8 * PIECE);
+	struct fdpkv_cache *c;
+	unsigned int i, pass, threads;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/d.img", dir);
+	for (pass = 0; pass < 2; pass++) {
+		/* pass 0: SET with workers; pass 1: SET without */
+		c = open_file(path, pass ? 0 : 2);
+		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+			snprintf(key, sizeof(key), "d%u", i);
+			tu_fill(src, sizes[i], 40 + i + pass);
+			assert_int_equal(tu_set1(c, key, src, sizes[i]), 0);
+		}
+		fdpkv_close(c);
+		for (threads = 0; threads <= 2; threads += 2) {
+			uint64_t jobs = 0;
+
+			c = open_file(path, threads);
+			for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+				snprintf(key, sizeof(key), "d%u", i);
+				tu_fill(src, sizes[i], 40 + i + pass);
+				memset(got, 0, sizes[i]);
+				assert_int_equal(tu_get1(c, key, got, sizes[i]), 0);
+				assert_memory_equal(got, src, sizes[i]);
+				jobs += threads ? (sizes[i] + PIECE - 1) / PIECE : 0;
+				assert_int_equal(atomic_load(&c->st.crc_jobs), jobs);
+			}
+			assert_int_equal(atomic_load(&c->st.piece_jobs), 0);	/* nothing bounced */
+			fdpkv_close(c);
+		}
+	}
+	free(src);
+	free(got);
+	tu_rmdir(dir);
+}
+
+/*
+ * A damaged byte in the last, short, piece of one value, and in the key of
+ * another (the head, checked once every piece is in): both GETs miss, the
+ * keys stay misses, the others are whole.
+ */
+static void test_direct_pieces_damage_is_miss(void **state)
+{
+	const uint64_t len = 4 * PIECE + 8192;
+	char *dir = tu_mkdtemp(), path[400];
+	uint8_t *src = aligned_buf(len), *got = aligned_buf(len);
+	struct fdpkv_stats st;
+	struct fdpkv_cache *c;
+	long long off;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/d.img", dir);
+	c = open_file(path, 2);
+	tu_fill(src, len, 61);
+	assert_int_equal(tu_set1(c, "tail-damaged", src, len), 0);
+	assert_int_equal(tu_set1(c, "whole", src, len), 0);
+	tu_fill(src, len, 62);
+	assert_int_equal(tu_set1(c, "key-damaged-key-damaged", src, len), 0);
+	tu_fill(src, len, 61);
+	off = tu_find_bytes(path, src + len - 4096, 64);		/* in the last piece */
+	assert_true(off > 0);
+	tu_flip_bits(path, off + 5, 0x02);
+	off = tu_find_bytes(path, "key-damaged-key-damaged", 23);
+	assert_true(off > 0);
+	tu_flip_bits(path, off + 3, 0x10);
+
+	assert_int_equal(tu_get1(c, "tail-damaged", got, len), -ENOENT);
+	assert_int_equal(tu_get1(c, "key-damaged-key-damaged", got, len), -ENOENT);
+	assert_int_equal(fdpkv_stats(c, &st), 0);
+	assert_int_equal(st.corrupt_objects, 2);
+	assert_int_equal(tu_get1(c, "tail-damaged", got, len), -ENOENT);	/* dropped */
+	assert_int_equal(tu_get1(c, "whole", got, len), 0);
+	assert_memory_equal(got, src, len);
+	fdpkv_close(c);
+	free(src);
+	free(got);
+	tu_rmdir(dir);
+}
+
+/*
+ * One value piece's read fails: the GET fails with the error (no hit, no
+ * length), the entry stays, and once the device reads again the key does.
+ */
+static void test_direct_piece_read_fails(void **state)
+{
+	const uint64_t len = 6 * PIECE;
+	uint8_t *src = aligned_buf(len), *got = aligned_buf(len);
+	struct fdpkv_key k = tu_key("a");
+	struct fdpkv_buf b = { got, len };
+	struct fdpkv_completion comp;
+	struct fdpkv_cache *c;
+	uint64_t at;
+
+	(void)state;
+	c = tu_open("device=sim:name=direct-rfail capacity=32M segment_size=2M "
+		    "placement=none copy_piece=16K copy_threads=2");
+	tu_fill(src, len, 71);
+	assert_int_equal(tu_set1(c, "a", src, len), 0);
+	at = object_offset(c, "a") + 4096;		/* the value, past its head's LBA */
+	assert_int_equal(sim_fail_range("direct-rfail", 1u << IO_READ, at + 3 * PIECE, 4096), 0);
+	assert_int_equal(tu_run(c, FDPKV_OP_GET, 1, &k, &b, &comp), -EIO);
+	assert_int_equal(comp.status[0], -EIO);
+	assert_int_equal(comp.value_len[0], 0);
+	fdpkv_completion_release(&comp);
+	assert_int_equal(atomic_load(&c->st.crc_jobs), 6);	/* each piece still reported */
+	assert_int_equal(sim_fail_range("direct-rfail", 0, 0, 0), 0);
+	memset(got, 0, len);
+	assert_int_equal(tu_get1(c, "a", got, len), 0);
+	assert_memory_equal(got, src, len);
+	fdpkv_close(c);
+	assert_int_equal(sim_destroy("direct-rfail"), 0);
+	free(src);
+	free(got);
+}
+
 static void test_pieces_config(void **state)
 {
 	struct fdpkv_config cfg;
@@ -371,6 +509,9 @@ int main(void)
 		cmocka_unit_test(test_pieces_damaged_piece_is_miss),
 		cmocka_unit_test(test_pieces_last_set_wins),
 		cmocka_unit_test(test_pieces_io_error_fails_key),
+		cmocka_unit_test(test_direct_pieces_odd_sizes),
+		cmocka_unit_test(test_direct_pieces_damage_is_miss),
+		cmocka_unit_test(test_direct_piece_read_fails),
 		cmocka_unit_test(test_pieces_config),
 	};
 

@@ -109,9 +109,9 @@ static void test_direct_file_reads_inline(void **state)
 }
 
 /*
- * A value larger than one copy piece in an aligned buffer (read in one
- * command, no copy): with copy workers its crc is computed on one (crc_jobs),
- * without them on the device thread; a value of one piece or less always on
+ * A value larger than one copy piece in an aligned buffer (no copy): with
+ * copy workers it is read in pieces, each checksummed on one (crc_jobs, one
+ * per piece: pieces.c), without them in one command checked on the device thread; a value of one piece or less always on
  * the device thread. Either way a damaged byte makes the GET a miss and the
  * key stays one. Plain aligned buffers and a registered arena alike.
  */
@@ -150,11 +150,11 @@ static void test_large_aligned_get_crc_on_worker(void **state)
 		memset(buf, 0, big);
 		assert_int_equal(tu_get1(c, "big", buf, big), 0);
 		assert_memory_equal(buf, src, big);
-		assert_int_equal(atomic_load(&c->st.crc_jobs), threads ? 1 : 0);
+		assert_int_equal(atomic_load(&c->st.crc_jobs), threads ? big / PIECE : 0);
 		memset(buf, 0, small);
 		assert_int_equal(tu_get1(c, "small", buf, small), 0);
 		assert_memory_equal(buf, src, small);
-		assert_int_equal(atomic_load(&c->st.crc_jobs), threads ? 1 : 0);
+		assert_int_equal(atomic_load(&c->st.crc_jobs), threads ? big / PIECE : 0);
 
 		/* one bit deep in the big value */
 		off = tu_find_bytes(path, src + 11 * PIECE + 300, 64);
@@ -165,7 +165,7 @@ static void test_large_aligned_get_crc_on_worker(void **state)
 		assert_int_equal(comp.status[0], -ENOENT);
 		assert_int_equal(comp.value_len[0], 0);
 		fdpkv_completion_release(&comp);
-		assert_int_equal(atomic_load(&c->st.crc_jobs), threads ? 2 : 0);
+		assert_int_equal(atomic_load(&c->st.crc_jobs), threads ? 2 * big / PIECE : 0);
 		assert_int_equal(fdpkv_stats(c, &st), 0);
 		assert_int_equal(st.corrupt_objects, 1);
 		assert_int_equal(tu_get1(c, "big", buf, big), -ENOENT);	/* dropped */
@@ -178,12 +178,64 @@ static void test_large_aligned_get_crc_on_worker(void **state)
 	}
 }
 
+/*
+ * tmpfs, where a read is a copy from memory: an aligned value of many pieces
+ * is read by the copy workers themselves (worker_reads: every piece, the
+ * head's too), each value piece checksummed by the worker that read it; a
+ * damaged byte is still a miss. Without workers, one command on the ring.
+ */
+static void test_tmpfs_pieces_read_on_workers(void **state)
+{
+	const uint64_t len = 16 * PIECE + 4096, pieces = 17;
+	uint8_t *src = malloc(len), *buf = NULL;
+	struct fdpkv_cache *c;
+	struct fdpkv_stats st;
+	char path[64], kv[256];
+	unsigned int threads;
+	long long off;
+
+	(void)state;
+	if (!on_tmpfs("/dev/shm"))
+		skip();
+	assert_int_equal(posix_memalign((void **)&buf, 4096, len), 0);
+	snprintf(path, sizeof(path), "/dev/shm/fdpkv-test-wread.%d", (int)getpid());
+	for (threads = 0; threads <= 2; threads += 2) {
+		unlink(path);
+		snprintf(kv, sizeof(kv), "device=file:%s capacity=32M segment_size=2M "
+			 "placement=none copy_piece=16K copy_threads=%u", path, threads);
+		c = tu_open(kv);
+		tu_fill(src, len, 81);
+		memcpy(buf, src, len);
+		assert_int_equal(tu_set1(c, "big", buf, len), 0);
+		assert_int_equal(tu_set1(c, "other", buf, len), 0);
+		memset(buf, 0, len);
+		assert_int_equal(tu_get1(c, "big", buf, len), 0);
+		assert_memory_equal(buf, src, len);
+		assert_int_equal(atomic_load(&c->st.worker_reads), threads ? pieces + 1 : 0);
+		assert_int_equal(atomic_load(&c->st.crc_jobs), threads ? pieces : 0);
+
+		off = tu_find_bytes(path, src + 9 * PIECE + 100, 64);
+		assert_true(off > 0);
+		tu_flip_bits(path, off + 1, 0x80);	/* both keys' values hold it: the first */
+		assert_int_equal(tu_get1(c, "big", buf, len), -ENOENT);
+		assert_int_equal(fdpkv_stats(c, &st), 0);
+		assert_int_equal(st.corrupt_objects, 1);
+		assert_int_equal(tu_get1(c, "other", buf, len), 0);
+		assert_memory_equal(buf, src, len);
+		fdpkv_close(c);
+	}
+	unlink(path);
+	free(buf);
+	free(src);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tmpfs_large_reads_async),
 		cmocka_unit_test(test_direct_file_reads_inline),
 		cmocka_unit_test(test_large_aligned_get_crc_on_worker),
+		cmocka_unit_test(test_tmpfs_pieces_read_on_workers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
