@@ -328,6 +328,7 @@ struct fdpkv_cache {
 		atomic_ullong piece_jobs;	/* pieces copied by the workers */
 		atomic_ullong crc_jobs;	/* large direct GETs' pieces checksummed by the workers */
 		atomic_ullong worker_reads;	/* of those, read by the worker itself (read_nowait) */
+		atomic_ullong set_crc_jobs;	/* large direct SETs' pieces checksummed by the workers */
 		atomic_ullong summaries_written;
 		/* the last open's recovery: segments read by summary / by header walk */
 		atomic_ullong recovery_summaries, recovery_walks;
@@ -399,6 +400,8 @@ void retry_waiters(struct devctx *d, struct key_req **failed);
 /* Fail every waiting write with -ENOSPC, chained on @failed. cache->lock held. */
 void waiters_fail(struct devctx *d, struct key_req **failed);
 bool reclaim_moving(const struct devctx *d);
+/* The last read of segment @s is over (struct segment: readers). cache->lock held. */
+void seg_reader_gone(struct devctx *d, uint32_t s);
 void waiter_count(struct devctx *d, const struct key_req *kr, int n);
 void complete_failed(struct key_req *failed);
 /* Encode @kr's header (value crc in kr->vcrc) into its staging image. */
@@ -460,8 +463,11 @@ void pipe_write_go(struct devctx *d, struct key_req *kr, uint64_t seg_seq, bool 
 bool pipe_key_done(struct key_req *kr, int status, uint64_t vlen);
 /* GET: read @kr's image in pieces (takes its staging); 0 or -ENOMEM. */
 int pipe_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr);
-/* Is @kr (arena set) read into the caller's buffer in pieces, each checksummed as it lands? */
+/* Is @kr (arena set) moved to or from the caller's buffer in pieces, each checksummed on a worker? */
 bool pipe_direct_wanted(const struct fdpkv_cache *c, const struct key_req *kr, uint32_t lba);
+/* SET: checksum @kr's value in pieces on the workers and write it from
+ * @value, the head last (stages the head); 0 or -ENOMEM. */
+int pipe_direct_stage_start(struct fdpkv_cache *c, struct key_req *kr, const void *value);
 /* GET: read @kr's value into its buffer in pieces (stages the head); 0 or -ENOMEM. */
 int pipe_direct_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr);
 /* @e leaves the index with locks held: remember them as stale. cache->lock held. */

@@ -21,11 +21,13 @@
  *       as any SET. Piece k > 0 is written as soon as it is staged and the
  *       slot's write may go (write_submit); when its write completes, piece
  *       k + PIPE_RING is queued into the slot it freed. Piece 0, which holds
- *       the header, goes last, once every piece is staged and their crcs
- *       are combined into the header's value crc (crc32c_combine: the
+ *       the header, goes last, once every other piece is written and their
+ *       crcs are combined into the header's value crc (crc32c_combine: the
  *       format keeps one crc per value), and not at all once a piece's
- *       write failed. So a power cut can leave a value without its header,
- *       never a header over a value not yet written; the write is
+ *       write failed. So a power cut or a failed write can leave a value
+ *       without its header, never a header over a value not yet written
+ *       (waiting for the pieces to be staged only, a header could go while
+ *       the ring's last writes were in flight); the write is
  *       acknowledged when every piece is, in offset order as before
  *       (write.c).
  *  GET  the reads of pieces 0..PIPE_RING are issued at once; as each
@@ -35,6 +37,11 @@
  *       crc are checked. A damaged value is a miss (-ENOENT,
  *       corrupt_objects), as on every path, never a partial value; the
  *       caller's buffer may have been written then (fdpkv.h).
+ *  SET from the caller's buffer (an aligned value, kr->arena): nothing is
+ *       staged but the head; every value piece is checksummed by a worker
+ *       and written from the caller's buffer, the head last, as above. The
+ *       caller's thread no longer checksums the whole value inside its
+ *       submit: 1.2 ms for 32 MiB, 20 ms for a batch of 16 such chunks.
  *  GET straight into the caller's buffer (an aligned value, kr->arena):
  *       nothing is staged but the head (header, key, zeros to the value's
  *       LBA), piece 0; pieces 1.. are the value's, each read by a command
@@ -178,18 +185,26 @@ static void pipe_error(struct copy_pipe *pp, int res)
 /* ---- SET ------------------------------------------------------------------ */
 
 static void piece_stage(struct work_job *j);
+static void head_job(struct work_job *j);
 
-/* Piece @pc's write is over (or skipped): its slot takes the piece after
- * the ring's; the last write completes the key. */
+/*
+ * Piece @pc's write is over (or skipped): its slot takes the piece after
+ * the ring's; the last of the value's lets the head go (on a worker: here
+ * is the device thread); the last write completes the key.
+ */
 static void piece_written(struct copy_pipe *pp, struct piece *pc, int res)
 {
 	struct key_req *kr = pp->kr;
 	uint32_t next = pc->idx + PIPE_RING;
 
 	pipe_error(pp, res);
-	if (pc->idx && next < pp->n) {
+	if (!pp->direct && pc->idx && next < pp->n) {
 		pp->p[next].job.fn = piece_stage;
 		workers_queue(kr->op->cache->workers, &pp->p[next].job);
+	}
+	if (pc->idx && atomic_fetch_sub(&pp->p[0].gate, 1) == 1) {
+		pp->p[0].job.fn = head_job;	/* piece 0's staging job is over */
+		workers_queue(kr->op->cache->workers, &pp->p[0].job);
 	}
 	if (atomic_fetch_sub(&pp->ios, 1) == 1)
 		write_complete(kr, atomic_load(&pp->err));
@@ -218,7 +233,7 @@ static void piece_write(struct copy_pipe *pp, struct piece *pc)
 		piece_written(pp, pc, 0);
 		return;
 	}
-	piece_span(kr->size, pp->voff, kr->vlen, pp->piece, pc->idx, &s);
+	pipe_span(pp, pc->idx, &s);
 	pc->cmd = (struct io_cmd){
 		.op = IO_WRITE,
 		.pid = pp->pid,
@@ -229,10 +244,19 @@ static void piece_write(struct copy_pipe *pp, struct piece *pc)
 		.done = piece_write_done,
 		.arg = pc,
 	};
+	if (pp->direct && pc->idx) {
+		/* all of it the caller's buffer (struct io_cmd: split 0) */
+		pc->cmd.buf = (uint8_t *)pp->src + s.vstart;
+		pc->cmd.buf2 = pc->cmd.buf;
+		pc->cmd.arena = kr->arena;
+	}
 	engine_submit(d->eng, &pc->cmd);
 }
 
-/* Every piece is staged and the write may go: the header, then piece 0. */
+/*
+ * Every piece is staged, the write may go, and every other piece is
+ * written: the header, then piece 0.
+ */
 static void head_write(struct copy_pipe *pp)
 {
 	struct key_req *kr = pp->kr;
@@ -242,6 +266,11 @@ static void head_write(struct copy_pipe *pp)
 		obj_stage_header(&kr->op->cache->devs[kr->dev], kr, pp->seg_seq);
 	}
 	piece_write(pp, &pp->p[0]);
+}
+
+static void head_job(struct work_job *j)
+{
+	head_write(piece_of(j)->pp);
 }
 
 /* Release one of the two holds on the key's completion (struct copy_pipe). */
@@ -262,6 +291,13 @@ static void piece_fill(struct copy_pipe *pp, struct piece *pc)
 	uint8_t *b = slot_buf(pp, pc->idx);
 	struct piece_span s;
 
+	if (pp->direct) {
+		/* written from the caller's buffer: only its crc; the head is staged */
+		pipe_span(pp, pc->idx, &s);
+		if (s.vlen)
+			pc->crc = crc32c(0, pp->src + s.vstart, s.vlen);
+		return;
+	}
 	piece_span(kr->size, pp->voff, kr->vlen, pp->piece, pc->idx, &s);
 	if (s.vlen)
 		pc->crc = crc32c_copy(0, b + (pp->voff + s.vstart - s.off), pp->src + s.vstart,
@@ -281,7 +317,8 @@ static void piece_stage(struct work_job *j)
 	/* a failed write anywhere fails the SET: nothing more to copy */
 	if (!atomic_load(&pp->err))
 		piece_fill(pp, pc);
-	atomic_fetch_add(&kr->op->cache->st.piece_jobs, 1);
+	atomic_fetch_add(pp->direct ? &kr->op->cache->st.set_crc_jobs
+				    : &kr->op->cache->st.piece_jobs, 1);
 	if (pc->idx && atomic_fetch_sub(&pc->gate, 1) == 1)
 		piece_write(pp, pc);
 	if (atomic_fetch_sub(&pp->p[0].gate, 1) == 1)
@@ -307,13 +344,48 @@ int pipe_stage_start(struct fdpkv_cache *c, struct key_req *kr, const void *valu
 	pp->src = value;
 	/* staging and the key's completion: key_finish once both let go */
 	atomic_init(&pp->holds, 2);
-	/* piece k > 0: staged, and the write may go; piece 0 waits for all */
-	atomic_init(&pp->p[0].gate, pp->n + 1);
+	/*
+	 * Piece k > 0: staged, and the write may go. Piece 0 waits for every
+	 * piece staged, the write allowed and every other piece written: a
+	 * header on the device always lies over a value written whole (a
+	 * power cut or a failed write leaves no header), whatever order the
+	 * device completes the pieces in.
+	 */
+	atomic_init(&pp->p[0].gate, 2 * pp->n);
 	for (k = 1; k < pp->n; k++)
 		atomic_init(&pp->p[k].gate, 2);
 	kr->pipe = pp;
 	/* the others follow as the ring's writes free their slots */
 	for (k = 0; k < ring_first(pp); k++) {
+		pp->p[k].job.fn = piece_stage;
+		workers_queue(c->workers, &pp->p[k].job);
+	}
+	return 0;
+}
+
+int pipe_direct_stage_start(struct fdpkv_cache *c, struct key_req *kr, const void *value)
+{
+	uint64_t head = staged_bytes(kr), used = OBJ_HDR_SIZE + kr->klen;
+	uint64_t piece = c->cfg.copy_piece_bytes;
+	struct copy_pipe *pp;
+	uint32_t k;
+
+	kr->staging = staging_get(c, head, &kr->staging_cap);
+	if (!kr->staging)
+		return -ENOMEM;
+	pp = pipe_new(kr, piece, head, 1 + piece_count(kr->vlen, piece), true);
+	if (!pp)
+		return -ENOMEM;		/* key_done returns the staging buffer */
+	memcpy((uint8_t *)kr->staging + OBJ_HDR_SIZE, kr->key, kr->klen);
+	memset((uint8_t *)kr->staging + used, 0, head - used);
+	pp->src = value;
+	/* as pipe_stage_start; every piece is queued at once: none is staged */
+	atomic_init(&pp->holds, 2);
+	atomic_init(&pp->p[0].gate, 2 * pp->n);
+	for (k = 1; k < pp->n; k++)
+		atomic_init(&pp->p[k].gate, 2);
+	kr->pipe = pp;
+	for (k = 0; k < pp->n; k++) {
 		pp->p[k].job.fn = piece_stage;
 		workers_queue(c->workers, &pp->p[k].job);
 	}

@@ -195,6 +195,24 @@ static bool reclaim_unstick(struct devctx *d)
 	return true;
 }
 
+/*
+ * The last read of segment @s is over. Evicted meanwhile, it may go now;
+ * and if that read was all that kept a segment on its way to free while
+ * writes wait (its re-insert copies waiting for room themselves), nothing
+ * else would wake them: a read ending is no event they wait on (a
+ * reclaim_finish, a copy's end, an eviction pass are). Unstick them, or
+ * have the evictor's retry fail them when nothing can be evicted. The
+ * crash checker hung there: 0 free segments, 3 reclaiming, their copies
+ * waiting, 10 SETs waiting, every thread idle. cache->lock held.
+ */
+void seg_reader_gone(struct devctx *d, uint32_t s)
+{
+	seg_try_dealloc(d, s);
+	if (d->segs.segs[s].state == SEG_RECLAIM && d->waiters && !d->segs.nfree &&
+	    !reclaim_moving(d) && !reclaim_unstick(d))
+		evictor_kick(d->cache);
+}
+
 /* Queue @kr last among the writes waiting for a free segment. cache->lock held. */
 static void wait_for_room(struct devctx *d, struct key_req *kr)
 {
@@ -560,6 +578,8 @@ void run_set(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 		}
 		if (pipe_wanted(c, kr, d->sb.lba_size))
 			ret = pipe_stage_start(c, kr, bufs[i].base);
+		else if (pipe_direct_wanted(c, kr, d->sb.lba_size))
+			ret = pipe_direct_stage_start(c, kr, bufs[i].base);
 		else
 			ret = stage_object(c, kr, bufs[i].base);
 		if (!ret) {

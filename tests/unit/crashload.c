@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* crashload.c - the crash checker's workload and model: see crashload.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cache.h"
 #include "crashload.h"
@@ -228,6 +231,59 @@ static void slot_done(struct cl_run *r, struct cl_slot *sl, const struct fdpkv_c
 	r->inflight--;
 }
 
+/*
+ * What a hang leaves to look at: every segment not free, as
+ * index:state/class and the counts that keep it from being evicted or
+ * reused (r readers, w writes, c copies, L locked entries, E evicting,
+ * K kept, p pending records, B broken).
+ */
+static void dump_segments(struct fdpkv_cache *c)
+{
+	struct timespec until;
+	unsigned int d;
+	uint32_t i;
+	bool locked;
+
+	/* a hang may be the lock itself: then say so and look anyway */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	locked = !pthread_mutex_timedlock(&c->lock, &until);
+	if (!locked)
+		fprintf(stderr, "  the cache lock is held (2 s): segments read without it\n");
+	for (d = 0; d < c->ndev; d++) {
+		const struct seg_table *t = &c->devs[d].segs;
+
+		fprintf(stderr, "  dev %u: %u segments, %u free, %u reclaiming:", d, t->n, t->nfree,
+			t->nreclaim);
+		for (i = 0; i < t->n; i++) {
+			const struct segment *sg = &t->segs[i];
+
+			if (sg->state == SEG_FREE)
+				continue;
+			fprintf(stderr, " %u:%u/%u", i, sg->state, sg->cls);
+			if (sg->readers)
+				fprintf(stderr, "r%u", sg->readers);
+			if (sg->writes)
+				fprintf(stderr, "w%u", sg->writes);
+			if (sg->copies)
+				fprintf(stderr, "c%u", sg->copies);
+			if (sg->locked)
+				fprintf(stderr, "L%u", sg->locked);
+			if (sg->evicting)
+				fprintf(stderr, "E%u", sg->evict_phase);
+			if (sg->keep)
+				fputc('K', stderr);
+			if (sg->npending)
+				fprintf(stderr, "p%u", sg->npending);
+			if (sg->broken)
+				fputc('B', stderr);
+		}
+		fputc('\n', stderr);
+	}
+	if (locked)
+		pthread_mutex_unlock(&c->lock);
+}
+
 static void drain(struct cl_run *r, bool block)
 {
 	struct fdpkv_completion cp[16];
@@ -252,6 +308,7 @@ static void drain(struct cl_run *r, bool block)
 				(unsigned long long)st.segments_total,
 				(unsigned long long)st.io_errors);
 		}
+		dump_segments(r->c);
 		abort();
 	}
 	while ((n = fdpkv_drain(r->c, cp, 16)) > 0) {

@@ -144,6 +144,7 @@ static void from_many_threads(bool align, bool memory)
 		assert_int_equal(atomic_load(&cache->st.piece_jobs), 0);
 		assert_true(atomic_load(&cache->st.crc_jobs) >= THREADS * ROUNDS / 2);
 		assert_int_equal(atomic_load(&cache->st.worker_reads) > 0, memory);
+		assert_true(atomic_load(&cache->st.set_crc_jobs) >= THREADS * ROUNDS);
 	} else {
 		assert_true(atomic_load(&cache->st.piece_jobs) >= THREADS * ROUNDS * 10);
 	}

@@ -353,10 +353,11 @@ static uint8_t *aligned_buf(uint64_t len)
 }
 
 /*
- * Aligned values of whole LBAs, not all whole pieces: read with workers in
- * pieces (one crc job per value piece, the buffer filled in place), without
- * workers in one command; each reads what the other path's SET wrote, so
- * the pieces' crcs combine into the one crc the header keeps.
+ * Aligned values of whole LBAs, not all whole pieces: written and read with
+ * workers in pieces (one crc job per value piece, from and into the
+ * caller's buffer), without workers in one command; each reads what the
+ * other path's SET wrote, so the pieces' crcs combine into the one crc the
+ * header keeps.
  */
 static void test_direct_pieces_odd_sizes(void **state)
 {
@@ -370,12 +371,20 @@ static void test_direct_pieces_odd_sizes(void **state)
 	snprintf(path, sizeof(path), "%s/d.img", dir);
 	for (pass = 0; pass < 2; pass++) {
 		/* pass 0: SET with workers; pass 1: SET without */
+		uint64_t set_jobs = 0;
+
 		c = open_file(path, pass ? 0 : 2);
 		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 			snprintf(key, sizeof(key), "d%u", i);
 			tu_fill(src, sizes[i], 40 + i + pass);
 			assert_int_equal(tu_set1(c, key, src, sizes[i]), 0);
+			/* with workers: each value piece and the head a job */
+			set_jobs += pass ? 0 : 1 + (sizes[i] + PIECE - 1) / PIECE;
+			assert_int_equal(atomic_load(&c->st.set_crc_jobs), set_jobs);
 		}
+		assert_int_equal(atomic_load(&c->st.piece_jobs), 0);	/* nothing staged */
+		assert_int_equal(atomic_load(&c->st.direct_bytes),
+				 sizes[0] + sizes[1] + sizes[2]);
 		fdpkv_close(c);
 		for (threads = 0; threads <= 2; threads += 2) {
 			uint64_t jobs = 0;
@@ -478,6 +487,46 @@ static void test_direct_piece_read_fails(void **state)
 	free(got);
 }
 
+/*
+ * The write of value piece 2 of an aligned SET in pieces fails: the SET
+ * fails, and the head, written last, is not written at all, so after a
+ * reopen recovery finds nothing of the key, while the object before it is
+ * whole.
+ */
+static void test_direct_set_failed_piece_no_header(void **state)
+{
+	const char *kv = "device=sim:name=direct-wfail capacity=32M segment_size=2M "
+			 "placement=none copy_piece=16K copy_threads=2";
+	const uint64_t len = 8 * PIECE;
+	uint8_t *src = aligned_buf(len), *got = aligned_buf(len);
+	struct fdpkv_cache *c;
+	uint64_t next;
+
+	(void)state;
+	c = tu_open(kv);
+	tu_fill(src, len, 23);
+	assert_int_equal(tu_set1(c, "a", src, len), 0);
+	/* "b" goes right behind "a": its head's LBA, then its value */
+	next = object_offset(c, "a") + 4096 + len;
+	assert_int_equal(sim_fail_range("direct-wfail", 1u << IO_WRITE, next + 4096 + 2 * PIECE,
+					PIECE), 0);
+	assert_int_equal(tu_set1(c, "b", src, len), -EIO);
+	assert_int_equal(sim_fail_range("direct-wfail", 0, 0, 0), 0);
+	fdpkv_close(c);
+
+	c = tu_open(kv);
+	cache_lock(c);
+	assert_null(index_find(&c->ix, (const uint8_t *)"b", 1));
+	cache_unlock(c);
+	assert_int_equal(tu_get1(c, "b", got, len), -ENOENT);
+	assert_int_equal(tu_get1(c, "a", got, len), 0);
+	assert_memory_equal(got, src, len);
+	fdpkv_close(c);
+	assert_int_equal(sim_destroy("direct-wfail"), 0);
+	free(src);
+	free(got);
+}
+
 static void test_pieces_config(void **state)
 {
 	struct fdpkv_config cfg;
@@ -512,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_direct_pieces_odd_sizes),
 		cmocka_unit_test(test_direct_pieces_damage_is_miss),
 		cmocka_unit_test(test_direct_piece_read_fails),
+		cmocka_unit_test(test_direct_set_failed_piece_no_header),
 		cmocka_unit_test(test_pieces_config),
 	};
 

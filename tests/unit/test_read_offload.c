@@ -187,7 +187,7 @@ static void test_large_aligned_get_crc_on_worker(void **state)
 static void test_tmpfs_pieces_read_on_workers(void **state)
 {
 	const uint64_t len = 16 * PIECE + 4096, pieces = 17;
-	uint8_t *src = malloc(len), *buf = NULL;
+	uint8_t *src = malloc(len), *buf = NULL, *mis;
 	struct fdpkv_cache *c;
 	struct fdpkv_stats st;
 	char path[64], kv[256];
@@ -197,7 +197,8 @@ static void test_tmpfs_pieces_read_on_workers(void **state)
 	(void)state;
 	if (!on_tmpfs("/dev/shm"))
 		skip();
-	assert_int_equal(posix_memalign((void **)&buf, 4096, len), 0);
+	assert_int_equal(posix_memalign((void **)&buf, 4096, len + 8192), 0);
+	mis = buf + 4096 + 64;
 	snprintf(path, sizeof(path), "/dev/shm/fdpkv-test-wread.%d", (int)getpid());
 	for (threads = 0; threads <= 2; threads += 2) {
 		unlink(path);
@@ -213,6 +214,11 @@ static void test_tmpfs_pieces_read_on_workers(void **state)
 		assert_memory_equal(buf, src, len);
 		assert_int_equal(atomic_load(&c->st.worker_reads), threads ? pieces + 1 : 0);
 		assert_int_equal(atomic_load(&c->st.crc_jobs), threads ? pieces : 0);
+		/* a buffer off any alignment goes direct here too (any_align) */
+		memset(mis, 0, len);
+		assert_int_equal(tu_get1(c, "big", mis, len), 0);
+		assert_memory_equal(mis, src, len);
+		assert_int_equal(atomic_load(&c->st.worker_reads), threads ? 2 * (pieces + 1) : 0);
 
 		off = tu_find_bytes(path, src + 9 * PIECE + 100, 64);
 		assert_true(off > 0);
