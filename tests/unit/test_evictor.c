@@ -331,6 +331,80 @@ static void test_waiters_left_to_reclaim(void **state)
 	assert_int_equal(sim_destroy("ev-retry"), 0);
 }
 
+/*
+ * A write waits for room, no segment is free, and the one segment being
+ * reclaimed waits for its re-insert copy, which waits for room itself: only
+ * a GET still reading it kept it "on its way" (reclaim_moving). When that
+ * read ends, the waiters must be unstuck (the evictor asked to evict one
+ * more), or nothing ever wakes them: the crash checker hung so, every
+ * thread idle. The segment's state is set by hand, under the lock, around
+ * the one call a read's end makes (read.c: seg_reader_gone).
+ */
+static void test_read_end_unsticks_waiters(void **state)
+{
+	const char *kv6 = "devices=sim:name=ev-read capacity=8M segment_size=1M "
+			  "free_segments_low=1 placement=none report_evicted=0 reinsert=0";
+	static uint8_t val[256 << 10];
+	struct fdpkv_completion done;
+	struct fdpkv_buf b = { val, sizeof(val) };
+	struct fdpkv_cache *c;
+	struct devctx *d;
+	struct segment *sg;
+	struct fdpkv_key k;
+	char name[32];
+	unsigned int i;
+	int64_t s;
+	uint64_t id;
+
+	(void)state;
+	tu_fill(val, sizeof(val), 9);
+	c = tu_open(kv6);
+	evictor_hold(c, true);
+	for (i = 0; !has_waiters(c); i++) {
+		assert_true(i < 64);
+		snprintf(name, sizeof(name), "m@0@0@r%u", i);
+		k = tu_key(name);
+		assert_int_equal(fdpkv_submit(c, FDPKV_OP_SET, 1, &k, &b, NULL, &id), 0);
+		if (has_waiters(c))
+			break;
+		while (fdpkv_drain(c, &done, 1) == 0)
+			fdpkv_wait(c, -1);
+		assert_int_equal(done.result, 0);
+		fdpkv_completion_release(&done);
+	}
+
+	pthread_mutex_lock(&c->lock);
+	d = &c->devs[0];
+	assert_int_equal(d->segs.nfree, 0);
+	assert_false(d->unstick);
+	s = segs_pick_victim(&d->segs);
+	assert_true(s >= 0);
+	sg = &d->segs.segs[s];
+	/* being reclaimed: its copy waits for room, a GET still reads it */
+	sg->state = SEG_RECLAIM;
+	d->segs.nreclaim++;
+	sg->copies = sg->copies_waiting = 1;
+	sg->readers = 1;
+	assert_true(reclaim_moving(d));
+	/* the read ends */
+	sg->readers = 0;
+	seg_reader_gone(d, (uint32_t)s);
+	assert_true(d->unstick);		/* the evictor evicts one more */
+	/* back as it was: the copy never existed */
+	sg->copies = sg->copies_waiting = 0;
+	d->segs.nreclaim--;
+	sg->state = SEG_SEALED;
+	pthread_mutex_unlock(&c->lock);
+
+	evictor_hold(c, false);
+	assert_int_equal(fdpkv_wait(c, 60000), 1);
+	assert_int_equal(fdpkv_drain(c, &done, 1), 1);
+	assert_int_equal(done.result, 0);
+	fdpkv_completion_release(&done);
+	fdpkv_close(c);
+	assert_int_equal(sim_destroy("ev-read"), 0);
+}
+
 /* 1 KiB values, 256 to a 1 MiB segment, all read: 4 batches of copies */
 static void test_copy_staging_ready_between_batches(void **state)
 {
@@ -476,6 +550,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_room_fails_enospc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_evicted_segment, setup, teardown),
 		cmocka_unit_test(test_waiters_left_to_reclaim),
+		cmocka_unit_test(test_read_end_unsticks_waiters),
 		cmocka_unit_test_setup_teardown(test_copy_staging_ready_between_batches, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_evictions_kept_only_when_reported, setup,
