@@ -103,13 +103,16 @@ enum fdpkv_dealloc_zeroes {
  * @reinsert:		re-insert objects read since written on eviction
  * @dealloc_zeroes:	see enum fdpkv_dealloc_zeroes (key dealloc_zeroes=
  *			auto|yes|no); fdpkv_device_stats() shows the decision
- * @copy_threads:	threads that copy and checksum values which go
- *			through a bounce buffer (not 4 KiB aligned or not
- *			whole LBAs) and are larger than @copy_piece_bytes,
- *			piece by piece, while earlier pieces are on their way
- *			to or from the device (0..64; default min(2, CPUs);
- *			0: copied inline on the submitting thread (SET) or
- *			the device's thread (GET))
+ * @copy_threads:	threads that copy and checksum values larger than
+ *			@copy_piece_bytes piece by piece, while earlier
+ *			pieces are on their way to or from the device:
+ *			bounced values (not 4 KiB aligned or not whole LBAs)
+ *			are copied and checksummed, others only checksummed,
+ *			and where a read is a copy from memory (tmpfs, a
+ *			file without O_DIRECT) they read a GET's pieces
+ *			themselves (0..64; default min(2, CPUs); 0: inline
+ *			on the submitting thread (SET) or the device's
+ *			thread (GET), in one command)
  * @copy_piece_bytes:	bytes per piece (key copy_piece, a multiple of
  *			4 KiB, 4 KiB..64 MiB; default 1 MiB)
  * @report_evicted:	keep the keys the cache evicts for
