@@ -328,19 +328,16 @@ static void piece_stage(struct work_job *j)
 		pipe_release(kr);
 }
 
-int pipe_stage_start(struct fdpkv_cache *c, struct key_req *kr, const void *value)
+/*
+ * A SET's pipe @pp of @value is set up: arm its gates and queue the pieces
+ * staged first (the ring's, or every one where none is staged); the others
+ * follow as the ring's writes free their slots.
+ */
+static void pipe_set_queue(struct fdpkv_cache *c, struct key_req *kr, struct copy_pipe *pp,
+			   const void *value)
 {
-	uint64_t piece = c->cfg.copy_piece_bytes;
-	struct copy_pipe *pp;
 	uint32_t k;
 
-	kr->staging = staging_get(c, pipe_staging_bytes(kr->size, piece), &kr->staging_cap);
-	if (!kr->staging)
-		return -ENOMEM;
-	pp = pipe_new(kr, piece, OBJ_HDR_SIZE + kr->klen, piece_count(kr->size, piece), false);
-	if (!pp)
-		return -ENOMEM;		/* key_done returns the staging buffer */
-	memcpy((uint8_t *)kr->staging + OBJ_HDR_SIZE, kr->key, kr->klen);
 	pp->src = value;
 	/* staging and the key's completion: key_finish once both let go */
 	atomic_init(&pp->holds, 2);
@@ -355,11 +352,25 @@ int pipe_stage_start(struct fdpkv_cache *c, struct key_req *kr, const void *valu
 	for (k = 1; k < pp->n; k++)
 		atomic_init(&pp->p[k].gate, 2);
 	kr->pipe = pp;
-	/* the others follow as the ring's writes free their slots */
 	for (k = 0; k < ring_first(pp); k++) {
 		pp->p[k].job.fn = piece_stage;
 		workers_queue(c->workers, &pp->p[k].job);
 	}
+}
+
+int pipe_stage_start(struct fdpkv_cache *c, struct key_req *kr, const void *value)
+{
+	uint64_t piece = c->cfg.copy_piece_bytes;
+	struct copy_pipe *pp;
+
+	kr->staging = staging_get(c, pipe_staging_bytes(kr->size, piece), &kr->staging_cap);
+	if (!kr->staging)
+		return -ENOMEM;
+	pp = pipe_new(kr, piece, OBJ_HDR_SIZE + kr->klen, piece_count(kr->size, piece), false);
+	if (!pp)
+		return -ENOMEM;		/* key_done returns the staging buffer */
+	memcpy((uint8_t *)kr->staging + OBJ_HDR_SIZE, kr->key, kr->klen);
+	pipe_set_queue(c, kr, pp, value);
 	return 0;
 }
 
@@ -368,7 +379,6 @@ int pipe_direct_stage_start(struct fdpkv_cache *c, struct key_req *kr, const voi
 	uint64_t head = staged_bytes(kr), used = OBJ_HDR_SIZE + kr->klen;
 	uint64_t piece = c->cfg.copy_piece_bytes;
 	struct copy_pipe *pp;
-	uint32_t k;
 
 	kr->staging = staging_get(c, head, &kr->staging_cap);
 	if (!kr->staging)
@@ -378,17 +388,7 @@ int pipe_direct_stage_start(struct fdpkv_cache *c, struct key_req *kr, const voi
 		return -ENOMEM;		/* key_done returns the staging buffer */
 	memcpy((uint8_t *)kr->staging + OBJ_HDR_SIZE, kr->key, kr->klen);
 	memset((uint8_t *)kr->staging + used, 0, head - used);
-	pp->src = value;
-	/* as pipe_stage_start; every piece is queued at once: none is staged */
-	atomic_init(&pp->holds, 2);
-	atomic_init(&pp->p[0].gate, 2 * pp->n);
-	for (k = 1; k < pp->n; k++)
-		atomic_init(&pp->p[k].gate, 2);
-	kr->pipe = pp;
-	for (k = 0; k < pp->n; k++) {
-		pp->p[k].job.fn = piece_stage;
-		workers_queue(c->workers, &pp->p[k].job);
-	}
+	pipe_set_queue(c, kr, pp, value);
 	return 0;
 }
 
@@ -551,6 +551,31 @@ static void piece_read_done(struct io_cmd *cmd, int res)
 	workers_queue(pp->kr->op->cache->workers, &pc->job);
 }
 
+/*
+ * A GET's pipe @pp is set up: start the pieces read first (the ring's, or
+ * every one read direct), by the workers where a read is a copy from
+ * memory (read_nowait), else by the device.
+ */
+static void pipe_read_go(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr,
+			 struct copy_pipe *pp)
+{
+	bool fetch = pp->direct && d->dev.ops->read_nowait;
+	uint32_t k, n;
+
+	atomic_init(&pp->holds, 1);	/* only the key's completion */
+	pp->base = seg_base(d, kr->seg) + kr->off;
+	kr->pipe = pp;
+	/* once the last is started @pp may be gone: count on a copy */
+	for (k = 0, n = ring_first(pp); k < n; k++) {
+		if (fetch) {
+			pp->p[k].job.fn = piece_fetch;
+			workers_queue(c->workers, &pp->p[k].job);
+		} else {
+			piece_read(pp, &pp->p[k]);
+		}
+	}
+}
+
 bool pipe_direct_wanted(const struct fdpkv_cache *c, const struct key_req *kr, uint32_t lba)
 {
 	uint64_t piece = c->cfg.copy_piece_bytes;
@@ -563,7 +588,6 @@ int pipe_direct_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_r
 {
 	uint64_t piece = c->cfg.copy_piece_bytes;
 	struct copy_pipe *pp;
-	uint32_t k, n;
 
 	kr->staging = staging_get(c, staged_bytes(kr), &kr->staging_cap);
 	if (!kr->staging)
@@ -571,18 +595,7 @@ int pipe_direct_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_r
 	pp = pipe_new(kr, piece, staged_bytes(kr), 1 + piece_count(kr->vlen, piece), true);
 	if (!pp)
 		return -ENOMEM;		/* key_done returns the staging buffer */
-	atomic_init(&pp->holds, 1);	/* only the key's completion */
-	pp->base = seg_base(d, kr->seg) + kr->off;
-	kr->pipe = pp;
-	/* once the last is queued @pp may be gone: count on a copy */
-	for (k = 0, n = pp->n; k < n; k++) {
-		if (d->dev.ops->read_nowait) {
-			pp->p[k].job.fn = piece_fetch;
-			workers_queue(c->workers, &pp->p[k].job);
-		} else {
-			piece_read(pp, &pp->p[k]);
-		}
-	}
+	pipe_read_go(c, d, kr, pp);
 	return 0;
 }
 
@@ -590,7 +603,6 @@ int pipe_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr)
 {
 	uint64_t piece = c->cfg.copy_piece_bytes;
 	struct copy_pipe *pp;
-	uint32_t k, n;
 
 	kr->staging = staging_get(c, pipe_staging_bytes(kr->size, piece), &kr->staging_cap);
 	if (!kr->staging)
@@ -599,11 +611,6 @@ int pipe_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr)
 		      piece_count(kr->size, piece), false);
 	if (!pp)
 		return -ENOMEM;		/* key_done returns the staging buffer */
-	atomic_init(&pp->holds, 1);	/* only the key's completion */
-	pp->base = seg_base(d, kr->seg) + kr->off;
-	kr->pipe = pp;
-	/* once the last read is queued @pp may be gone: count on a copy */
-	for (k = 0, n = ring_first(pp); k < n; k++)
-		piece_read(pp, &pp->p[k]);
+	pipe_read_go(c, d, kr, pp);
 	return 0;
 }
