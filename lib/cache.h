@@ -400,8 +400,8 @@ void retry_waiters(struct devctx *d, struct key_req **failed);
 /* Fail every waiting write with -ENOSPC, chained on @failed. cache->lock held. */
 void waiters_fail(struct devctx *d, struct key_req **failed);
 bool reclaim_moving(const struct devctx *d);
-/* The last read of segment @s is over (struct segment: readers). cache->lock held. */
-void seg_reader_gone(struct devctx *d, uint32_t s);
+/* A read, copy or held write of segment @s is over (readers, copies). cache->lock held. */
+void seg_released(struct devctx *d, uint32_t s);
 void waiter_count(struct devctx *d, const struct key_req *kr, int n);
 void complete_failed(struct key_req *failed);
 /* Encode @kr's header (value crc in kr->vcrc) into its staging image. */

@@ -15,8 +15,9 @@
  * room queue first in line and kick it the same way, so with this thread
  * running nothing else evicts: not a submit, not a device thread. It
  * evicts a segment in batches, releasing the cache lock between them
- * (evict_step). Without the thread (it failed to start, or the cache is
- * closing) whoever finds no room evicts inline, all at once (evict_until).
+ * (evict_step). Without the thread (the cache is closing: a cache does
+ * not open without it) whoever finds no room evicts inline, all at once
+ * (evict_until), naming only the keys memory still has.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -69,7 +70,7 @@ struct evictor {
 
 bool evictor_is_self(const struct fdpkv_cache *c)
 {
-	/* no thread (failed to start, or closing): evict inline as before */
+	/* no thread (closing): evict inline as before */
 	return !c->evictor || pthread_equal(pthread_self(), c->evictor->thread);
 }
 

@@ -456,8 +456,17 @@ FDPKV_PUBLIC int fdpkv_open(const struct fdpkv_config *cfg, struct fdpkv_cache *
 		cache_free(c);
 		return ret;
 	}
-	/* without the thread (-EAGAIN), writes evict inline as they used to */
-	evictor_start(c);
+	/*
+	 * No cache without the evictor: inline eviction would run inside the
+	 * caller's submit, and under the lock it cannot read the keys it
+	 * evicts (segkeys.c), so their evictions would go unreported.
+	 */
+	ret = evictor_start(c);
+	if (ret) {
+		fdpkv_seterr(err, errlen, "starting the evictor thread: %s", strerror(-ret));
+		cache_free(c);
+		return ret;
+	}
 	/* likewise without copy workers: large values are copied inline */
 	workers_start(&c->workers, MIN(cfg->copy_threads, FDPKV_MAX_COPY_THREADS));
 	pthread_mutex_lock(&open_lock);

@@ -67,7 +67,7 @@ void read_complete(struct key_req *kr, int res, bool copied, uint32_t vcrc)
 	}
 	cache_lock(c);
 	if (!--d->segs.segs[kr->seg].readers)
-		seg_reader_gone(d, kr->seg);	/* evicted while we read it? */
+		seg_released(d, kr->seg);	/* evicted while we read it? */
 	if (status == -ENOENT && !other) {
 		/* damaged: forget it so that it stays a miss */
 		struct index_entry *e = index_find(&c->ix, kr->key, kr->klen);
@@ -186,7 +186,7 @@ void run_get(struct fdpkv_cache *c, struct op *op, const struct fdpkv_buf *bufs)
 		}
 		cache_lock(c);
 		if (!--d->segs.segs[kr->seg].readers)
-			seg_reader_gone(d, kr->seg);
+			seg_released(d, kr->seg);
 		cache_unlock(c);
 		key_done(kr, -ENOMEM, 0);
 	}

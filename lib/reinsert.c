@@ -119,7 +119,7 @@ void reinsert_finish(struct key_req *kr)
 	if (kr->carry && kr->shadow)
 		d->segs.segs[r->src_seg].keep = true;
 	d->segs.segs[r->src_seg].copies--;
-	seg_try_dealloc(d, r->src_seg);
+	seg_released(d, r->src_seg);
 	if ((d->segs.nfree || d->segs.segs[r->src_seg].state == SEG_QUARANTINE) && d->waiters)
 		retry_waiters(d, &failed);
 	if (--c->inflight_ops == 0)

@@ -143,7 +143,7 @@ void shadow_release_held(struct devctx *d, struct key_req *kr)
 		if (kr->io_res < 0)
 			d->segs.segs[src].keep = true;
 		d->segs.segs[src].copies--;
-		seg_try_dealloc(d, src);
+		seg_released(d, src);
 	}
 }
 

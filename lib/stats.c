@@ -95,7 +95,7 @@ static int segment_keys(struct fdpkv_cache *c, struct devctx *d, uint32_t s,
 		k = segkeys_read(d, s, seg_seq, used);
 		cache_lock(c);
 		if (!--sg->readers)
-			seg_reader_gone(d, s);
+			seg_released(d, s);
 	}
 	n = segkeys_count(k);
 	for (i = 0; i < n && !ret; i++) {

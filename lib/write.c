@@ -145,18 +145,20 @@ void waiter_count(struct devctx *d, const struct key_req *kr, int n)
  * pass then frees or leaves to this rule; not one whose copies all wait for
  * room themselves. cache->lock held.
  */
+static bool seg_moving(const struct segment *sg)
+{
+	return sg->state == SEG_RECLAIM &&
+	       (sg->dealloc_sent || sg->readers || sg->copies > sg->copies_waiting ||
+		sg->evicting);
+}
+
 bool reclaim_moving(const struct devctx *d)
 {
 	uint32_t i;
 
-	for (i = 0; i < d->segs.n; i++) {
-		const struct segment *sg = &d->segs.segs[i];
-
-		if (sg->state == SEG_RECLAIM &&
-		    (sg->dealloc_sent || sg->readers || sg->copies > sg->copies_waiting ||
-		     sg->evicting))
+	for (i = 0; i < d->segs.n; i++)
+		if (seg_moving(&d->segs.segs[i]))
 			return true;
-	}
 	return false;
 }
 
@@ -170,7 +172,7 @@ bool reclaim_moving(const struct devctx *d)
  * is held, on a device thread or inside a write, and an eviction must read
  * its segment's keys without it (segkeys.c). It is asked when something
  * can be evicted, and fails the waiting writes itself when nothing could.
- * Without one (closing, or it failed to start) evict inline, as before.
+ * Without one (closing) evict inline, as before.
  * cache->lock held.
  */
 static bool reclaim_unstick(struct devctx *d)
@@ -196,19 +198,26 @@ static bool reclaim_unstick(struct devctx *d)
 }
 
 /*
- * The last read of segment @s is over. Evicted meanwhile, it may go now;
- * and if that read was all that kept a segment on its way to free while
- * writes wait (its re-insert copies waiting for room themselves), nothing
- * else would wake them: a read ending is no event they wait on (a
- * reclaim_finish, a copy's end, an eviction pass are). Unstick them, or
- * have the evictor's retry fail them when nothing can be evicted. The
- * crash checker hung there: 0 free segments, 3 reclaiming, their copies
- * waiting, 10 SETs waiting, every thread idle. cache->lock held.
+ * Something that kept segment @s on its way to free is over: its last read,
+ * a re-insert copy's write, a user write that took over a record's hiding
+ * duty (shadow.c). Evicted meanwhile, the segment may go now. And if that
+ * was all that kept any segment on its way while writes wait (every other
+ * copy a carried record waiting for room itself), nothing else would wake
+ * them: these ends are no event they wait on (a reclaim_finish, an eviction
+ * pass are). Unstick them, or have the evictor's retry fail them when
+ * nothing can be evicted. The crash checker hung so, twice: 0 free
+ * segments, 3 and 6 reclaiming, their carried records waiting, SETs
+ * waiting, every thread idle. cache->lock held.
  */
-void seg_reader_gone(struct devctx *d, uint32_t s)
+void seg_released(struct devctx *d, uint32_t s)
 {
+	const struct segment *sg = &d->segs.segs[s];
+	bool reclaiming = sg->state == SEG_RECLAIM;
+
 	seg_try_dealloc(d, s);
-	if (d->segs.segs[s].state == SEG_RECLAIM && d->waiters && !d->segs.nfree &&
+	/* only a segment that stops moving can stop them all: one scan per
+	 * segment, not one per copy of it that ends */
+	if (reclaiming && !seg_moving(sg) && d->waiters && !d->segs.nfree &&
 	    !reclaim_moving(d) && !reclaim_unstick(d))
 		evictor_kick(d->cache);
 }

@@ -112,16 +112,27 @@ static void config(struct fdpkv_config *cfg, const struct ck *k, const char *dur
  * Before a clean restart: the evictor may still be evicting after the
  * workload's last report (it runs ahead of need), and close would end the
  * cache with those evictions unreported, so the model would take their keys
- * for lost SETs. Stop it, let every internal write finish (a carried record
- * waiting for room evicts inline), then take the last report.
+ * for lost SETs. Let every internal write finish and the evictor go idle
+ * (a pass may start copies: wait again), then stop it and take the last
+ * report. Stopped first, the evictor would leave a carried record waiting
+ * for room to evict inline, which cannot read the keys it evicts
+ * (evict_until): the crash soak caught that as acknowledged SETs missing.
  */
 static void quiesce(struct fdpkv_cache *c, struct cl_model *m)
 {
+	bool idle;
+
+	do {
+		pthread_mutex_lock(&c->lock);
+		while (c->inflight_ops)
+			pthread_cond_wait(&c->idle, &c->lock);
+		pthread_mutex_unlock(&c->lock);
+		evictor_wait_idle(c);
+		pthread_mutex_lock(&c->lock);
+		idle = !c->inflight_ops;
+		pthread_mutex_unlock(&c->lock);
+	} while (!idle);
 	evictor_stop(c);
-	pthread_mutex_lock(&c->lock);
-	while (c->inflight_ops)
-		pthread_cond_wait(&c->idle, &c->lock);
-	pthread_mutex_unlock(&c->lock);
 	cl_take_evicted(c, m);
 }
 
@@ -141,9 +152,11 @@ static void verify(struct fdpkv_cache *c, struct cl_model *m, const struct cl_pa
 
 /*
  * Add @c's count of evicted keys read back from the device (segkeys.c) to
- * @keys: found with the entry's fingerprint, not given, of another
- * fingerprint. Another is a violation: memory holds no keys, and eviction
- * reports and carries what it reads.
+ * @keys: found with the entry's fingerprint, not found, of another
+ * fingerprint. Both of the last are violations: memory holds no keys, and
+ * eviction reports and carries what it reads, so a key not found is an
+ * eviction nobody is told of (what inline eviction did, evict_until), and
+ * another's would be reported in its place.
  */
 static void keys_tally(struct fdpkv_cache *c, uint64_t keys[3], struct ck *k)
 {
@@ -154,6 +167,11 @@ static void keys_tally(struct fdpkv_cache *c, uint64_t keys[3], struct ck *k)
 	if (c->segkeys.wrong) {
 		fprintf(stderr, "VIOLATION %s: %llu evicted keys read back are not the "
 			"entry's\n", k->tag, (unsigned long long)c->segkeys.wrong);
+		k->violations++;
+	}
+	if (c->segkeys.missing) {
+		fprintf(stderr, "VIOLATION %s: %llu evicted keys not read back (not reported)\n",
+			k->tag, (unsigned long long)c->segkeys.missing);
 		k->violations++;
 	}
 	pthread_mutex_unlock(&c->lock);

@@ -237,6 +237,24 @@ static void slot_done(struct cl_run *r, struct cl_slot *sl, const struct fdpkv_c
  * reused (r readers, w writes, c copies, L locked entries, E evicting,
  * K kept, p pending records, B broken).
  */
+/* The writes waiting for room on @d: user SETs/DELETEs, carried records */
+static void dump_waiters(const struct devctx *d)
+{
+	const struct key_req *kr;
+	unsigned int user = 0, carried = 0, other = 0;
+
+	for (kr = d->waiters; kr; kr = kr->wait_next) {
+		if (kr->op)
+			user++;
+		else if (kr->carry)
+			carried++;
+		else
+			other++;
+	}
+	fprintf(stderr, "  waiting for room: %u user, %u carried, %u other; unstick %d\n", user,
+		carried, other, d->unstick);
+}
+
 static void dump_segments(struct fdpkv_cache *c)
 {
 	struct timespec until;
@@ -267,6 +285,8 @@ static void dump_segments(struct fdpkv_cache *c)
 				fprintf(stderr, "w%u", sg->writes);
 			if (sg->copies)
 				fprintf(stderr, "c%u", sg->copies);
+			if (sg->copies_waiting)
+				fprintf(stderr, "(%u waiting)", sg->copies_waiting);
 			if (sg->locked)
 				fprintf(stderr, "L%u", sg->locked);
 			if (sg->evicting)
@@ -279,6 +299,7 @@ static void dump_segments(struct fdpkv_cache *c)
 				fputc('B', stderr);
 		}
 		fputc('\n', stderr);
+		dump_waiters(&c->devs[d]);
 	}
 	if (locked)
 		pthread_mutex_unlock(&c->lock);

@@ -331,22 +331,30 @@ static void test_waiters_left_to_reclaim(void **state)
 	assert_int_equal(sim_destroy("ev-retry"), 0);
 }
 
+/* What kept the stuck segment on its way, and ends (seg_released) */
+enum hold_end { END_READ, END_COPY, END_HELD_WRITE };
+
 /*
  * A write waits for room, no segment is free, and the one segment being
- * reclaimed waits for its re-insert copy, which waits for room itself: only
- * a GET still reading it kept it "on its way" (reclaim_moving). When that
- * read ends, the waiters must be unstuck (the evictor asked to evict one
- * more), or nothing ever wakes them: the crash checker hung so, every
- * thread idle. The segment's state is set by hand, under the lock, around
- * the one call a read's end makes (read.c: seg_reader_gone).
+ * reclaimed waits for its carried record, which waits for room itself:
+ * only one more thing kept it "on its way" (reclaim_moving). When that
+ * ends, the waiters must be unstuck (the evictor asked to evict one more),
+ * or nothing ever wakes them: the crash checker hung so, every thread idle.
+ * What ends is a GET's read (read.c), a re-insert copy's write
+ * (reinsert_finish) or a user write that held the segment for a record's
+ * hiding duty (shadow_release_held), each through the call it really
+ * makes. The segment's state is set by hand, under the lock.
  */
-static void test_read_end_unsticks_waiters(void **state)
+static void test_hold_end_unsticks_waiters(void **state)
 {
 	const char *kv6 = "devices=sim:name=ev-read capacity=8M segment_size=1M "
 			  "free_segments_low=1 placement=none report_evicted=0 reinsert=0";
+	enum hold_end end = *(const enum hold_end *)*state;
 	static uint8_t val[256 << 10];
 	struct fdpkv_completion done;
 	struct fdpkv_buf b = { val, sizeof(val) };
+	struct reinsert_req *copy = NULL;
+	struct key_req held = { 0 };
 	struct fdpkv_cache *c;
 	struct devctx *d;
 	struct segment *sg;
@@ -356,7 +364,6 @@ static void test_read_end_unsticks_waiters(void **state)
 	int64_t s;
 	uint64_t id;
 
-	(void)state;
 	tu_fill(val, sizeof(val), 9);
 	c = tu_open(kv6);
 	evictor_hold(c, true);
@@ -380,17 +387,43 @@ static void test_read_end_unsticks_waiters(void **state)
 	s = segs_pick_victim(&d->segs);
 	assert_true(s >= 0);
 	sg = &d->segs.segs[s];
-	/* being reclaimed: its copy waits for room, a GET still reads it */
+	/* being reclaimed: its carried record waits for room, one more thing holds it */
 	sg->state = SEG_RECLAIM;
 	d->segs.nreclaim++;
 	sg->copies = sg->copies_waiting = 1;
-	sg->readers = 1;
+	if (end == END_READ) {
+		sg->readers = 1;
+	} else if (end == END_COPY) {
+		copy = calloc(1, sizeof(*copy));
+		assert_non_null(copy);
+		copy->d = d;
+		copy->src_seg = (uint32_t)s;
+		copy->kr.dev = 0;
+		copy->kr.staging = staging_get(c, 4096, &copy->kr.staging_cap);
+		assert_non_null(copy->kr.staging);
+		c->inflight_ops++;
+		sg->copies++;
+	} else {
+		held.nheld = 1;
+		held.held_src[0] = (uint32_t)s;
+		sg->copies++;
+	}
 	assert_true(reclaim_moving(d));
-	/* the read ends */
-	sg->readers = 0;
-	seg_reader_gone(d, (uint32_t)s);
+	/* it ends */
+	if (end == END_READ) {
+		sg->readers = 0;
+		seg_released(d, (uint32_t)s);
+	} else if (end == END_COPY) {
+		pthread_mutex_unlock(&c->lock);
+		reinsert_finish(&copy->kr);	/* takes the lock, frees the request */
+		pthread_mutex_lock(&c->lock);
+	} else {
+		shadow_release_held(d, &held);
+	}
+	assert_int_equal(sg->copies, 1);
+	assert_false(reclaim_moving(d));
 	assert_true(d->unstick);		/* the evictor evicts one more */
-	/* back as it was: the copy never existed */
+	/* back as it was: the record never existed */
 	sg->copies = sg->copies_waiting = 0;
 	d->segs.nreclaim--;
 	sg->state = SEG_SEALED;
@@ -545,12 +578,16 @@ static void test_evictions_kept_only_when_reported(void **state)
 
 int main(void)
 {
+	static enum hold_end end_read = END_READ, end_copy = END_COPY,
+				     end_held = END_HELD_WRITE;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_submit_does_not_evict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_room_fails_enospc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_evicted_segment, setup, teardown),
 		cmocka_unit_test(test_waiters_left_to_reclaim),
-		cmocka_unit_test(test_read_end_unsticks_waiters),
+		cmocka_unit_test_prestate(test_hold_end_unsticks_waiters, &end_read),
+		cmocka_unit_test_prestate(test_hold_end_unsticks_waiters, &end_copy),
+		cmocka_unit_test_prestate(test_hold_end_unsticks_waiters, &end_held),
 		cmocka_unit_test_setup_teardown(test_copy_staging_ready_between_batches, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_evictions_kept_only_when_reported, setup,
