@@ -8,13 +8,19 @@
 # Configurations of one repetition run back to back, so load drift hits
 # them alike.
 #
+# A tmpfs file's first writes allocate its pages, and the raw loop and the
+# library each write a fresh file: one run's set ratio can swing by 2x on
+# that alone. BENCH_ROUNDS=N makes each bench_lib run keep the best of N
+# rounds of each phase.
+#
 #   bench/median.sh [OUTDIR]       (default build/bench; make bench-build first)
 #
 # Environment: BENCH_SIZES (bytes, default 4 and 32 MiB), BENCH_THREADS
 # (default "1 2"), BENCH_REPS (default 3), BENCH_DIR (default /dev/shm),
 # BENCH_CONFIGS (space-separated bench_lib -o arguments, "-" for none;
 # default "- copy_threads=0": the copy workers against the copy path without
-# them), BENCH_MIB (MiB per phase, default 256 at <= 4 MiB, else 512).
+# them), BENCH_MIB (MiB per phase, default 256 at <= 4 MiB, else 512),
+# BENCH_ROUNDS (bench_lib -r, default 1).
 #
 # Writes OUTDIR/median.csv (every row: config,rep, then bench_lib's CSV
 # columns, bench/run.sh) and prints the median table.
@@ -28,6 +34,7 @@ threads=${BENCH_THREADS:-1 2}
 reps=${BENCH_REPS:-3}
 dir=${BENCH_DIR:-/dev/shm}
 configs=${BENCH_CONFIGS:-- copy_threads=0}
+rounds=${BENCH_ROUNDS:-1}
 mkdir -p "$out"
 csv=$out/median.csv
 file=$dir/fdpkv-median.$$.img
@@ -45,7 +52,7 @@ for rep in $(seq 1 "$reps"); do
 				opt=()
 				[ "$cfg" = - ] || opt=(-o "$cfg")
 				echo "== rep $rep, $size B, depth $qd, $t thread(s), config $cfg ($(cut -d' ' -f1-3 /proc/loadavg))" >&2
-				"$bin" -s "$size" -b "$mib" -q "$qd" -t "$t" -r 1 -l tmpfs "${opt[@]}" "$file" |
+				"$bin" -s "$size" -b "$mib" -q "$qd" -t "$t" -r "$rounds" -l tmpfs "${opt[@]}" "$file" |
 					sed -n "s/^csv,/$cfg,$rep,/p" >>"$csv"
 			done
 		done

@@ -319,7 +319,7 @@ static void piece_stage(struct work_job *j)
 		piece_fill(pp, pc);
 	atomic_fetch_add(pp->direct ? &kr->op->cache->st.set_crc_jobs
 				    : &kr->op->cache->st.piece_jobs, 1);
-	if (pc->idx && atomic_fetch_sub(&pc->gate, 1) == 1)
+	if (pc->idx && !pp->direct && atomic_fetch_sub(&pc->gate, 1) == 1)
 		piece_write(pp, pc);
 	if (atomic_fetch_sub(&pp->p[0].gate, 1) == 1)
 		head_write(pp);
@@ -342,15 +342,18 @@ static void pipe_set_queue(struct fdpkv_cache *c, struct key_req *kr, struct cop
 	/* staging and the key's completion: key_finish once both let go */
 	atomic_init(&pp->holds, 2);
 	/*
-	 * Piece k > 0: staged, and the write may go. Piece 0 waits for every
-	 * piece staged, the write allowed and every other piece written: a
-	 * header on the device always lies over a value written whole (a
-	 * power cut or a failed write leaves no header), whatever order the
-	 * device completes the pieces in.
+	 * Piece k > 0: staged, and the write may go; written from the
+	 * caller's buffer (direct), only the write allowed: its crc runs
+	 * beside the write, which reads the same bytes meanwhile (one of the
+	 * two finds them in the shared cache). Piece 0 waits for every piece
+	 * staged, the write allowed and every other piece written: a header
+	 * on the device always lies over a value written whole (a power cut
+	 * or a failed write leaves no header), whatever order the device
+	 * completes the pieces in, and holds the crc of every piece.
 	 */
 	atomic_init(&pp->p[0].gate, 2 * pp->n);
 	for (k = 1; k < pp->n; k++)
-		atomic_init(&pp->p[k].gate, 2);
+		atomic_init(&pp->p[k].gate, pp->direct ? 1 : 2);
 	kr->pipe = pp;
 	for (k = 0; k < ring_first(pp); k++) {
 		pp->p[k].job.fn = piece_stage;
@@ -406,8 +409,16 @@ void pipe_write_go(struct devctx *d, struct key_req *kr, uint64_t seg_seq, bool 
 	for (k = 1; k < pp->n; k++)
 		if (atomic_fetch_sub(&pp->p[k].gate, 1) == 1)
 			piece_write(pp, &pp->p[k]);
-	if (atomic_fetch_sub(&pp->p[0].gate, 1) == 1)
-		head_write(pp);
+	/*
+	 * Every other piece may have been written already, meanwhile: the head
+	 * then goes from a worker, never from here, under the cache lock,
+	 * where a piece's failure would complete the key (write_complete
+	 * takes that lock).
+	 */
+	if (atomic_fetch_sub(&pp->p[0].gate, 1) == 1) {
+		pp->p[0].job.fn = head_job;
+		workers_queue(d->cache->workers, &pp->p[0].job);
+	}
 }
 
 bool pipe_key_done(struct key_req *kr, int status, uint64_t vlen)
@@ -504,9 +515,13 @@ static void piece_check(struct work_job *j)
 /*
  * A worker reads piece @pc itself where that is a copy from memory
  * (read_nowait) and checksums the value's bytes right after, from its own
- * cache; otherwise the device reads it and a worker checksums it when it
- * lands (piece_read_done).
+ * cache: FETCH_BLOCK at a time, so that what it checksums is still in the
+ * core's L2 (1 MiB on the EPYC we measure on, shared with the kernel's
+ * source pages); otherwise the device reads it and a worker checksums it
+ * when it lands (piece_read_done).
  */
+#define FETCH_BLOCK	(256u << 10)
+
 static void piece_fetch(struct work_job *j)
 {
 	struct piece *pc = piece_of(j);
@@ -515,6 +530,8 @@ static void piece_fetch(struct work_job *j)
 	struct fdpkv_cache *c = kr->op->cache;
 	struct fdpkv_dev *dev = &c->devs[kr->dev].dev;
 	struct piece_span s;
+	uint32_t crc = 0;
+	uint64_t o, n;
 	uint8_t *buf;
 
 	pipe_span(pp, pc->idx, &s);
@@ -523,13 +540,19 @@ static void piece_fetch(struct work_job *j)
 		piece_copied(pp);	/* a read failed: the GET fails, nothing to check */
 		return;
 	}
-	if (!dev->ops->read_nowait(dev, buf, s.len, pp->base + s.off)) {
-		piece_read(pp, pc);	/* @pc's job is free again: its completion takes it */
-		return;
+	for (o = 0; o < s.len; o += n) {
+		n = MIN((uint64_t)FETCH_BLOCK, s.len - o);
+		if (!dev->ops->read_nowait(dev, buf + o, n, pp->base + s.off + o)) {
+			/* @pc's job is free again: its completion takes it */
+			piece_read(pp, pc);
+			return;
+		}
+		if (pc->idx && o < s.vlen)
+			crc = crc32c(crc, buf + o, MIN(n, s.vlen - o));
 	}
 	atomic_fetch_add(&c->st.worker_reads, 1);
 	if (pc->idx) {
-		pc->crc = crc32c(0, buf, s.vlen);
+		pc->crc = crc;
 		atomic_fetch_add(&c->st.crc_jobs, 1);
 	}
 	piece_copied(pp);

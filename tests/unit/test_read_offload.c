@@ -235,6 +235,46 @@ static void test_tmpfs_pieces_read_on_workers(void **state)
 	free(src);
 }
 
+/*
+ * A worker reads a piece of 1 MiB in blocks and checksums each block as it
+ * lands (pieces.c: FETCH_BLOCK): a bit flipped in the piece's last block,
+ * past the first, still fails the GET.
+ */
+static void test_tmpfs_piece_damage_past_first_block(void **state)
+{
+	const uint64_t len = 3u << 20;
+	uint8_t *src = malloc(len), *buf = NULL;
+	struct fdpkv_cache *c;
+	char path[64], kv[256];
+	long long off;
+
+	(void)state;
+	if (!on_tmpfs("/dev/shm"))
+		skip();
+	assert_non_null(src);
+	assert_int_equal(posix_memalign((void **)&buf, 4096, len), 0);
+	snprintf(path, sizeof(path), "/dev/shm/fdpkv-test-wblock.%d", (int)getpid());
+	unlink(path);
+	snprintf(kv, sizeof(kv), "device=file:%s capacity=64M segment_size=8M placement=none "
+		 "copy_piece=1M copy_threads=2", path);
+	c = tu_open(kv);
+	tu_fill(src, len, 83);
+	memcpy(buf, src, len);
+	assert_int_equal(tu_set1(c, "big", buf, len), 0);
+	memset(buf, 0, len);
+	assert_int_equal(tu_get1(c, "big", buf, len), 0);
+	assert_memory_equal(buf, src, len);
+	assert_true(atomic_load(&c->st.worker_reads) > 0);
+	off = tu_find_bytes(path, src + (1u << 20) + (900u << 10), 64);
+	assert_true(off > 0);
+	tu_flip_bits(path, off + 3, 0x01);
+	assert_int_equal(tu_get1(c, "big", buf, len), -ENOENT);
+	fdpkv_close(c);
+	unlink(path);
+	free(buf);
+	free(src);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_direct_file_reads_inline),
 		cmocka_unit_test(test_large_aligned_get_crc_on_worker),
 		cmocka_unit_test(test_tmpfs_pieces_read_on_workers),
+		cmocka_unit_test(test_tmpfs_piece_damage_past_first_block),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
