@@ -423,18 +423,29 @@ void engine_defer_begin(void)
 	deferring = true;
 }
 
+static void engine_queue(struct engine *eng, struct io_cmd *first, struct io_cmd *last,
+			 unsigned int n);
 static void engine_submit_now(struct engine *eng, struct io_cmd *cmd);
 
+/*
+ * Hand the held-back commands over, each run of one engine's under one
+ * hold of its lock and with one wakeup: a value written in pieces queues
+ * a command per piece (32 for a 32 MiB value, pieces.c), and a system
+ * call each would cost the submitter a quarter of a millisecond per batch
+ * of eight.
+ */
 void engine_defer_end(void)
 {
-	struct io_cmd *cmd, *next;
+	struct io_cmd *cmd = defer_head, *last, *next;
+	unsigned int n;
 
 	deferring = false;
-	cmd = defer_head;
 	defer_head = defer_tail = NULL;
 	for (; cmd; cmd = next) {
-		next = cmd->next;
-		engine_submit_now(cmd->defer_eng, cmd);
+		for (last = cmd, n = 1; last->next && last->next->defer_eng == cmd->defer_eng; n++)
+			last = last->next;
+		next = last->next;
+		engine_queue(cmd->defer_eng, cmd, last, n);
 	}
 }
 
@@ -453,22 +464,33 @@ void engine_submit(struct engine *eng, struct io_cmd *cmd)
 	engine_submit_now(eng, cmd);
 }
 
-static void engine_submit_now(struct engine *eng, struct io_cmd *cmd)
+/* Queue the chain @first..@last (@n commands, linked by next) and wake the thread once. */
+static void engine_queue(struct engine *eng, struct io_cmd *first, struct io_cmd *last,
+			 unsigned int n)
 {
-	cmd->next = NULL;
-	cmd->issued = 0;
-	cmd->parts = 0;
-	cmd->err = 0;
-	atomic_fetch_add(&eng->queued, 1);
+	struct io_cmd *cmd;
+
+	last->next = NULL;
+	for (cmd = first; cmd; cmd = cmd->next) {
+		cmd->issued = 0;
+		cmd->parts = 0;
+		cmd->err = 0;
+	}
+	atomic_fetch_add(&eng->queued, n);
 	pthread_mutex_lock(&eng->lock);
 	if (eng->pend_tail)
-		eng->pend_tail->next = cmd;
+		eng->pend_tail->next = first;
 	else
-		eng->pend_head = cmd;
-	eng->pend_tail = cmd;
+		eng->pend_head = first;
+	eng->pend_tail = last;
 	pthread_cond_signal(&eng->cond);
 	pthread_mutex_unlock(&eng->lock);
 	kick(eng);
+}
+
+static void engine_submit_now(struct engine *eng, struct io_cmd *cmd)
+{
+	engine_queue(eng, cmd, cmd, 1);
 }
 
 void engine_arena_del(struct engine *eng, const struct arena *a)
