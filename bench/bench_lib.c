@@ -288,6 +288,29 @@ static void print(const char *label, const char *what, const struct result *r,
 		       r->p50, r->p99, rt, r50, r99);
 }
 
+/*
+ * -p: allocate a fresh file's blocks before a phase times anything. On
+ * tmpfs a first write allocates its pages, and that alone swings a fresh
+ * file's write speed 3x (fio, 1 GiB of 32 MiB writes: 0.9-2.8 GB/s sparse,
+ * 5.6-7.0 preallocated): with -p both loops write over allocated pages,
+ * as a cache does once its device has been filled.
+ */
+static bool prealloc;
+
+static void prealloc_path(const char *path, uint64_t len)
+{
+	int fd;
+
+	if (!prealloc)
+		return;
+	fd = open(path, O_RDWR);
+	if (fd < 0 || fallocate(fd, 0, 0, (off_t)len)) {
+		perror("fallocate");
+		exit(1);
+	}
+	close(fd);
+}
+
 static struct fdpkv_cache *open_fresh(const struct fdpkv_config *cfg, const char *path)
 {
 	struct fdpkv_cache *c;
@@ -298,6 +321,7 @@ static struct fdpkv_cache *open_fresh(const struct fdpkv_config *cfg, const char
 		fprintf(stderr, "open: %s\n", err);
 		exit(1);
 	}
+	prealloc_path(path, cfg->capacity_bytes);
 	return c;
 }
 
@@ -364,7 +388,7 @@ int main(int argc, char **argv)
 	bool direct = true;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:b:q:t:r:l:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:b:q:t:r:l:o:p")) != -1) {
 		switch (opt) {
 		case 's': size = strtoull(optarg, NULL, 0); break;
 		case 'b': mib = strtoull(optarg, NULL, 0); break;
@@ -373,6 +397,7 @@ int main(int argc, char **argv)
 		case 'r': rounds = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'l': label = optarg; break;
 		case 'o': extra = optarg; break;
+		case 'p': prealloc = true; break;
 		default: goto usage;
 		}
 	}
@@ -413,6 +438,7 @@ int main(int argc, char **argv)
 				    .bufs = bufs };
 
 		ph.fd = open_raw(path, &direct);
+		prealloc_path(path, (uint64_t)n * size);
 		ph.write = true;
 		run_phase(&ph, raw_thread, &r);
 		keep_best(&rw, &r, !round);
@@ -449,6 +475,7 @@ cfgfail:
 	return 1;
 usage:
 	fprintf(stderr, "usage: %s [-s VALUE_BYTES] [-b MIB_PER_PHASE] [-q DEPTH] [-t THREADS 1..64, <= DEPTH]\n"
-		"       [-r ROUNDS] [-l LABEL] [-o KEY=VALUE...] PATH   (VALUE_BYTES a multiple of 4096)\n", argv[0]);
+		"       [-r ROUNDS] [-l LABEL] [-o KEY=VALUE...] [-p] PATH   (VALUE_BYTES a multiple of 4096;\n"
+		"       -p: allocate each fresh file's blocks before timing)\n", argv[0]);
 	return 2;
 }
