@@ -188,9 +188,22 @@ static void piece_stage(struct work_job *j);
 static void head_job(struct work_job *j);
 
 /*
+ * One of the head's gates falls; the last lets the head go from a worker:
+ * never from the device thread, nor under the cache lock, where a piece's
+ * failure would complete the key (write_complete takes that lock).
+ */
+static void head_gate_drop(struct copy_pipe *pp)
+{
+	if (atomic_fetch_sub(&pp->p[0].gate, 1) == 1) {
+		pp->p[0].job.fn = head_job;	/* piece 0's staging job is over */
+		workers_queue(pp->kr->op->cache->workers, &pp->p[0].job);
+	}
+}
+
+/*
  * Piece @pc's write is over (or skipped): its slot takes the piece after
- * the ring's; the last of the value's lets the head go (on a worker: here
- * is the device thread); the last write completes the key.
+ * the ring's; the last of the value's lets the head go; the last write
+ * completes the key.
  */
 static void piece_written(struct copy_pipe *pp, struct piece *pc, int res)
 {
@@ -202,10 +215,8 @@ static void piece_written(struct copy_pipe *pp, struct piece *pc, int res)
 		pp->p[next].job.fn = piece_stage;
 		workers_queue(kr->op->cache->workers, &pp->p[next].job);
 	}
-	if (pc->idx && atomic_fetch_sub(&pp->p[0].gate, 1) == 1) {
-		pp->p[0].job.fn = head_job;	/* piece 0's staging job is over */
-		workers_queue(kr->op->cache->workers, &pp->p[0].job);
-	}
+	if (pc->idx)
+		head_gate_drop(pp);
 	if (atomic_fetch_sub(&pp->ios, 1) == 1)
 		write_complete(kr, atomic_load(&pp->err));
 }
@@ -409,16 +420,8 @@ void pipe_write_go(struct devctx *d, struct key_req *kr, uint64_t seg_seq, bool 
 	for (k = 1; k < pp->n; k++)
 		if (atomic_fetch_sub(&pp->p[k].gate, 1) == 1)
 			piece_write(pp, &pp->p[k]);
-	/*
-	 * Every other piece may have been written already, meanwhile: the head
-	 * then goes from a worker, never from here, under the cache lock,
-	 * where a piece's failure would complete the key (write_complete
-	 * takes that lock).
-	 */
-	if (atomic_fetch_sub(&pp->p[0].gate, 1) == 1) {
-		pp->p[0].job.fn = head_job;
-		workers_queue(d->cache->workers, &pp->p[0].job);
-	}
+	/* every other piece may have been written already, meanwhile */
+	head_gate_drop(pp);
 }
 
 bool pipe_key_done(struct key_req *kr, int status, uint64_t vlen)
