@@ -123,6 +123,20 @@ static struct copy_pipe *pipe_new(struct key_req *kr, uint64_t piece, uint64_t v
 	return pp;
 }
 
+/*
+ * @kr's staging of @staging bytes and its pipe of @n pieces, the value at
+ * @voff; NULL when either allocation fails (-ENOMEM: key_done returns the
+ * staging buffer).
+ */
+static struct copy_pipe *pipe_staged(struct fdpkv_cache *c, struct key_req *kr,
+				     uint64_t staging, uint64_t voff, uint32_t n, bool direct)
+{
+	kr->staging = staging_get(c, staging, &kr->staging_cap);
+	if (!kr->staging)
+		return NULL;
+	return pipe_new(kr, c->cfg.copy_piece_bytes, voff, n, direct);
+}
+
 /* Pieces staged (SET) or read (GET) at once: piece 0 and the ring's, or
  * every piece where none is staged. */
 static uint32_t ring_first(const struct copy_pipe *pp)
@@ -377,12 +391,10 @@ int pipe_stage_start(struct fdpkv_cache *c, struct key_req *kr, const void *valu
 	uint64_t piece = c->cfg.copy_piece_bytes;
 	struct copy_pipe *pp;
 
-	kr->staging = staging_get(c, pipe_staging_bytes(kr->size, piece), &kr->staging_cap);
-	if (!kr->staging)
-		return -ENOMEM;
-	pp = pipe_new(kr, piece, OBJ_HDR_SIZE + kr->klen, piece_count(kr->size, piece), false);
+	pp = pipe_staged(c, kr, pipe_staging_bytes(kr->size, piece), OBJ_HDR_SIZE + kr->klen,
+			 piece_count(kr->size, piece), false);
 	if (!pp)
-		return -ENOMEM;		/* key_done returns the staging buffer */
+		return -ENOMEM;
 	memcpy((uint8_t *)kr->staging + OBJ_HDR_SIZE, kr->key, kr->klen);
 	pipe_set_queue(c, kr, pp, value);
 	return 0;
@@ -394,12 +406,9 @@ int pipe_direct_stage_start(struct fdpkv_cache *c, struct key_req *kr, const voi
 	uint64_t piece = c->cfg.copy_piece_bytes;
 	struct copy_pipe *pp;
 
-	kr->staging = staging_get(c, head, &kr->staging_cap);
-	if (!kr->staging)
-		return -ENOMEM;
-	pp = pipe_new(kr, piece, head, 1 + piece_count(kr->vlen, piece), true);
+	pp = pipe_staged(c, kr, head, head, 1 + piece_count(kr->vlen, piece), true);
 	if (!pp)
-		return -ENOMEM;		/* key_done returns the staging buffer */
+		return -ENOMEM;
 	memcpy((uint8_t *)kr->staging + OBJ_HDR_SIZE, kr->key, kr->klen);
 	memset((uint8_t *)kr->staging + used, 0, head - used);
 	pipe_set_queue(c, kr, pp, value);
@@ -615,12 +624,10 @@ int pipe_direct_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_r
 	uint64_t piece = c->cfg.copy_piece_bytes;
 	struct copy_pipe *pp;
 
-	kr->staging = staging_get(c, staged_bytes(kr), &kr->staging_cap);
-	if (!kr->staging)
-		return -ENOMEM;
-	pp = pipe_new(kr, piece, staged_bytes(kr), 1 + piece_count(kr->vlen, piece), true);
+	pp = pipe_staged(c, kr, staged_bytes(kr), staged_bytes(kr),
+			 1 + piece_count(kr->vlen, piece), true);
 	if (!pp)
-		return -ENOMEM;		/* key_done returns the staging buffer */
+		return -ENOMEM;
 	pipe_read_go(c, d, kr, pp);
 	return 0;
 }
@@ -630,13 +637,11 @@ int pipe_read_start(struct fdpkv_cache *c, struct devctx *d, struct key_req *kr)
 	uint64_t piece = c->cfg.copy_piece_bytes;
 	struct copy_pipe *pp;
 
-	kr->staging = staging_get(c, pipe_staging_bytes(kr->size, piece), &kr->staging_cap);
-	if (!kr->staging)
-		return -ENOMEM;
-	pp = pipe_new(kr, piece, obj_value_off(kr->klen, kr->flags, d->sb.lba_size),
-		      piece_count(kr->size, piece), false);
+	pp = pipe_staged(c, kr, pipe_staging_bytes(kr->size, piece),
+			 obj_value_off(kr->klen, kr->flags, d->sb.lba_size),
+			 piece_count(kr->size, piece), false);
 	if (!pp)
-		return -ENOMEM;		/* key_done returns the staging buffer */
+		return -ENOMEM;
 	pipe_read_go(c, d, kr, pp);
 	return 0;
 }
