@@ -480,8 +480,13 @@ static void engine_queue(struct engine *eng, struct io_cmd *first, struct io_cmd
 		eng->pend_head = first;
 	eng->pend_tail = last;
 	pthread_cond_signal(&eng->cond);
-	pthread_mutex_unlock(&eng->lock);
+	/*
+	 * Kicked before the lock goes: once the thread can take the commands
+	 * they may complete, the cache close and engine_stop close kick_fd
+	 * (or the number be reused) while this thread still has to write it.
+	 */
 	kick(eng);
+	pthread_mutex_unlock(&eng->lock);
 }
 
 void engine_arena_del(struct engine *eng, const struct arena *a)
